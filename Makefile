@@ -1,0 +1,128 @@
+# Makefile - builds lib/libem.a, the tools, the tests and the man pages' checks.
+#
+#   make                      build everything
+#   make check                build and run every test (unit, command-level, man lint)
+#   make SANITIZE=address,undefined check
+#                             the same under ASan/UBSan
+#   make deps                 install the Debian packages listed in deps/debian.txt
+#   make bench                benchmarks against the reference peers
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# CFLAGS and LDFLAGS are the user's; the warnings the project requires are
+# added separately, and WERROR= turns -Werror off for a release build.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/electron-microscopy-ingest
+
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+WERROR ?= -Werror
+SANITIZE ?=
+
+PKGS = libcurl libtiff-4 jansson yaml-0.1 zlib libzstd blosc libcrypto libdeflate \
+	libpcre2-8 libxml-2.0 liblz4
+PKGS_ORIGIN = libmicrohttpd
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+ORIGIN_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_ORIGIN) 2>/dev/null)
+
+EM_CFLAGS = -std=c17 -Wall -Wextra -Wpedantic $(WERROR) -D_DEFAULT_SOURCE \
+	-pthread -Ilib $(PKG_CFLAGS)
+EM_LDFLAGS = -pthread -Wl,--as-needed
+ifneq ($(SANITIZE),)
+EM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+EM_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ALL_CFLAGS = $(EM_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(EM_LDFLAGS) $(LDFLAGS)
+
+# Rebuild everything when the flags change (a SANITIZE build after a plain one).
+FLAGS_STAMP = .build-flags
+FLAGS_NOW = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_NOW)' > $@
+.PHONY: FORCE
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:.c=.o)
+LIB = lib/libem.a
+
+# A tool is a directory fetch-* or em-* with a main.c; its binary has the
+# directory's name and is built inside it.
+TOOL_DIRS = $(sort $(patsubst %/main.c,%,$(wildcard fetch-*/main.c em-*/main.c)))
+TOOLS = $(foreach d,$(TOOL_DIRS),$(d)/$(d))
+SCRIPTS = $(wildcard em-ingest/em-ingest)
+
+UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
+UNIT_OBJ = $(UNIT_SRC:.c=.o) t/unit/main.o
+UNIT = t/unit/run-unit
+# Helper programs the command-level tests drive (one .c each).
+TPROG_SRC = $(sort $(wildcard t/prog/*.c))
+TPROGS = $(TPROG_SRC:.c=)
+
+MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
+
+.PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest
+.SUFFIXES:
+
+all: $(TOOLS)
+
+%.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+define tool_rule
+$(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
+	$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB) $$(ALL_LDFLAGS) $$(PKG_LIBS) \
+		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
+endef
+$(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
+
+# The list of check suites is made from the file names: test_foo.c defines
+# Suite *foo_suite(void).
+t/unit/suites.inc: $(UNIT_SRC) Makefile
+	@for f in $(UNIT_SRC); do b=$${f##*/test_}; echo "SUITE($${b%.c})"; done > $@.tmp && \
+		mv $@.tmp $@
+t/unit/main.o: t/unit/suites.inc
+
+$(UNIT): $(UNIT_OBJ) $(LIB)
+	$(CC) -o $@ $(UNIT_OBJ) $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+t/prog/%: t/prog/%.o $(LIB)
+	$(CC) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+check: all $(UNIT) $(TPROGS)
+	@sh t/run.sh
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$$(grep -v '^#' deps/debian.txt)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/schemas
+	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+	install -m 644 schemas/*.json $(DESTDIR)$(DATADIR)/schemas
+
+uninstall:
+	for t in $(TOOLS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
+	for m in $(MANS); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -f lib/*.o $(LIB) */*.o t/unit/*.o t/prog/*.o $(TOOLS) $(UNIT) $(TPROGS) \
+		t/unit/suites.inc $(FLAGS_STAMP)
+	rm -rf t/scratch

@@ -1,0 +1,41 @@
+/* fsutil.h - atomic file replacement and directory creation */
+#ifndef EM_FSUTIL_H
+#define EM_FSUTIL_H
+
+#include <stddef.h>
+
+#define EM_ATOMIC_SYNC 0x1	/* fsync the file (and its directory) before and after rename */
+
+/*
+ * Write data to path so that readers see either the old file or the whole
+ * new one, never a part: the bytes go to a temporary name in the same
+ * directory ("<path>.tmp.<pid>.<n>", unique per process and thread, so
+ * several writers may race) which is renamed over path.  On failure the
+ * temporary file is removed and path is untouched.
+ */
+int em_write_atomic(const char *path, const void *data, size_t len, int flags);
+
+/*
+ * The same for a file written by the caller: em_atomic_open() creates the
+ * temporary file and returns its descriptor; em_atomic_commit() (optionally
+ * fsyncs,) closes and renames it; em_atomic_abort() closes and removes it.
+ */
+struct em_atomic {
+	int fd;
+	char *path;
+	char *tmp;
+};
+int em_atomic_open(struct em_atomic *a, const char *path);
+int em_atomic_commit(struct em_atomic *a, int flags);
+void em_atomic_abort(struct em_atomic *a);
+
+/* mkdir -p with mode 0777 (less umask); existing directories are fine. */
+int em_mkdir_p(const char *path);
+/* Write all n bytes to fd, retrying short writes and EINTR. */
+int em_write_all(int fd, const void *p, size_t n);
+/* 1 if path exists, 0 if not, -1 on another error. */
+int em_exists(const char *path);
+/* Total size of the regular files under path (a file or a directory tree). */
+int em_du(const char *path, unsigned long long *bytes);
+
+#endif

@@ -1,0 +1,217 @@
+/* jsonio.c - read a stream of JSON texts (one document or JSON Lines) and write records one per line */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "jsonio.h"
+#include "banned.h"
+
+struct em_json_reader {
+	int fd;
+	int eof;
+	char *name;
+	struct em_buf buf;
+	size_t max_text;
+	unsigned long count;
+	unsigned long line;	/* line number of buf's first byte */
+	unsigned long col;	/* its column (0-based) */
+};
+
+struct em_json_reader *
+em_json_reader_new(int fd, const char *name, size_t max_text)
+{
+	struct em_json_reader *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->name = strdup(name)) == NULL) {
+		free(r);
+		em_fail("out of memory");
+		return NULL;
+	}
+	r->fd = fd;
+	r->max_text = max_text;
+	r->line = 1;
+	em_buf_init(&r->buf, max_text);
+	return r;
+}
+
+void
+em_json_reader_free(struct em_json_reader *r)
+{
+	if (r == NULL)
+		return;
+	em_buf_release(&r->buf);
+	free(r->name);
+	free(r);
+}
+
+unsigned long
+em_json_reader_count(const struct em_json_reader *r)
+{
+	return r->count;
+}
+
+/* Read whatever is available (at least one byte unless at the end). */
+static int
+fill(struct em_json_reader *r)
+{
+	size_t want = 1 << 16;
+	ssize_t n;
+
+	if (r->buf.len >= r->max_text)
+		return em_fail("%s: JSON text longer than %zu bytes", r->name, r->max_text);
+	if (want > r->max_text - r->buf.len)
+		want = r->max_text - r->buf.len;
+	if (em_buf_grow(&r->buf, want) < 0)
+		return -1;
+	do
+		n = read(r->fd, r->buf.data + r->buf.len, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return em_fail_errno("%s: read failed", r->name);
+	if (n == 0)
+		r->eof = 1;
+	r->buf.len += (size_t)n;
+	r->buf.data[r->buf.len] = '\0';
+	return 0;
+}
+
+/* Advance the line/column bookkeeping past n bytes and drop them. */
+static void
+consume(struct em_json_reader *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (r->buf.data[i] == '\n') {
+			r->line++;
+			r->col = 0;
+		} else {
+			r->col++;
+		}
+	}
+	em_buf_consume(&r->buf, n);
+}
+
+static size_t
+skip_ws(const struct em_json_reader *r)
+{
+	size_t i = 0;
+
+	while (i < r->buf.len && strchr(" \t\r\n", r->buf.data[i]) != NULL && r->buf.data[i])
+		i++;
+	return i;
+}
+
+int
+em_json_reader_next(struct em_json_reader *r, json_t **out)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	*out = NULL;
+	for (;;) {
+		size_t ws = skip_ws(r);
+
+		consume(r, ws);
+		if (r->buf.len == 0) {
+			if (r->eof)
+				return 0;
+			if (fill(r) < 0)
+				return -1;
+			continue;
+		}
+		v = json_loadb(r->buf.data, r->buf.len,
+		    JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
+		/*
+		 * A text that ends exactly at the end of what has been read may
+		 * go on (a number "12" whose "34" is still in the pipe), and a
+		 * failure may just mean "more to come": read on before deciding.
+		 */
+		if (!r->eof && (v == NULL || (size_t)jerr.position >= r->buf.len)) {
+			json_decref(v);
+			if (fill(r) < 0)
+				return -1;
+			continue;
+		}
+		if (v == NULL) {
+			unsigned long line = r->line + (unsigned long)jerr.line - 1;
+			unsigned long col = jerr.line == 1 ? r->col + (unsigned long)jerr.column
+			    : (unsigned long)jerr.column;
+			return em_fail("%s: invalid JSON at line %lu, column %lu: %s",
+			    r->name, line, col, jerr.text);
+		}
+		consume(r, (size_t)jerr.position);
+		r->count++;
+		*out = v;
+		return 1;
+	}
+}
+
+json_t *
+em_json_load_file(const char *path, size_t max_bytes)
+{
+	struct em_json_reader *r;
+	json_t *v = NULL, *extra = NULL;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		em_fail_errno("cannot open '%s'", path);
+		return NULL;
+	}
+	r = em_json_reader_new(fd, path, max_bytes);
+	if (r == NULL)
+		goto out;
+	rc = em_json_reader_next(r, &v);
+	if (rc == 0)
+		em_fail("%s: no JSON text", path);
+	if (rc != 1)
+		goto out;
+	rc = em_json_reader_next(r, &extra);
+	if (rc != 0) {
+		if (rc == 1)
+			em_fail("%s: more than one JSON text", path);
+		json_decref(v);
+		json_decref(extra);
+		v = NULL;
+	}
+out:
+	em_json_reader_free(r);
+	close(fd);
+	return v;
+}
+
+int
+em_json_write_line(FILE *fp, const json_t *v)
+{
+	if (json_dumpf(v, fp, JSON_COMPACT | JSON_ENCODE_ANY) < 0 || putc('\n', fp) == EOF)
+		return em_fail_errno("cannot write JSON");
+	return 0;
+}
+
+char *
+em_json_dump_pretty(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	char *t;
+	size_t n;
+
+	if (s == NULL) {
+		em_fail("cannot encode JSON");
+		return NULL;
+	}
+	n = strlen(s);
+	t = realloc(s, n + 2);
+	if (t == NULL) {
+		free(s);
+		em_fail("out of memory");
+		return NULL;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	return t;
+}

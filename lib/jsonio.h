@@ -1,0 +1,39 @@
+/* jsonio.h - read a stream of JSON texts (one document or JSON Lines) and write records one per line */
+#ifndef EM_JSONIO_H
+#define EM_JSONIO_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+/*
+ * Reads JSON texts separated by optional whitespace, as jq does: a single
+ * pretty-printed document, JSON Lines, or several values on one line.  Any
+ * JSON value is a text ("abc", 3, {...}).  Each text is handed out as soon
+ * as it is complete, so a reader at the end of a pipe sees records while
+ * the producer is still running.  One text may be at most max_text bytes.
+ */
+struct em_json_reader;
+
+/* fd is borrowed; name is used in messages ("-" or "<stdin>" for stdin). */
+struct em_json_reader *em_json_reader_new(int fd, const char *name, size_t max_text);
+void em_json_reader_free(struct em_json_reader *r);
+/*
+ * 1 with *out set to a new reference, 0 at the end, -1 on a malformed text
+ * or a read error (error text names the line and column).  After a
+ * malformed text the reader cannot continue: the rest of the input has no
+ * reliable boundary.
+ */
+int em_json_reader_next(struct em_json_reader *r, json_t **out);
+/* 1-based number of the last text returned. */
+unsigned long em_json_reader_count(const struct em_json_reader *r);
+
+/* Load one JSON file (the whole file must be one text). */
+json_t *em_json_load_file(const char *path, size_t max_bytes);
+
+/* One compact line, keys in insertion order, then '\n'. */
+int em_json_write_line(FILE *fp, const json_t *v);
+/* Indented text for files people read, ending in '\n' (caller frees). */
+char *em_json_dump_pretty(const json_t *v);
+
+#endif

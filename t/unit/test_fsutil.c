@@ -1,0 +1,128 @@
+/* test_fsutil.c - atomic writes leave the old file or the whole new one */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "diag.h"
+#include "fsutil.h"
+
+static char dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/em-fsutil-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static int
+count_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((e = readdir(dp)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dp);
+	return n;
+}
+
+START_TEST(atomic_replace)
+{
+	char path[128], got[16] = { 0 };
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	ck_assert_int_eq(em_mkdir_p(path), 0);
+	ck_assert_int_eq(em_mkdir_p(path), 0);
+	snprintf(path, sizeof(path), "%s/a/b/c/file", dir);
+	ck_assert_int_eq(em_write_atomic(path, "first", 5, 0), 0);
+	ck_assert_int_eq(em_write_atomic(path, "second", 6, EM_ATOMIC_SYNC), 0);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fread(got, 1, sizeof(got), fp), 6);
+	fclose(fp);
+	ck_assert_str_eq(got, "second");
+	/* No temporary file is left beside it. */
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	ck_assert_int_eq(count_entries(path), 1);
+}
+END_TEST
+
+START_TEST(abort_leaves_nothing)
+{
+	char path[128];
+	struct em_atomic a;
+
+	snprintf(path, sizeof(path), "%s/x", dir);
+	ck_assert_int_eq(em_atomic_open(&a, path), 0);
+	ck_assert_int_eq(em_write_all(a.fd, "partial", 7), 0);
+	em_atomic_abort(&a);
+	ck_assert_int_eq(em_exists(path), 0);
+	ck_assert_int_eq(count_entries(dir), 0);
+}
+END_TEST
+
+START_TEST(errors)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	ck_assert_int_eq(em_write_atomic(path, "a", 1, 0), -1);
+	ck_assert_msg(strstr(em_errmsg(), "cannot create") != NULL, "%s", em_errmsg());
+	snprintf(path, sizeof(path), "%s/file", dir);
+	ck_assert_int_eq(em_write_atomic(path, "a", 1, 0), 0);
+	snprintf(path, sizeof(path), "%s/file/sub", dir);
+	ck_assert_int_eq(em_mkdir_p(path), -1);
+}
+END_TEST
+
+START_TEST(du)
+{
+	char path[128];
+	unsigned long long n = 0;
+
+	snprintf(path, sizeof(path), "%s/d/e", dir);
+	ck_assert_int_eq(em_mkdir_p(path), 0);
+	snprintf(path, sizeof(path), "%s/d/e/f", dir);
+	ck_assert_int_eq(em_write_atomic(path, "12345", 5, 0), 0);
+	snprintf(path, sizeof(path), "%s/d/g", dir);
+	ck_assert_int_eq(em_write_atomic(path, "123", 3, 0), 0);
+	snprintf(path, sizeof(path), "%s/d", dir);
+	ck_assert_int_eq(em_du(path, &n), 0);
+	ck_assert_uint_eq(n, 8);
+}
+END_TEST
+
+Suite *
+fsutil_suite(void)
+{
+	Suite *s = suite_create("fsutil");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, atomic_replace);
+	tcase_add_test(tc, abort_leaves_nothing);
+	tcase_add_test(tc, errors);
+	tcase_add_test(tc, du);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,116 @@
+/* test_jsonio.c - reading streams of JSON texts, as jq does */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "diag.h"
+#include "jsonio.h"
+
+/* Read every text of s through a pipe; return the count, -1 on error (texts in out). */
+static int
+read_all(const char *s, json_t **out, int max)
+{
+	struct em_json_reader *r;
+	int fds[2], n = 0, rc;
+	json_t *v;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], s, strlen(s)), (ssize_t)strlen(s));
+	close(fds[1]);
+	r = em_json_reader_new(fds[0], "<test>", 1 << 20);
+	while ((rc = em_json_reader_next(r, &v)) == 1) {
+		if (n < max)
+			out[n] = v;
+		else
+			json_decref(v);
+		n++;
+	}
+	em_json_reader_free(r);
+	close(fds[0]);
+	return rc < 0 ? -1 : n;
+}
+
+static const struct {
+	const char *in;
+	int count;
+	const char *first;	/* compact encoding of the first text */
+} cases[] = {
+	{ "", 0, NULL },
+	{ "  \n\t ", 0, NULL },
+	{ "{\"a\":1}", 1, "{\"a\":1}" },
+	{ "{\"a\":1}\n{\"b\":2}\n", 2, "{\"a\":1}" },
+	{ "{\n  \"a\": [1, 2]\n}\n", 1, "{\"a\":[1,2]}" },
+	{ "\"abc\"", 1, "\"abc\"" },
+	{ "3", 1, "3" },
+	{ "1 2 3", 3, "1" },
+	{ "12345678", 1, "12345678" },
+	{ "true false null", 3, "true" },
+	{ "[1][2]{}", 3, "[1]" },
+	{ "{\"a\":1}{\"b\"", -1, NULL },
+	{ "{\"a\":1}\n{bad}", -1, NULL },
+	{ "[1,", -1, NULL },
+};
+
+START_TEST(stream)
+{
+	json_t *v[4] = { NULL };
+	int n = read_all(cases[_i].in, v, 4), k;
+
+	ck_assert_msg(n == cases[_i].count, "'%s': %d texts, expected %d", cases[_i].in, n,
+	    cases[_i].count);
+	if (cases[_i].first != NULL) {
+		char *s = json_dumps(v[0], JSON_COMPACT | JSON_ENCODE_ANY);
+		ck_assert_str_eq(s, cases[_i].first);
+		free(s);
+	}
+	for (k = 0; k < 4 && k < n; k++)
+		json_decref(v[k]);
+}
+END_TEST
+
+START_TEST(error_position)
+{
+	json_t *v[4] = { NULL };
+	int n = read_all("{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n", v, 4), k;
+
+	ck_assert_int_eq(n, -1);
+	ck_assert_msg(strstr(em_errmsg(), "<test>: invalid JSON at line 3") != NULL, "%s",
+	    em_errmsg());
+	for (k = 0; k < 2; k++)
+		json_decref(v[k]);
+}
+END_TEST
+
+START_TEST(size_limit)
+{
+	struct em_json_reader *r;
+	int fds[2];
+	json_t *v = NULL;
+	const char *big = "[\"0123456789012345678901234567890123456789\"]";
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], big, strlen(big)), (ssize_t)strlen(big));
+	close(fds[1]);
+	r = em_json_reader_new(fds[0], "<test>", 16);
+	ck_assert_int_eq(em_json_reader_next(r, &v), -1);
+	ck_assert_ptr_null(v);
+	ck_assert_msg(strstr(em_errmsg(), "longer than 16 bytes") != NULL, "%s", em_errmsg());
+	em_json_reader_free(r);
+	close(fds[0]);
+}
+END_TEST
+
+Suite *
+jsonio_suite(void)
+{
+	Suite *s = suite_create("jsonio");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, stream, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, error_position);
+	tcase_add_test(tc, size_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}
