@@ -78,6 +78,9 @@ all: $(TOOLS)
 %.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Only this object knows the install location, so PREFIX does not rebuild the rest.
+lib/paths.o: ALL_CFLAGS += -DEM_DATADIR='"$(DATADIR)"'
+
 $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
@@ -105,6 +108,12 @@ t/prog/%: t/prog/%.o $(LIB)
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh
 
+# Benchmarks: bench/run.sh runs every bench/b-*.sh case against its reference peer.
+bench/peakrss: bench/peakrss.o
+	$(CC) -o $@ $< $(ALL_LDFLAGS)
+bench: all bench/peakrss $(TPROGS)
+	@sh bench/run.sh
+
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -116,6 +125,8 @@ install: all
 	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 	install -m 644 schemas/*.json $(DESTDIR)$(DATADIR)/schemas
+	install -d $(DESTDIR)$(DATADIR)/config
+	install -m 644 config/*.yaml $(DESTDIR)$(DATADIR)/config
 
 uninstall:
 	for t in $(TOOLS) $(SCRIPTS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
@@ -124,5 +135,5 @@ uninstall:
 
 clean:
 	rm -f lib/*.o $(LIB) */*.o t/unit/*.o t/prog/*.o $(TOOLS) $(UNIT) $(TPROGS) \
-		t/unit/suites.inc $(FLAGS_STAMP)
+		t/unit/suites.inc $(FLAGS_STAMP) bench/peakrss bench/*.o
 	rm -rf t/scratch

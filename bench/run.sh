@@ -1,0 +1,14 @@
+#!/bin/sh
+# run.sh - `make bench`: every bench/b-*.sh case, one table; each row is measured against
+# its reference in the same run and reported as a ratio (the machines are shared and noisy).
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+printf '%-34s %9s %-24s %9s %6s %7s %6s %6s  %s\n' case "MB/s" reference "ref MB/s" ratio target \
+	"RSS MB" limit verdict
+status=0
+for b in bench/b-*.sh; do
+	[ -f "$b" ] || continue
+	case "$b" in *${B_ONLY:-}*) ;; *) continue ;; esac
+	sh "$b" || { echo "bench: $b failed" >&2; status=1; }
+done
+exit $status
