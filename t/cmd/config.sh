@@ -14,17 +14,34 @@ expect_rc 0 "config/config.yaml loads"
 cp "$SCRATCH/out" "$SCRATCH/cfg.json"
 
 command -v python3 >/dev/null || skip "python3 is not installed"
-# get PATH EXPECTED-JSON: the value at the dotted path is exactly the JSON given.
-get() {
+# get PATH EXPECTED-JSON: the value at the dotted path is exactly the JSON given.  The
+# expectations are collected and checked in one run of check_gets.
+: >"$SCRATCH/gets"
+get() { printf '%s\t%s\n' "$1" "$2" >>"$SCRATCH/gets"; }
+check_gets() {
 	python3 -c '
 import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[k]
-want = json.loads(sys.argv[3])
-sys.exit(0 if v == want and type(v) == type(want) else "%s = %r, expected %r" % (sys.argv[2], v, want))
-' "$SCRATCH/cfg.json" "$1" "$2" >"$SCRATCH/got" 2>&1
-	if [ $? -eq 0 ]; then ok "$1 = $2"; else fail "$(tail -n 1 "$SCRATCH/got")"; fi
+cfg = json.load(open(sys.argv[1]))
+for line in open(sys.argv[2]):
+    path, want = line.rstrip("\n").split("\t")
+    v = cfg
+    try:
+        for k in path.split("."):
+            v = v[k]
+    except (KeyError, TypeError):
+        print("not ok - %s is missing" % path)
+        continue
+    w = json.loads(want)
+    if v == w and type(v) == type(w):
+        print("ok - %s = %s" % (path, want))
+    else:
+        print("not ok - %s = %r, expected %s" % (path, v, want))
+' "$SCRATCH/cfg.json" "$SCRATCH/gets" >"$SCRATCH/got" 2>&1
+	NOK=$((NOK + $(grep -c '^ok' "$SCRATCH/got")))
+	NFAIL=$((NFAIL + $(grep -c '^not ok' "$SCRATCH/got")))
+	cat "$SCRATCH/got"
+	[ -s "$SCRATCH/got" ] || fail "no output from the check"
+	: >"$SCRATCH/gets"
 }
 get global.data_root '"data"'
 get global.chunks '[64, 64, 64]'
@@ -64,6 +81,7 @@ get sources.openorganelle.voxel_size_nm '[2.96, 4.0, 4.0]'
 get consolidation.output_dir '"catalog"'
 get docker.memory_limits.epfl '"2G"'
 get development.testing.origin_host '"127.0.0.1"'
+check_gets
 
 # Environment overrides: typed after interpolation.
 EM_DATA_ROOT=/srv/em EM_JOBS=2 EM_EMPIAR_Z_NM=45.5 EM_EMPIAR_API=http://127.0.0.1:8080/empiar/api \
@@ -74,6 +92,7 @@ get global.data_root '"/srv/em"'
 get global.jobs 2
 get sources.empiar.z_spacing_nm 45.5
 get sources.empiar.api_url '"http://127.0.0.1:8080/empiar/api/entry/EMPIAR-11759/"'
+check_gets
 
 # An overlay points a source at a local mirror and keeps everything else.
 cat >"$SCRATCH/local.yaml" <<'YAML'
@@ -90,6 +109,7 @@ get sources.idr.webgateway_url '"http://127.0.0.1:4321/webgateway/imgData/984613
 get sources.idr.image_id 9846137
 get global.chunks '[16, 16, 16]'
 get global.jobs 4
+check_gets
 
 # Errors name file:line:col.
 printf 'global:\n  jobs: 4\n  data_root: ${EM_T_NOT_SET}/x\n' >"$SCRATCH/bad.yaml"

@@ -48,9 +48,9 @@ fill_meta(json_t *rec)
 	if (em_record_set_str(rec, "sha256",
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") < 0 ||
 	    em_record_set(rec, "file_size_bytes", json_integer(123456)) < 0 ||
-	    em_record_set(rec, "statistics", json_pack("{s:i,s:i,s:f,s:f,s:f,s:{s:i,s:[i,i],s:s,s:o}}",
-	    "min", 0, "max", 255, "mean", 12.5, "std", 3.25, "fill_fraction", 0.0376,
-	    "histogram", "bins", 256, "range", 0, 256, "binning", "integer", "counts", counts)) < 0 ||
+	    em_record_set(rec, "statistics", json_pack("{s:i,s:i,s:i,s:f,s:f,s:f,s:{s:i,s:i,s:i,s:o}}",
+	    "count", 265, "min", 0, "max", 255, "mean", 12.5, "std", 3.25, "fill_fraction",
+	    0.0376, "histogram", "bins", 256, "start", 0, "width", 1, "counts", counts)) < 0 ||
 	    em_record_add_step(rec, "em-meta", "0", NULL) < 0)
 		return -1;
 	return 0;
