@@ -24,6 +24,8 @@
 
 struct yctx {
 	const char *name;
+	const char *text;
+	size_t len;
 	yaml_parser_t parser;
 	size_t nodes;
 	struct em_buf sbuf;	/* the current scalar after interpolation */
@@ -54,6 +56,23 @@ next_event(struct yctx *y, yaml_event_t *ev)
 		return 0;
 	if (p->error == YAML_MEMORY_ERROR)
 		return em_fail("%s: out of memory", y->name);
+	if (p->error == YAML_READER_ERROR) {
+		/* The reader gives a byte offset, not a mark. */
+		yaml_mark_t m = { 0, 0, 0 };
+		size_t i;
+
+		for (i = 0; i < p->problem_offset && i < y->len; i++) {
+			if (y->text[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+		if (p->problem_value >= 0)
+			return fail_at(y, m, "%s (byte 0x%02x)", p->problem, p->problem_value);
+		return fail_at(y, m, "%s", p->problem);
+	}
 	if (p->context != NULL)
 		return fail_at(y, p->problem_mark, "%s (%s at line %zu)", p->problem,
 		    p->context, p->context_mark.line + 1);
@@ -208,6 +227,17 @@ is_float(const char *s)
 	return *s == '\0';
 }
 
+/* The file is UTF-8 (libyaml checks), but an environment variable need not be. */
+static json_t *
+string_at(struct yctx *y, const char *s, yaml_mark_t m)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL)
+		fail_at(y, m, "value is not valid UTF-8 after interpolation");
+	return v;
+}
+
 /* Type a plain scalar by the YAML 1.2 core schema (section 10.3.2). */
 static json_t *
 resolve(struct yctx *y, const char *s, yaml_mark_t m)
@@ -262,7 +292,7 @@ resolve(struct yctx *y, const char *s, yaml_mark_t m)
 		}
 		return json_real(d);
 	}
-	return json_string(s);
+	return string_at(y, s, m);
 }
 
 static int
@@ -296,7 +326,7 @@ scalar(struct yctx *y, const yaml_event_t *ev)
 	if (interpolate(y, v, n, ev->start_mark) < 0)
 		return NULL;
 	if (as_string)
-		return json_string(em_buf_cstr(&y->sbuf));
+		return string_at(y, em_buf_cstr(&y->sbuf), ev->start_mark);
 	return resolve(y, em_buf_cstr(&y->sbuf), ev->start_mark);
 }
 
@@ -453,6 +483,8 @@ em_yaml_parse(const char *text, size_t len, const char *name)
 
 	memset(&y, 0, sizeof(y));
 	y.name = name;
+	y.text = text;
+	y.len = len;
 	em_buf_init(&y.sbuf, EM_CONFIG_MAX_SCALAR);
 	if (!yaml_parser_initialize(&y.parser)) {
 		em_fail("out of memory");
@@ -796,6 +828,12 @@ em_config_get_str(struct em_config *cfg, const char *key, const char *def, const
 	}
 	if (!json_is_integer(v))
 		return wrong_type(cfg, key, v, "a string");
+	/* Kept per key, so an earlier answer for the same key stays valid. */
+	s = json_object_get(cfg->strs, key);
+	if (s != NULL) {
+		*out = json_string_value(s);
+		return 0;
+	}
 	snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	s = json_string(num);
 	if (s == NULL || json_object_set_new(cfg->strs, key, s) < 0)

@@ -499,7 +499,7 @@ em_record_path(const char *root, const char *source, const char *id, char *out, 
 json_t *
 em_record_load(const char *path)
 {
-	json_t *rec = em_json_load_file(path, EM_RECORD_MAX_BYTES);
+	json_t *rec = em_json_load_file(path, EM_RECORD_MAX_BYTES), *version;
 	const char *source, *id;
 	enum em_status st;
 
@@ -507,6 +507,17 @@ em_record_load(const char *path)
 		return NULL;
 	if (!json_is_object(rec)) {
 		em_fail("%s: a record is a JSON object", path);
+		goto bad;
+	}
+	version = json_object_get(rec, "schema_version");
+	if (version != NULL && !json_is_integer(version)) {
+		em_fail("%s: schema_version is not an integer", path);
+		goto bad;
+	}
+	if (version != NULL && json_integer_value(version) != EM_RECORD_SCHEMA_VERSION) {
+		em_fail("%s: record format version %" JSON_INTEGER_FORMAT
+		    " is not the one this tool knows (%d)", path, json_integer_value(version),
+		    EM_RECORD_SCHEMA_VERSION);
 		goto bad;
 	}
 	source = json_string_value(json_object_get(rec, "source"));

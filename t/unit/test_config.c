@@ -20,6 +20,7 @@ setup(void)
 	setenv("EM_T_SET", "from-env", 1);
 	setenv("EM_T_NUM", "42", 1);
 	setenv("EM_T_EMPTY", "", 1);
+	setenv("EM_T_LATIN1", "caf\xe9", 1);
 	unsetenv("EM_T_UNSET");
 }
 
@@ -147,6 +148,8 @@ static const struct {
 	{ "a: 1\n b: 2\n", "t.yaml:2:3: mapping values are not allowed in this context" },
 	{ "a: \"x\\0y\"\n", "t.yaml:1:4: NUL character in a scalar" },
 	{ "a:\n\tb: 1\n", "t.yaml:2:1: found character that cannot start any token" },
+	{ "a: 1\nb: x${EM_T_LATIN1}\n", "t.yaml:2:4: value is not valid UTF-8 after interpolation" },
+	{ "a: 1\nb: \xff\n", "t.yaml:2:4: invalid leading UTF-8 octet (byte 0xff)" },
 };
 
 START_TEST(yaml_errors)
@@ -308,6 +311,14 @@ START_TEST(getters)
 	ck_assert_str_eq(s, "https://ftp.ebi.ac.uk/empiar/");
 	ck_assert_int_eq(em_config_get_str(cfg, "sources.empiar.entry", NULL, &s), 0);
 	ck_assert_str_eq(s, "11759");
+	{
+		const char *again;
+
+		/* asking twice leaves the first answer valid */
+		ck_assert_int_eq(em_config_get_str(cfg, "sources.empiar.entry", NULL, &again), 0);
+		ck_assert_ptr_eq(s, again);
+		ck_assert_str_eq(s, "11759");
+	}
 	ck_assert_int_eq(em_config_get_str(cfg, "sources.empiar.missing", "dflt", &s), 0);
 	ck_assert_str_eq(s, "dflt");
 	ck_assert_int_eq(em_config_get_str(cfg, "nosection.key", NULL, &s), 0);
@@ -543,6 +554,46 @@ START_TEST(lookup_order)
 }
 END_TEST
 
+/*
+ * Damaged files: every truncation and many random byte changes of a real
+ * configuration give a tree or an error with a position, never a crash
+ * (the sanitizer build checks the memory side).
+ */
+START_TEST(yaml_damaged)
+{
+	static const char good[] =
+	    "global:\n  root: ${EM_T_UNSET:data}\n  chunks: [64, 64, 64]\n"
+	    "  name: \"quoted \\u00e9 text\"\n  block: |\n    line\n"
+	    "sources:\n  a: {x: 1, y: [true, ~, 0x1f, 1.5e3]}\n  b:\n    - 'single'\n"
+	    "    - >\n      folded\n";
+	static const char alphabet[] = "\n :-[]{},'\"&*!|>#%@`?$\\\t\xc3\xff" "0aZ";
+	char buf[sizeof(good)];
+	unsigned long seed = 12345;
+	size_t n, i, k;
+	json_t *v;
+
+	for (n = 0; n < sizeof(good) - 1; n++) {
+		v = em_yaml_parse(good, n, "cut.yaml");
+		if (v == NULL)
+			ck_assert_msg(strncmp(em_errmsg(), "cut.yaml:", 9) == 0, "%s", em_errmsg());
+		json_decref(v);
+	}
+	for (i = 0; i < 3000; i++) {
+		memcpy(buf, good, sizeof(good));
+		for (k = 0; k < 1 + i % 4; k++) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			buf[(seed >> 33) % (sizeof(good) - 1)] =
+			    alphabet[(seed >> 17) % (sizeof(alphabet) - 1)];
+		}
+		em_clear_error();
+		v = em_yaml_parse(buf, sizeof(good) - 1, "bad.yaml");
+		if (v == NULL)
+			ck_assert_msg(strncmp(em_errmsg(), "bad.yaml:", 9) == 0, "%s", em_errmsg());
+		json_decref(v);
+	}
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -554,6 +605,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, yaml_errors, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(tc, yaml_limits);
 	tcase_add_test(tc, yaml_empty);
+	tcase_add_test(tc, yaml_damaged);
 	tcase_add_test(tc, file_errors);
 	tcase_add_test(tc, getters);
 	tcase_add_test(tc, type_errors);

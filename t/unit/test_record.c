@@ -502,6 +502,10 @@ static const struct {
 	{ "{\"id\": \"x\", \"source\": \"idr\", \"status\": \"pending\"}",
 	  "the record has no status history" },
 	{ "{\"id\": \"x\", ", "invalid JSON" },
+	{ "{\"schema_version\": 2, \"id\": \"x\", \"source\": \"idr\"}",
+	  "record format version 2 is not the one this tool knows (1)" },
+	{ "{\"schema_version\": \"1\", \"id\": \"x\", \"source\": \"idr\"}",
+	  "schema_version is not an integer" },
 };
 
 START_TEST(load_errors)
