@@ -174,17 +174,18 @@ write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, str
 	}
 	if (em_codec_encode(cx, &w->m->codec, j->data, w->cbytes, out, w->bound, &olen) < 0)
 		return em_fail_ctx("cannot compress chunk '%s'", path);
-	if (w->o.throttle_ms > 0) {
-		struct timespec ts = { (time_t)(w->o.throttle_ms / 1000),
-		    (long)(w->o.throttle_ms % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
 	if (open_tmp(&at, path) < 0)
 		return -1;
 	if (em_write_all(at.fd, out, olen) < 0) {
 		em_fail_ctx("cannot write '%s'", at.tmp);
 		em_atomic_abort(&at);
 		return -1;
+	}
+	/* Testing: hold the half-done temporary file, so a kill can leave one behind. */
+	if (w->o.throttle_ms > 0) {
+		struct timespec ts = { (time_t)(w->o.throttle_ms / 1000),
+		    (long)(w->o.throttle_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
 	}
 	if (em_atomic_commit(&at, w->o.sync ? EM_ATOMIC_SYNC : 0) < 0)
 		return -1;

@@ -39,7 +39,7 @@ struct em_zwriter_opts {
 	int skip_fill;		/* do not store chunks that are all fill value */
 	int sync;		/* fsync each chunk file before renaming it */
 	uint64_t max_pending;	/* boxes: bytes of incomplete chunks held at most (0: no limit) */
-	unsigned throttle_ms;	/* testing: sleep this long before writing each chunk */
+	unsigned throttle_ms;	/* testing: sleep this long before renaming each chunk */
 };
 
 struct em_zwriter_stats {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,8 +373,11 @@ main(int argc, char **argv)
 		switch (c) {
 		case O_DTYPE:
 			g.dtype = em_dtype_from_name(optarg);
-			if (g.dtype == EM_DT_NONE)
-				g.dtype = em_dtype_from_zarr(optarg, &n);
+			if (g.dtype == EM_DT_NONE) {
+				char ts[16];
+				snprintf(ts, sizeof(ts), "<%s", optarg);
+				g.dtype = em_dtype_from_zarr(ts, &n);
+			}
 			if (g.dtype == EM_DT_NONE)
 				em_die(2, "unknown dtype '%s'", optarg);
 			break;
@@ -402,7 +406,9 @@ main(int argc, char **argv)
 			g.sep = optarg[0];
 			break;
 		case O_FILL:
-			if (em_parse_double(optarg, &g.fill) < 0)
+			if (strcmp(optarg, "nan") == 0)
+				g.fill = NAN;
+			else if (em_parse_double(optarg, &g.fill) < 0)
 				em_die(2, "bad --fill '%s'", optarg);
 			g.have_fill = 1;
 			break;
