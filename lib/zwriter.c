@@ -324,7 +324,8 @@ em_zwriter_min_memory(const struct em_zarr_meta *m, int jobs, const uint64_t *bo
 		jobs = 1;
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;
-	need = (uint64_t)jobs * em_codec_bound(&m->codec, cb) + 2 * (uint64_t)jobs * cb;
+	/* The queue's chunks, plus the one the caller fills while it waits for room. */
+	need = (uint64_t)jobs * em_codec_bound(&m->codec, cb) + (2 * (uint64_t)jobs + 1) * cb;
 	em_zarr_grid(m, g);
 	if (box == NULL) {
 		n = em_dtype_size(m->dtype) * m->chunks[0];

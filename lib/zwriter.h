@@ -15,7 +15,8 @@
  *    (chunks[0] planes) and cuts it into chunks when full.
  *  - boxes: em_zwriter_put_box() with any boxes (aligned or not, any
  *    order) that do not overlap, as DVID and Zarr sources produce them.  A
- *    chunk is kept until every voxel of it has arrived.
+ *    chunk is kept until every voxel of it has arrived (counted, so an
+ *    overlap is an error once a chunk gets more voxels than it holds).
  * Complete chunks go to a queue of at most 2 * jobs chunks, compressed and
  * written by `jobs` threads while the caller goes on; the caller blocks
  * when the queue is full.
