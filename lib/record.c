@@ -208,6 +208,8 @@ em_record_set_status(json_t *rec, enum em_status to, const char *error)
 		    em_status_name(to));
 	if (to == EM_STATUS_FAILED && (error == NULL || *error == '\0'))
 		return em_fail("a failed record needs an error message");
+	if (error != NULL && *error == '\0')
+		error = NULL;
 	if (error != NULL && to != EM_STATUS_FAILED && to != EM_STATUS_CANCELLED)
 		return em_fail("only a failed or cancelled record carries an error");
 	hist = json_object_get(rec, "status_history");

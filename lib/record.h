@@ -66,7 +66,7 @@ int em_record_status(const json_t *rec, enum em_status *out);
  * Move to status `to`, appending {status, time} to status_history.  An
  * illegal transition returns -1 with an error naming both statuses and
  * leaves the record untouched.  error is the reason: required for failed,
- * allowed for cancelled, refused otherwise.  A new run (from complete,
+ * allowed for cancelled, refused otherwise ("" counts as none).  A new run (from complete,
  * failed or cancelled) first moves the old run's outcome to
  * previous_runs ({status, started, finished, error}, at most
  * EM_RECORD_MAX_RUNS, oldest dropped), then starts a fresh history and

@@ -161,6 +161,8 @@ START_TEST(error_rules)
 	ck_assert_int_eq(em_record_set_status(rec, F, ""), -1);
 	ck_assert_int_eq(em_record_set_status(rec, S, "why"), -1);
 	ck_assert_str_eq(em_errmsg(), "only a failed or cancelled record carries an error");
+	ck_assert_int_eq(em_record_set_status(rec, S, ""), 0);	/* empty is no error */
+	ck_assert_ptr_null(json_object_get(rec, "error"));
 	ck_assert_int_eq(em_record_set_status(rec, X, "interrupted by SIGTERM"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(rec, "error")),
 	    "interrupted by SIGTERM");
