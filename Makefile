@@ -79,6 +79,9 @@ TPROGS = $(TPROG_SRC:.c=)
 
 MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
+# Keep the test programs' objects: make would delete them as intermediates.
+.SECONDARY: $(TPROG_SRC:.c=.o)
+
 .PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest
 .SUFFIXES:
 

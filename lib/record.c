@@ -208,6 +208,8 @@ em_record_set_status(json_t *rec, enum em_status to, const char *error)
 		    em_status_name(to));
 	if (to == EM_STATUS_FAILED && (error == NULL || *error == '\0'))
 		return em_fail("a failed record needs an error message");
+	if (error != NULL && *error == '\0')
+		error = NULL;
 	if (error != NULL && to != EM_STATUS_FAILED && to != EM_STATUS_CANCELLED)
 		return em_fail("only a failed or cancelled record carries an error");
 	hist = json_object_get(rec, "status_history");
@@ -543,6 +545,51 @@ em_record_load(const char *path)
 bad:
 	json_decref(rec);
 	return NULL;
+}
+
+json_t *
+em_record_load_or_new(const char *root, const char *source, const char *id)
+{
+	char path[4096];
+	json_t *rec;
+	int e;
+
+	if (em_record_path(root, source, id, path, sizeof(path)) < 0)
+		return NULL;
+	e = em_exists(path);
+	if (e < 0)
+		return NULL;
+	if (e == 0)
+		return em_record_new(source, id);
+	rec = em_record_load(path);
+	if (rec == NULL)
+		return NULL;
+	if (strcmp(json_string_value(json_object_get(rec, "source")), source) != 0 ||
+	    strcmp(json_string_value(json_object_get(rec, "id")), id) != 0) {
+		em_fail("%s: the record is of %s/%s", path,
+		    json_string_value(json_object_get(rec, "source")),
+		    json_string_value(json_object_get(rec, "id")));
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+int
+em_record_start(json_t *rec)
+{
+	enum em_status st;
+	char why[128];
+
+	if (em_record_status(rec, &st) < 0)
+		return -1;
+	if (st == EM_STATUS_PROCESSING || st == EM_STATUS_SAVING_DATA) {
+		snprintf(why, sizeof(why), "the run did not finish (it stopped in status '%s')",
+		    em_status_name(st));
+		if (em_record_set_status(rec, EM_STATUS_FAILED, why) < 0)
+			return -1;
+	}
+	return em_record_set_status(rec, EM_STATUS_PROCESSING, NULL);
 }
 
 int

@@ -66,7 +66,7 @@ int em_record_status(const json_t *rec, enum em_status *out);
  * Move to status `to`, appending {status, time} to status_history.  An
  * illegal transition returns -1 with an error naming both statuses and
  * leaves the record untouched.  error is the reason: required for failed,
- * allowed for cancelled, refused otherwise.  A new run (from complete,
+ * allowed for cancelled, refused otherwise ("" counts as none).  A new run (from complete,
  * failed or cancelled) first moves the old run's outcome to
  * previous_runs ({status, started, finished, error}, at most
  * EM_RECORD_MAX_RUNS, oldest dropped), then starts a fresh history and
@@ -113,6 +113,21 @@ int em_record_path(const char *root, const char *source, const char *id, char *o
  * em-validate's.
  */
 json_t *em_record_load(const char *path);
+/*
+ * The record of <root>/<source>/<id>.json if that file exists (its source
+ * and id must match), else a new one (em_record_new).  What a fetcher
+ * calls first, so that a volume's history survives re-runs.
+ */
+json_t *em_record_load_or_new(const char *root, const char *source, const char *id);
+/*
+ * Begin a run: move the record to processing along legal transitions.
+ * From pending: directly.  From complete, failed or cancelled: a new run
+ * (see em_record_set_status).  From processing or saving-data - a run that
+ * died without recording its end, such as a crash or a kill -9 - that run
+ * is first closed as failed with the error "the run did not finish (it
+ * stopped in status 'X')", then a new run begins.
+ */
+int em_record_start(json_t *rec);
 /* Write rec pretty-printed to path atomically (temporary file, fsync, rename). */
 int em_record_save(const json_t *rec, const char *path);
 /* em_record_save to <root>/<source>/<id>.json, creating the directories. */

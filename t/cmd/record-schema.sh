@@ -69,7 +69,8 @@ i=0
 for seq in "" "processing" "processing,saving-data" "processing,saving-data,complete" \
 	"processing,failed:HTTP 500" "cancelled" "processing,saving-data,cancelled:interrupted by SIGINT" \
 	"processing,saving-data,complete,processing" \
-	"failed:bad DM3,pending,processing,saving-data,complete"; do
+	"failed:bad DM3,pending,processing,saving-data,complete" "start,saving-data,start" \
+	"processing,saving-data,complete,start"; do
 	i=$((i + 1))
 	oldifs=$IFS
 	IFS=,
@@ -110,6 +111,17 @@ assert [p["status"] for p in r["previous_runs"]] == ["complete"], r["previous_ru
 assert "sha256" not in r and "statistics" not in r
 ' "$D/dvid/crop.json"
 expect_rc 0 "the new run starts a fresh history and keeps the old outcome in previous_runs"
+
+# A run that died in saving-data is closed as failed when the next one starts.
+run python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "processing", r["status"]
+p = r["previous_runs"]
+assert [x["status"] for x in p] == ["failed"], p
+assert p[0]["error"] == "the run did not finish (it stopped in status '"'saving-data'"')", p
+' "$D/idr/vol10.json"
+expect_rc 0 "a new run closes a dead one as failed, with the reason"
 
 # The man page documents every field of the schema.
 MAN=$TOP/man/em-record.5

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "diag.h"
-#include "fsutil.h"
 #include "record.h"
 #include "banned.h"
 
@@ -62,17 +61,16 @@ main(int argc, char **argv)
 	json_t *rec;
 	enum em_status st;
 	char path[4096];
-	int i, exists;
+	int i;
 
 	em_set_progname(argv[0]);
 	if (argc < 4) {
-		fprintf(stderr, "usage: mkrecord ROOT SOURCE ID [STATUS[:ERROR]...]\n");
+		fprintf(stderr, "usage: mkrecord ROOT SOURCE ID [STATUS[:ERROR] | start ...]\n");
 		return 2;
 	}
 	if (em_record_path(argv[1], argv[2], argv[3], path, sizeof(path)) < 0)
 		em_die(1, "bad record '%s/%s': %s", argv[2], argv[3], em_errmsg());
-	exists = em_exists(path);
-	rec = exists == 1 ? em_record_load(path) : em_record_new(argv[2], argv[3]);
+	rec = em_record_load_or_new(argv[1], argv[2], argv[3]);
 	if (rec == NULL)
 		em_die(1, "cannot make record '%s': %s", path, em_errmsg());
 	for (i = 4; i < argc; i++) {
@@ -81,6 +79,11 @@ main(int argc, char **argv)
 		size_t n = colon ? (size_t)(colon - argv[i]) : strlen(argv[i]);
 
 		snprintf(name, sizeof(name), "%.*s", (int)n, argv[i]);
+		if (strcmp(name, "start") == 0) {
+			if (em_record_start(rec) < 0)
+				em_die(1, "cannot start a run: %s", em_errmsg());
+			continue;
+		}
 		if (em_status_parse(name, &st) < 0)
 			em_die(2, "bad status '%s': %s", argv[i], em_errmsg());
 		if ((st == EM_STATUS_SAVING_DATA && fill_stub(rec) < 0) ||

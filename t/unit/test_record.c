@@ -161,6 +161,8 @@ START_TEST(error_rules)
 	ck_assert_int_eq(em_record_set_status(rec, F, ""), -1);
 	ck_assert_int_eq(em_record_set_status(rec, S, "why"), -1);
 	ck_assert_str_eq(em_errmsg(), "only a failed or cancelled record carries an error");
+	ck_assert_int_eq(em_record_set_status(rec, S, ""), 0);	/* empty is no error */
+	ck_assert_ptr_null(json_object_get(rec, "error"));
 	ck_assert_int_eq(em_record_set_status(rec, X, "interrupted by SIGTERM"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(rec, "error")),
 	    "interrupted by SIGTERM");
@@ -490,6 +492,73 @@ START_TEST(save_load)
 }
 END_TEST
 
+/* em_record_start reaches processing from every status; a dead run is closed as failed. */
+START_TEST(start_run)
+{
+	enum em_status from = (enum em_status)_i, st;
+	json_t *rec = record_in(from), *runs;
+	char want[128];
+
+	ck_assert_int_eq(em_record_start(rec), 0);
+	ck_assert_int_eq(em_record_status(rec, &st), 0);
+	ck_assert_int_eq(st, R);
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "status_history")),
+	    from == P ? 2 : 1);
+	runs = json_object_get(rec, "previous_runs");
+	if (from == P) {
+		ck_assert_ptr_null(runs);
+	} else {
+		ck_assert_uint_eq(json_array_size(runs), 1);
+		if (from == R || from == S) {
+			ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0),
+			    "status")), "failed");
+			snprintf(want, sizeof(want),
+			    "the run did not finish (it stopped in status '%s')",
+			    em_status_name(from));
+			ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0),
+			    "error")), want);
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0),
+			    "status")), em_status_name(from));
+		}
+	}
+	ck_assert_ptr_null(json_object_get(rec, "error"));
+	json_decref(rec);
+}
+END_TEST
+
+START_TEST(load_or_new)
+{
+	json_t *rec, *back;
+	char path[256];
+	FILE *fp;
+
+	rec = em_record_load_or_new(dir, "idr", "9846137");
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "pending");
+	ck_assert_int_eq(em_record_start(rec), 0);
+	ck_assert_int_eq(em_record_save_in(rec, dir), 0);
+	back = em_record_load_or_new(dir, "idr", "9846137");
+	ck_assert_ptr_nonnull(back);
+	ck_assert(json_equal(rec, back));
+	json_decref(back);
+	json_decref(rec);
+
+	/* a file whose content is another volume's record */
+	snprintf(path, sizeof(path), "%s/idr/other.json", dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("{\"id\": \"9846137\", \"source\": \"idr\", \"status\": \"pending\", "
+	    "\"status_history\": [{\"status\": \"pending\", \"time\": \"2026-01-01T00:00:00Z\"}]}",
+	    fp);
+	fclose(fp);
+	ck_assert_ptr_null(em_record_load_or_new(dir, "idr", "other"));
+	ck_assert_msg(strstr(em_errmsg(), "other.json: the record is of idr/9846137") != NULL, "%s",
+	    em_errmsg());
+	ck_assert_ptr_null(em_record_load_or_new(dir, "idr", "a/b"));
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	const char *err;
@@ -542,6 +611,8 @@ record_suite(void)
 	tcase_add_test(tc, fields);
 	tcase_add_test(tc, completeness);
 	tcase_add_test(tc, save_load);
+	tcase_add_loop_test(tc, start_run, 0, EM_STATUS_COUNT);
+	tcase_add_test(tc, load_or_new);
 	tcase_add_loop_test(tc, load_errors, 0, sizeof(bad_files) / sizeof(bad_files[0]));
 	suite_add_tcase(s, tc);
 	return s;
