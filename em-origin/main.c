@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return serve_path(c, r, url);
 }
 
+/* libmicrohttpd's own messages (a dropped connection, a TLS failure) at -v. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	em_log(EM_LOG_INFO, "%s", msg);
+}
+
 static int
 read_file(const char *path, char **out)
 {
@@ -495,6 +511,7 @@ main(int argc, char **argv)
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, &o,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_HTTPS_MEM_CERT, cert,
 		    MHD_OPTION_HTTPS_MEM_KEY, key,
 		    MHD_OPTION_END);
@@ -505,6 +522,7 @@ main(int argc, char **argv)
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, &o,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_END);
 	if (d == NULL) {
 		em_err("cannot listen on '127.0.0.1:%d': %s", port,
