@@ -35,7 +35,7 @@ parse_i64_size(const char *v, int64_t *out)
 /*
  * SPEC is a comma-separated list of key=value: drop=N, status=CODE,
  * retry-after=S (or retry-after=date:S), delay=MS, short=N, rate=N (bytes a
- * second), and the selectors path=GLOB, share=P, first=K.
+ * second), norange=1, and the selectors path=GLOB, share=P, first=K.
  */
 int
 fault_parse(const char *spec, struct fault *f)
@@ -84,6 +84,9 @@ fault_parse(const char *spec, struct fault *f)
 			if (parse_i64_size(v, &i64) == -1 || i64 == 0)
 				goto bad;
 			f->rate = (uint64_t)i64;
+		} else if (strcmp(item, "norange") == 0) {
+			if (em_parse_int(v, 0, 1, &f->norange) == -1)
+				goto bad;
 		} else if (strcmp(item, "status") == 0) {
 			if (em_parse_int(v, 100, 599, &f->status) == -1)
 				goto bad;
@@ -199,4 +202,6 @@ fault_apply(struct origin *o, const struct fault *f, const char *path, unsigned 
 		fx->short_by = f->short_by;
 	if (f->rate)
 		fx->rate = f->rate;
+	if (f->norange)
+		fx->norange = 1;
 }

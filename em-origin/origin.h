@@ -26,6 +26,7 @@ struct fault {
 	long delay_ms;		/* wait before answering */
 	int64_t short_by;	/* serve files this many bytes short, -1 = no */
 	uint64_t rate;		/* bytes per second, 0 = unlimited */
+	int norange;		/* ignore Range: answer 200 with the whole file */
 };
 
 /* The merged effect of every fault that matched a request. */
@@ -37,6 +38,7 @@ struct fault_effect {
 	long delay_ms;
 	int64_t short_by;
 	uint64_t rate;
+	int norange;
 	int any;
 };
 

@@ -166,7 +166,8 @@ serve_file(struct MHD_Connection *c, struct req *r, const char *fspath, const ch
 	len = (uint64_t)st.st_size;
 	if (r->fx.short_by >= 0)	/* the injected lie: the file served short */
 		len = (uint64_t)r->fx.short_by >= len ? 0 : len - (uint64_t)r->fx.short_by;
-	rh = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+	rh = r->fx.norange ? NULL :
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
 	rr = parse_range(rh, len, &start, &end);
 	if (rr == -1) {
 		close(fd);
@@ -198,7 +199,8 @@ serve_file(struct MHD_Connection *c, struct req *r, const char *fspath, const ch
 	http_date(st.st_mtime, date, sizeof(date));
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (!r->fx.norange)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	if (status == 206)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
 	ret = MHD_queue_response(c, (unsigned)status, resp);
