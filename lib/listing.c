@@ -90,7 +90,7 @@ listing_add(struct em_listing *l, const char *name, size_t namelen, enum em_entr
 	e->name = copy;
 	e->kind = kind;
 	e->size = size;
-	e->size_exact = exact;
+	e->size_exact = size >= 0 ? exact : 0;
 	return 0;
 }
 

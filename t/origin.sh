@@ -42,5 +42,20 @@ stop_origin() {
 	ORIGIN_PIDS=$(echo "$ORIGIN_PIDS" | sed "s/ $1\$//; s/ $1 / /")
 }
 
+# log_settle: wait until $ORIGIN_LOG stops growing.  The origin logs a request when it has
+# sent the response, which can be just after the client has read it and exited.
+log_settle() {
+	_prev=-1
+	_n=$(wc -l <"$ORIGIN_LOG")
+	while [ "$_n" != "$_prev" ]; do
+		_prev=$_n
+		sleep 0.1
+		_n=$(wc -l <"$ORIGIN_LOG")
+	done
+}
+
 # log_count PATTERN: how many lines of $ORIGIN_LOG match the extended regex.
-log_count() { grep -E -c -e "$1" "$ORIGIN_LOG"; }
+log_count() {
+	log_settle
+	grep -E -c -e "$1" "$ORIGIN_LOG"
+}

@@ -15,6 +15,7 @@ expect_same "$SCRATCH/www/big.bin" "$SCRATCH/a.bin" "the file is byte-exact"
 expect_grep "requests=7 " "$SCRATCH/out" "one request per 40 MiB"
 n=$(log_count ' GET /big.bin bytes=[0-9]+- 206 ')
 [ "$n" -eq 6 ] && ok "six requests resumed with Range" || fail "resumed requests: $n, expected 6"
+log_settle
 n=$(awk '$5 != "-" { split($5, a, "[=-]"); if (a[2] != prev) bad++ } { prev += $7 } END { print bad + 0 }' "$ORIGIN_LOG")
 [ "$n" -eq 0 ] && ok "each range starts where the last body ended" || fail "$n ranges out of place"
 [ ! -e "$SCRATCH/a.bin.part" ] && ok "no .part left" || fail ".part left behind"
@@ -24,6 +25,7 @@ stop_origin "$ORIGIN_PID"
 start_origin plain --root "$SCRATCH/www" --fault drop=100M
 run httpget --backoff-ms 20 --sha256 "$SUM" --size 268435456 download "${ORIGIN_URL}big.bin" "$SCRATCH/b.bin"
 expect_rc 0 "download with size and sha256 checks"
+log_settle
 before=$(wc -l <"$ORIGIN_LOG")
 run httpget --sha256 "$SUM" download "${ORIGIN_URL}big.bin" "$SCRATCH/b.bin"
 expect_grep "was_complete=1" "$SCRATCH/out" "a finished file that matches is not fetched again"
@@ -50,6 +52,7 @@ expect_rc 0 "a new process finishes the download"
 expect_grep "resumed_from=[1-9]" "$SCRATCH/out" "it resumed from the .part"
 expect_grep "requests=1 " "$SCRATCH/out" "with one request"
 expect_same "$SCRATCH/www/big.bin" "$SCRATCH/c.bin" "the resumed file is byte-exact"
+log_settle
 tail -n 1 "$ORIGIN_LOG" | grep -q ' bytes=[1-9][0-9]*- 206 ' && ok "the resume asked for the rest" ||
 	fail "last request was not a range: $(tail -n 1 "$ORIGIN_LOG")"
 stop_origin "$ORIGIN_PID"

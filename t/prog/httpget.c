@@ -240,7 +240,8 @@ main(int argc, char **argv)
 				printf("%s %" PRId64 " %s %s\n",
 				    l->v[i].kind == EM_ENTRY_DIR ? "dir" :
 				    l->v[i].kind == EM_ENTRY_LINK ? "link" : "file", l->v[i].size,
-				    l->v[i].size_exact ? "exact" : "approx", l->v[i].name);
+				    l->v[i].size < 0 ? "none" : l->v[i].size_exact ? "exact" : "approx",
+				    l->v[i].name);
 			printf("rejected=%zu\n", l->rejected);
 		}
 		em_listing_free(l);
