@@ -533,7 +533,9 @@ xfer_start(struct engine *g, struct xfer *x)
 	CURL *e;
 
 	xfer_reset_attempt(x);
-	em_buf_init(&x->body, x->kind == X_RANGE ? (size_t)x->len + 1 : x->max + 1);
+	/* The cap is checked by on_write; the buffer's own limit leaves room for its NUL. */
+	em_buf_init(&x->body, x->kind == X_RANGE ? (size_t)x->len + 1 :
+	    x->max == SIZE_MAX ? SIZE_MAX : x->max + 1);
 	if ((e = engine_easy(g)) == NULL)
 		return em_fail("cannot start a libcurl transfer");
 	x->e = e;

@@ -48,6 +48,13 @@ m=$(maxflight)
 [ "$m" -le 4 ] && ok "never more than 4 in flight ($m)" || fail "$m in flight, jobs was 4"
 stop_origin "$ORIGIN_PID"
 
+# Range requests in a multi run: the 5 bytes "chunk" of each.
+start_origin ranges --root "$W"
+run httpget --jobs 8 --range 0,5 multi "${ORIGIN_URL}c" 50
+expect_grep "^ok=50 missing=0 failed=0 bytes=250 " "$SCRATCH/out" "range GETs in a multi run"
+expect_grep "^49 0 206 5\$" "$SCRATCH/out" "answered 206 with the 5 bytes"
+stop_origin "$ORIGIN_PID"
+
 # A request that fails for good is handed to the callback with its error; the rest go on.
 start_origin fail --root "$W" --fault 'path=/c7,status=500'
 run httpget --jobs 4 --backoff-ms 10 --attempts 2 multi "${ORIGIN_URL}c" 20

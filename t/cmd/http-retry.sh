@@ -129,6 +129,12 @@ run httpget list "file://$W/"
 expect_grep "^file 100000 exact data.bin$" "$SCRATCH/out" "file:// listing"
 expect_grep "^dir -1 none sub$" "$SCRATCH/out" "file:// listing shows directories"
 
+# Progress on stderr when asked for, even when it is not a terminal; -q silences it.
+run httpget --progress download "file://$W/data.bin" "$SCRATCH/p.bin"
+expect_grep "97.7 KiB .*MB/s" "$SCRATCH/err" "--progress draws bytes and rate"
+run httpget -q download "file://$W/data.bin" "$SCRATCH/q.bin"
+[ ! -s "$SCRATCH/err" ] && ok "no progress by default off a terminal, none with -q" || fail "stderr not empty"
+
 run httpget ua
 expect_grep "^httpget/[0-9.]* (electron-microscopy-ingest)$" "$SCRATCH/out" "User-Agent names the tool"
 done_testing

@@ -21,7 +21,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: httpget [-qv] [--jobs N] [--attempts N] [--cacert FILE] [--backoff-ms N]\n"
-	    "               [--low-speed BYTES,SECS] [--max SIZE] [--progress]\n"
+	    "               [--low-speed BYTES,SECS] [--max SIZE] [--progress] [--range OFF,LEN]\n"
 	    "               [--size N] [--sha256 HEX] COMMAND ARGS\n"
 	    "commands: get URL | range URL OFF LEN | head URL | download URL DEST |\n"
 	    "          multi URL-PREFIX N | list URL | ua\n"
@@ -46,6 +46,7 @@ struct feed {
 	const char *prefix;
 	long next, n;
 	size_t max;
+	uint64_t off, len;
 	size_t maxpending;
 	struct em_http_multi *m;
 	long ok, missing, failed;
@@ -61,7 +62,7 @@ feed_more(void *ctx, struct em_http_multi *m)
 	if (f->next >= f->n)
 		return 0;
 	snprintf(url, sizeof(url), "%s%ld", f->prefix, f->next);
-	if (em_http_multi_add(m, url, 0, 0, f->max, (void *)(intptr_t)f->next) == -1)
+	if (em_http_multi_add(m, url, f->off, f->len, f->max, (void *)(intptr_t)f->next) == -1)
 		return -1;
 	f->next++;
 	if (em_http_multi_pending(m) > f->maxpending)
@@ -100,6 +101,7 @@ main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "sha256", required_argument, NULL, 'S' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "range", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,7 +112,7 @@ main(int argc, char **argv)
 	struct em_progress_display *disp = NULL;
 	enum em_progress_mode pmode = EM_PROGRESS_AUTO;
 	struct em_http *h = NULL;
-	uint64_t max = 64 << 20, u;
+	uint64_t max = 64 << 20, u, range[2] = { 0, 0 };
 	const char *cmd;
 	int ch, status = 1, rc;
 
@@ -159,6 +161,10 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			pmode = EM_PROGRESS_ON;
+			break;
+		case 'R':
+			if (em_parse_u64_list(optarg, range, 2, 0, UINT64_MAX / 2) == -1)
+				usage(stderr, 2);
 			break;
 		case 'q':
 			em_tool_quiet();
@@ -222,6 +228,8 @@ main(int argc, char **argv)
 		f.prefix = argv[optind];
 		f.n = n;
 		f.max = (size_t)max;
+		f.off = range[0];
+		f.len = range[1];
 		if ((f.m = em_http_multi_new(h, on_done, &f)) == NULL) {
 			em_err("%s", em_errmsg());
 		} else {
