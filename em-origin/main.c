@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,16 +180,31 @@ respond_fault_status(struct MHD_Connection *c, struct req *r)
 	return ret;
 }
 
+/* Number each connection, so that the log shows which requests shared one. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct origin *o = cls;
+
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = (void *)(uintptr_t)(atomic_fetch_add(&o->nconn, 1) + 1);
+}
+
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct req *r = calloc(1, sizeof(*r));
+	const union MHD_ConnectionInfo *ci;
 	size_t n;
 
-	(void)c;
 	if (r == NULL)
 		return NULL;
 	r->o = cls;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL)
+		r->conn = (unsigned long)(uintptr_t)ci->socket_context;
 	r->t0 = now_s();
 	r->body.fd = -1;
 	r->body.drop = -1;
@@ -202,7 +218,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return r;
 }
 
-/* The log line: start end method path range status bytes fault (see em-origin(1)). */
+/* The log line: start end method path range status bytes fault connection (em-origin(1)). */
 static void
 on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -223,10 +239,10 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTer
 				em_buf_addch(&path, *p);
 		}
 		pthread_mutex_lock(&o->lock);
-		fprintf(o->log, "%.3f %.3f %s %s %s %d %llu %s%s\n", r->t0, now_s(), r->method,
-		    em_buf_cstr(&path), r->range, r->status, (unsigned long long)r->bytes,
-		    r->fx.any ? "fault" : "-",
-		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",aborted");
+		fprintf(o->log, "%.3f %.3f %s %s %s %d %llu %s%s c%lu\n", r->t0, now_s(),
+		    r->method, em_buf_cstr(&path), r->range, r->status,
+		    (unsigned long long)r->bytes, r->fx.any ? "fault" : "-",
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",aborted", r->conn);
 		fflush(o->log);
 		pthread_mutex_unlock(&o->lock);
 		em_buf_release(&path);
@@ -509,6 +525,7 @@ main(int argc, char **argv)
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &o,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, &o,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &o,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -520,6 +537,7 @@ main(int argc, char **argv)
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &o,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, &o,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &o,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -63,6 +63,7 @@ struct origin {
 	pthread_mutex_t lock;	/* the log and the path counters */
 	struct pathcount *counts[PATHCOUNT_BUCKETS];
 	atomic_ulong nreq;
+	atomic_ulong nconn;	/* connections accepted, numbering them from 1 */
 };
 
 /* Where a response body comes from: a file descriptor range or memory. */
@@ -79,6 +80,7 @@ struct body {
 struct req {
 	struct origin *o;
 	double t0;
+	unsigned long conn;	/* the number of the connection it came on */
 	char *rawpath;		/* as sent, without the query (for the log) */
 	char method[16];
 	char range[64];

@@ -28,6 +28,9 @@ expect_grep "^ok=200 missing=0 failed=0 bytes=$total maxpending=[1-8]\$" "$SCRAT
 m=$(maxflight)
 [ "$m" -ge 6 ] && ok "requests overlapped ($m in flight at most)" || fail "only $m in flight at once"
 [ "$m" -le 8 ] && ok "never more than 8 in flight ($m)" || fail "$m in flight, jobs was 8"
+nconn=$(awk '{ print $9 }' "$ORIGIN_LOG" | sort -u | wc -l)
+[ "$nconn" -le 16 ] && ok "connections are reused ($nconn for 200 requests)" ||
+	fail "$nconn connections for 200 requests"
 # Each reply line is "index result status length"; chunk 42's is right.
 expect_grep "^42 0 200 9\$" "$SCRATCH/out" "the reply carries the caller's tag and length"
 stop_origin "$ORIGIN_PID"
