@@ -106,6 +106,8 @@ $(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
 		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
+# A tool's objects also depend on the headers in its own directory.
+$(foreach d,$(TOOL_DIRS),$(eval $(patsubst %.c,%.o,$(wildcard $(d)/*.c)): $(wildcard $(d)/*.h)))
 
 # The list of check suites is made from the file names: test_foo.c defines
 # Suite *foo_suite(void).
