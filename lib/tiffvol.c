@@ -644,7 +644,8 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 	TIFFOpenOptionsSetWarningHandlerExtR(to, tv_warning, t);
 	/* libtiff's own buffers (directories, strip tables) have a ceiling too. */
 	TIFFOpenOptionsSetMaxSingleMemAlloc(to, (tmsize_t)EM_TIFF_MAX_TILE_BYTES);
-	if ((t->tif = TIFFOpenExt(path, "r", to)) == NULL) {
+	/* "m": no memory map, whose pages would count as ours for the whole file. */
+	if ((t->tif = TIFFOpenExt(path, "rm", to)) == NULL) {
 		tv_fail(t, "not a readable TIFF file");
 		goto out;
 	}

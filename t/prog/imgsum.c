@@ -17,18 +17,38 @@
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: imgsum [-m] [-c channel] [-t timepoint] [-f] FILE...\n"
-	    "       imgsum -s z_nm [-m] FILE...\n");
+	fprintf(fp, "usage: imgsum [-mr] [-c channel] [-t timepoint] [-f] FILE...\n"
+	    "       imgsum -s z_nm [-mr] FILE...\n");
 	exit(status);
+}
+
+/*
+ * Peak resident memory of this process image in KiB (VmHWM: unlike
+ * getrusage, it does not count the memory of the process that exec'd us).
+ */
+static long
+peak_rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	fclose(fp);
+	return kb;
 }
 
 /*
  * One JSON line: file, format, ndim, shape (z,y,x), dtype, voxel_nm
  * (null where unknown), voxel_unit, sha256 of every plane in order,
- * and with -m source_metadata.
+ * with -m source_metadata, with -r peak_rss_kb after the read.
  */
 static int
-summarise(struct em_img *img, const char *name, int meta)
+summarise(struct em_img *img, const char *name, int meta, int rss)
 {
 	const struct em_img_info *in = em_img_info(img);
 	size_t pb = em_img_plane_bytes(img);
@@ -72,6 +92,8 @@ summarise(struct em_img *img, const char *name, int meta)
 	}
 	if (meta)
 		json_object_set(o, "source_metadata", in->source_metadata);
+	if (rss)
+		json_object_set_new(o, "peak_rss_kb", json_integer(peak_rss_kb()));
 	if ((s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))) == NULL)
 		goto out;
 	printf("%s\n", s);
@@ -92,6 +114,7 @@ main(int argc, char **argv)
 		{ "file-order", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, 'm' },
+		{ "rss", no_argument, NULL, 'r' },
 		{ "series", required_argument, NULL, 's' },
 		{ "timepoint", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
@@ -99,11 +122,11 @@ main(int argc, char **argv)
 	struct em_img_opts opts = EM_IMG_OPTS_INIT;
 	struct em_img *img;
 	double zsp = -1;
-	int c, i, meta = 0, status = EM_EXIT_OK;
+	int c, i, meta = 0, rss = 0, status = EM_EXIT_OK;
 	char *end;
 
 	em_tool_begin(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:fhms:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fhmrs:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts.channel = (int)strtol(optarg, &end, 10);
@@ -120,6 +143,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			meta = 1;
+			break;
+		case 'r':
+			rss = 1;
 			break;
 		case 's':
 			zsp = strtod(optarg, &end);
@@ -141,7 +167,7 @@ main(int argc, char **argv)
 			em_err("cannot open series '%s': %s", argv[optind], em_errmsg());
 			return em_tool_end(EM_EXIT_FAIL);
 		}
-		if (summarise(img, argv[optind], meta) < 0)
+		if (summarise(img, argv[optind], meta, rss) < 0)
 			status = EM_EXIT_FAIL;
 		em_img_free(img);
 		return em_tool_end(status);
@@ -152,7 +178,7 @@ main(int argc, char **argv)
 			status = EM_EXIT_FAIL;
 			continue;
 		}
-		if (summarise(img, argv[i], meta) < 0)
+		if (summarise(img, argv[i], meta, rss) < 0)
 			status = EM_EXIT_FAIL;
 		em_img_free(img);
 	}

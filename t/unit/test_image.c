@@ -729,7 +729,7 @@ make_dm(const char *path, const struct dm_spec *s)
 		w_group(&w, "", 1);
 		w_simple(&w, "ImageIndex", 5, 0, 4);
 	}
-	w_be(&w, 0, s->v4 ? 16 : 8);
+	w_put(&w, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", s->v4 ? 16 : 8);
 	write_file(path, w.p, w.len);
 	free(w.p);
 	return w.len;
