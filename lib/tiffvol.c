@@ -1,10 +1,13 @@
 /* tiffvol.c - TIFF, BigTIFF, OME-TIFF and ImageJ stacks as volumes (through libtiff) behind image.h */
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -25,6 +28,13 @@ struct tv {
 	int half;		/* 16-bit float pages, handed out as float32 */
 	unsigned char *chunk;	/* one decoded strip or tile */
 	size_t chunk_cap;
+	/*
+	 * ImageJ stacks past 4 GiB have one IFD and the planes stored one
+	 * after another, uncompressed: read straight from the file.
+	 */
+	int raw_fd;
+	uint64_t raw_off;
+	int raw_swap;
 };
 
 /* What one IFD holds, as far as the checks need. */
@@ -208,6 +218,16 @@ tv_read_plane(struct em_img *img, uint64_t z, void *buf)
 	size_t rowb = (size_t)t->w * es;
 	struct page p;
 
+	if (t->raw_fd >= 0) {
+		size_t pb = em_img_plane_bytes(img);
+
+		/* off[] holds the image number here, not an IFD offset. */
+		if (em_pread_full(t->raw_fd, out, pb, t->raw_off + t->off[z] * pb) < 0)
+			return em_fail_ctx("ImageJ stack plane %llu", (unsigned long long)z + 1);
+		if (t->raw_swap)
+			em_swap_bytes(out, pb / es, es);
+		return 0;
+	}
 	t->err[0] = '\0';
 	if (!TIFFSetSubDirectory(t->tif, t->off[z]))
 		return tv_fail(t, "cannot read the TIFF directory of this page");
@@ -277,6 +297,8 @@ tv_close(void *priv)
 		return;
 	if (t->tif != NULL)
 		TIFFClose(t->tif);
+	if (t->raw_fd >= 0)
+		close(t->raw_fd);
 	free(t->off);
 	free(t->chunk);
 	free(t);
@@ -295,6 +317,7 @@ struct layout {
 	int have_voxel[3];
 	double voxel[3];
 	char unit[3][16];
+	int contiguous;		/* ImageJ: more images than pages, stored after the first */
 };
 
 static uint64_t
@@ -583,9 +606,10 @@ imagej_layout(const char *desc, TIFF *tif, uint64_t npages, struct layout *l, js
 			return em_fail("ImageJ images=%llu is not slices x channels x frames",
 			    (unsigned long long)images);
 	}
-	if (images != npages)
+	if (images != npages && npages != 1)
 		return em_fail("ImageJ stack of %llu images in %llu TIFF pages: not read",
 		    (unsigned long long)images, (unsigned long long)npages);
+	l->contiguous = images != npages;
 	l->nmap = images;
 	if ((l->map = malloc(l->nmap * sizeof(*l->map))) == NULL)
 		return em_fail_errno("out of memory");
@@ -610,13 +634,60 @@ imagej_layout(const char *desc, TIFF *tif, uint64_t npages, struct layout *l, js
 		l->voxel[0] = spacing;
 		snprintf(l->unit[0], sizeof(l->unit[0]), "%s", unit);
 	}
-	json_object_set_new(meta, "imagej", json_pack("{s:I, s:I, s:I, s:I, s:s}",
+	json_object_set_new(meta, "imagej", json_pack("{s:I, s:I, s:I, s:I, s:s, s:b}",
 	    "images", (json_int_t)images, "slices", (json_int_t)l->z, "channels", (json_int_t)l->c,
-	    "frames", (json_int_t)l->t, "unit", unit));
+	    "frames", (json_int_t)l->t, "unit", unit, "contiguous", l->contiguous));
 	return 0;
 }
 
 /* ---- open ---- */
+
+/*
+ * The first page of a contiguous ImageJ stack: uncompressed strips one after
+ * another; the planes follow it the same way, up to the file's end.
+ */
+static int
+imagej_raw(struct tv *t, const char *path, uint64_t ifd0, uint64_t nplanes, uint64_t nimages)
+{
+	uint64_t *offs = NULL, *counts = NULL, pb, next, i;
+	uint16_t comp = COMPRESSION_NONE;
+	uint32_t ns;
+	struct stat st;
+
+	if (!TIFFSetSubDirectory(t->tif, ifd0))
+		return tv_fail(t, "cannot read the first TIFF directory");
+	TIFFGetFieldDefaulted(t->tif, TIFFTAG_COMPRESSION, &comp);
+	if (comp != COMPRESSION_NONE || TIFFIsTiled(t->tif))
+		return em_fail("ImageJ stack of %llu images in one TIFF page is compressed or tiled:"
+		    " not read", (unsigned long long)nplanes);
+	ns = TIFFNumberOfStrips(t->tif);
+	if (!TIFFGetField(t->tif, TIFFTAG_STRIPOFFSETS, &offs) ||
+	    !TIFFGetField(t->tif, TIFFTAG_STRIPBYTECOUNTS, &counts) || ns == 0)
+		return tv_fail(t, "ImageJ stack without strips");
+	pb = (uint64_t)t->w * t->h * em_dtype_size(t->dt);
+	next = offs[0];
+	for (i = 0; i < ns; i++) {
+		if (offs[i] != next)
+			return em_fail("ImageJ stack of %llu images whose first plane is not in one"
+			    " piece: not read", (unsigned long long)nplanes);
+		next += counts[i];
+	}
+	if (next - offs[0] != pb)
+		return em_fail("ImageJ first plane has %llu bytes, not %llu",
+		    (unsigned long long)(next - offs[0]), (unsigned long long)pb);
+	if ((t->raw_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return em_fail_errno("cannot open");
+	if (fstat(t->raw_fd, &st) < 0)
+		return em_fail_errno("cannot stat");
+	if (nimages > ((uint64_t)st.st_size - (offs[0] < (uint64_t)st.st_size ? offs[0] :
+	    (uint64_t)st.st_size)) / pb)
+		return em_fail("truncated ImageJ stack: %llu images of %llu bytes from offset %llu,"
+		    " the file has %llu bytes", (unsigned long long)nimages, (unsigned long long)pb,
+		    (unsigned long long)offs[0], (unsigned long long)st.st_size);
+	t->raw_off = offs[0];
+	t->raw_swap = em_dtype_size(t->dt) > 1 && (TIFFIsBigEndian(t->tif) != 0) == em_host_is_le();
+	return 0;
+}
 
 int
 em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_img **out)
@@ -636,7 +707,12 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 	*out = NULL;
 	memset(&l, 0, sizeof(l));
 	pthread_once(&handlers_once, install_handlers);
-	if ((t = calloc(1, sizeof(*t))) == NULL || (to = TIFFOpenOptionsAlloc()) == NULL) {
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		em_fail_errno("out of memory");
+		goto out;
+	}
+	t->raw_fd = -1;
+	if ((to = TIFFOpenOptionsAlloc()) == NULL) {
 		em_fail_errno("out of memory");
 		goto out;
 	}
@@ -708,12 +784,13 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 			goto out;
 	}
 
-	if ((pl = malloc(nifd * sizeof(*pl))) == NULL) {
+	if ((pl = malloc((l.contiguous ? l.nmap : nifd) * sizeof(*pl))) == NULL) {
 		em_fail_errno("out of memory");
 		goto out;
 	}
 	if (ome || imagej) {
 		const char *what = ome ? "OME-TIFF" : "ImageJ hyperstack";
+		uint64_t npages = l.contiguous ? l.nmap : nifd;
 
 		if (l.c > 1 && (opts->channel < 0 || (uint64_t)opts->channel >= l.c)) {
 			em_fail("%s with %llu channels (C=%llu, Z=%llu, T=%llu): not a single-channel"
@@ -738,7 +815,7 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 			for (i = 0; i < l.t; i++) {
 				uint32_t m = l.map[plane_index(&l, 0, ch, i)];
 
-				if (m == UINT32_MAX || m >= nifd) {
+				if (m == UINT32_MAX || m >= npages) {
 					em_fail("%s plane T=%llu has no page in this file", what,
 					    (unsigned long long)i);
 					goto out;
@@ -750,12 +827,12 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 			for (i = 0; i < l.z; i++) {
 				uint32_t m = l.map[plane_index(&l, i, ch, tp)];
 
-				if (m == UINT32_MAX || m >= nifd) {
+				if (m == UINT32_MAX || m >= npages) {
 					em_fail("%s plane Z=%llu C=%llu T=%llu has %s (the file has %llu"
 					    " pages)", what, (unsigned long long)i,
 					    (unsigned long long)ch, (unsigned long long)tp,
 					    m == UINT32_MAX ? "no page" : "a page past the last",
-					    (unsigned long long)nifd);
+					    (unsigned long long)npages);
 					goto out;
 				}
 				pl[npl++] = m;
@@ -779,9 +856,9 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 		}
 	}
 
-	/* Every plane's page must be like the first. */
-	for (i = 0; i < npl; i++) {
-		if (!TIFFSetSubDirectory(t->tif, ifd[pl[i]])) {
+	/* Every plane's page must be like the first (a contiguous ImageJ stack has one page). */
+	for (i = 0; i < (l.contiguous ? 1 : npl); i++) {
+		if (!TIFFSetSubDirectory(t->tif, ifd[l.contiguous ? 0 : pl[i]])) {
 			tv_fail(t, "cannot read a TIFF directory");
 			em_fail_ctx("page %llu", (unsigned long long)pl[i] + 1);
 			goto out;
@@ -816,7 +893,9 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 		goto out;
 	}
 	for (i = 0; i < npl; i++)
-		t->off[i] = ifd[pl[i]];
+		t->off[i] = l.contiguous ? pl[i] : ifd[pl[i]];
+	if (l.contiguous && imagej_raw(t, path, ifd[0], npl, l.nmap) < 0)
+		goto out;
 	img->info.dtype = first.dt;
 	img->info.shape[EM_Z] = npl;
 	img->info.shape[EM_Y] = first.h;

@@ -129,6 +129,22 @@ tifffile.imwrite(t("ijc.tif"), a, imagej=True, metadata={"axes": "ZCYX"})
 refused("imagej: hyperstack of 3 channels refused", t("ijc.tif"),
         "ImageJ hyperstack with 3 channels")
 check("imagej: channel 2 of a hyperstack", t("ijc.tif"), a[:, 2], args=("-c", "2"))
+# ImageJ's way past 4 GiB: one IFD, the images stored one after another.
+a = rnd((5, 6, 7), "u2").astype(">u2")
+tifffile.imwrite(t("ijt.tif"), a, imagej=True, truncate=True, resolution=(2, 2),
+                 metadata={"axes": "ZYX", "spacing": 3, "unit": "nm"})
+say(len(tifffile.TiffFile(t("ijt.tif")).pages) == 1, "tifffile wrote a one-IFD ImageJ stack")
+check("imagej: contiguous big-endian stack in one IFD", t("ijt.tif"), a.astype("<u2"),
+      voxel=(3, 0.5, 0.5))
+a = rnd((3, 2, 4, 5), "u1")
+tifffile.imwrite(t("ijtc.tif"), a, imagej=True, truncate=True, metadata={"axes": "ZCYX"})
+check("imagej: channel 1 of a contiguous hyperstack", t("ijtc.tif"), a[:, 1], args=("-c", "1"))
+with open(t("ijt.tif"), "rb") as fsrc:
+    data = fsrc.read()
+with open(t("ijtcut.tif"), "wb") as fdst:
+    fdst.write(data[:len(data) - 1])
+refused("imagej: truncated contiguous stack", t("ijtcut.tif"),
+        "truncated ImageJ stack: 5 images of 84 bytes from offset")
 with tifffile.TiffWriter(t("mixed.tif")) as w:
     w.write(rnd((8, 8), "u1")); w.write(rnd((8, 9), "u1"))
 refused("tiff: pages of differing size name the page", t("mixed.tif"),
