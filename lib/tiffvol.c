@@ -318,6 +318,7 @@ struct layout {
 	double voxel[3];
 	char unit[3][16];
 	int contiguous;		/* ImageJ: more images than pages, stored after the first */
+	char type[32];		/* OME Pixels Type */
 };
 
 static uint64_t
@@ -423,6 +424,7 @@ ome_layout(const char *path, const char *xml, size_t len, struct layout *l, json
 		goto out;
 	attr_text(pixels, "DimensionOrder", order, sizeof(order), "XYZCT");
 	attr_text(pixels, "Type", type, sizeof(type), "");
+	snprintf(l->type, sizeof(l->type), "%s", type);
 	if (strlen(order) != 5 || order[0] != 'X' || order[1] != 'Y' || !strchr(order + 2, 'Z') ||
 	    !strchr(order + 2, 'C') || !strchr(order + 2, 'T')) {
 		em_fail("OME-XML DimensionOrder \"%s\" is not one of XYZCT, XYZTC, XYCZT, XYCTZ,"
@@ -641,6 +643,32 @@ imagej_layout(const char *desc, TIFF *tif, uint64_t npages, struct layout *l, js
 }
 
 /* ---- open ---- */
+
+/* The first page's free-text tags worth keeping, as printable ASCII. */
+static void
+text_tags(TIFF *tif, json_t *meta)
+{
+	static const struct {
+		uint32_t tag;
+		const char *key;
+	} tags[] = {
+		{ TIFFTAG_SOFTWARE, "software" }, { TIFFTAG_DATETIME, "datetime" },
+		{ TIFFTAG_MAKE, "make" }, { TIFFTAG_MODEL, "model" }, { TIFFTAG_ARTIST, "artist" },
+		{ TIFFTAG_DOCUMENTNAME, "document_name" }, { TIFFTAG_PAGENAME, "page_name" },
+	};
+	const char *v;
+	char text[256];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		if (!TIFFGetField(tif, tags[i].tag, &v) || v == NULL || v[0] == '\0')
+			continue;
+		for (k = 0; v[k] != '\0' && k < sizeof(text) - 1; k++)
+			text[k] = (v[k] >= 0x20 && v[k] < 0x7f) ? v[k] : '?';
+		text[k] = '\0';
+		json_object_set_new(meta, tags[i].key, json_string(text));
+	}
+}
 
 /*
  * The first page of a contiguous ImageJ stack: uncompressed strips one after
@@ -907,6 +935,16 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 		goto out;
 	if (first.half)
 		json_object_set_new(meta, "converted", json_string("float16 to float32"));
+	if (first.photometric == PHOTOMETRIC_MINISWHITE)
+		/* The values are stored as they are: 0 is white in this file. */
+		json_object_set_new(meta, "photometric", json_string("min-is-white"));
+	if (TIFFSetSubDirectory(t->tif, ifd[0]))
+		text_tags(t->tif, meta);
+	if (ome && l.type[0] != '\0' && strcmp(l.type, em_dtype_name(first.dt)) != 0 &&
+	    !(strcmp(l.type, "float") == 0 && first.dt == EM_DT_F4) &&
+	    !(strcmp(l.type, "double") == 0 && first.dt == EM_DT_F8))
+		em_log(EM_LOG_WARN, "OME-XML says the pixels are %s, the TIFF pages hold %s: read as %s",
+		    l.type, em_dtype_name(first.dt), em_dtype_name(first.dt));
 	for (a = 0; a < 3; a++) {
 		if (a == EM_Z && img->info.ndim == 2)
 			continue;

@@ -152,6 +152,20 @@ refused("tiff: pages of differing size name the page", t("mixed.tif"),
 tifffile.imwrite(t("rgb.tif"), rnd((8, 8, 3), "u1"), photometric="rgb")
 refused("tiff: RGB refused", t("rgb.tif"), "RGB image: not a single-channel volume")
 
+# libtiff's messages go through the library: one line from the tool, nothing from libtiff.
+a = rnd((6, 6), "u1")
+tifffile.imwrite(t("tag.tif"), a, extratags=[(65000, "s", 0, "private", True)])
+rc, out, err = run([t("tag.tif")])
+say(rc == 0 and err == "", "tiff: libtiff's warning on an unknown tag is not printed", err)
+with open(t("tag.tif"), "rb") as fsrc:
+    data = bytearray(fsrc.read())
+data[4:8] = (len(data) - 2).to_bytes(4, "little")	# first IFD past the end
+with open(t("badifd.tif"), "wb") as fdst:
+    fdst.write(data)
+rc, out, err = run([t("badifd.tif")])
+say(rc == 1 and err.count("\n") == 1 and err.startswith("imgsum: cannot open '%s': not a readable"
+    " TIFF file" % t("badifd.tif")), "tiff: a broken IFD gives one line naming the file", err)
+
 # A series of single-page files is one volume; a file that differs is named.
 planes = [rnd((12, 10), "i2") for _ in range(4)]
 names = []
