@@ -375,6 +375,12 @@ em_mrc_open_img(const char *path, int fd, const struct em_img_opts *opts, struct
 		goto bad;
 	if (mode_refused(m->h.mode) < 0)
 		goto bad;
+	/* Space groups 401-630 are stacks of volumes of MZ sections each (MRC2014). */
+	if (m->h.ispg >= 401 && m->h.ispg <= 630 && m->h.mz > 0 && m->h.nz > m->h.mz) {
+		em_fail("MRC volume stack (space group %d) of %d volumes of %d sections: not a"
+		    " single volume", m->h.ispg, m->h.nz / m->h.mz, m->h.mz);
+		goto bad;
+	}
 	m->mode = m->h.mode;
 	m->swap = m->h.little_endian != em_host_is_le();
 	m->n[0] = m->h.nx;

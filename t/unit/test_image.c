@@ -1032,6 +1032,13 @@ START_TEST(mrc_modes)
 	write_file(path, file, EM_MRC_HEADER_BYTES + 16);
 	ck_assert_int_eq(em_img_open(path, NULL, &img), -1);
 	ck_assert_msg(strstr(em_errmsg(), "more than the") != NULL, "%s", em_errmsg());
+	mrc_header(file, 1, 2, 2, 4, 2, 0);
+	put32(file + 88, 401, 1);
+	put32(file + 36, 2, 1);
+	write_file(path, file, EM_MRC_HEADER_BYTES + 64);
+	ck_assert_int_eq(em_img_open(path, NULL, &img), -1);
+	ck_assert_str_eq(em_errmsg(),
+	    "MRC volume stack (space group 401) of 2 volumes of 2 sections: not a single volume");
 	mrc_header(file, 1, 2, 2, 1, 2, -5);
 	write_file(path, file, EM_MRC_HEADER_BYTES + 16);
 	ck_assert_int_eq(em_img_open(path, NULL, &img), -1);
