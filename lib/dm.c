@@ -484,7 +484,7 @@ read_data_tag(struct rd *r, int depth)
 		return rd_skip(r, bytes);
 	}
 	if (im != NULL && at(r, depth, 2, "ImageData") &&
-	    ((depth == 3 && (at(r, depth, 3, "DataType") || at(r, depth, 3, "PixelDepth"))) ||
+	    ((depth == 3 && at(r, depth, 3, "DataType")) ||
 	    (depth == 4 && at(r, depth, 3, "Dimensions")) ||
 	    (depth == 6 && at(r, depth, 3, "Calibrations") && at(r, depth, 4, "Dimension"))))
 		want = 1;
@@ -512,13 +512,14 @@ read_data_tag(struct rd *r, int depth)
 			im->is_thumb = 1;
 	} else if (want == 2) {
 		meta_key(r, depth, key, sizeof(key));
+		em_utf8_clean(key, sizeof(key), key);
 		if (im->tags == NULL && (im->tags = json_object()) == NULL)
 			goto out;
 		if (json_object_size(im->tags) < EM_DM_MAX_META_TAGS)
 			json_object_set(im->tags, key, v);
 	} else if (depth == 2) {
 		if (json_is_string(v))
-			snprintf(im->name, sizeof(im->name), "%s", json_string_value(v));
+			em_utf8_clean(im->name, sizeof(im->name), json_string_value(v));
 	} else if (at(r, depth, 3, "DataType")) {
 		double d = json_num(v, &ok);
 
@@ -542,7 +543,7 @@ read_data_tag(struct rd *r, int depth)
 		else if (at(r, depth, 6, "Origin"))
 			c->origin = json_num(v, &c->has_origin);
 		else if (at(r, depth, 6, "Units") && json_is_string(v))
-			snprintf(c->units, sizeof(c->units), "%s", json_string_value(v));
+			em_utf8_clean(c->units, sizeof(c->units), json_string_value(v));
 	}
 out:
 	json_decref(v);
@@ -635,8 +636,10 @@ dm_metadata(const struct rd *r, int which, const struct dm_image *im)
 	cal = json_array();
 	for (k = 0; k < im->ndims && k < EM_DM_MAX_DIMS; k++) {
 		json_array_append_new(dims, json_integer((json_int_t)im->dims[k]));
-		json_array_append_new(cal, json_pack("{s:f, s:f, s:s}", "scale", im->cal[k].scale,
-		    "origin", im->cal[k].origin, "units", im->cal[k].units));
+		json_array_append_new(cal, json_pack("{s:o, s:o, s:s}",
+		    "scale", isfinite(im->cal[k].scale) ? json_real(im->cal[k].scale) : json_null(),
+		    "origin", isfinite(im->cal[k].origin) ? json_real(im->cal[k].origin) : json_null(),
+		    "units", im->cal[k].units));
 	}
 	json_object_set_new(o, "dimensions", dims);
 	json_object_set_new(o, "calibrations", cal);

@@ -114,12 +114,67 @@ em_unit_to_nm(const char *unit, double *nm)
 	return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (1-4), 0 if it is not one. */
+static size_t
+utf8_seq(const unsigned char *p)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c < 0xe000))
+		return 0;
+	return n;
+}
+
+void
+em_utf8_clean(char *dst, size_t cap, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t len = 0, n;
+
+	if (cap == 0)
+		return;
+	while (*p != '\0') {
+		n = utf8_seq(p);
+		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+			if (len + 1 >= cap)
+				break;
+			dst[len++] = '?';
+			p++;
+			continue;
+		}
+		if (len + n >= cap)
+			break;
+		memmove(dst + len, p, n);	/* dst may be src: cleaning in place */
+		len += n;
+		p += n;
+	}
+	dst[len] = '\0';
+}
+
 void
 em_img_set_voxel(struct em_img_info *info, int axis, double value, const char *unit)
 {
 	double f;
 
-	snprintf(info->voxel_unit[axis], sizeof(info->voxel_unit[axis]), "%s", unit);
+	em_utf8_clean(info->voxel_unit[axis], sizeof(info->voxel_unit[axis]), unit);
 	info->voxel_known[axis] = 0;
 	info->voxel_nm[axis] = 0;
 	if (em_unit_to_nm(unit, &f) && isfinite(value) && value > 0 && isfinite(value * f)) {

@@ -33,6 +33,14 @@ int em_img_check_shape(const struct em_img_info *info);
 /* pread exactly n bytes at off; a short read is "truncated" with the offsets. */
 int em_pread_full(int fd, void *buf, size_t n, uint64_t off);
 
+/*
+ * Copy text from a file into dst (cap bytes, always terminated) as valid
+ * UTF-8: bytes that are not part of a well-formed sequence become '?',
+ * control characters too, and a sequence is never cut at the end.  JSON and
+ * voxel_unit carry only such text.
+ */
+void em_utf8_clean(char *dst, size_t cap, const char *src);
+
 /* IEEE 754 binary16 to binary32 (exact: every half is a float). */
 float em_half_to_float(uint16_t h);
 

@@ -292,6 +292,13 @@ mrc_close(void *priv)
 
 static const struct em_img_ops mrc_ops = { mrc_read_plane, mrc_close };
 
+/* A header float as JSON: null when it is not a finite number (JSON has no NaN). */
+static json_t *
+fnum(float f)
+{
+	return isfinite(f) ? json_real(f) : json_null();
+}
+
 static json_t *
 header_json(const struct em_mrc_header *h, int mode0_signed)
 {
@@ -301,19 +308,19 @@ header_json(const struct em_mrc_header *h, int mode0_signed)
 
 	snprintf(machst, sizeof(machst), "%02x%02x%02x%02x", h->machst[0], h->machst[1],
 	    h->machst[2], h->machst[3]);
-	o = json_pack("{s:s, s:i, s:[i,i,i], s:[i,i,i], s:[f,f,f], s:[f,f,f], s:[i,i,i],"
-	    " s:[f,f,f], s:i, s:i, s:s, s:i, s:s, s:b, s:{s:f, s:f, s:f, s:f}}",
+	o = json_pack("{s:s, s:i, s:[i,i,i], s:[i,i,i], s:[o,o,o], s:[o,o,o], s:[i,i,i],"
+	    " s:[o,o,o], s:i, s:i, s:s, s:i, s:s, s:b, s:{s:o, s:o, s:o, s:o}}",
 	    "format", "MRC", "mode", h->mode,
 	    "nxyz", h->nx, h->ny, h->nz,
 	    "mxyz", h->mx, h->my, h->mz,
-	    "cell_a_angstrom", (double)h->cella[0], (double)h->cella[1], (double)h->cella[2],
-	    "cell_b_degrees", (double)h->cellb[0], (double)h->cellb[1], (double)h->cellb[2],
+	    "cell_a_angstrom", fnum(h->cella[0]), fnum(h->cella[1]), fnum(h->cella[2]),
+	    "cell_b_degrees", fnum(h->cellb[0]), fnum(h->cellb[1]), fnum(h->cellb[2]),
 	    "mapcrs", h->mapc, h->mapr, h->maps,
-	    "origin_angstrom", (double)h->origin[0], (double)h->origin[1], (double)h->origin[2],
+	    "origin_angstrom", fnum(h->origin[0]), fnum(h->origin[1]), fnum(h->origin[2]),
 	    "ispg", h->ispg, "nsymbt", h->nsymbt, "exttyp", h->exttyp,
 	    "nversion", h->nversion, "machst", machst, "map_stamp", h->has_map_stamp,
-	    "stats", "min", (double)h->dmin, "max", (double)h->dmax, "mean", (double)h->dmean,
-	    "rms", (double)h->rms);
+	    "stats", "min", fnum(h->dmin), "max", fnum(h->dmax), "mean", fnum(h->dmean),
+	    "rms", fnum(h->rms));
 	if (o == NULL)
 		return NULL;
 	if (h->mode == 0)

@@ -370,7 +370,7 @@ attr_text(xmlNode *n, const char *name, char *dst, size_t cap, const char *dflt)
 {
 	xmlChar *s = xmlGetProp(n, (const xmlChar *)name);
 
-	snprintf(dst, cap, "%s", s != NULL ? (const char *)s : dflt);
+	em_utf8_clean(dst, cap, s != NULL ? (const char *)s : dflt);
 	xmlFree(s);
 }
 
@@ -537,7 +537,7 @@ ome_layout(const char *path, const char *xml, size_t len, struct layout *l, json
 			xmlChar *s = xmlNodeGetContent(n);
 
 			if (s != NULL) {
-				snprintf(buf, sizeof(buf), "%s", (const char *)s);
+				em_utf8_clean(buf, sizeof(buf), (const char *)s);
 				json_object_set_new(meta, "acquisition_date", json_string(buf));
 				xmlFree(s);
 			}
@@ -581,7 +581,7 @@ imagej_layout(const char *desc, TIFF *tif, uint64_t npages, struct layout *l, js
 			if (strcmp(eq, "\\u00B5m") == 0)
 				snprintf(unit, sizeof(unit), "\xc2\xb5m");
 			else
-				snprintf(unit, sizeof(unit), "%s", eq);
+				em_utf8_clean(unit, sizeof(unit), eq);
 		} else if (strcmp(line, "spacing") == 0) {
 			spacing = strtod(eq, &end);
 		} else if (strcmp(line, "images") == 0 || strcmp(line, "slices") == 0 ||

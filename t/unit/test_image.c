@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "dm.h"
 #include "image.h"
+#include "image_internal.h"
 #include "mrc.h"
 #include "tiffvol.h"
 
@@ -1122,6 +1123,25 @@ START_TEST(units)
 }
 END_TEST
 
+START_TEST(utf8_clean)
+{
+	static const struct { const char *in; size_t cap; const char *out; } cases[] = {
+		{ "nm", 16, "nm" }, { "\xc2\xb5m", 16, "\xc2\xb5m" }, { "\xb5m", 16, "?m" },
+		{ "a\tb", 16, "a?b" }, { "\xe2\x84\xab", 16, "\xe2\x84\xab" },
+		{ "\xe2\x84\xab", 3, "" }, { "ab\xc2\xb5", 4, "ab" }, { "\xed\xa0\x80", 16, "???" },
+		{ "\xc0\xaf", 16, "??" }, { "\xf0\x9f\x98\x80!", 16, "\xf0\x9f\x98\x80!" },
+		{ "abcdef", 4, "abc" },
+	};
+	char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		em_utf8_clean(buf, cases[i].cap, cases[i].in);
+		ck_assert_msg(strcmp(buf, cases[i].out) == 0, "case %zu: '%s'", i, buf);
+	}
+}
+END_TEST
+
 START_TEST(not_images)
 {
 	char path[512];
@@ -1270,6 +1290,17 @@ START_TEST(corrupt_copies)
 			snprintf(what, sizeof(what), "%s byte %zu flipped", samples[i], at);
 			try_corrupt(dst, what);
 		}
+		/* Words of all ones through the first 256 bytes: -1 counts, NaN floats. */
+		for (k = 0; k + 4 <= n && k < 256; k += 4) {
+			unsigned char keep[4];
+
+			memcpy(keep, data + k, 4);
+			memset(data + k, 0xff, 4);
+			write_file(dst, data, n);
+			memcpy(data + k, keep, 4);
+			snprintf(what, sizeof(what), "%s word at %zu all ones", samples[i], k);
+			try_corrupt(dst, what);
+		}
 		free(data);
 	}
 }
@@ -1294,6 +1325,7 @@ image_suite(void)
 	tcase_add_test(tm, mrc_modes);
 	tcase_add_test(tm, mrc_axis_orders);
 	tcase_add_test(tm, units);
+	tcase_add_test(tm, utf8_clean);
 	tcase_add_test(tm, not_images);
 	tcase_add_test(tm, series);
 	suite_add_tcase(s, tm);
