@@ -1220,6 +1220,7 @@ try_corrupt(const char *path, const char *what)
 	}
 	in = em_img_info(img);
 	ck_assert_msg(em_img_plane_bytes(img) <= EM_IMG_MAX_PLANE_BYTES, "%s", what);
+	ck_assert_msg(json_is_object(in->source_metadata), "%s: no source_metadata", what);
 	/* Reading may fail on a damaged plane, with a reason; the first few planes are enough. */
 	for (z = 0; z < in->shape[EM_Z] && z < 4; z++) {
 		void *buf = malloc(em_img_plane_bytes(img));
