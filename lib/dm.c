@@ -722,9 +722,9 @@ describe(struct rd *r, const struct dm_image *im, struct em_img_info *info)
 		if (d[k] == 0 || d[k] > EM_IMG_MAX_DIM)
 			return em_fail("DM dimension %d of %llu is out of range", k,
 			    (unsigned long long)d[k]);
-		nvox *= d[k];		/* <= 2^124 cannot happen: each <= 2^31, checked below */
-		if (nvox > ((uint64_t)1 << 62))
+		if (nvox > ((uint64_t)1 << 62) / d[k])
 			return em_fail("DM image of more than 2^62 elements");
+		nvox *= d[k];
 	}
 	/* Trailing dimensions of one are dropped, as rosettasciio does (2048 x 1 is a spectrum). */
 	while (nd > 1 && d[nd - 1] == 1)

@@ -71,6 +71,24 @@ struct em_img_opts {
 struct em_img;
 
 /*
+ * What each format gives (details in dm.h, mrc.h, tiffvol.h):
+ *   DM3/DM4  the largest image that is not a thumbnail; trailing dimensions
+ *            of one dropped (as rosettasciio does); a 4-D image with a
+ *            dimension of one is a stack.  Voxel sizes from
+ *            ImageData/Calibrations (nm, µm, Å, pm, ...); an axis in eV
+ *            makes the file a spectrum (refused), 1/nm leaves it unknown.
+ *   MRC      modes 0 (int8; uint8 when IMOD says so), 1, 2, 6, 12 (float16
+ *            handed out as float32), 101 (4-bit handed out as uint8);
+ *            MAPC/MAPR/MAPS applied; voxel = CELLA/MX.. in Å when > 0.
+ *   TIFF     pages are planes (reduced-resolution pages skipped); a plain
+ *            TIFF's XResolution is a print setting, never a voxel size.
+ *   OME-TIFF Pixels/TiffData say which page is which plane; PhysicalSize*
+ *            with their units (µm when none is given).
+ *   ImageJ   XResolution in the description's unit, z from spacing=;
+ *            stacks past 4 GiB stored after one IFD are read as well.
+ */
+
+/*
  * Open a file, telling its format from its first bytes, and read its
  * header only.  Files the store must not take (1-D spectra, RGB, complex,
  * bool, 4-D data, several channels) fail here with the reason naming what

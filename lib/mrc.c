@@ -428,8 +428,16 @@ em_mrc_open_img(const char *path, int fd, const struct em_img_opts *opts, struct
 		    m->h.mapc, m->h.mapr, m->h.maps);
 		goto bad;
 	}
+	/* Each size is below 2^31, so a section is below 2^64 only with the check. */
 	secb = m->mode == 101 ? (((uint64_t)m->n[0] + 1) / 2) * (uint64_t)m->n[1] :
-	    (uint64_t)m->n[0] * (uint64_t)m->n[1] * m->fsize;
+	    (uint64_t)m->n[0] * (uint64_t)m->n[1];
+	if (secb > UINT64_MAX / 4 / (uint64_t)m->n[2]) {
+		em_fail("MRC header gives %d x %d x %d: more than 2^62 bytes", m->h.nx, m->h.ny,
+		    m->h.nz);
+		goto bad;
+	}
+	if (m->mode != 101)
+		secb *= m->fsize;
 	data_bytes = secb * (uint64_t)m->n[2];
 	m->data_off = EM_MRC_HEADER_BYTES + (uint64_t)m->h.nsymbt;
 	if (m->data_off > (uint64_t)st.st_size || data_bytes > (uint64_t)st.st_size - m->data_off) {
