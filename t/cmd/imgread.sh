@@ -180,6 +180,22 @@ rc, out, err = run(["-s", "30"] + names + [t("s9.tif")])
 say(rc == 1 and "series file 5 '%s' is 12x11 int16, the first is 12x10 int16" % t("s9.tif") in err,
     "series: the file that differs is named", err)
 
+# DM3 slices from the test data as a series.
+dm = [os.path.join(os.environ.get("TESTDATA", ""), "dm3", f)
+      for f in ("rsciio_2D_test-6.dm3", "rsciio_2D_test-9.dm3")]
+if all(os.path.exists(f) for f in dm):
+    rc, out, err = run(["-s", "2.5", dm[0], dm[0], dm[0]])
+    got = json.loads(out) if rc == 0 else None
+    say(got is not None and got["shape"] == [3, 2, 2] and got["dtype"] == "uint8" and
+        got["sha256"] == sha(np.array([[[1, 2], [3, 4]]] * 3, dtype="u1")) and
+        got["voxel_nm"][0] == 2.5 and got["format"] == "series",
+        "series of three DM3 slices", err)
+    rc, out, err = run(["-s", "2.5", dm[0], dm[1]])
+    say(rc == 1 and "series file 2 '%s' is 2x2 int8, the first is 2x2 uint8" % dm[1] in err,
+        "series: a DM3 slice of another type is named", err)
+else:
+    print("ok - no DM3 test data: series of DM3 slices skipped")
+
 # ---- mrcfile ----
 for mode, dt in ((0, "i1"), (1, "i2"), (2, "f4"), (6, "u2"), (12, "f2")):
     a = rnd((4, 8, 6), dt)

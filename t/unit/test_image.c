@@ -875,6 +875,30 @@ START_TEST(dm_shapes_and_limits)
 }
 END_TEST
 
+/* Groups nested past EM_DM_MAX_DEPTH: refused by the limit, not by the stack. */
+START_TEST(dm_depth_limit)
+{
+	struct dmw w = { NULL, 0, 0, 0, 1 };
+	struct em_img *img = NULL;
+	char path[512];
+	int d;
+
+	w_be(&w, 3, 4);
+	w_be(&w, 0, 4);
+	w_be(&w, 1, 4);
+	w_be(&w, 0, 2);
+	w_word(&w, 1);
+	for (d = 0; d < EM_DM_MAX_DEPTH + 5; d++)
+		w_group(&w, "g", 1);
+	w_simple(&w, "v", 3, 1, 4);
+	snprintf(path, sizeof(path), "%s/deep.dm3", tmpdir);
+	write_file(path, w.p, w.len);
+	free(w.p);
+	ck_assert_int_eq(em_img_open(path, NULL, &img), -1);
+	ck_assert_str_eq(em_errmsg(), "DM tag groups nest deeper than 64 levels");
+}
+END_TEST
+
 START_TEST(dm_type_table)
 {
 	ck_assert_int_eq(em_dm_dtype(1), EM_DT_I2);
@@ -1323,6 +1347,7 @@ image_suite(void)
 	tcase_add_test(tm, dm_orders_and_versions);
 	tcase_add_test(tm, dm_shapes_and_limits);
 	tcase_add_test(tm, dm_type_table);
+	tcase_add_test(tm, dm_depth_limit);
 	tcase_add_test(tm, mrc_modes);
 	tcase_add_test(tm, mrc_axis_orders);
 	tcase_add_test(tm, units);
