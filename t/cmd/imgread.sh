@@ -269,5 +269,5 @@ print("%s" % ("" if nfail == 0 else "%d failed" % nfail))
 sys.exit(1 if nfail else 0)
 EOF
 rc=$?
-[ $rc -eq 0 ] && NOK=1 || NFAIL=1
+if [ "$rc" -eq 0 ]; then ok "reference writers read back"; else fail "reference writers read back"; fi
 done_testing

@@ -1187,6 +1187,37 @@ START_TEST(not_images)
 }
 END_TEST
 
+/* The per-format entry points open their own format and say why not another. */
+START_TEST(format_entry_points)
+{
+	struct dm_spec d = { 0, 1, 6, 10, 1, 2, { 2, 2 }, { 0 }, { 1, 1 }, 4, 0 };
+	unsigned char file[EM_MRC_HEADER_BYTES + 4];
+	char dmp[512], mrcp[512];
+	struct em_img *img = NULL;
+
+	snprintf(dmp, sizeof(dmp), "%s/e.dm3", tmpdir);
+	snprintf(mrcp, sizeof(mrcp), "%s/e.mrc", tmpdir);
+	make_dm(dmp, &d);
+	mrc_header(file, 1, 2, 2, 1, 0, 0);
+	memset(file + EM_MRC_HEADER_BYTES, 7, 4);
+	write_file(mrcp, file, sizeof(file));
+	ck_assert_int_eq(em_dm_open(dmp, &img), 0);
+	ck_assert_int_eq(em_img_info(img)->format, EM_IMG_DM3);
+	em_img_free(img);
+	ck_assert_int_eq(em_mrc_open(mrcp, NULL, &img), 0);
+	ck_assert_int_eq(em_img_info(img)->format, EM_IMG_MRC);
+	em_img_free(img);
+	ck_assert_int_eq(em_dm_open(mrcp, &img), -1);
+	ck_assert_ptr_null(img);
+	ck_assert_str_eq(em_errmsg(), "DM version 33554432 is not 3 or 4");
+	ck_assert_int_eq(em_mrc_open(dmp, NULL, &img), -1);
+	ck_assert_int_eq(em_tiffvol_open(mrcp, NULL, &img), -1);
+	ck_assert_msg(strncmp(em_errmsg(), "not a readable TIFF file", 24) == 0, "%s", em_errmsg());
+	ck_assert_int_eq(em_dm_open("/nonexistent/x.dm3", &img), -1);
+	ck_assert_int_eq(em_mrc_open("/nonexistent/x.mrc", NULL, &img), -1);
+}
+END_TEST
+
 START_TEST(series)
 {
 	struct dm_spec a = { 0, 1, 10, 4, 2, 2, { 3, 2 }, { "nm", "nm" }, { 2, 2 }, 6, 0 };
@@ -1353,6 +1384,7 @@ image_suite(void)
 	tcase_add_test(tm, units);
 	tcase_add_test(tm, utf8_clean);
 	tcase_add_test(tm, not_images);
+	tcase_add_test(tm, format_entry_points);
 	tcase_add_test(tm, series);
 	suite_add_tcase(s, tm);
 	return s;
