@@ -120,6 +120,17 @@ refused("ome-tiff: two channels refused without a choice", t("chan.ome.tif"),
 check("ome-tiff: channel 1 chosen", t("chan.ome.tif"), a[1], args=("-c", "1"))
 refused("ome-tiff: channel 2 of 2 is out of range", t("chan.ome.tif"), "choose a channel",
         args=("-c", "2"))
+a = rnd((2, 3, 8, 8), "i2")
+tifffile.imwrite(t("time.ome.tif"), a, ome=True, metadata={"axes": "TZYX"})
+refused("ome-tiff: two time points of 3 slices refused without a choice", t("time.ome.tif"),
+        "OME-TIFF with 2 time points of 3 slices: not a single volume; choose a time point")
+check("ome-tiff: time point 1 chosen", t("time.ome.tif"), a[1], args=("-t", "1"))
+a = rnd((4, 8, 8), "u1")
+tifffile.imwrite(t("tser.ome.tif"), a, ome=True, metadata={"axes": "TYX"})
+got, err = read(t("tser.ome.tif"), ("-m",))
+say(got is not None and got["shape"] == [4, 8, 8] and got["sha256"] == sha(a) and
+    got["source_metadata"].get("stack_axis") == "T" and got["voxel_nm"][0] is None,
+    "ome-tiff: a time series of planes is the stack, with no z size", err)
 a = rnd((3, 20, 22), "u1")
 tifffile.imwrite(t("ij.tif"), a, imagej=True, resolution=(1 / 0.2, 1 / 0.2),
                  metadata={"axes": "ZYX", "spacing": 0.5, "unit": "um"})
