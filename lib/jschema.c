@@ -26,7 +26,7 @@ struct comp {
 	const char *name;
 };
 
-/* A failure while compiling: "schema 'name': at '#/loc': reason". */
+/* A failure while compiling: "at '#/loc': reason" (the caller names the schema). */
 static int
 cfail(struct comp *c, const char *loc, const char *fmt, ...) EM_PRINTF(3, 4);
 
@@ -36,10 +36,11 @@ cfail(struct comp *c, const char *loc, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	(void)c;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return em_fail("schema '%s': at '%s': %s", c->name, loc, msg);
+	return em_fail("at '%s': %s", loc, msg);
 }
 
 static char *
@@ -903,8 +904,13 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 	if ((frag = strchr(full, '#')) != NULL)
 		*frag++ = '\0';
 	if ((res = resource_find(s, full)) == NULL || res->root == NULL) {
-		cfail(c, n->loc, "unresolvable %s '%s': no schema with URI '%s' in this document",
-		    kw, ref, full);
+		if (strncmp(full, DEFAULT_BASE, strlen(DEFAULT_BASE)) == 0 ||
+		    strncmp(full, "urn:", 4) != 0)
+			cfail(c, n->loc, "unresolvable %s '%s': no schema with that URI in this "
+			    "document (refs to other documents are not followed)", kw, ref);
+		else
+			cfail(c, n->loc, "unresolvable %s '%s': no schema with URI '%s' in this "
+			    "document", kw, ref, full);
 		goto out;
 	}
 	if (frag == NULL || *frag == '\0') {
@@ -912,8 +918,8 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 	} else if (frag[0] == '/') {
 		pct_decode(frag);
 		if ((t = pointer_get(res->js, frag)) == NULL) {
-			cfail(c, n->loc, "unresolvable %s '%s': nothing at '#%s' in '%s'", kw, ref,
-			    frag, full);
+			cfail(c, n->loc, "unresolvable %s '%s': the document has nothing at '%s'",
+			    kw, ref, frag);
 			goto out;
 		}
 		if ((*out = map_get(s, t)) == NULL) {
@@ -936,8 +942,8 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 				break;
 		if (i == s->nanchors) {
 			frag[-1] = '\0';
-			cfail(c, n->loc, "unresolvable %s '%s': no $anchor '%s' in '%s'", kw, ref,
-			    frag, full);
+			cfail(c, n->loc, "unresolvable %s '%s': no $anchor '%s' in this document",
+			    kw, ref, frag);
 			goto out;
 		}
 		*out = s->anchors[i].n;
@@ -1028,6 +1034,7 @@ em_jschema_compile(const json_t *schema, const char *name)
 	for (i = 0; i < s->nnodes; i++)
 		if (loop_check(&c, s->nodes[i], 0) < 0)
 			goto fail;
+	em_debug("schema '%s': %zu subschemas, %zu resources", name, s->nnodes, s->nres);
 	return s;
 fail:
 	em_jschema_free(s);

@@ -667,8 +667,8 @@ eval_object(struct ctx *c, const struct js_node *n, const json_t *inst, struct a
 			matched = 1;
 			if (n->addprops->boolval == 0) {
 				c->path[c->npath++].key = key;
-				report(c, n, "additionalProperties", "property '%s' is not allowed "
-				    "here (additionalProperties is false)", key);
+				report(c, n, "additionalProperties", "property '%s' is not allowed",
+				    key);
 				c->npath--;
 				STEP(0);
 			} else {
@@ -891,7 +891,7 @@ eval_unevaluated(struct ctx *c, const struct js_node *n, const json_t *inst, str
 				if (n->unevprops->boolval == 0) {
 					c->path[c->npath++].key = key;
 					report(c, n, "unevaluatedProperties", "property '%s' is not "
-					    "allowed here (unevaluatedProperties is false)", key);
+					    "allowed (no subschema evaluates it)", key);
 					c->npath--;
 					STEP(0);
 				} else {
@@ -909,8 +909,8 @@ eval_unevaluated(struct ctx *c, const struct js_node *n, const json_t *inst, str
 			if (n->unevitems->boolval == 0) {
 				c->path[c->npath].key = NULL;
 				c->path[c->npath++].idx = i;
-				report(c, n, "unevaluatedItems", "item %zu is not allowed here "
-				    "(unevaluatedItems is false)", i);
+				report(c, n, "unevaluatedItems", "item %zu is not allowed (no "
+				    "subschema evaluates it)", i);
 				c->npath--;
 				STEP(0);
 			} else {

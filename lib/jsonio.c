@@ -19,6 +19,8 @@ struct em_json_reader {
 	unsigned long count;
 	unsigned long line;	/* line number of buf's first byte */
 	unsigned long col;	/* its column (0-based) */
+	int keep;		/* keep the bytes of each text in text */
+	struct em_buf text;
 };
 
 struct em_json_reader *
@@ -35,6 +37,7 @@ em_json_reader_new(int fd, const char *name, size_t max_text)
 	r->max_text = max_text;
 	r->line = 1;
 	em_buf_init(&r->buf, max_text);
+	em_buf_init(&r->text, max_text);
 	return r;
 }
 
@@ -44,6 +47,7 @@ em_json_reader_free(struct em_json_reader *r)
 	if (r == NULL)
 		return;
 	em_buf_release(&r->buf);
+	em_buf_release(&r->text);
 	free(r->name);
 	free(r);
 }
@@ -144,11 +148,31 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 			return em_fail("%s: invalid JSON at line %lu, column %lu: %s",
 			    r->name, line, col, jerr.text);
 		}
+		if (r->keep) {
+			em_buf_reset(&r->text);
+			if (em_buf_add(&r->text, r->buf.data, (size_t)jerr.position) < 0) {
+				json_decref(v);
+				return -1;
+			}
+		}
 		consume(r, (size_t)jerr.position);
 		r->count++;
 		*out = v;
 		return 1;
 	}
+}
+
+void
+em_json_reader_keep_text(struct em_json_reader *r, int on)
+{
+	r->keep = on;
+}
+
+const char *
+em_json_reader_text(const struct em_json_reader *r, size_t *len)
+{
+	*len = r->text.len;
+	return r->keep ? em_buf_cstr(&r->text) : NULL;
 }
 
 json_t *

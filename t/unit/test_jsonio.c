@@ -102,6 +102,37 @@ START_TEST(size_limit)
 }
 END_TEST
 
+/* The kept bytes are each text as written: numbers keep their spelling. */
+START_TEST(keep_text)
+{
+	static const char *in = "{\"a\": 0.1}\n 1.50 [1e2]\"x\"";
+	static const char *want[] = { "{\"a\": 0.1}", "1.50", "[1e2]", "\"x\"" };
+	struct em_json_reader *r;
+	const char *t;
+	json_t *v = NULL;
+	size_t len, k;
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], in, strlen(in)), (ssize_t)strlen(in));
+	close(fds[1]);
+	r = em_json_reader_new(fds[0], "<test>", 1 << 10);
+	ck_assert_ptr_null(em_json_reader_text(r, &len));
+	em_json_reader_keep_text(r, 1);
+	for (k = 0; k < 4; k++) {
+		ck_assert_int_eq(em_json_reader_next(r, &v), 1);
+		json_decref(v);
+		t = em_json_reader_text(r, &len);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_msg(len == strlen(want[k]) && memcmp(t, want[k], len) == 0,
+		    "text %zu: '%.*s', expected '%s'", k, (int)len, t, want[k]);
+	}
+	ck_assert_int_eq(em_json_reader_next(r, &v), 0);
+	em_json_reader_free(r);
+	close(fds[0]);
+}
+END_TEST
+
 Suite *
 jsonio_suite(void)
 {
@@ -111,6 +142,7 @@ jsonio_suite(void)
 	tcase_add_loop_test(tc, stream, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, error_position);
 	tcase_add_test(tc, size_limit);
+	tcase_add_test(tc, keep_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
