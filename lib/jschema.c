@@ -904,13 +904,8 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 	if ((frag = strchr(full, '#')) != NULL)
 		*frag++ = '\0';
 	if ((res = resource_find(s, full)) == NULL || res->root == NULL) {
-		if (strncmp(full, DEFAULT_BASE, strlen(DEFAULT_BASE)) == 0 ||
-		    strncmp(full, "urn:", 4) != 0)
-			cfail(c, n->loc, "unresolvable %s '%s': no schema with that URI in this "
-			    "document (refs to other documents are not followed)", kw, ref);
-		else
-			cfail(c, n->loc, "unresolvable %s '%s': no schema with URI '%s' in this "
-			    "document", kw, ref, full);
+		cfail(c, n->loc, "unresolvable %s '%s': no schema with that URI in this document "
+		    "(refs to other documents are not followed)", kw, ref);
 		goto out;
 	}
 	if (frag == NULL || *frag == '\0') {
