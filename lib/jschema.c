@@ -616,7 +616,8 @@ compile_keywords(struct comp *c, struct js_node *n, int depth)
 	/* objects */
 	if (kw_map(c, n, "properties", &n->props, &n->nprops, depth) < 0)
 		return -1;
-	qsort(n->props, n->nprops, sizeof(*n->props), sub_cmp);
+	if (n->nprops > 1)
+		qsort(n->props, n->nprops, sizeof(*n->props), sub_cmp);
 	if ((v = json_object_get(js, "patternProperties")) != NULL) {
 		if (!json_is_object(v))
 			return cfail(c, n->loc, "patternProperties must be an object of schemas");
