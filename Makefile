@@ -42,6 +42,15 @@ EM_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 ALL_CFLAGS = $(EM_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+
+# Short build lines; V=1 shows the commands.
+ifeq ($(V),1)
+Q =
+say = @:
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
 ALL_LDFLAGS = $(EM_LDFLAGS) $(LDFLAGS)
 
 # Rebuild everything when the flags change (a SANITIZE build after a plain one).
@@ -76,18 +85,21 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 all: $(TOOLS)
 
 %.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Only this object knows the install location, so PREFIX does not rebuild the rest.
 lib/paths.o: ALL_CFLAGS += -DEM_DATADIR='"$(DATADIR)"'
 
 $(LIB): $(LIB_OBJ)
-	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJ)
+	$(say) AR $@
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $(LIB_OBJ)
 
 define tool_rule
 $(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
-	$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB) $$(ALL_LDFLAGS) $$(PKG_LIBS) \
+	$$(say) LINK $$@
+	$$(Q)$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB) $$(ALL_LDFLAGS) $$(PKG_LIBS) \
 		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
@@ -100,10 +112,12 @@ t/unit/suites.inc: $(UNIT_SRC) Makefile
 t/unit/main.o: t/unit/suites.inc
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
-	$(CC) -o $@ $(UNIT_OBJ) $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(say) LINK $@
+	$(Q)$(CC) -o $@ $(UNIT_OBJ) $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
 
 t/prog/%: t/prog/%.o $(LIB)
-	$(CC) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+	$(say) LINK $@
+	$(Q)$(CC) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
 
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh

@@ -8,9 +8,12 @@
 #include "diag.h"
 #include "jsonio.h"
 
-/* Read every text of s through a pipe; return the count, -1 on error (texts in out). */
+/*
+ * Read every text of s through a pipe; return the count, -1 on error (texts
+ * in out, their number in *got either way).
+ */
 static int
-read_all(const char *s, json_t **out, int max)
+read_all_n(const char *s, json_t **out, int max, int *got)
 {
 	struct em_json_reader *r;
 	int fds[2], n = 0, rc;
@@ -29,7 +32,15 @@ read_all(const char *s, json_t **out, int max)
 	}
 	em_json_reader_free(r);
 	close(fds[0]);
+	*got = n < max ? n : max;
 	return rc < 0 ? -1 : n;
+}
+
+static void
+free_all(json_t **v, int n)
+{
+	while (n-- > 0)
+		json_decref(v[n]);
 }
 
 static const struct {
@@ -56,7 +67,7 @@ static const struct {
 START_TEST(stream)
 {
 	json_t *v[4] = { NULL };
-	int n = read_all(cases[_i].in, v, 4), k;
+	int got, n = read_all_n(cases[_i].in, v, 4, &got);
 
 	ck_assert_msg(n == cases[_i].count, "'%s': %d texts, expected %d", cases[_i].in, n,
 	    cases[_i].count);
@@ -65,21 +76,20 @@ START_TEST(stream)
 		ck_assert_str_eq(s, cases[_i].first);
 		free(s);
 	}
-	for (k = 0; k < 4 && k < n; k++)
-		json_decref(v[k]);
+	free_all(v, got);
 }
 END_TEST
 
 START_TEST(error_position)
 {
 	json_t *v[4] = { NULL };
-	int n = read_all("{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n", v, 4), k;
+	int got, n = read_all_n("{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n", v, 4, &got);
 
 	ck_assert_int_eq(n, -1);
 	ck_assert_msg(strstr(em_errmsg(), "<test>: invalid JSON at line 3") != NULL, "%s",
 	    em_errmsg());
-	for (k = 0; k < 2; k++)
-		json_decref(v[k]);
+	ck_assert_int_eq(got, 2);
+	free_all(v, got);
 }
 END_TEST
 
