@@ -262,7 +262,8 @@ add_anchor(struct js_anchor **v, size_t *n, size_t *cap, const char *name, struc
 /*
  * ECMA-262 semantics on PCRE2: PCRE2_UTF for code points, ALT_BSUX for
  * \uXXXX, DOLLAR_ENDONLY because ECMA's $ (without the m flag) matches only
- * at the very end.  \d and \w are ASCII in both without PCRE2_UCP.  ECMA's
+ * at the very end, ALLOW_EMPTY_CLASS for ECMA's [] (nothing) and [^] (any).
+ * \d and \w are ASCII in both without PCRE2_UCP.  ECMA's
  * \s also takes the Unicode spaces, which are spelled out here.
  */
 #define ECMA_SPACES "\\s\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
@@ -321,6 +322,7 @@ regex_compile(struct comp *c, const char *loc, const json_t *pat, struct js_rege
 	size_t srclen = json_string_length(pat);
 	struct em_buf b = EM_BUF_INIT(srclen * 8 + 256);
 	int inclass = 0, bad = 0, err;
+	pcre2_compile_context *cctx;
 	PCRE2_SIZE off;
 	char msg[256];
 
@@ -363,8 +365,16 @@ regex_compile(struct comp *c, const char *loc, const json_t *pat, struct js_rege
 		em_buf_release(&b);
 		return -1;
 	}
+	if ((cctx = pcre2_compile_context_create(NULL)) == NULL) {
+		em_buf_release(&b);
+		return em_fail("out of memory");
+	}
+	/* ECMA's . stops at \r as well as \n. */
+	pcre2_set_newline(cctx, PCRE2_NEWLINE_ANYCRLF);
 	out->re = pcre2_compile((PCRE2_SPTR)em_buf_cstr(&b), b.len,
-	    PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY, &err, &off, NULL);
+	    PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY | PCRE2_ALLOW_EMPTY_CLASS, &err,
+	    &off, cctx);
+	pcre2_compile_context_free(cctx);
 	em_buf_release(&b);
 	if (out->re == NULL) {
 		pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));

@@ -826,14 +826,15 @@ multiple_of(const json_t *inst, const json_t *m)
 		return d == 1 || json_integer_value(inst) % d == 0;
 	}
 	/*
-	 * In double, as every JSON Schema implementation does: a quotient that
-	 * overflows is not a multiple; one past 2^53 is always whole.  Decimal
+	 * In double, as every JSON Schema implementation does; a quotient past
+	 * 2^53 is always whole, one that overflows is decided by the exact
+	 * remainder (1e308 is a multiple of 0.5, not of 0.123456789).  Decimal
 	 * divisors are inexact in binary (0.0075 / 0.0001 is 75 give or take),
 	 * hence the tolerance.
 	 */
 	q = json_number_value(inst) / json_number_value(m);
 	if (!isfinite(q))
-		return 0;
+		return fmod(json_number_value(inst), json_number_value(m)) == 0;
 	return fabs(q - round(q)) < 1e-9;
 }
 
