@@ -217,6 +217,55 @@ node_free(struct js_node *n)
 	free(n);
 }
 
+static size_t
+str_hash(const char *k, size_t cap)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *k != '\0'; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return (size_t)(h & (cap - 1));
+}
+
+static void *
+strmap_get(const struct js_strmap *m, const char *key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = str_hash(key, m->cap); m->v[i].key != NULL; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->v[i].key, key) == 0)
+			return m->v[i].val;
+	return NULL;
+}
+
+/* Add key unless it is there already (the first one stays). */
+static int
+strmap_put(struct js_strmap *m, const char *key, void *val)
+{
+	size_t i, k;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct js_strmap nm = { NULL, m->cap ? m->cap * 2 : 64, 0 };
+
+		if ((nm.v = calloc(nm.cap, sizeof(*nm.v))) == NULL)
+			return em_fail("out of memory");
+		for (k = 0; k < m->cap; k++)
+			if (m->v[k].key != NULL)
+				strmap_put(&nm, m->v[k].key, m->v[k].val);
+		free(m->v);
+		*m = nm;
+	}
+	for (i = str_hash(key, m->cap); m->v[i].key != NULL; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->v[i].key, key) == 0)
+			return 0;
+	m->v[i].key = key;
+	m->v[i].val = val;
+	m->n++;
+	return 0;
+}
+
 static struct js_resource *
 resource_new(struct em_jschema *s, const char *uri, const json_t *js)
 {
@@ -231,18 +280,15 @@ resource_new(struct em_jschema *s, const char *uri, const json_t *js)
 	}
 	r->js = js;
 	s->res[s->nres++] = r;
+	if (strmap_put(&s->resmap, r->uri, r) < 0)
+		return NULL;
 	return r;
 }
 
 static struct js_resource *
 resource_find(const struct em_jschema *s, const char *uri)
 {
-	size_t i;
-
-	for (i = 0; i < s->nres; i++)
-		if (strcmp(s->res[i]->uri, uri) == 0)
-			return s->res[i];
-	return NULL;
+	return strmap_get(&s->resmap, uri);
 }
 
 static int
@@ -807,7 +853,8 @@ walk(struct comp *c, const json_t *js, const char *loc, const char *base,
 			}
 			snprintf(full, strlen(base) + json_string_length(v) + 2, "%s#%s", base,
 			    json_string_value(v));
-			if (add_anchor(&s->anchors, &s->nanchors, &s->capanchors, full, n) < 0)
+			if (add_anchor(&s->anchors, &s->nanchors, &s->capanchors, full, n) < 0 ||
+			    strmap_put(&s->anchormap, s->anchors[s->nanchors - 1].name, n) < 0)
 				goto fail;
 			if (k == 1 && add_anchor(&res->dyn, &res->ndyn, &res->capdyn,
 			    json_string_value(v), n) < 0)
@@ -906,7 +953,6 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 	struct js_resource *res;
 	const json_t *t, *da;
 	char *full = em_uri_resolve(n->base, ref), *frag, *loc = NULL;
-	size_t i;
 	int rc = -1;
 
 	*out = NULL;
@@ -943,16 +989,12 @@ resolve(struct comp *c, struct js_node *n, const char *kw, const char *ref, stru
 	} else {
 		pct_decode(frag);
 		frag[-1] = '#';
-		for (i = 0; i < s->nanchors; i++)
-			if (strcmp(s->anchors[i].name, full) == 0)
-				break;
-		if (i == s->nanchors) {
+		if ((*out = strmap_get(&s->anchormap, full)) == NULL) {
 			frag[-1] = '\0';
 			cfail(c, n->loc, "unresolvable %s '%s': no $anchor '%s' in this document",
 			    kw, ref, frag);
 			goto out;
 		}
-		*out = s->anchors[i].n;
 		da = json_object_get((*out)->js, "$dynamicAnchor");
 		if (dynname != NULL && da != NULL && strcmp(json_string_value(da), frag) == 0)
 			*dynname = json_string_value(da);
@@ -1068,6 +1110,8 @@ em_jschema_free(struct em_jschema *s)
 	for (i = 0; i < s->nanchors; i++)
 		free(s->anchors[i].name);
 	free(s->anchors);
+	free(s->resmap.v);
+	free(s->anchormap.v);
 	free(s->map);
 	pcre2_match_context_free(s->mctx);
 	json_decref(s->doc);

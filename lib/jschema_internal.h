@@ -110,6 +110,15 @@ struct js_node {
 	struct js_regex *pattern;
 };
 
+/* Strings to pointers, open addressing; keys are borrowed from the values. */
+struct js_strmap {
+	struct js_strent {
+		const char *key;
+		void *val;
+	} *v;
+	size_t cap, n;
+};
+
 struct em_jschema {
 	char *name;
 	json_t *doc;			/* private copy of the schema */
@@ -120,6 +129,8 @@ struct em_jschema {
 	size_t nres, capres;
 	struct js_anchor *anchors;
 	size_t nanchors, capanchors;
+	struct js_strmap resmap;	/* uri -> resource */
+	struct js_strmap anchormap;	/* "uri#name" -> node */
 	/* json_t * -> node, open addressing (pointers of object schemas only) */
 	struct js_node **map;
 	size_t mapcap, mapn;
