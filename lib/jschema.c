@@ -728,6 +728,9 @@ compile_keywords(struct comp *c, struct js_node *n, int depth)
 	}
 
 	/* arrays */
+	if (json_is_array(json_object_get(js, "items")))
+		return cfail(c, n->loc, "items must be a schema; a list of schemas is prefixItems "
+		    "in draft 2020-12");
 	if (kw_list(c, n, "prefixItems", &n->prefix, &n->nprefix, depth) < 0 ||
 	    kw_one(c, n, "items", &n->items, depth) < 0 ||
 	    kw_one(c, n, "contains", &n->contains, depth) < 0 ||

@@ -357,6 +357,7 @@ static const struct ccase {
 	{ "{\"required\":[1]}", "required must be an array of strings" },
 	{ "{\"enum\":1}", "enum must be an array" },
 	{ "{\"allOf\":[]}", "allOf must be a non-empty array of schemas" },
+	{ "{\"items\":[true]}", "a list of schemas is prefixItems in draft 2020-12" },
 	{ "{\"pattern\":\"a(\"}", "at '#/pattern': invalid regular expression 'a('" },
 	{ "{\"patternProperties\":{\"[\":true}}", "invalid regular expression '['" },
 	{ "{\"$ref\":\"#/$defs/missing\"}",
