@@ -470,6 +470,45 @@ eval_generic(struct ctx *c, const struct js_node *n, const json_t *inst)
 	return ok;
 }
 
+/*
+ * Why each alternative of a failed anyOf/oneOf fails: its first error,
+ * "anyOf/0: expected string, got integer 3; anyOf/1 at /a: ...", so that a
+ * user sees which branch came close.  Only run when errors are kept.
+ */
+static int
+why_none(struct ctx *c, const char *kw, struct js_node *const *subs, size_t nsubs,
+    const json_t *inst, char *out, size_t size)
+{
+	struct em_jschema_errors *keep = c->errs, one = EM_JSCHEMA_ERRORS_INIT(1);
+	char *here = pointer_text(c);
+	size_t i, off = 0;
+	int r = 0;
+
+	out[0] = '\0';
+	if (here == NULL)
+		return em_fail("out of memory");
+	c->errs = &one;
+	for (i = 0; i < nsubs && r >= 0 && off + 16 < size; i++) {
+		r = eval(c, subs[i], inst, NULL);
+		if (r == 0 && one.n > 0) {
+			const struct em_jschema_error *e = &one.v[0];
+			int at = strcmp(e->pointer, here) != 0, f = strcmp(e->keyword, "false") == 0;
+
+			off += (size_t)snprintf(out + off, size - off, "%s%s/%zu%s%s: %s%s%s",
+			    off ? "; " : " (", kw, i, at ? " at " : "", at ? e->pointer : "",
+			    f ? "false schema" : e->keyword, f ? "" : ": ", f ? "" : e->message);
+		}
+		em_jschema_errors_reset(&one);
+	}
+	if (off > 0 && off < size)
+		snprintf(out + off, size - off, ")");
+	if (off >= size && size > 4)
+		snprintf(out + size - 5, 5, "...)");
+	c->errs = keep;
+	free(here);
+	return r < 0 || c->oom ? -1 : 0;
+}
+
 static const struct js_node *
 dynamic_target(const struct ctx *c, const struct js_node *n)
 {
@@ -490,6 +529,7 @@ eval_inplace(struct ctx *c, const struct js_node *n, const json_t *inst, struct 
 {
 	struct ann tmp = { 0, NULL };
 	size_t i, matched, first = 0, second = 0;
+	char why[600] = "";
 	int ok = 1, r;
 
 	if (n->reft != NULL)
@@ -515,8 +555,11 @@ eval_inplace(struct ctx *c, const struct js_node *n, const json_t *inst, struct 
 				return -1;
 		}
 		if (matched == 0) {
+			if (!c->quiet && c->errs != NULL &&
+			    why_none(c, "anyOf", n->anyof, n->nanyof, inst, why, sizeof(why)) < 0)
+				return -1;
 			report(c, n, "anyOf", "expected the value to match at least one of the %zu "
-			    "anyOf subschemas, it matches none", n->nanyof);
+			    "anyOf subschemas, it matches none%s", n->nanyof, why);
 			STEP(0);
 		}
 	}
@@ -547,8 +590,11 @@ eval_inplace(struct ctx *c, const struct js_node *n, const json_t *inst, struct 
 			ann_merge(la, &keep);
 		free(keep.ev);
 		if (matched == 0) {
+			if (!c->quiet && c->errs != NULL &&
+			    why_none(c, "oneOf", n->oneof, n->noneof, inst, why, sizeof(why)) < 0)
+				return -1;
 			report(c, n, "oneOf", "expected the value to match exactly one of the %zu "
-			    "oneOf subschemas, it matches none", n->noneof);
+			    "oneOf subschemas, it matches none%s", n->noneof, why);
 			STEP(0);
 		} else if (matched > 1) {
 			report(c, n, "oneOf", "expected the value to match exactly one of the %zu "

@@ -280,7 +280,12 @@ static const struct ecase {
 	  "expected the value to match exactly one of the 2 oneOf subschemas, it matches "
 	  "oneOf/0 and oneOf/1" },
 	{ "{\"anyOf\":[false,{\"type\":\"null\"}]}", "1", "", "anyOf", "#/anyOf",
-	  "expected the value to match at least one of the 2 anyOf subschemas, it matches none" },
+	  "expected the value to match at least one of the 2 anyOf subschemas, it matches none "
+	  "(anyOf/0: false schema; anyOf/1: type: expected null, got integer 1)" },
+	{ "{\"oneOf\":[{\"required\":[\"a\"]},{\"properties\":{\"b\":{\"type\":\"string\"}}}]}",
+	  "{\"b\":1}", "", "oneOf", "#/oneOf", "expected the value to match exactly one of the 2 "
+	  "oneOf subschemas, it matches none (oneOf/0: required: required property 'a' is "
+	  "missing; oneOf/1 at /b: type: expected string, got integer 1)" },
 	{ "{\"not\":true}", "1", "", "not", "#/not",
 	  "expected the value not to match the 'not' subschema" },
 	{ "{\"contains\":{\"const\":1},\"minContains\":2}", "[1]", "", "minContains",
