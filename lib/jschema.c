@@ -23,7 +23,6 @@
 
 struct comp {
 	struct em_jschema *s;
-	const char *name;
 };
 
 /* A failure while compiling: "at '#/loc': reason" (the caller names the schema). */
@@ -827,7 +826,7 @@ walk(struct comp *c, const json_t *js, const char *loc, const char *base,
 			if ((res = resource_new(s, uri, js)) == NULL)
 				goto fail;
 		} else {
-			cfail(c, loc, "$id '%s' is used twice", uri);
+			cfail(c, loc, "$id '%s' is used twice", json_string_value(v));
 			goto fail;
 		}
 	}
@@ -1053,7 +1052,7 @@ struct em_jschema *
 em_jschema_compile(const json_t *schema, const char *name)
 {
 	struct em_jschema *s = calloc(1, sizeof(*s));
-	struct comp c = { s, name };
+	struct comp c = { s };
 	struct js_resource *res0 = NULL;
 	struct js_node *n;
 	size_t i;

@@ -235,6 +235,14 @@ PY
 	expect_same want got "same invalid documents as python3-jsonschema"
 fi
 
+# A pattern that backtracks without end: stopped, reported, the next document still checked.
+echo '{"pattern": "^(a|aa)+$"}' >re.json
+printf '"%s"\n"aaaa"\n"%sb"\n' "$(printf 'a%.0s' $(seq 1 60))b" "$(printf 'a%.0s' $(seq 1 3))" >re.jsonl
+run em-validate -s re.json re.jsonl
+expect_rc 1 "runaway pattern exit 1"
+expect_grep "^em-validate: cannot validate 're.jsonl:1': cannot match pattern '^(a|aa)+\$': match limit exceeded$" err "runaway pattern named"
+expect_grep "^re.jsonl:3: (root): pattern: " out "next documents still checked"
+
 # Default schema: $EM_SCHEMA, then the data path.
 run env EM_SCHEMA="$S/schema.json" em-validate bad.jsonl
 expect_rc 1 "EM_SCHEMA used"

@@ -418,6 +418,23 @@ START_TEST(depth_limit)
 }
 END_TEST
 
+/* A pattern that backtracks without end stops at its limit with an error. */
+START_TEST(regex_limit)
+{
+	char doc[80];
+
+	memset(doc, 'a', sizeof(doc));
+	doc[0] = '"';
+	doc[sizeof(doc) - 3] = 'b';
+	doc[sizeof(doc) - 2] = '"';
+	doc[sizeof(doc) - 1] = '\0';
+	ck_assert_int_eq(check("{\"pattern\":\"^(a|aa)+$\"}", doc, NULL), -1);
+	ck_assert_msg(strstr(em_errmsg(), "cannot match pattern '^(a|aa)+$': match limit") !=
+	    NULL, "%s", em_errmsg());
+	ck_assert_int_eq(check("{\"pattern\":\"^(a|aa)+$\"}", "\"aaaa\"", NULL), 1);
+}
+END_TEST
+
 /* One compiled schema, many documents, and the caller's schema is not kept. */
 START_TEST(reuse)
 {
@@ -517,6 +534,7 @@ jschema_suite(void)
 	tcase_add_loop_test(tc, compile_errors, 0, sizeof(bad_schemas) / sizeof(bad_schemas[0]));
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, reuse);
+	tcase_add_test(tc, regex_limit);
 	tcase_add_loop_test(tc, equality, 0, sizeof(eq_cases) / sizeof(eq_cases[0]));
 	tcase_add_loop_test(tc, uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, uri_urn);
