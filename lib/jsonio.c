@@ -15,9 +15,10 @@ struct em_json_reader {
 	int eof;
 	char *name;
 	struct em_buf buf;
+	size_t off;		/* bytes at the start of buf already handed out */
 	size_t max_text;
 	unsigned long count;
-	unsigned long line;	/* line number of buf's first byte */
+	unsigned long line;	/* line number of the first byte not handed out */
 	unsigned long col;	/* its column (0-based) */
 	int keep;		/* keep the bytes of each text in text */
 	struct em_buf text;
@@ -69,6 +70,15 @@ fill(struct em_json_reader *r)
 	size_t want = 1 << 16;
 	ssize_t n;
 
+	/*
+	 * Texts handed out are dropped here, once per read, rather than one
+	 * by one: moving the rest of the buffer for each short line of JSON
+	 * Lines would cost more than parsing it.
+	 */
+	if (r->off > 0) {
+		em_buf_consume(&r->buf, r->off);
+		r->off = 0;
+	}
 	if (r->buf.len >= r->max_text)
 		return em_fail("%s: JSON text longer than %zu bytes", r->name, r->max_text);
 	if (want > r->max_text - r->buf.len)
@@ -94,14 +104,18 @@ consume(struct em_json_reader *r, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (r->buf.data[i] == '\n') {
+		if (r->buf.data[r->off + i] == '\n') {
 			r->line++;
 			r->col = 0;
 		} else {
 			r->col++;
 		}
 	}
-	em_buf_consume(&r->buf, n);
+	r->off += n;
+	if (r->off == r->buf.len) {
+		em_buf_reset(&r->buf);
+		r->off = 0;
+	}
 	if (n > 0) {
 		r->scan_pos = 0;
 		r->scan_depth = 0;
@@ -119,10 +133,10 @@ consume(struct em_json_reader *r, size_t n)
 static size_t
 scan_end(struct em_json_reader *r)
 {
-	const char *p = r->buf.data;
+	const char *p = r->buf.data + r->off;
 	size_t i;
 
-	for (i = r->scan_pos; i < r->buf.len; i++) {
+	for (i = r->scan_pos; i < r->buf.len - r->off; i++) {
 		char ch = p[i];
 
 		if (r->scan_instr) {
@@ -148,9 +162,13 @@ scan_end(struct em_json_reader *r)
 static size_t
 skip_ws(const struct em_json_reader *r)
 {
-	size_t i = 0;
+	const char *p = r->buf.data;
+	size_t i = 0, n = r->buf.len - r->off;
 
-	while (i < r->buf.len && strchr(" \t\r\n", r->buf.data[i]) != NULL && r->buf.data[i])
+	if (p == NULL)
+		return 0;
+	p += r->off;
+	while (i < n && strchr(" \t\r\n", p[i]) != NULL && p[i])
 		i++;
 	return i;
 }
@@ -165,23 +183,27 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 	*out = NULL;
 	for (;;) {
 		size_t ws = skip_ws(r);
+		const char *p;
+		size_t avail;
 
 		consume(r, ws);
-		if (r->buf.len == 0) {
+		avail = r->buf.len - r->off;
+		if (avail == 0) {
 			if (r->eof)
 				return 0;
 			if (fill(r) < 0)
 				return -1;
 			continue;
 		}
+		p = r->buf.data + r->off;
 		end = 0;
-		if ((r->buf.data[0] == '{' || r->buf.data[0] == '[') && !r->eof &&
+		if ((p[0] == '{' || p[0] == '[') && !r->eof &&
 		    (end = scan_end(r)) == 0) {
 			if (fill(r) < 0)
 				return -1;
 			continue;
 		}
-		v = json_loadb(r->buf.data, end ? end : r->buf.len,
+		v = json_loadb(p, end ? end : avail,
 		    JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
 		/*
 		 * A text that ends exactly at the end of what has been read may
@@ -189,7 +211,7 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 		 * failure may just mean "more to come": read on before deciding.
 		 * An object or array whose closing bracket has come is complete.
 		 */
-		if (!r->eof && end == 0 && (v == NULL || (size_t)jerr.position >= r->buf.len)) {
+		if (!r->eof && end == 0 && (v == NULL || (size_t)jerr.position >= avail)) {
 			json_decref(v);
 			if (fill(r) < 0)
 				return -1;
@@ -204,7 +226,7 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 		}
 		if (r->keep) {
 			em_buf_reset(&r->text);
-			if (em_buf_add(&r->text, r->buf.data, (size_t)jerr.position) < 0) {
+			if (em_buf_add(&r->text, p, (size_t)jerr.position) < 0) {
 				json_decref(v);
 				return -1;
 			}
