@@ -92,4 +92,87 @@ run jsonschema-suite "$SCRATCH/random.json"
 expect_rc 0 "same verdicts as python3-jsonschema on 2400 random cases"
 [ "$RC" -eq 0 ] || grep -A1 '^FAIL' "$SCRATCH/out" | head -n 20
 tail -n 1 "$SCRATCH/out"
+
+# Robustness: keywords with values of every type, valid or not, nested and
+# referring to each other.  Nothing is expected of the verdicts; the
+# program must not crash (under make SANITIZE=address,undefined this also
+# checks memory).
+python3 - >"$SCRATCH/chaos.json" <<'PY'
+import json, random
+r = random.Random(77)
+KW = ["type", "enum", "const", "properties", "required", "additionalProperties",
+      "patternProperties", "propertyNames", "minProperties", "maxProperties", "items",
+      "prefixItems", "contains", "minContains", "maxContains", "minItems", "maxItems",
+      "uniqueItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+      "minLength", "maxLength", "pattern", "allOf", "anyOf", "oneOf", "not", "if", "then",
+      "else", "dependentRequired", "dependentSchemas", "$ref", "$defs", "$id", "$anchor",
+      "$dynamicRef", "$dynamicAnchor", "unevaluatedProperties", "unevaluatedItems", "format"]
+REFS = ["#", "#/$defs/a", "#/$defs/b", "#a", "#/properties/x", "a.json", "#/items", "#/%24defs/a",
+        "#/$defs/a~1b", "urn:x#/$defs/a", "#/prefixItems/0", "#/allOf/0/not"]
+
+def junk(d):
+    k = r.randrange(10)
+    if k == 0: return None
+    if k == 1: return r.choice([True, False])
+    if k == 2: return r.choice([-1, 0, 1, 2, 1.5, 1e300, -0.0])
+    if k == 3: return r.choice(["", "a", "[", "(a|b)*c", "^\\d+$", "string", "integer",
+                                "\\p{Letter}", "[^]", "\\u00e9"])
+    if k == 4: return r.choice(REFS)
+    if k in (5, 6) and d < 4: return [junk(d + 1) for _ in range(r.randrange(3))]
+    if d < 4:
+        return {r.choice(KW + ["x", "a", "b"]): junk(d + 1) for _ in range(r.randrange(4))}
+    return {}
+
+SUB = ["additionalProperties", "propertyNames", "items", "contains", "not", "if", "then", "else",
+       "unevaluatedProperties", "unevaluatedItems"]
+LIST = ["prefixItems", "allOf", "anyOf", "oneOf"]
+MAP = ["properties", "patternProperties", "dependentSchemas", "$defs"]
+COUNT = ["minProperties", "maxProperties", "minContains", "maxContains", "minItems", "maxItems",
+         "minLength", "maxLength"]
+
+def sane(d):
+    """A schema whose keyword values have the right types, odd as they may be."""
+    if d > 3 or r.random() < 0.2:
+        return r.choice([True, False, {}])
+    s = {}
+    for _ in range(r.randrange(1, 4)):
+        k = r.choice(KW)
+        if k in SUB: s[k] = sane(d + 1)
+        elif k in LIST: s[k] = [sane(d + 1) for _ in range(r.randrange(1, 3))]
+        elif k in MAP: s[k] = {r.choice(["a", "b", "^a", "a~1b", "a/b"]): sane(d + 1)
+                               for _ in range(r.randrange(1, 3))}
+        elif k in COUNT: s[k] = r.randrange(3)
+        elif k in ("$ref", "$dynamicRef"): s[k] = r.choice(REFS)
+        elif k in ("$anchor", "$dynamicAnchor"): s[k] = r.choice(["a", "b"])
+        elif k == "$id": s[k] = r.choice(["a.json", "http://e.org/x", "urn:x", "sub/b.json"])
+        elif k == "pattern": s[k] = r.choice(["a", "^\\d+$", "[^]", "\\p{Letter}", "(a|aa)+$"])
+        elif k == "required": s[k] = r.sample(["a", "b", "x"], 2)
+        elif k == "dependentRequired": s[k] = {"a": ["b"]}
+        elif k == "type": s[k] = r.choice(["object", "array", "integer", ["string", "null"]])
+        elif k == "multipleOf": s[k] = r.choice([1, 0.5, 3])
+        elif k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            s[k] = r.choice([-1, 0, 1.5, 2])
+        elif k == "uniqueItems": s[k] = r.choice([True, False])
+        elif k == "enum": s[k] = [junk(2) for _ in range(2)]
+        else: s[k] = junk(2)
+    return s
+
+groups = []
+for g in range(1500):
+    sc = r.choice([junk(0), {r.choice(KW): junk(1) for _ in range(r.randrange(1, 5))},
+                   sane(0), sane(0), sane(0)])
+    if isinstance(sc, dict) and r.random() < 0.5:
+        sc["$defs"] = {"a": junk(1), "b": {"$ref": r.choice(REFS)}}
+    groups.append({"description": "chaos %d" % g, "schema": sc,
+                   "tests": [{"description": "d%d" % t, "data": junk(1), "valid": True}
+                             for t in range(3)]})
+print(json.dumps(groups))
+PY
+jsonschema-suite "$SCRATCH/chaos.json" >"$SCRATCH/chaos.out" 2>"$SCRATCH/err"
+RC=$?
+if [ "$RC" -le 1 ] && tail -n 1 "$SCRATCH/chaos.out" | grep -q ' passed, '; then
+	ok "1500 malformed and odd schemas compile or fail cleanly ($(tail -n 1 "$SCRATCH/chaos.out"))"
+else
+	fail "chaos schemas: exit $RC"; tail -n 20 "$SCRATCH/err" | sed 's/^/#   /'
+fi
 done_testing
