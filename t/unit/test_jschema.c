@@ -1,4 +1,5 @@
 /* test_jschema.c - the JSON Schema 2020-12 validator: keywords, refs, annotations, errors, limits */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -456,6 +457,59 @@ START_TEST(reuse)
 }
 END_TEST
 
+/* A compiled schema is read-only: threads validate with it at once. */
+struct thread_arg {
+	const struct em_jschema *s;
+	json_t *good, *bad;
+	int wrong;
+};
+
+static void *
+validate_many(void *p)
+{
+	struct thread_arg *a = p;
+	struct em_jschema_errors errs = EM_JSCHEMA_ERRORS_INIT(4);
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (em_jschema_validate(a->s, a->good, &errs) != 1)
+			a->wrong++;
+		if (em_jschema_validate(a->s, a->bad, &errs) != 0 || errs.n != 1 ||
+		    strcmp(errs.v[0].pointer, "/a/1") != 0)
+			a->wrong++;
+		em_jschema_errors_reset(&errs);
+	}
+	return NULL;
+}
+
+START_TEST(threads)
+{
+	json_t *js = parse("{\"properties\":{\"a\":{\"items\":{\"pattern\":\"^x\"}}},"
+	    "\"unevaluatedProperties\":false,\"$defs\":{\"u\":true}}");
+	struct em_jschema *s = em_jschema_compile(js, "test");
+	struct thread_arg a[4];
+	pthread_t t[4];
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < 4; i++) {
+		a[i].s = s;
+		a[i].good = parse("{\"a\":[\"x\",\"xy\"]}");
+		a[i].bad = parse("{\"a\":[\"x\",\"y\"]}");
+		a[i].wrong = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, validate_many, &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(a[i].wrong, 0);
+		json_decref(a[i].good);
+		json_decref(a[i].bad);
+	}
+	em_jschema_free(s);
+	json_decref(js);
+}
+END_TEST
+
 static const struct {
 	const char *a, *b;
 	int eq;
@@ -535,6 +589,7 @@ jschema_suite(void)
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, reuse);
 	tcase_add_test(tc, regex_limit);
+	tcase_add_test(tc, threads);
 	tcase_add_loop_test(tc, equality, 0, sizeof(eq_cases) / sizeof(eq_cases[0]));
 	tcase_add_loop_test(tc, uri, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, uri_urn);
