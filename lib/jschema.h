@@ -25,7 +25,8 @@ struct em_jschema_error {
 };
 
 /*
- * Errors of one validation.  At most max are kept (memory stays bounded on a
+ * Errors of validations (appended; reset to reuse).  At most max are kept, in
+ * a list that grows as errors come (memory stays bounded on a
  * document with a million bad values); the rest are counted in dropped.
  */
 struct em_jschema_errors {

@@ -310,9 +310,18 @@ report(struct ctx *c, const struct js_node *n, const char *kw, const char *fmt, 
 		e->dropped++;
 		return;
 	}
-	if (e->v == NULL && (e->v = calloc(e->max, sizeof(*e->v))) == NULL) {
-		c->oom = 1;
-		return;
+	/* Room for 8, then doubling up to max (held implicitly: n is a power of two then). */
+	if (e->n == 0 || (e->n >= 8 && (e->n & (e->n - 1)) == 0)) {
+		size_t want = e->n == 0 ? 8 : e->n * 2;
+		struct em_jschema_error *nv;
+
+		if (want > e->max)
+			want = e->max;
+		if ((nv = realloc(e->v, want * sizeof(*nv))) == NULL) {
+			c->oom = 1;
+			return;
+		}
+		e->v = nv;
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

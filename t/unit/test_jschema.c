@@ -1,5 +1,6 @@
 /* test_jschema.c - the JSON Schema 2020-12 validator: keywords, refs, annotations, errors, limits */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +350,29 @@ START_TEST(error_list)
 }
 END_TEST
 
+/* A generous bound costs nothing until errors come; the list grows as they do. */
+START_TEST(error_growth)
+{
+	struct em_jschema_errors errs = EM_JSCHEMA_ERRORS_INIT((size_t)1 << 40);
+	char doc[400];
+	size_t i, off = 0;
+
+	off += (size_t)snprintf(doc + off, sizeof(doc) - off, "[");
+	for (i = 0; i < 100; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "%s1", i ? "," : "");
+	snprintf(doc + off, sizeof(doc) - off, "]");
+	ck_assert_int_eq(check("{\"items\":{\"type\":\"string\"}}", doc, &errs), 0);
+	ck_assert_int_eq(errs.n, 100);
+	ck_assert_int_eq(errs.dropped, 0);
+	ck_assert_str_eq(errs.v[99].pointer, "/99");
+	/* Appended to by a second validation. */
+	ck_assert_int_eq(check("{\"type\":\"string\"}", "1", &errs), 0);
+	ck_assert_int_eq(errs.n, 101);
+	ck_assert_str_eq(errs.v[100].keyword, "type");
+	em_jschema_errors_reset(&errs);
+}
+END_TEST
+
 static const struct ccase {
 	const char *schema, *msg;
 } bad_schemas[] = {
@@ -585,6 +609,7 @@ jschema_suite(void)
 	tcase_add_loop_test(tc, keywords, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, errors, 0, sizeof(ecases) / sizeof(ecases[0]));
 	tcase_add_test(tc, error_list);
+	tcase_add_test(tc, error_growth);
 	tcase_add_loop_test(tc, compile_errors, 0, sizeof(bad_schemas) / sizeof(bad_schemas[0]));
 	tcase_add_test(tc, depth_limit);
 	tcase_add_test(tc, reuse);
