@@ -79,6 +79,9 @@ TPROGS = $(TPROG_SRC:.c=)
 
 MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
+# Keep the test programs' objects: make would delete them as intermediates.
+.SECONDARY: $(TPROG_SRC:.c=.o)
+
 .PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest
 .SUFFIXES:
 
@@ -103,6 +106,8 @@ $(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
 		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
+# A tool's objects also depend on the headers in its own directory.
+$(foreach d,$(TOOL_DIRS),$(eval $(patsubst %.c,%.o,$(wildcard $(d)/*.c)): $(wildcard $(d)/*.h)))
 
 # The list of check suites is made from the file names: test_foo.c defines
 # Suite *foo_suite(void).

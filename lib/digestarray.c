@@ -1,5 +1,6 @@
 /* digestarray.c - one streaming pass over an array: SHA-256 of its C-order bytes and its statistics */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,165 +11,125 @@
 #include "stats.h"
 #include "banned.h"
 
-#define NSLOT 3
-
-/*
- * Slots cycle: the reader fills slot i % NSLOT, then both consumers (the
- * hash and the statistics thread) take it in order; a slot is reused once
- * both are done with it.  Consumers see slots strictly in order, so the
- * hash is over the C-order bytes.
- */
-struct pass {
+/* The hash thread takes one piece at a time from the caller's thread. */
+struct hasher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	unsigned char *buf[NSLOT];
-	size_t nbytes[NSLOT];
-	uint64_t filled;	/* slabs the reader has completed */
-	uint64_t done[2];	/* slabs each consumer has completed */
-	int eof, failed;
-	struct em_sha256 *sha;
-	struct em_stats *stats;
-	size_t esize;
+	const void *data;
+	size_t len;
+	int pending;	/* a piece is waiting to be hashed */
+	int quit;
+	int failed;
 	char err[512];
-};
-
-struct consumer {
-	struct pass *p;
-	int which;	/* 0 hash, 1 statistics */
+	struct em_sha256 *sha;
 };
 
 static void *
-consume(void *arg)
+hash_main(void *arg)
 {
-	struct consumer *c = arg;
-	struct pass *p = c->p;
-	uint64_t i;
-	int rc;
+	struct hasher *h = arg;
 
-	for (i = 0;; i++) {
-		pthread_mutex_lock(&p->mu);
-		while (p->filled <= i && !p->eof && !p->failed)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->failed || p->filled <= i) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->pending && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->pending)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		if (em_sha256_update(h->sha, h->data, h->len) < 0) {
+			pthread_mutex_lock(&h->mu);
+			h->failed = 1;
+			snprintf(h->err, sizeof(h->err), "%s", em_errmsg());
+		} else {
+			pthread_mutex_lock(&h->mu);
 		}
-		pthread_mutex_unlock(&p->mu);
-		if (c->which == 0)
-			rc = em_sha256_update(p->sha, p->buf[i % NSLOT], p->nbytes[i % NSLOT]);
-		else
-			rc = em_stats_add(p->stats, p->buf[i % NSLOT],
-			    p->nbytes[i % NSLOT] / p->esize);
-		pthread_mutex_lock(&p->mu);
-		if (rc < 0 && !p->failed) {
-			p->failed = 1;
-			snprintf(p->err, sizeof(p->err), "%s", em_errmsg());
-		}
-		p->done[c->which] = i + 1;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
+		h->pending = 0;
+		pthread_cond_broadcast(&h->cv);
 	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static void
+hash_wait(struct hasher *h)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->pending)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
 }
 
 int
-em_digest_array(const struct em_slab_source *src, uint64_t depth, char sha[65], json_t **stats)
+em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats)
 {
-	struct pass p;
-	struct consumer cons[2] = { { &p, 0 }, { &p, 1 } };
-	pthread_t th[2];
-	int started = 0, rc = -1, k;
-	uint64_t plane, z, i;
+	struct hasher h;
+	struct em_stats *st = NULL;
+	pthread_t th;
+	int started = 0, rc = -1, r;
 	size_t esize = em_dtype_size(src->dtype);
+	const void *data;
+	size_t len;
 
 	*stats = NULL;
-	memset(&p, 0, sizeof(p));
+	memset(&h, 0, sizeof(h));
 	if (esize == 0)
 		return em_fail("unsupported data type");
-	if (depth == 0)
-		depth = 1;
-	if (depth > src->shape[0])
-		depth = src->shape[0] ? src->shape[0] : 1;
-	plane = src->shape[1] * src->shape[2];
-	if (src->shape[1] != 0 && plane / src->shape[1] != src->shape[2])
-		return em_fail("array too large");
-	if (plane != 0 && (SIZE_MAX / 4) / esize / plane < depth)
-		return em_fail("a slab of %llu planes does not fit in memory",
-		    (unsigned long long)depth);
-	p.esize = esize;
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
-	p.sha = em_sha256_new();
-	p.stats = em_stats_new(src->dtype, src->fill_value);
-	if (p.sha == NULL || p.stats == NULL)
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	h.sha = em_sha256_new();
+	st = em_stats_new(src->dtype, src->fill_value);
+	if (h.sha == NULL || st == NULL)
 		goto out;
-	for (k = 0; k < NSLOT; k++) {
-		size_t slab = (size_t)(depth * plane) * esize;
-
-		p.buf[k] = malloc(slab > 0 ? slab : 1);
-		if (p.buf[k] == NULL) {
-			em_fail("out of memory for a slab of %llu planes", (unsigned long long)depth);
-			goto out;
-		}
-	}
-	for (k = 0; k < 2; k++) {
-		if (pthread_create(&th[k], NULL, consume, &cons[k]) != 0) {
-			em_fail("cannot start a thread");
-			pthread_mutex_lock(&p.mu);
-			p.failed = 1;
-			snprintf(p.err, sizeof(p.err), "%s", em_errmsg());
-			pthread_cond_broadcast(&p.cv);
-			pthread_mutex_unlock(&p.mu);
-			break;
-		}
-		started++;
-	}
-	for (z = 0, i = 0; z < src->shape[0] && started == 2; z += depth, i++) {
-		uint64_t nz = src->shape[0] - z < depth ? src->shape[0] - z : depth;
-		int r;
-
-		/* Wait until both consumers are done with the slot's previous slab. */
-		pthread_mutex_lock(&p.mu);
-		while (!p.failed && i >= NSLOT &&
-		    (p.done[0] < i - NSLOT + 1 || p.done[1] < i - NSLOT + 1))
-			pthread_cond_wait(&p.cv, &p.mu);
-		pthread_mutex_unlock(&p.mu);
-		if (p.failed)
-			break;
-		r = em_interrupted() ? em_fail("interrupted") : src->read(src->ctx, z, nz,
-		    p.buf[i % NSLOT]);
-		pthread_mutex_lock(&p.mu);
-		if (r < 0) {
-			p.failed = 1;
-			snprintf(p.err, sizeof(p.err), "%s", em_errmsg());
-		} else {
-			p.nbytes[i % NSLOT] = nz * plane * esize;
-			p.filled = i + 1;
-		}
-		pthread_cond_broadcast(&p.cv);
-		pthread_mutex_unlock(&p.mu);
-		if (r < 0)
-			break;
-	}
-	pthread_mutex_lock(&p.mu);
-	p.eof = 1;
-	pthread_cond_broadcast(&p.cv);
-	pthread_mutex_unlock(&p.mu);
-	for (k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
-	if (p.failed) {
-		em_fail("%s", p.err);
+	if (pthread_create(&th, NULL, hash_main, &h) != 0) {
+		em_fail("cannot start a thread");
 		goto out;
 	}
-	if (started != 2 || em_sha256_final(p.sha, sha) < 0)
+	started = 1;
+	while ((r = src->next(src->ctx, &data, &len)) == 1) {
+		if (len % esize != 0) {
+			em_fail("a piece of %zu bytes is not a whole number of %zu-byte elements",
+			    len, esize);
+			r = -1;
+			break;
+		}
+		pthread_mutex_lock(&h.mu);
+		h.data = data;
+		h.len = len;
+		h.pending = 1;
+		pthread_cond_broadcast(&h.cv);
+		pthread_mutex_unlock(&h.mu);
+		em_stats_add(st, data, len / esize);
+		/* The piece is borrowed: both must be done before the next call. */
+		hash_wait(&h);
+		if (h.failed) {
+			em_fail("%s", h.err);
+			r = -1;
+			break;
+		}
+		if (em_interrupted()) {
+			em_fail("interrupted");
+			r = -1;
+			break;
+		}
+	}
+	if (r < 0)
 		goto out;
-	*stats = em_stats_result(p.stats);
+	hash_wait(&h);
+	if (em_sha256_final(h.sha, sha) < 0)
+		goto out;
+	*stats = em_stats_result(st);
 	rc = *stats ? 0 : em_fail("cannot encode statistics");
 out:
-	for (k = 0; k < NSLOT; k++)
-		free(p.buf[k]);
-	em_sha256_free(p.sha);
-	em_stats_free(p.stats);
-	pthread_mutex_destroy(&p.mu);
-	pthread_cond_destroy(&p.cv);
+	if (started) {
+		pthread_mutex_lock(&h.mu);
+		h.quit = 1;
+		pthread_cond_broadcast(&h.cv);
+		pthread_mutex_unlock(&h.mu);
+		pthread_join(th, NULL);
+	}
+	em_sha256_free(h.sha);
+	em_stats_free(st);
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cv);
 	return rc;
 }

@@ -2,34 +2,34 @@
 #ifndef EM_DIGESTARRAY_H
 #define EM_DIGESTARRAY_H
 
-#include <stdint.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
 #include "dtype.h"
 
 /*
- * Where the planes come from: read(ctx, z0, nz, buf) fills buf with planes
- * z0 .. z0+nz-1 in C order, little-endian (nz * shape[1] * shape[2]
- * elements) and returns 0, or -1 with the error text set.
+ * Where the bytes come from: next(ctx, &data, &len) hands out the array's
+ * next piece in C order, little-endian (a whole number of elements),
+ * borrowed until the following call; it returns 1, 0 at the end, or -1
+ * with the error text set.  A store's chunk-row iterator, which decodes
+ * ahead on its own threads, fits this directly.
  */
-struct em_slab_source {
-	int (*read)(void *ctx, uint64_t z0, uint64_t nz, void *buf);
+struct em_slab_iter {
+	int (*next)(void *ctx, const void **data, size_t *len);
 	void *ctx;
-	uint64_t shape[3];	/* z, y, x */
 	enum em_dtype dtype;
 	double fill_value;
 };
 
 /*
- * Hash and measure the whole array, slab by slab.  Slabs of `depth` planes
- * are read into one of three buffers while the previous slab is hashed and
- * measured on two other threads, so reading (decompression), SHA-256 and
- * statistics overlap.  Memory: 3 * depth * plane bytes.  On success sha
- * holds 64 hex digits and *stats a new reference (see stats.h).
- * Stops early with -1 when em_interrupted() becomes true.
+ * Hash and measure the whole array in one pass: each piece is hashed on a
+ * second thread while this one computes its statistics, so SHA-256 and
+ * statistics overlap with each other and with the source's decoding.
+ * Memory beyond the source's: constant.  On success sha holds 64 hex
+ * digits and *stats a new reference (see stats.h).  Stops with -1 when
+ * em_interrupted() becomes true.
  */
-int em_digest_array(const struct em_slab_source *src, uint64_t depth, char sha[65],
-    json_t **stats);
+int em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats);
 
 #endif

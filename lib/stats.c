@@ -282,7 +282,7 @@ result_counted(const struct em_stats *s)
 	int64_t base = em_dtype_is_signed(s->dtype) ? -(int64_t)(s->ncounts / 2) : 0;
 	em_u128 sum = 0, sumsq = 0;
 	uint64_t n = 0, nfill = 0, width;
-	size_t i, first = 0, last = 0, b;
+	size_t i, first = 0, last = 0, hfirst, b;
 	int seen = 0;
 	json_t *o, *h, *counts;
 	uint64_t bins[NBINS] = { 0 };
@@ -312,21 +312,18 @@ result_counted(const struct em_stats *s)
 		if (var < 0)
 			var = 0;
 	}
-	if (s->ncounts == 256) {
-		first = 0;
-		width = 1;
-	} else {
-		width = seen ? (last - first) / NBINS + 1 : 1;
-	}
+	/* 8-bit: one bin per possible value; 16-bit: equal bins from the minimum. */
+	hfirst = s->ncounts == 256 ? 0 : first;
+	width = s->ncounts == 256 || !seen ? 1 : (last - first) / NBINS + 1;
 	for (i = seen ? first : 0; seen && i <= last; i++) {
-		b = (i - first) / width;
+		b = (i - hfirst) / width;
 		bins[b] += s->counts[i];
 	}
 	counts = json_array();
 	for (b = 0; b < NBINS; b++)
 		json_array_append_new(counts, json_integer((json_int_t)bins[b]));
 	h = json_pack("{s:i, s:I, s:I, s:o}", "bins", NBINS,
-	    "start", (json_int_t)(base + (int64_t)first), "width", (json_int_t)width,
+	    "start", (json_int_t)(base + (int64_t)hfirst), "width", (json_int_t)width,
 	    "counts", counts);
 	o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:f, s:o}",
 	    "count", (json_int_t)n,

@@ -10,33 +10,38 @@
 #include "digestarray.h"
 #include "stats.h"
 
+/* Hands out n elements in pieces of `piece` elements; fails at piece fail_at (1-based). */
 struct mem {
 	const uint16_t *data;
-	uint64_t plane;
-	uint64_t fail_at;	/* fail when asked for this plane (0 = never) */
-	unsigned calls;
+	size_t n, off, piece;
+	unsigned calls, fail_at;
 };
 
 static int
-mem_read(void *ctx, uint64_t z0, uint64_t nz, void *buf)
+mem_next(void *ctx, const void **data, size_t *len)
 {
 	struct mem *m = ctx;
+	size_t k;
 
-	m->calls++;
-	if (m->fail_at && z0 + nz > m->fail_at)
+	if (++m->calls == m->fail_at)
 		return em_fail("chunk 3/0/0 is truncated");
-	memcpy(buf, m->data + z0 * m->plane, nz * m->plane * sizeof(uint16_t));
-	return 0;
+	if (m->off == m->n)
+		return 0;
+	k = m->n - m->off < m->piece ? m->n - m->off : m->piece;
+	*data = m->data + m->off;
+	*len = k * sizeof(uint16_t);
+	m->off += k;
+	return 1;
 }
 
-static const uint64_t depths[] = { 1, 2, 3, 7, 10, 64 };
+static const size_t pieces[] = { 1, 2, 221, 1000, 2210, 100000 };
 
 START_TEST(matches_one_shot)
 {
-	uint64_t shape[3] = { 10, 13, 17 }, n = 10 * 13 * 17, i;
+	size_t n = 10 * 13 * 17, i;
 	uint16_t *v = malloc(n * sizeof(*v));
-	struct mem m = { NULL, 13 * 17, 0, 0 };
-	struct em_slab_source src;
+	struct mem m = { NULL, n, 0, pieces[_i], 0, 0 };
+	struct em_slab_iter src;
 	struct em_stats *st = em_stats_new(EM_DT_U2, 0);
 	char want[65], got[65];
 	json_t *stats = NULL, *direct;
@@ -44,19 +49,17 @@ START_TEST(matches_one_shot)
 	for (i = 0; i < n; i++)
 		v[i] = (uint16_t)(i * 7919u);
 	m.data = v;
-	src.read = mem_read;
+	src.next = mem_next;
 	src.ctx = &m;
-	memcpy(src.shape, shape, sizeof(shape));
 	src.dtype = EM_DT_U2;
 	src.fill_value = 0;
 	ck_assert_int_eq(em_sha256_hex(v, n * 2, want), 0);
-	ck_assert_int_eq(em_digest_array(&src, depths[_i], got, &stats), 0);
+	ck_assert_int_eq(em_digest_array(&src, got, &stats), 0);
 	ck_assert_str_eq(got, want);
 	em_stats_add(st, v, n);
 	direct = em_stats_result(st);
 	ck_assert(json_equal(stats, direct));
-	ck_assert_uint_eq(m.calls, (10 + depths[_i] - 1) / depths[_i] > 10 ? 10
-	    : (10 + depths[_i] - 1) / depths[_i]);
+	ck_assert_uint_eq(m.calls, (n + pieces[_i] - 1) / pieces[_i] + 1);
 	json_decref(stats);
 	json_decref(direct);
 	em_stats_free(st);
@@ -64,15 +67,38 @@ START_TEST(matches_one_shot)
 }
 END_TEST
 
+/* A piece that splits an element is refused rather than misread. */
+static int
+odd_next(void *ctx, const void **data, size_t *len)
+{
+	static const char b[3] = { 1, 2, 3 };
+
+	(void)ctx;
+	*data = b;
+	*len = 3;
+	return 1;
+}
+
+START_TEST(partial_element)
+{
+	struct em_slab_iter src = { odd_next, NULL, EM_DT_U2, 0 };
+	char got[65];
+	json_t *stats = NULL;
+
+	ck_assert_int_eq(em_digest_array(&src, got, &stats), -1);
+	ck_assert_msg(strstr(em_errmsg(), "not a whole number") != NULL, "%s", em_errmsg());
+}
+END_TEST
+
 START_TEST(read_failure)
 {
 	uint16_t v[6 * 4] = { 0 };
-	struct mem m = { v, 4, 4, 0 };
-	struct em_slab_source src = { mem_read, &m, { 6, 2, 2 }, EM_DT_U2, 0 };
+	struct mem m = { v, 24, 0, 4, 0, 3 };
+	struct em_slab_iter src = { mem_next, &m, EM_DT_U2, 0 };
 	char got[65];
 	json_t *stats = (json_t *)1;
 
-	ck_assert_int_eq(em_digest_array(&src, 1, got, &stats), -1);
+	ck_assert_int_eq(em_digest_array(&src, got, &stats), -1);
 	ck_assert_ptr_null(stats);
 	ck_assert_str_eq(em_errmsg(), "chunk 3/0/0 is truncated");
 }
@@ -84,8 +110,9 @@ digestarray_suite(void)
 	Suite *s = suite_create("digestarray");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, matches_one_shot, 0, sizeof(depths) / sizeof(depths[0]));
+	tcase_add_loop_test(tc, matches_one_shot, 0, sizeof(pieces) / sizeof(pieces[0]));
 	tcase_add_test(tc, read_failure);
+	tcase_add_test(tc, partial_element);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -94,6 +94,33 @@ START_TEST(int8_and_int16_signed)
 END_TEST
 
 /* A large float array with a big offset: naive sum-of-squares would lose it all. */
+/* The extremes are the data's, not the type's, while 8-bit bins start at the type minimum. */
+START_TEST(extremes_inside_type_range)
+{
+	int8_t a[3] = { -127, 5, 100 };
+	uint8_t b[3] = { 7, 9, 200 };
+	struct em_stats *s = em_stats_new(EM_DT_I1, 0);
+	json_t *r;
+
+	em_stats_add(s, a, 3);
+	r = em_stats_result(s);
+	ck_assert_int_eq(num(r, "min"), -127);
+	ck_assert_int_eq(num(r, "max"), 100);
+	ck_assert_int_eq(num(json_object_get(r, "histogram"), "start"), -128);
+	ck_assert_int_eq(json_integer_value(json_array_get(hist_counts(r), 1)), 1);
+	json_decref(r);
+	em_stats_free(s);
+	s = em_stats_new(EM_DT_U1, 0);
+	em_stats_add(s, b, 3);
+	r = em_stats_result(s);
+	ck_assert_int_eq(num(r, "min"), 7);
+	ck_assert_int_eq(num(r, "max"), 200);
+	ck_assert_int_eq(num(json_object_get(r, "histogram"), "start"), 0);
+	json_decref(r);
+	em_stats_free(s);
+}
+END_TEST
+
 START_TEST(float_stable)
 {
 	size_t n = 100000, i;
@@ -224,6 +251,7 @@ stats_suite(void)
 
 	tcase_add_test(tc, uint8_exact);
 	tcase_add_test(tc, int8_and_int16_signed);
+	tcase_add_test(tc, extremes_inside_type_range);
 	tcase_add_test(tc, float_stable);
 	tcase_add_test(tc, histogram_grows);
 	tcase_add_test(tc, wide_integers_exact);

@@ -1,0 +1,44 @@
+#!/bin/sh
+# b-readers.sh - the image readers (lib/image.h via t/prog/imgsum: every plane read and
+# SHA-256'd) against tifffile/mrcfile doing the same, page by page, on the shared EM volume.
+. "$(dirname "$0")/lib.sh"
+
+N=${BENCH_READERS_N:-512}
+raw=$(em_volume "$N" "$N" "$N") || exit 1
+tif=$BENCH_DIR/readers_$N.tif
+mrc=$BENCH_DIR/readers_$N.mrc
+[ -s "$tif" ] || $PY "$SHARED_BENCH/peers.py" make_tiff "$raw" "$N" "$tif" >/dev/null || exit 1
+[ -s "$mrc" ] || $PY "$SHARED_BENCH/peers.py" make_mrc "$raw" "$N" "$mrc" >/dev/null || exit 1
+bytes=$((N * N * N))
+
+cat >"$BENCH_DIR/readers_peer.py" <<'PY'
+import hashlib, sys
+kind, path = sys.argv[1], sys.argv[2]
+h = hashlib.sha256()
+if kind == "tiff":
+    import tifffile
+    with tifffile.TiffFile(path) as t:
+        for p in t.pages:
+            h.update(p.asarray().tobytes())
+else:
+    import mrcfile
+    with mrcfile.mmap(path, permissive=True) as m:
+        for z in range(m.data.shape[0]):
+            h.update(m.data[z].tobytes())
+print(h.hexdigest())
+PY
+
+for kind in tiff mrc; do
+	f=$tif
+	[ "$kind" = mrc ] && f=$mrc
+	timed "readers_ref_$kind" "$PY" "$BENCH_DIR/readers_peer.py" "$kind" "$f" || exit 1
+	ref=$(mbps "$bytes" "$SECS")
+	refsum=$(cat "$BENCH_DIR/readers_ref_$kind.out")
+	timed "readers_ours_$kind" imgsum "$f" || exit 1
+	ours=$(mbps "$bytes" "$SECS")
+	case $(cat "$BENCH_DIR/readers_ours_$kind.out") in
+	*"\"sha256\":\"$refsum\""*) ;;
+	*) echo "bench: imgsum and the peer disagree on $f" >&2; exit 1 ;;
+	esac
+	row "read $kind ${N}^3 u8 + sha256" "$ours" "${kind}file pages+hashlib" "$ref" "$RSS_MB" 1.0 32
+done

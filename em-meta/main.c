@@ -1,0 +1,389 @@
+/* main.c - em-meta: read fetchers' stubs, checksum and measure each store, write the complete record */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "diag.h"
+#include "digestarray.h"
+#include "fsutil.h"
+#include "interrupt.h"
+#include "jsonio.h"
+#include "parse.h"
+#include "record.h"
+#include "tool.h"
+#include "version.h"
+#include "zarr.h"
+#include "banned.h"
+
+/* A stub is one record: the record's own limit bounds it. */
+#define STUB_MAX_BYTES EM_RECORD_MAX_BYTES
+
+struct opts {
+	int jobs;
+	uint64_t max_memory;
+	int allow_missing;
+};
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: em-meta [--jobs N] [--max-memory SIZE] [--allow-missing] [-q] [-v]\n"
+	    "       [FILE...]\n");
+	exit(status);
+}
+
+static int
+iter_next(void *ctx, const void **data, size_t *len)
+{
+	uint64_t z0, nz;
+
+	return em_zarr_iter_next(ctx, data, len, &z0, &nz);
+}
+
+/* The record's name for a codec, as the schema and the fetchers' --compressor know it. */
+static const char *
+codec_name(const struct em_codec *c)
+{
+	switch (c->id) {
+	case EM_CODEC_RAW: return "raw";
+	case EM_CODEC_ZLIB: return "zlib";
+	case EM_CODEC_GZIP: return "gzip";
+	case EM_CODEC_ZSTD: return "zstd";
+	case EM_CODEC_BLOSC:
+		if (strcmp(c->cname, "lz4") == 0)
+			return "blosc-lz4";
+		if (strcmp(c->cname, "zstd") == 0)
+			return "blosc-zstd";
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+static double
+fill_number(const struct em_zarr_meta *m)
+{
+	const unsigned char *f = m->fill;
+
+	switch (m->dtype) {
+	case EM_DT_U1: return f[0];
+	case EM_DT_I1: return (signed char)f[0];
+	case EM_DT_U2: { uint16_t v; memcpy(&v, f, 2); return v; }
+	case EM_DT_I2: { int16_t v; memcpy(&v, f, 2); return v; }
+	case EM_DT_U4: { uint32_t v; memcpy(&v, f, 4); return v; }
+	case EM_DT_I4: { int32_t v; memcpy(&v, f, 4); return v; }
+	case EM_DT_U8: { uint64_t v; memcpy(&v, f, 8); return (double)v; }
+	case EM_DT_I8: { int64_t v; memcpy(&v, f, 8); return (double)v; }
+	case EM_DT_F4: { float v; memcpy(&v, f, 4); return v; }
+	case EM_DT_F8: { double v; memcpy(&v, f, 8); return v; }
+	default: return 0;
+	}
+}
+
+/*
+ * Checksum and measure the store, and set the computed fields.  -1 with the
+ * reason set when the store is missing, incomplete, truncated or corrupt.
+ */
+static int
+measure(json_t *rec, const char *store, const struct opts *o)
+{
+	struct em_zarr *a = NULL;
+	struct em_zarr_iter *it = NULL;
+	const struct em_zarr_meta *m;
+	struct em_slab_iter src;
+	json_t *stats = NULL, *shape, *comp;
+	char sha[65], buf[64];
+	unsigned long long du;
+	uint64_t missing, mem, shape3[3], chunks3[3];
+	int threads = o->jobs, rc = -1, i;
+	const char *cname;
+
+	a = em_zarr_open(store);
+	if (a == NULL)
+		return -1;
+	m = em_zarr_meta(a);
+	/* A 2-D image is one plane: z = 1, with the same bytes in the same order. */
+	if (m->ndim == 3) {
+		memcpy(shape3, m->shape, sizeof(shape3));
+		memcpy(chunks3, m->chunks, sizeof(chunks3));
+	} else if (m->ndim == 2) {
+		shape3[0] = chunks3[0] = 1;
+		memcpy(shape3 + 1, m->shape, 2 * sizeof(*shape3));
+		memcpy(chunks3 + 1, m->chunks, 2 * sizeof(*chunks3));
+	} else {
+		em_fail("the array has %d dimensions: a volume has z, y, x (or y, x)", m->ndim);
+		goto out;
+	}
+	/* Fewer decoding threads when the budget is tight; none at all is the floor. */
+	while (o->max_memory && threads > 0 && em_zarr_iter_memory(m, threads) > o->max_memory)
+		threads--;
+	mem = em_zarr_iter_memory(m, threads);
+	if (o->max_memory && mem > o->max_memory) {
+		em_fail("needs %s of memory for one row of chunks, more than --max-memory allows",
+		    em_format_size(em_zarr_iter_memory(m, 0), buf, sizeof(buf)));
+		goto out;
+	}
+	shape = json_object_get(rec, "volume_shape");
+	if (json_is_array(shape)) {
+		for (i = 0; i < 3; i++)
+			if ((uint64_t)json_integer_value(json_array_get(shape, (size_t)i)) !=
+			    shape3[i]) {
+				em_fail("the store's shape %llu,%llu,%llu differs from the "
+				    "record's volume_shape",
+				    (unsigned long long)shape3[0], (unsigned long long)shape3[1],
+				    (unsigned long long)shape3[2]);
+				goto out;
+			}
+	}
+	it = em_zarr_iter_new(a, threads);
+	if (it == NULL)
+		goto out;
+	src.next = iter_next;
+	src.ctx = it;
+	src.dtype = m->dtype;
+	src.fill_value = fill_number(m);
+	if (em_digest_array(&src, sha, &stats) < 0)
+		goto out;
+	missing = em_zarr_iter_missing(it);
+	if (missing > 0 && !o->allow_missing) {
+		em_fail("the store is incomplete: %llu of %llu chunks are missing",
+		    (unsigned long long)missing, (unsigned long long)em_zarr_nchunks(m));
+		goto out;
+	}
+	if (em_du(store, &du) < 0)
+		goto out;
+	json_object_set_new(stats, "fill_value", json_real(src.fill_value));
+	cname = codec_name(&m->codec);
+	comp = cname == NULL ? NULL : json_pack("{s:s}", "codec", cname);
+	if (comp != NULL && m->codec.id != EM_CODEC_RAW)
+		json_object_set_new(comp, "level", json_integer(m->codec.level));
+	if (em_record_set_str(rec, "sha256", sha) < 0 ||
+	    em_record_set(rec, "file_size_bytes", json_integer((json_int_t)du)) < 0 ||
+	    em_record_set_zyx(rec, "volume_shape", shape3) < 0 ||
+	    em_record_set_zyx(rec, "chunk_size", chunks3) < 0 ||
+	    em_record_set_str(rec, "data_type", em_dtype_name(m->dtype)) < 0 ||
+	    em_record_set(rec, "axes", json_pack("[sss]", "z", "y", "x")) < 0 ||
+	    em_record_set(rec, "zarr_format", json_integer(2)) < 0 ||
+	    (comp != NULL && em_record_set(rec, "compression", comp) < 0) ||
+	    em_record_set(rec, "statistics", stats) < 0) {
+		stats = NULL;
+		goto out;
+	}
+	stats = NULL;
+	rc = 0;
+out:
+	json_decref(stats);
+	em_zarr_iter_free(it);
+	em_zarr_close(a);
+	return rc;
+}
+
+/* <directory of the store>/<id>.json: the record lives beside its store. */
+static int
+record_path(const char *store, const char *id, char *out, size_t n)
+{
+	char *copy = strdup(store), *dir;
+	int k;
+
+	if (copy == NULL)
+		return em_fail("out of memory");
+	/* "data/x/1.zarr/" names the same store as "data/x/1.zarr". */
+	k = (int)strlen(copy);
+	while (k > 1 && copy[k - 1] == '/')
+		copy[--k] = '\0';
+	dir = dirname(copy);
+	k = snprintf(out, n, "%s/%s.json", dir, id);
+	free(copy);
+	if (k < 0 || (size_t)k >= n)
+		return em_fail("path too long");
+	return 0;
+}
+
+/*
+ * Enrich one stub.  Returns 0 when the record is complete (or was passed
+ * through unchanged), 1 when it failed; the record is printed either way
+ * when it can be.
+ */
+static int
+enrich(json_t *stub, const char *where, const struct opts *o)
+{
+	const char *id, *source, *store;
+	enum em_status st;
+	char path[4096];
+	int failed = 0;
+
+	id = json_string_value(json_object_get(stub, "id"));
+	source = json_string_value(json_object_get(stub, "source"));
+	store = json_string_value(json_object_get(stub, "internal_zarr_path"));
+	if (!json_is_object(stub) || id == NULL || source == NULL ||
+	    !em_record_id_valid(id) || em_record_status(stub, &st) < 0) {
+		em_err("cannot enrich '%s': not a record stub (an object with a valid id, "
+		    "source and status)", where);
+		return 1;
+	}
+	if (st == EM_STATUS_FAILED || st == EM_STATUS_CANCELLED) {
+		/* The fetcher's own outcome: pass it on for the catalog. */
+		em_log(EM_LOG_INFO, "'%s': record %s/%s is %s, passed on unchanged", where, source,
+		    id, em_status_name(st));
+		return em_json_write_line(stdout, stub) < 0 ? 1 : 0;
+	}
+	if (store == NULL) {
+		em_err("cannot enrich '%s': record %s/%s has no internal_zarr_path", where, source,
+		    id);
+		return 1;
+	}
+	if (record_path(store, id, path, sizeof(path)) < 0) {
+		em_err("cannot enrich '%s': %s", where, em_errmsg());
+		return 1;
+	}
+	if (st != EM_STATUS_SAVING_DATA && st != EM_STATUS_COMPLETE) {
+		em_fail("record is '%s': the fetcher did not finish writing the store",
+		    em_status_name(st));
+		failed = 1;
+	} else if (measure(stub, store, o) < 0) {
+		em_fail_ctx("cannot read store '%s'", store);
+		failed = 1;
+	}
+	if (failed) {
+		char reason[1024];
+
+		snprintf(reason, sizeof(reason), "%s", em_errmsg());
+		em_err("%s/%s: %s", source, id, reason);
+		/* A complete record stays complete: its store is what changed. */
+		if (st != EM_STATUS_COMPLETE && em_record_set_status(stub, em_interrupted() ?
+		    EM_STATUS_CANCELLED : EM_STATUS_FAILED, reason) < 0) {
+			em_err("cannot mark %s/%s failed: %s", source, id, em_errmsg());
+			return 1;
+		}
+		if (st == EM_STATUS_COMPLETE)
+			return 1;
+	} else {
+		if (em_record_add_step(stub, "em-meta", EM_VERSION, json_pack("{s:i}", "jobs",
+		    o->jobs)) < 0 ||
+		    (st != EM_STATUS_COMPLETE &&
+		    em_record_set_status(stub, EM_STATUS_COMPLETE, NULL) < 0) ||
+		    em_record_update_quality(stub) < 0) {
+			em_err("cannot complete %s/%s: %s", source, id, em_errmsg());
+			return 1;
+		}
+	}
+	if (em_record_save(stub, path) < 0) {
+		em_err("cannot write record '%s': %s", path, em_errmsg());
+		failed = 1;
+	}
+	if (em_json_write_line(stdout, stub) < 0 || fflush(stdout) == EOF) {
+		em_err("cannot write 'stdout': %s", em_errmsg());
+		return 1;
+	}
+	return failed;
+}
+
+static int
+run_input(const char *name, const struct opts *o)
+{
+	struct em_json_reader *r;
+	json_t *stub;
+	char where[4200];
+	int fd, rc, status = 0;
+	int is_stdin = strcmp(name, "-") == 0;
+	const char *label = is_stdin ? "<stdin>" : name;
+
+	fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		em_err("cannot open '%s': %s", name, strerror(errno));
+		return 1;
+	}
+	r = em_json_reader_new(fd, label, STUB_MAX_BYTES);
+	if (r == NULL) {
+		em_err("cannot read '%s': %s", label, em_errmsg());
+		status = 1;
+		goto out;
+	}
+	while ((rc = em_json_reader_next(r, &stub)) == 1) {
+		snprintf(where, sizeof(where), "%s:%lu", label, em_json_reader_count(r));
+		if (enrich(stub, where, o) != 0)
+			status = 1;
+		json_decref(stub);
+		if (em_interrupted())
+			break;
+	}
+	if (rc < 0) {
+		em_err("cannot read '%s': %s", label, em_errmsg());
+		status = 1;
+	}
+out:
+	em_json_reader_free(r);
+	if (!is_stdin)
+		close(fd);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "max-memory", required_argument, NULL, 'm' },
+		{ "allow-missing", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 2, 0, 0 };
+	int c, i, status = 0;
+
+	em_tool_begin(argv[0]);
+	while ((c = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (em_parse_int(optarg, 0, 64, &o.jobs) < 0) {
+				em_err("bad --jobs: %s", em_errmsg());
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			break;
+		case 'm':
+			if (em_parse_size(optarg, &o.max_memory) < 0 || o.max_memory == 0) {
+				em_err("bad --max-memory '%s'", optarg);
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			break;
+		case 'a':
+			o.allow_missing = 1;
+			break;
+		case 'q':
+			em_tool_quiet();
+			break;
+		case 'v':
+			em_tool_verbose();
+			break;
+		case 'h':
+			usage(stdout, EM_EXIT_OK);
+			break;
+		case 'V':
+			em_tool_version();
+			return em_tool_end(EM_EXIT_OK);
+		default:
+			usage(stderr, EM_EXIT_USAGE);
+		}
+	}
+	em_interrupt_install();
+	if (optind == argc) {
+		status = run_input("-", &o);
+	} else {
+		for (i = optind; i < argc && !em_interrupted(); i++)
+			if (run_input(argv[i], &o) != 0)
+				status = 1;
+	}
+	if (em_interrupted())
+		status = em_interrupt_status();
+	return em_tool_end(status);
+}

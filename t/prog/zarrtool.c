@@ -1,0 +1,506 @@
+/* zarrtool.c - test and bench helper: write a Zarr store from a raw file, read stores back, hash them */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "codec.h"
+#include "diag.h"
+#include "dtype.h"
+#include "fsutil.h"
+#include "parse.h"
+#include "zarr.h"
+#include "zwriter.h"
+#include "banned.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fputs("usage: zarrtool write [--dtype T] --shape S [--chunks C] [--codec NAME] [--level N]\n"
+	    "                      [--sep /|.] [--fill V] [--jobs N] [--bare] [--voxel Z,Y,X]\n"
+	    "                      [--boxes B] [--planes N] [--skip-fill] [--no-resume]\n"
+	    "                      [--throttle-ms N] [--stats] RAW STORE\n"
+	    "       zarrtool read [--threads N] STORE OUT\n"
+	    "       zarrtool sha256 [--threads N] STORE\n"
+	    "       zarrtool box STORE START COUNT OUT\n"
+	    "       zarrtool info STORE\n"
+	    "       zarrtool minmem [--dtype T] --shape S [--chunks C] [--jobs N] [--boxes B]\n",
+	    fp);
+	exit(status);
+}
+
+static int
+parse_dims(const char *s, uint64_t *out, int *n)
+{
+	int k = 1;
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (*p == ',')
+			k++;
+	if (k > EM_ZARR_MAXDIM)
+		return em_fail("too many dimensions");
+	if (em_parse_u64_list(s, out, (size_t)k, 0, UINT64_MAX) < 0)
+		return -1;
+	*n = k;
+	return 0;
+}
+
+static int
+read_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? em_fail("file is too short") : em_fail_errno("read failed");
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Read the box start+count of the raw C-order array (shape, isz) from fd into buf. */
+static int
+read_raw_box(int fd, int n, size_t isz, const uint64_t *shape, const uint64_t *start,
+    const uint64_t *count, unsigned char *buf)
+{
+	uint64_t pos[EM_ZARR_MAXDIM] = { 0 };
+	size_t row = (size_t)count[n - 1] * isz;
+	int k;
+
+	for (;;) {
+		uint64_t off = 0;
+		for (k = 0; k < n; k++)
+			off = off * shape[k] + start[k] + (k < n - 1 ? pos[k] : 0);
+		if (read_full(fd, buf, row, (off_t)(off * isz)) < 0)
+			return -1;
+		buf += row;
+		for (k = n - 2; k >= 0; k--) {
+			if (++pos[k] < count[k])
+				break;
+			pos[k] = 0;
+		}
+		if (k < 0)
+			return 0;
+	}
+}
+
+enum { O_DTYPE = 256, O_SHAPE, O_CHUNKS, O_CODEC, O_LEVEL, O_SEP, O_FILL, O_JOBS, O_BARE,
+	O_VOXEL, O_BOXES, O_PLANES, O_SKIPFILL, O_NORESUME, O_THROTTLE, O_STATS, O_THREADS };
+
+static const struct option longopts[] = {
+	{ "dtype", required_argument, NULL, O_DTYPE },
+	{ "shape", required_argument, NULL, O_SHAPE },
+	{ "chunks", required_argument, NULL, O_CHUNKS },
+	{ "codec", required_argument, NULL, O_CODEC },
+	{ "level", required_argument, NULL, O_LEVEL },
+	{ "sep", required_argument, NULL, O_SEP },
+	{ "fill", required_argument, NULL, O_FILL },
+	{ "jobs", required_argument, NULL, O_JOBS },
+	{ "bare", no_argument, NULL, O_BARE },
+	{ "voxel", required_argument, NULL, O_VOXEL },
+	{ "boxes", required_argument, NULL, O_BOXES },
+	{ "planes", required_argument, NULL, O_PLANES },
+	{ "skip-fill", no_argument, NULL, O_SKIPFILL },
+	{ "no-resume", no_argument, NULL, O_NORESUME },
+	{ "throttle-ms", required_argument, NULL, O_THROTTLE },
+	{ "stats", no_argument, NULL, O_STATS },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	enum em_dtype dtype;
+	uint64_t shape[EM_ZARR_MAXDIM], chunks[EM_ZARR_MAXDIM], boxes[EM_ZARR_MAXDIM];
+	int ndim, nchunks, nboxes;
+	const char *codec;
+	int level, jobs, bare, planes, stats, threads, have_fill;
+	double fill, voxel[3];
+	int have_voxel;
+	char sep;
+	struct em_zwriter_opts wo;
+};
+
+static int
+cmd_write(struct args *g, const char *raw, const char *store)
+{
+	struct em_zarr_meta m;
+	struct em_codec c;
+	struct em_zarr *a = NULL;
+	struct em_zwriter *w = NULL;
+	struct em_zwriter_stats st;
+	unsigned char *buf = NULL;
+	size_t isz = em_dtype_size(g->dtype), plane = isz;
+	int fd = -1, rc = 1, i;
+
+	if (em_codec_from_name(g->codec, g->level, &c) < 0 ||
+	    em_zarr_meta_init(&m, g->ndim, g->shape, g->chunks, g->dtype, &c) < 0 ||
+	    (g->have_fill && em_zarr_meta_set_fill(&m, g->fill) < 0)) {
+		em_err("bad array: %s", em_errmsg());
+		return 2;
+	}
+	m.sep = g->sep;
+	if ((g->bare ? em_zarr_create_array(store, &m) :
+	    em_zarr_create(store, &m, g->have_voxel ? g->voxel : NULL, "zarrtool")) < 0) {
+		em_err("cannot create '%s': %s", store, em_errmsg());
+		return 1;
+	}
+	if ((a = em_zarr_open(store)) == NULL) {
+		em_err("cannot open '%s': %s", store, em_errmsg());
+		return 1;
+	}
+	if ((fd = open(raw, O_RDONLY)) < 0) {
+		em_err("cannot open '%s': %s", raw, strerror(errno));
+		goto out;
+	}
+	if ((w = em_zwriter_new(a, &g->wo)) == NULL)
+		goto fail;
+	for (i = 1; i < m.ndim; i++)
+		plane *= (size_t)m.shape[i];
+	if (g->nboxes == 0) {
+		uint64_t z;
+		if ((buf = malloc(plane * (size_t)g->planes)) == NULL)
+			goto fail;
+		for (z = 0; z < m.shape[0]; z += (uint64_t)g->planes) {
+			uint64_t nz = m.shape[0] - z < (uint64_t)g->planes ? m.shape[0] - z :
+			    (uint64_t)g->planes;
+			if (read_full(fd, buf, plane * (size_t)nz, (off_t)(z * plane)) < 0 ||
+			    em_zwriter_put_planes(w, z, nz, buf) < 0)
+				goto fail;
+		}
+	} else {
+		uint64_t start[EM_ZARR_MAXDIM] = { 0 }, count[EM_ZARR_MAXDIM], bb = isz;
+		if (g->nboxes != m.ndim) {
+			em_err("--boxes needs %d numbers", m.ndim);
+			goto out;
+		}
+		for (i = 0; i < m.ndim; i++)
+			bb *= g->boxes[i];
+		if ((buf = malloc((size_t)bb)) == NULL)
+			goto fail;
+		for (;;) {
+			for (i = 0; i < m.ndim; i++)
+				count[i] = m.shape[i] - start[i] < g->boxes[i] ?
+				    m.shape[i] - start[i] : g->boxes[i];
+			if (em_zwriter_box_done(w, start, count) == 0 &&
+			    (read_raw_box(fd, m.ndim, isz, m.shape, start, count, buf) < 0 ||
+			    em_zwriter_put_box(w, start, count, buf) < 0))
+				goto fail;
+			for (i = m.ndim - 1; i >= 0; i--) {
+				start[i] += g->boxes[i];
+				if (start[i] < m.shape[i])
+					break;
+				start[i] = 0;
+			}
+			if (i < 0)
+				break;
+		}
+	}
+	if (em_zwriter_finish(w, &st) < 0)
+		goto fail;
+	if (g->stats)
+		fprintf(stderr, "written=%llu present=%llu fill=%llu in=%llu out=%llu peak=%llu\n",
+		    (unsigned long long)st.chunks_written, (unsigned long long)st.chunks_present,
+		    (unsigned long long)st.chunks_fill, (unsigned long long)st.bytes_in,
+		    (unsigned long long)st.bytes_out, (unsigned long long)st.peak_buffer);
+	rc = 0;
+	goto out;
+fail:
+	em_err("cannot write '%s': %s", store, em_errmsg());
+out:
+	em_zwriter_free(w);
+	em_zarr_close(a);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Stream the array (C order) to out (fd >= 0) and/or a SHA-256. */
+static int
+cmd_stream(const char *store, int threads, int fd, int hash)
+{
+	struct em_zarr *a = em_zarr_open(store);
+	struct em_zarr_iter *it = NULL;
+	EVP_MD_CTX *md = NULL;
+	const void *p;
+	size_t len;
+	uint64_t z0, nz;
+	int r, rc = 1;
+
+	if (a == NULL) {
+		em_err("cannot open '%s': %s", store, em_errmsg());
+		return 1;
+	}
+	if ((it = em_zarr_iter_new(a, threads)) == NULL)
+		goto fail;
+	if (hash && ((md = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))) {
+		em_fail("cannot start SHA-256");
+		goto fail;
+	}
+	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1) {
+		if (fd >= 0 && em_write_all(fd, p, len) < 0)
+			goto fail;
+		if (md != NULL && !EVP_DigestUpdate(md, p, len)) {
+			em_fail("SHA-256 failed");
+			goto fail;
+		}
+	}
+	if (r < 0)
+		goto fail;
+	if (md != NULL) {
+		unsigned char d[EVP_MAX_MD_SIZE];
+		unsigned int dn = 0, i;
+		EVP_DigestFinal_ex(md, d, &dn);
+		for (i = 0; i < dn; i++)
+			printf("%02x", d[i]);
+		printf("\n");
+	}
+	rc = 0;
+	goto out;
+fail:
+	em_err("cannot read '%s': %s", store, em_errmsg());
+out:
+	EVP_MD_CTX_free(md);
+	em_zarr_iter_free(it);
+	em_zarr_close(a);
+	return rc;
+}
+
+static int
+cmd_info(const char *store)
+{
+	struct em_zarr *a = em_zarr_open(store);
+	const struct em_zarr_meta *m;
+	char cd[128];
+	double vox[EM_ZARR_MAXDIM];
+	int i, nv;
+
+	if (a == NULL) {
+		em_err("cannot open '%s': %s", store, em_errmsg());
+		return 1;
+	}
+	m = em_zarr_meta(a);
+	printf("dtype %s\nshape", em_dtype_name(m->dtype));
+	for (i = 0; i < m->ndim; i++)
+		printf(" %llu", (unsigned long long)m->shape[i]);
+	printf("\nchunks");
+	for (i = 0; i < m->ndim; i++)
+		printf(" %llu", (unsigned long long)m->chunks[i]);
+	printf("\ncodec %s\nsep %c\n", em_codec_describe(&m->codec, cd, sizeof(cd)), m->sep);
+	nv = em_zarr_voxel_nm(a, vox);
+	printf("voxel_nm");
+	if (nv == 0)
+		printf(" unknown");
+	else
+		for (i = 0; i < m->ndim; i++)
+			printf(" %g", vox[i]);
+	printf("\n");
+	em_zarr_close(a);
+	return 0;
+}
+
+static int
+cmd_box(const char *store, const char *s0, const char *s1, const char *outp)
+{
+	struct em_zarr *a = em_zarr_open(store);
+	uint64_t start[EM_ZARR_MAXDIM], count[EM_ZARR_MAXDIM], n;
+	int n0, n1, i, fd, rc = 1;
+	void *buf = NULL;
+
+	if (a == NULL) {
+		em_err("cannot open '%s': %s", store, em_errmsg());
+		return 1;
+	}
+	if (parse_dims(s0, start, &n0) < 0 || parse_dims(s1, count, &n1) < 0 ||
+	    n0 != em_zarr_meta(a)->ndim || n1 != n0) {
+		em_err("bad box");
+		em_zarr_close(a);
+		return 2;
+	}
+	n = em_zarr_itemsize(a);
+	for (i = 0; i < n0; i++)
+		n *= count[i];
+	if ((buf = malloc(n ? (size_t)n : 1)) == NULL || em_zarr_read_box(a, start, count, buf) < 0)
+		em_err("cannot read '%s': %s", store, em_errmsg());
+	else if ((fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0)
+		em_err("cannot create '%s': %s", outp, strerror(errno));
+	else {
+		rc = em_write_all(fd, buf, (size_t)n) < 0 || close(fd) < 0;
+	}
+	free(buf);
+	em_zarr_close(a);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args g;
+	const char *cmd;
+	int c, n;
+
+	em_set_progname("zarrtool");
+	memset(&g, 0, sizeof(g));
+	g.dtype = EM_DT_U1;
+	g.codec = "zstd";
+	g.level = -1;
+	g.jobs = 1;
+	g.planes = 1;
+	g.sep = '/';
+	g.threads = 2;
+	if (argc < 2)
+		usage(stderr, 2);
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0)
+		usage(stdout, 0);
+	argv++;
+	argc--;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_DTYPE:
+			g.dtype = em_dtype_from_name(optarg);
+			if (g.dtype == EM_DT_NONE) {
+				char ts[16];
+				snprintf(ts, sizeof(ts), "<%s", optarg);
+				g.dtype = em_dtype_from_zarr(ts, &n);
+			}
+			if (g.dtype == EM_DT_NONE)
+				em_die(2, "unknown dtype '%s'", optarg);
+			break;
+		case O_SHAPE:
+			if (parse_dims(optarg, g.shape, &g.ndim) < 0)
+				em_die(2, "bad --shape '%s': %s", optarg, em_errmsg());
+			break;
+		case O_CHUNKS:
+			if (parse_dims(optarg, g.chunks, &g.nchunks) < 0)
+				em_die(2, "bad --chunks '%s': %s", optarg, em_errmsg());
+			break;
+		case O_BOXES:
+			if (parse_dims(optarg, g.boxes, &g.nboxes) < 0)
+				em_die(2, "bad --boxes '%s': %s", optarg, em_errmsg());
+			break;
+		case O_CODEC:
+			g.codec = optarg;
+			break;
+		case O_LEVEL:
+			if (em_parse_int(optarg, -1, 100, &g.level) < 0)
+				em_die(2, "bad --level '%s'", optarg);
+			break;
+		case O_SEP:
+			if (strcmp(optarg, "/") != 0 && strcmp(optarg, ".") != 0)
+				em_die(2, "bad --sep '%s'", optarg);
+			g.sep = optarg[0];
+			break;
+		case O_FILL:
+			if (strcmp(optarg, "nan") == 0)
+				g.fill = NAN;
+			else if (em_parse_double(optarg, &g.fill) < 0)
+				em_die(2, "bad --fill '%s'", optarg);
+			g.have_fill = 1;
+			break;
+		case O_JOBS:
+			if (em_parse_int(optarg, 1, 64, &g.jobs) < 0)
+				em_die(2, "bad --jobs '%s'", optarg);
+			g.wo.jobs = g.jobs;
+			break;
+		case O_BARE:
+			g.bare = 1;
+			break;
+		case O_VOXEL: {
+			char *e;
+			const char *s = optarg;
+			int i;
+			for (i = 0; i < 3; i++) {
+				g.voxel[i] = strtod(s, &e);
+				if (e == s || (i < 2 && *e != ',') || (i == 2 && *e != '\0'))
+					em_die(2, "bad --voxel '%s'", optarg);
+				s = e + 1;
+			}
+			g.have_voxel = 1;
+			break;
+		}
+		case O_PLANES:
+			if (em_parse_int(optarg, 1, 1 << 20, &g.planes) < 0)
+				em_die(2, "bad --planes '%s'", optarg);
+			break;
+		case O_SKIPFILL:
+			g.wo.skip_fill = 1;
+			break;
+		case O_NORESUME:
+			g.wo.no_resume = 1;
+			break;
+		case O_THROTTLE:
+			if (em_parse_int(optarg, 0, 100000, &n) < 0)
+				em_die(2, "bad --throttle-ms '%s'", optarg);
+			g.wo.throttle_ms = (unsigned)n;
+			break;
+		case O_STATS:
+			g.stats = 1;
+			break;
+		case O_THREADS:
+			if (em_parse_int(optarg, 0, 16, &g.threads) < 0)
+				em_die(2, "bad --threads '%s'", optarg);
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (g.nchunks == 0) {
+		int i;
+		g.nchunks = g.ndim;
+		for (i = 0; i < g.ndim; i++)
+			g.chunks[i] = 64;
+	}
+	if (strcmp(cmd, "write") == 0 && argc == 2) {
+		if (g.ndim == 0 || g.nchunks != g.ndim)
+			em_die(2, "--shape and --chunks must have the same number of dimensions");
+		g.wo.jobs = g.jobs;
+		return cmd_write(&g, argv[0], argv[1]);
+	}
+	if (strcmp(cmd, "read") == 0 && argc == 2) {
+		int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0666), rc;
+		if (fd < 0)
+			em_die(1, "cannot create '%s': %s", argv[1], strerror(errno));
+		rc = cmd_stream(argv[0], g.threads, fd, 0);
+		if (close(fd) < 0)
+			rc = 1;
+		return rc;
+	}
+	if (strcmp(cmd, "sha256") == 0 && argc == 1)
+		return cmd_stream(argv[0], g.threads, -1, 1);
+	if (strcmp(cmd, "box") == 0 && argc == 4)
+		return cmd_box(argv[0], argv[1], argv[2], argv[3]);
+	if (strcmp(cmd, "info") == 0 && argc == 1)
+		return cmd_info(argv[0]);
+	if (strcmp(cmd, "minmem") == 0 && argc == 0) {
+		struct em_zarr_meta m;
+		struct em_codec cd;
+		if (em_codec_from_name(g.codec, g.level, &cd) < 0 ||
+		    em_zarr_meta_init(&m, g.ndim, g.shape, g.chunks, g.dtype, &cd) < 0)
+			em_die(2, "bad array: %s", em_errmsg());
+		printf("%llu\n", (unsigned long long)em_zwriter_min_memory(&m, g.jobs,
+		    g.nboxes ? g.boxes : NULL));
+		return 0;
+	}
+	usage(stderr, 2);
+	return 2;
+}

@@ -1,0 +1,421 @@
+/* test_zarr.c - chunk keys, edge chunks, the streaming writer and the readers, resume, temp files */
+#include <sys/stat.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "codec.h"
+#include "diag.h"
+#include "fsutil.h"
+#include "zarr.h"
+#include "zwriter.h"
+
+static char dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/em-zarr-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* shape 21,18,13 uint16, chunks 8,5,4: edge chunks in every dimension */
+static const uint64_t shape[3] = { 21, 18, 13 }, chunks[3] = { 8, 5, 4 };
+#define NVOX (21 * 18 * 13)
+
+static uint16_t *
+volume(void)
+{
+	uint16_t *v = malloc(NVOX * 2);
+	size_t i;
+
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < NVOX; i++)
+		v[i] = (uint16_t)(i * 7 + (i >> 5));
+	return v;
+}
+
+static void
+make_store(const char *name, const char *codec, char sep, struct em_zarr_meta *m)
+{
+	struct em_codec c;
+	char p[256];
+
+	ck_assert_int_eq(em_codec_from_name(codec, -1, &c), 0);
+	ck_assert_int_eq(em_zarr_meta_init(m, 3, shape, chunks, EM_DT_U2, &c), 0);
+	m->sep = sep;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_msg(em_zarr_create(p, m, NULL, NULL) == 0, "%s", em_errmsg());
+}
+
+static struct em_zarr *
+open_store(const char *name)
+{
+	char p[256];
+	struct em_zarr *a;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	a = em_zarr_open(p);
+	ck_assert_msg(a != NULL, "%s", em_errmsg());
+	return a;
+}
+
+static void
+write_planes(const char *name, const uint16_t *v, int step, struct em_zwriter_stats *st)
+{
+	struct em_zarr *a = open_store(name);
+	struct em_zwriter_opts o = { .jobs = 2 };
+	struct em_zwriter *w = em_zwriter_new(a, &o);
+	uint64_t z;
+
+	ck_assert_ptr_nonnull(w);
+	for (z = 0; z < shape[0]; z += (uint64_t)step) {
+		uint64_t nz = shape[0] - z < (uint64_t)step ? shape[0] - z : (uint64_t)step;
+		ck_assert_int_eq(em_zwriter_put_planes(w, z, nz, v + z * 18 * 13), 0);
+	}
+	ck_assert_msg(em_zwriter_finish(w, st) == 0, "%s", em_errmsg());
+	em_zwriter_free(w);
+	em_zarr_close(a);
+}
+
+static int
+same_file(const char *a, const char *b)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	return system(cmd) == 0;
+}
+
+START_TEST(keys_and_geometry)
+{
+	struct em_zarr_meta m;
+	uint64_t ci[3] = { 3, 0, 12 }, g[3], big[3] = { 4096, 4096, 4096 };
+	char key[32];
+
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_U2, NULL), 0);
+	ck_assert_str_eq(em_zarr_chunk_key(&m, ci, key, sizeof(key)), "3/0/12");
+	m.sep = '.';
+	ck_assert_str_eq(em_zarr_chunk_key(&m, ci, key, sizeof(key)), "3.0.12");
+	ck_assert_ptr_null(em_zarr_chunk_key(&m, ci, key, 5));
+	em_zarr_grid(&m, g);
+	ck_assert_uint_eq(g[0], 3);
+	ck_assert_uint_eq(g[1], 4);
+	ck_assert_uint_eq(g[2], 4);
+	ck_assert_uint_eq(em_zarr_nchunks(&m), 48);
+	ck_assert_uint_eq(em_zarr_chunk_bytes(&m), 8 * 5 * 4 * 2);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, (uint64_t[]){ 8, 0, 4 }, EM_DT_U2, NULL), -1);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, big, big, EM_DT_U1, NULL), -1);
+	ck_assert_msg(strstr(em_errmsg(), "chunks of more than") != NULL, "%s", em_errmsg());
+	ck_assert_int_eq(em_zarr_meta_init(&m, 0, shape, chunks, EM_DT_U1, NULL), -1);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_U1, NULL), 0);
+	ck_assert_int_eq(em_zarr_meta_set_fill(&m, 256), -1);
+	ck_assert_int_eq(em_zarr_meta_set_fill(&m, 1.5), -1);
+	ck_assert_int_eq(em_zarr_meta_set_fill(&m, 255), 0);
+	ck_assert_uint_eq(m.fill[0], 255);
+}
+END_TEST
+
+START_TEST(copy_box)
+{
+	/* 3x4 source, copy its 2x2 block at (1,1) into a 4x5 target at (2,3). */
+	uint8_t src[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, dst[20] = { 0 };
+	uint64_t ss[2] = { 3, 4 }, so[2] = { 1, 1 }, ds[2] = { 4, 5 }, dof[2] = { 2, 3 };
+	uint64_t cnt[2] = { 2, 2 };
+
+	em_zarr_copy_box(2, 1, dst, ds, dof, src, ss, so, cnt);
+	ck_assert_uint_eq(dst[2 * 5 + 3], 5);
+	ck_assert_uint_eq(dst[2 * 5 + 4], 6);
+	ck_assert_uint_eq(dst[3 * 5 + 3], 9);
+	ck_assert_uint_eq(dst[3 * 5 + 4], 10);
+	ck_assert_uint_eq(dst[2 * 5 + 2], 0);
+}
+END_TEST
+
+START_TEST(planes_boxes_same_bytes)
+{
+	struct em_zarr_meta m;
+	struct em_zwriter_stats st;
+	uint16_t *v = volume(), *back = malloc(NVOX * 2), *edge = malloc(8 * 5 * 4 * 2);
+	uint64_t z0[3] = { 0, 0, 0 }, ci[3], g[3];
+	struct em_zarr *a;
+	struct em_zwriter *w;
+	struct em_zwriter_opts o = { .jobs = 3 };
+	int64_t bz, by, bx;
+	char pa[400], pb[400], key[64];
+
+	make_store("p.zarr", "zstd", '/', &m);
+	write_planes("p.zarr", v, 3, &st);
+	ck_assert_uint_eq(st.chunks_written, 48);
+	ck_assert_uint_le(st.peak_buffer, em_zwriter_min_memory(&m, 2, NULL));
+	/* Boxes of 6x7x5 (unaligned), fed last first. */
+	make_store("b.zarr", "zstd", '/', &m);
+	a = open_store("b.zarr");
+	w = em_zwriter_new(a, &o);
+	ck_assert_ptr_nonnull(w);
+	for (bz = 18; bz >= 0; bz -= 6)
+		for (by = 14; by >= 0; by -= 7)
+			for (bx = 10; bx >= 0; bx -= 5) {
+				uint64_t st3[3] = { (uint64_t)bz, (uint64_t)by, (uint64_t)bx }, cn[3];
+				uint16_t *box;
+				int i;
+				for (i = 0; i < 3; i++)
+					cn[i] = shape[i] - st3[i] < (uint64_t[]){ 6, 7, 5 }[i] ?
+					    shape[i] - st3[i] : (uint64_t[]){ 6, 7, 5 }[i];
+				box = malloc(cn[0] * cn[1] * cn[2] * 2);
+				em_zarr_copy_box(3, 2, box, cn, z0, v, shape, st3, cn);
+				ck_assert_msg(em_zwriter_put_box(w, st3, cn, box) == 0, "%s", em_errmsg());
+				free(box);
+			}
+	ck_assert_msg(em_zwriter_finish(w, &st) == 0, "%s", em_errmsg());
+	ck_assert_uint_eq(st.chunks_written, 48);
+	em_zwriter_free(w);
+	/* The same chunk files, byte for byte. */
+	em_zarr_grid(&m, g);
+	for (ci[0] = 0; ci[0] < g[0]; ci[0]++)
+		for (ci[1] = 0; ci[1] < g[1]; ci[1]++)
+			for (ci[2] = 0; ci[2] < g[2]; ci[2]++) {
+				em_zarr_chunk_key(&m, ci, key, sizeof(key));
+				snprintf(pa, sizeof(pa), "%s/p.zarr/0/%s", dir, key);
+				snprintf(pb, sizeof(pb), "%s/b.zarr/0/%s", dir, key);
+				ck_assert_msg(same_file(pa, pb), "chunk %s differs", key);
+			}
+	/* Read back whole, and an edge chunk is stored full size with fill beyond the array. */
+	ck_assert_int_eq(em_zarr_read_box(a, z0, shape, back), 0);
+	ck_assert_mem_eq(back, v, NVOX * 2);
+	ci[0] = 2; ci[1] = 3; ci[2] = 3;
+	ck_assert_int_eq(em_zarr_read_chunk(a, ci, edge), 1);
+	ck_assert_uint_eq(edge[0], v[(16 * 18 + 15) * 13 + 12]);
+	ck_assert_uint_eq(edge[1], 0);			/* x = 13: outside */
+	ck_assert_uint_eq(edge[5 * 8 * 4 - 1], 0);	/* the last voxel: outside */
+	em_zarr_close(a);
+	free(v);
+	free(back);
+	free(edge);
+}
+END_TEST
+
+START_TEST(iterator)
+{
+	struct em_zarr_meta m;
+	uint16_t *v = volume();
+	struct em_zarr *a;
+	int threads;
+
+	make_store("i.zarr", "blosc-lz4", '.', &m);
+	write_planes("i.zarr", v, 21, NULL);
+	a = open_store("i.zarr");
+	for (threads = 0; threads <= 2; threads++) {
+		struct em_zarr_iter *it = em_zarr_iter_new(a, threads);
+		const void *p;
+		size_t len, off = 0;
+		uint64_t z0, nz, expect_z = 0;
+		int r;
+		ck_assert_ptr_nonnull(it);
+		while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1) {
+			ck_assert_uint_eq(z0, expect_z);
+			ck_assert_uint_eq(len, nz * 18 * 13 * 2);
+			ck_assert_mem_eq(p, (const char *)v + off, len);
+			off += len;
+			expect_z += nz;
+		}
+		ck_assert_int_eq(r, 0);
+		ck_assert_uint_eq(off, NVOX * 2);
+		ck_assert_uint_eq(em_zarr_iter_missing(it), 0);
+		em_zarr_iter_free(it);
+	}
+	/* A slab in the middle, across chunk rows. */
+	{
+		uint16_t *s = malloc(5 * 18 * 13 * 2);
+		ck_assert_int_eq(em_zarr_read_slab(a, 6, 5, s), 0);
+		ck_assert_mem_eq(s, v + 6 * 18 * 13, 5 * 18 * 13 * 2);
+		free(s);
+	}
+	ck_assert_uint_ge(em_zarr_iter_memory(&m, 2), 2 * 8 * 18 * 13 * 2);
+	em_zarr_close(a);
+	free(v);
+}
+END_TEST
+
+START_TEST(resume_and_tmp)
+{
+	struct em_zarr_meta m;
+	struct em_zwriter_stats st;
+	uint16_t *v = volume();
+	char p[300], q[300];
+	uint64_t removed = 99;
+
+	make_store("r.zarr", "zlib", '/', &m);
+	write_planes("r.zarr", v, 4, &st);
+	ck_assert_uint_eq(st.chunks_written, 48);
+	/* Remove one chunk; leave a temp file of a dead writer and one of ours. */
+	snprintf(p, sizeof(p), "%s/r.zarr/0/1/2/3", dir);
+	ck_assert_int_eq(unlink(p), 0);
+	snprintf(q, sizeof(q), "%s/r.zarr/0/1/2/3.tmp.1073741000.7", dir);
+	ck_assert_int_eq(em_write_atomic(q, "half", 4, 0), 0);
+	snprintf(p, sizeof(p), "%s/r.zarr/0/0/0/1.tmp.%ld.1", dir, (long)getpid());
+	ck_assert_int_eq(em_write_atomic(p, "mine", 4, 0), 0);
+	write_planes("r.zarr", v, 4, &st);
+	ck_assert_uint_eq(st.chunks_written, 1);
+	ck_assert_uint_eq(st.chunks_present, 47);
+	ck_assert_int_eq(em_exists(q), 0);
+	ck_assert_int_eq(em_exists(p), 1);
+	snprintf(q, sizeof(q), "%s/r.zarr", dir);
+	ck_assert_int_eq(em_zarr_clean_tmp(q, 1, &removed), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(em_exists(p), 0);
+	/* An empty chunk file (a machine crash without fsync) is not whole. */
+	snprintf(p, sizeof(p), "%s/r.zarr/0/0/0/0", dir);
+	ck_assert_int_eq(truncate(p, 0), 0);
+	write_planes("r.zarr", v, 4, &st);
+	ck_assert_uint_eq(st.chunks_written, 1);
+	free(v);
+}
+END_TEST
+
+START_TEST(fill_chunks)
+{
+	struct em_zarr_meta m;
+	struct em_codec c;
+	struct em_zwriter_opts o = { .jobs = 1, .skip_fill = 1 };
+	struct em_zwriter_stats st;
+	struct em_zwriter *w;
+	struct em_zarr *a;
+	float *v = malloc(NVOX * 4), *back = malloc(NVOX * 4);
+	uint64_t z0[3] = { 0, 0, 0 };
+	char p[256];
+	size_t i;
+
+	for (i = 0; i < NVOX; i++)
+		v[i] = NAN;
+	v[0] = 1.0f;
+	em_codec_default(&c);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_F4, &c), 0);
+	ck_assert_int_eq(em_zarr_meta_set_fill(&m, NAN), 0);
+	snprintf(p, sizeof(p), "%s/f.zarr", dir);
+	ck_assert_int_eq(em_zarr_create_array(p, &m), 0);
+	a = em_zarr_open(p);
+	ck_assert_ptr_nonnull(a);
+	w = em_zwriter_new(a, &o);
+	ck_assert_int_eq(em_zwriter_put_planes(w, 0, 21, v), 0);
+	ck_assert_int_eq(em_zwriter_finish(w, &st), 0);
+	em_zwriter_free(w);
+	ck_assert_uint_eq(st.chunks_written, 1);
+	ck_assert_uint_eq(st.chunks_fill, 47);
+	ck_assert_int_eq(em_zarr_read_box(a, z0, shape, back), 0);
+	ck_assert_mem_eq(back, v, NVOX * 4);
+	ck_assert_int_eq(em_zarr_meta(a)->fill_null, 0);
+	em_zarr_close(a);
+	free(v);
+	free(back);
+}
+END_TEST
+
+START_TEST(writer_errors)
+{
+	struct em_zarr_meta m, m2;
+	struct em_zwriter_opts o = { .jobs = 1, .max_pending = 3 * 8 * 5 * 4 * 2 };
+	struct em_zwriter *w;
+	struct em_zarr *a;
+	uint16_t *v = volume();
+	uint64_t st3[3] = { 0, 0, 0 }, cn[3] = { 6, 5, 4 };
+	uint64_t wide[3] = { 1, 18, 13 };
+	char p[256];
+
+	make_store("e.zarr", "zstd", '/', &m);
+	/* The same metadata again is fine; another shape is refused by name. */
+	make_store("e.zarr", "zstd", '/', &m2);
+	m2.shape[2] = 14;
+	snprintf(p, sizeof(p), "%s/e.zarr", dir);
+	ck_assert_int_eq(em_zarr_create(p, &m2, NULL, NULL), -1);
+	ck_assert_msg(strstr(em_errmsg(), "different shape") != NULL, "%s", em_errmsg());
+	a = open_store("e.zarr");
+	w = em_zwriter_new(a, &o);
+	ck_assert_int_eq(em_zwriter_put_box(w, st3, cn, v), 0);
+	ck_assert_int_eq(em_zwriter_put_box(w, st3, cn, v), -1);
+	ck_assert_msg(strstr(em_errmsg(), "overlap") != NULL, "%s", em_errmsg());
+	ck_assert_int_eq(em_zwriter_put_planes(w, 0, 1, v), -1);
+	/* A wide box touches 16 chunks: more than max_pending allows. */
+	st3[0] = 9;
+	ck_assert_int_eq(em_zwriter_put_box(w, st3, wide, v), -1);
+	ck_assert_msg(strstr(em_errmsg(), "incomplete chunks would need") != NULL, "%s",
+	    em_errmsg());
+	ck_assert_int_eq(em_zwriter_finish(w, NULL), -1);
+	ck_assert_msg(strstr(em_errmsg(), "incomplete") != NULL, "%s", em_errmsg());
+	em_zwriter_free(w);
+	w = em_zwriter_new(a, NULL);
+	ck_assert_int_eq(em_zwriter_put_planes(w, 1, 1, v), -1);
+	ck_assert_msg(strstr(em_errmsg(), "expected") != NULL, "%s", em_errmsg());
+	ck_assert_int_eq(em_zwriter_put_planes(w, 0, 5, v), 0);
+	ck_assert_int_eq(em_zwriter_finish(w, NULL), -1);
+	ck_assert_msg(strstr(em_errmsg(), "only 5 of 21 planes") != NULL, "%s", em_errmsg());
+	em_zwriter_free(w);
+	em_zarr_close(a);
+	free(v);
+}
+END_TEST
+
+START_TEST(ngff_and_memory)
+{
+	struct em_zarr_meta m;
+	struct em_zarr *a;
+	struct em_codec c;
+	double vox[3] = { 30, 4, 4 }, got[EM_ZARR_MAXDIM];
+	uint64_t s[3] = { 1024, 1024, 1024 }, ch[3] = { 64, 64, 64 }, box[3] = { 64, 64, 64 };
+	uint64_t need;
+	char p[256];
+
+	em_codec_default(&c);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_U1, &c), 0);
+	snprintf(p, sizeof(p), "%s/v.zarr", dir);
+	ck_assert_int_eq(em_zarr_create(p, &m, vox, "vol"), 0);
+	ck_assert_int_eq(em_zarr_create(p, &m, vox, "vol"), 0);
+	a = em_zarr_open(p);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(em_zarr_voxel_nm(a, got), 3);
+	ck_assert(got[0] == 30 && got[1] == 4 && got[2] == 4);
+	ck_assert(strstr(em_zarr_path(a), "v.zarr/0") != NULL);
+	em_zarr_close(a);
+	/* Planes mode for 1024^3 uint8 in 64^3 chunks, 2 jobs: one 64 MiB chunk row and a few chunks. */
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, s, ch, EM_DT_U1, &c), 0);
+	need = em_zwriter_min_memory(&m, 2, NULL);
+	ck_assert_uint_ge(need, 64u << 20);
+	ck_assert_uint_le(need, 66u << 20);
+	ck_assert_uint_le(em_zwriter_min_memory(&m, 2, box), 3 * 256 * (256u << 10) + (4u << 20));
+}
+END_TEST
+
+Suite *
+zarr_suite(void)
+{
+	Suite *s = suite_create("zarr");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, keys_and_geometry);
+	tcase_add_test(tc, copy_box);
+	tcase_add_test(tc, planes_boxes_same_bytes);
+	tcase_add_test(tc, iterator);
+	tcase_add_test(tc, resume_and_tmp);
+	tcase_add_test(tc, fill_chunks);
+	tcase_add_test(tc, writer_errors);
+	tcase_add_test(tc, ngff_and_memory);
+	suite_add_tcase(s, tc);
+	return s;
+}
