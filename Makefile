@@ -68,7 +68,7 @@ LIB = lib/libem.a
 # directory's name and is built inside it.
 TOOL_DIRS = $(sort $(patsubst %/main.c,%,$(wildcard fetch-*/main.c em-*/main.c)))
 TOOLS = $(foreach d,$(TOOL_DIRS),$(d)/$(d))
-SCRIPTS = $(wildcard em-ingest/em-ingest)
+SCRIPTS = $(wildcard em-ingest)
 
 UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
 UNIT_OBJ = $(UNIT_SRC:.c=.o) t/unit/main.o

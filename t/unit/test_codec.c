@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -199,7 +200,7 @@ START_TEST(numcodecs_vectors)
 	int cnum, anum, decoded = 0;
 
 	snprintf(dir, sizeof(dir), "%s/codecs/numcodecs_fixture_%s", testdata(), fx[_i]);
-	if (opendir(dir) == NULL) {
+	if (access(dir, R_OK) != 0) {
 		fprintf(stderr, "skipped: no %s\n", dir);
 		return;
 	}
