@@ -19,6 +19,12 @@ struct em_json_reader {
 	unsigned long count;
 	unsigned long line;	/* line number of buf's first byte */
 	unsigned long col;	/* its column (0-based) */
+	int keep;		/* keep the bytes of each text in text */
+	struct em_buf text;
+	/* Where the scan for the end of an object or array has got to. */
+	size_t scan_pos;
+	unsigned long scan_depth;
+	int scan_instr, scan_esc;
 };
 
 struct em_json_reader *
@@ -35,6 +41,7 @@ em_json_reader_new(int fd, const char *name, size_t max_text)
 	r->max_text = max_text;
 	r->line = 1;
 	em_buf_init(&r->buf, max_text);
+	em_buf_init(&r->text, max_text);
 	return r;
 }
 
@@ -44,6 +51,7 @@ em_json_reader_free(struct em_json_reader *r)
 	if (r == NULL)
 		return;
 	em_buf_release(&r->buf);
+	em_buf_release(&r->text);
 	free(r->name);
 	free(r);
 }
@@ -94,6 +102,47 @@ consume(struct em_json_reader *r, size_t n)
 		}
 	}
 	em_buf_consume(&r->buf, n);
+	if (n > 0) {
+		r->scan_pos = 0;
+		r->scan_depth = 0;
+		r->scan_instr = r->scan_esc = 0;
+	}
+}
+
+/*
+ * An object or array at the start of the buffer: scan the bytes not seen
+ * yet for its closing bracket.  Returns its length once complete, 0 while
+ * more is needed.  Parsing only then keeps a big document linear: parsing
+ * on every read would go over its beginning again each time.  Brackets are
+ * only counted; jansson still judges the text.
+ */
+static size_t
+scan_end(struct em_json_reader *r)
+{
+	const char *p = r->buf.data;
+	size_t i;
+
+	for (i = r->scan_pos; i < r->buf.len; i++) {
+		char ch = p[i];
+
+		if (r->scan_instr) {
+			if (r->scan_esc)
+				r->scan_esc = 0;
+			else if (ch == '\\')
+				r->scan_esc = 1;
+			else if (ch == '"')
+				r->scan_instr = 0;
+		} else if (ch == '"') {
+			r->scan_instr = 1;
+		} else if (ch == '{' || ch == '[') {
+			r->scan_depth++;
+		} else if ((ch == '}' || ch == ']') && --r->scan_depth == 0) {
+			r->scan_pos = i + 1;
+			return i + 1;
+		}
+	}
+	r->scan_pos = i;
+	return 0;
 }
 
 static size_t
@@ -111,6 +160,7 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 {
 	json_error_t jerr;
 	json_t *v;
+	size_t end;
 
 	*out = NULL;
 	for (;;) {
@@ -124,14 +174,22 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 				return -1;
 			continue;
 		}
-		v = json_loadb(r->buf.data, r->buf.len,
+		end = 0;
+		if ((r->buf.data[0] == '{' || r->buf.data[0] == '[') && !r->eof &&
+		    (end = scan_end(r)) == 0) {
+			if (fill(r) < 0)
+				return -1;
+			continue;
+		}
+		v = json_loadb(r->buf.data, end ? end : r->buf.len,
 		    JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
 		/*
 		 * A text that ends exactly at the end of what has been read may
 		 * go on (a number "12" whose "34" is still in the pipe), and a
 		 * failure may just mean "more to come": read on before deciding.
+		 * An object or array whose closing bracket has come is complete.
 		 */
-		if (!r->eof && (v == NULL || (size_t)jerr.position >= r->buf.len)) {
+		if (!r->eof && end == 0 && (v == NULL || (size_t)jerr.position >= r->buf.len)) {
 			json_decref(v);
 			if (fill(r) < 0)
 				return -1;
@@ -144,11 +202,31 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 			return em_fail("%s: invalid JSON at line %lu, column %lu: %s",
 			    r->name, line, col, jerr.text);
 		}
+		if (r->keep) {
+			em_buf_reset(&r->text);
+			if (em_buf_add(&r->text, r->buf.data, (size_t)jerr.position) < 0) {
+				json_decref(v);
+				return -1;
+			}
+		}
 		consume(r, (size_t)jerr.position);
 		r->count++;
 		*out = v;
 		return 1;
 	}
+}
+
+void
+em_json_reader_keep_text(struct em_json_reader *r, int on)
+{
+	r->keep = on;
+}
+
+const char *
+em_json_reader_text(const struct em_json_reader *r, size_t *len)
+{
+	*len = r->text.len;
+	return r->keep ? em_buf_cstr(&r->text) : NULL;
 }
 
 json_t *
