@@ -319,9 +319,9 @@ read_stream(struct em_catalog *c, const char *path, int found)
 	while ((rc = em_json_reader_next(r, &doc)) == 1) {
 		n = em_json_reader_count(r);
 		if (found && !em_catalog_is_record(doc)) {
-			note(c, EM_LOG_INFO, "skipped '%s' (text %lu): not a record (%s without "
-			    "schema_version, source, status or status_history)", path, n,
-			    json_is_object(doc) ? "an object" : "not an object");
+			note(c, EM_LOG_INFO, "skipped '%s' (text %lu): not a record (%s)", path, n,
+			    json_is_object(doc) ? "no schema_version, source, status or "
+			    "status_history" : "not an object");
 			c->skipped++;
 			json_decref(doc);
 			doc = NULL;
@@ -342,7 +342,11 @@ read_stream(struct em_catalog *c, const char *path, int found)
 		if (strncmp(msg, shown(path), k) == 0 && strncmp(msg + k, ": ", 2) == 0)
 			msg += k + 2;
 		ret = em_catalog_add_unreadable(c, path, n + 1, msg);
+	} else if (n == 0 && is_stdin) {
+		/* A pipe whose producer passed nothing on: no records, not an error. */
+		em_catalog_logf(c, "read '<stdin>': no JSON text in it");
 	} else if (n == 0) {
+		/* A record file is never empty (records are written atomically): a damaged one. */
 		ret = em_catalog_add_unreadable(c, path, 0, "no JSON text in it");
 	}
 out:
