@@ -154,6 +154,28 @@ shown(const char *path)
 	return strcmp(path, "-") == 0 ? "<stdin>" : path;
 }
 
+/*
+ * The path as JSON can hold it: a file name is bytes, JSON text is UTF-8,
+ * so a name that is not UTF-8 is kept with '?' for each byte past ASCII.
+ */
+static char *
+json_path(const char *path)
+{
+	json_t *t = json_string(path);
+	char *s, *p;
+
+	if (t != NULL) {
+		json_decref(t);
+		return strdup(path);
+	}
+	if ((s = strdup(path)) == NULL)
+		return NULL;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return s;
+}
+
 static struct entry *
 new_entry(struct em_catalog *c, const char *path, unsigned long text)
 {
@@ -176,7 +198,7 @@ new_entry(struct em_catalog *c, const char *path, unsigned long text)
 	}
 	e = &c->v[c->n];
 	memset(e, 0, sizeof(*e));
-	if ((e->path = strdup(path)) == NULL || (e->errors = json_array()) == NULL) {
+	if ((e->path = json_path(path)) == NULL || (e->errors = json_array()) == NULL) {
 		free(e->path);
 		em_fail("out of memory");
 		return NULL;

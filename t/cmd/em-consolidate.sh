@@ -265,6 +265,30 @@ if [ "$(id -u)" -ne 0 ]; then
 	chmod 755 ro
 fi
 
+# A catalog written inside the tree it searches is skipped the next time;
+# so is a symbolic link to a directory; a name that is not UTF-8 is kept
+# with '?' for its bytes past ASCII.
+mkdir -p tree/epfl tree/elsewhere
+cp "$R/valid-failed.json" tree/epfl/volumedata.json
+cp "$R/valid-pending.json" tree/elsewhere/a.json
+ln -s ../elsewhere tree/epfl/link
+run env EM_NOW=$NOW em-consolidate -o tree/catalog tree/epfl
+expect_rc 0 "a catalog inside the tree: first run"
+cp "$R/invalid-dtype.json" "tree/epfl/$(printf 'bad\351.json')"
+run env EM_NOW=2026-11-24T03:16:00Z em-consolidate -o tree/catalog tree
+expect_rc 1 "a catalog inside the tree: second run (an invalid record)"
+L=tree/catalog/processing_log_20261124T031600Z.log
+expect_grep "^skipped 'tree/catalog/metadata_catalog_$T.json' (text 1): not a record" $L \
+	"an earlier catalog is skipped"
+expect_grep "^skipped 'tree/catalog/validation_report_$T.json' (text 1): not a record" $L \
+	"an earlier report is skipped"
+expect_grep "^skipped 'tree/epfl/link': a symbolic link to a directory, not followed$" $L \
+	"a symbolic link to a directory is not followed"
+"$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["summary"]["by_source"], [r["path"] for r in c["rejected"]])' \
+	tree/catalog/metadata_catalog_20261124T031600Z.json >got
+echo "{'empiar': 1, 'epfl': 1} ['tree/epfl/bad?.json']" >want
+expect_same want got "records read once; a name that is not UTF-8 is written with '?'"
+
 # Bad schemas and bad usage: exit 2, nothing read or written.
 run env EM_NOW=$NOW em-consolidate -o s1 -s no-such-schema.json data
 expect_rc 2 "a missing schema: exit 2"
