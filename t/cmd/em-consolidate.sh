@@ -54,7 +54,8 @@ expect_grep "^em-consolidate: invalid record 'old/bad-source.json' (text 1, EMPI
 	"$S/err" "the other invalid record is said on stderr"
 [ "$(wc -l <"$S/err")" -eq 2 ] && ok "two lines on stderr" || fail "stderr: $(cat "$S/err")"
 
-# The catalog: valid records only, one per (source, id), sorted; summary; rejected.
+# The catalog: valid records only, one per (source, id), sorted; summary (total_voxels is
+# 16*5500*5496 + 165*768*1024 + 564*2520*2596); rejected.
 cat >check.py <<'EOF'
 import json, sys
 cat = json.load(open(sys.argv[1]))
@@ -87,9 +88,6 @@ rejected empiar 11759 old/11759-stub.json 1 superseded: another record of the sa
 rejected idr 9846137 old/9846137.json 1 superseded: another record of the same source and id is kept
 EOF
 expect_same want got "catalog: records, summary and rejected"
-# 16*5500*5496 + 165*768*1024 + 564*2520*2596 voxels.
-[ $((16 * 5500 * 5496 + 165 * 768 * 1024 + 564 * 2520 * 2596)) -eq 4303052160 ] &&
-	ok "total_voxels is the sum of the shapes" || fail "total_voxels arithmetic"
 
 # Every record of the catalog is valid for python3-jsonschema too.
 cat >pyvalid.py <<'EOF'
@@ -148,12 +146,10 @@ expect_nogrep "bad.json" $L "log: nothing inside a store was read"
 # Determinism: the same records in another order, at another time, give the
 # same catalog and report apart from the "generated" time.
 mkdir -p flat
-i=0
 for f in old/bad-source.json data/openorganelle/jrc_mus-nacc-2.json old/9846137.json \
 	data/idr/9846137.json data/empiar/bad-sha.json data/dvid/hemibrain.json \
 	old/11759-stub.json data/epfl/volumedata.json data/epfl/local-stack.json \
 	data/empiar/11759.json; do
-	i=$((i + 1))
 	echo "$f"
 done >order1
 sort -r order1 >order2
