@@ -1279,8 +1279,32 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 		it->released = it->yielded;
 		pthread_cond_broadcast(&it->cv);
 		while (!it->failed && !(it->buf_row[b] == row && it->buf_done[b] == it->per_row &&
-		    it->next_item > row * it->per_row))
+		    it->next_item > row * it->per_row)) {
+			/*
+			 * Rather than sleep, decode chunks of the row we wait for
+			 * ourselves: the caller's core would idle otherwise.
+			 */
+			uint64_t item = it->next_item;
+			if (item < it->rows * it->per_row && item / it->per_row == row) {
+				int rc;
+				it->next_item++;
+				if (item % it->per_row == 0) {
+					it->buf_row[b] = row;
+					it->buf_done[b] = 0;
+				}
+				pthread_mutex_unlock(&it->mu);
+				rc = iter_do(it, &it->r0, row, item % it->per_row, it->buf[b]);
+				pthread_mutex_lock(&it->mu);
+				if (rc < 0 && !it->failed) {
+					it->failed = 1;
+					snprintf(it->err, sizeof(it->err), "%s", em_errmsg());
+				}
+				it->buf_done[b]++;
+				pthread_cond_broadcast(&it->cv);
+				continue;
+			}
 			pthread_cond_wait(&it->cv, &it->mu);
+		}
 		if (it->failed) {
 			pthread_mutex_unlock(&it->mu);
 			return em_fail("%s", it->err);

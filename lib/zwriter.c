@@ -134,7 +134,7 @@ set_failed(struct em_zwriter *w)
 {
 	pthread_mutex_lock(&w->mu);
 	if (!w->failed) {
-		w->failed = 1;
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 		snprintf(w->err, sizeof(w->err), "%s", em_errmsg());
 	}
 	pthread_cond_broadcast(&w->cv_space);
@@ -267,7 +267,9 @@ worker(void *arg)
 		if (w->head == NULL)
 			w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
-		rc = ok && !w->failed ? write_job(w, cx, out, j) : 0;
+		/* After a failure the rest of the queue is dropped: a re-run writes it. */
+		rc = ok && !__atomic_load_n(&w->failed, __ATOMIC_RELAXED) ?
+		    write_job(w, cx, out, j) : 0;
 		if (rc < 0)
 			set_failed(w);
 		chunk_release(w, j->data);
@@ -525,7 +527,7 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 	const unsigned char *src = data;
 	uint64_t c0 = m->chunks[0];
 
-	if (w->failed)
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 		return failure(w);
 	if (w->mode == MODE_BOXES)
 		return em_fail("planes given to a writer fed with boxes");
@@ -641,7 +643,7 @@ em_zwriter_put_box(struct em_zwriter *w, const uint64_t *start, const uint64_t *
 	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
 	int n = m->ndim, i, err;
 
-	if (w->failed)
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 		return failure(w);
 	if (w->mode == MODE_PLANES)
 		return em_fail("a box given to a writer fed with planes");
