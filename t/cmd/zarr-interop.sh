@@ -223,4 +223,19 @@ run zarrtool write --shape 40,33,70 --chunks 8,16,16 --codec zlib --boxes 8,16,1
 expect_grep "written=1 " "$SCRATCH/err" "box resume rewrites only the missing chunk"
 diff -r whole.zarr killed.zarr >/dev/null && ok "box resume is byte-identical" || fail "box resume differs"
 
+# --- 6. several writers racing on one store (as --part runs will): metadata creation is
+#        idempotent, chunks are renamed whole, the result is the same store.
+pids=""
+for i in 1 2 3; do
+	zarrtool write --shape 40,33,70 --chunks 8,16,16 --jobs 2 --codec zlib em.raw race.zarr \
+		2>"race$i.err" &
+	pids="$pids $!"
+done
+rcs=0
+for p in $pids; do wait "$p" || rcs=$((rcs + 1)); done
+[ "$rcs" -eq 0 ] && ok "three racing writers all succeed" || fail "$rcs racing writers failed: $(cat race*.err)"
+diff -r whole.zarr race.zarr >/dev/null && ok "the raced store is byte-identical" || fail "raced store differs"
+[ "$(find race.zarr -name '*.tmp.*' | wc -l)" -eq 0 ] && ok "no temporary files after the race" ||
+	fail "temporary files left by the race"
+
 done_testing
