@@ -190,6 +190,14 @@ fi
 run zarrtool write --shape 40,33,70 --chunks 8,8,8 em.raw c_zstd.zarr
 expect_rc 1 "re-creating a store with other chunks is refused"
 expect_grep "exists with a different chunks" "$SCRATCH/err" "the error says what differs"
+# A chunk that cannot be written (a file where its directory should be) fails the run with
+# the path, from whichever writer thread met it.
+zarrtool write --shape 40,33,70 --chunks 8,16,16 --codec zlib --bare em.raw blocked.zarr 2>/dev/null
+rm -rf blocked.zarr/1
+echo x >blocked.zarr/1
+run zarrtool write --shape 40,33,70 --chunks 8,16,16 --jobs 2 --codec zlib --bare em.raw blocked.zarr
+expect_rc 1 "an unwritable chunk fails the run"
+expect_grep "cannot create directory 'blocked.zarr/1/0': Not a directory" "$SCRATCH/err" "the error names the path"
 
 # --- 5. kill -9 mid-volume, then resume: byte-identical to an uninterrupted run, no tmp files
 zarrtool write --shape 40,33,70 --chunks 8,16,16 --jobs 2 --codec zlib em.raw whole.zarr ||
