@@ -265,6 +265,52 @@ START_TEST(iterator)
 }
 END_TEST
 
+/* Planes over 1 MiB: a chunk row is handed out in several runs of planes (3 + 1 here). */
+START_TEST(iterator_big_planes)
+{
+	static const uint64_t sh[3] = { 9, 1100, 1000 }, ch[3] = { 4, 512, 512 };
+	size_t plane = 1100 * 1000, i;
+	unsigned char *v = malloc(9 * plane);
+	struct em_zarr_meta m;
+	struct em_codec c;
+	struct em_zwriter *w;
+	struct em_zarr *a;
+	struct em_zarr_iter *it;
+	const void *p;
+	size_t len, off = 0;
+	uint64_t z0, nz, calls = 0;
+	char path[256];
+	int r;
+
+	for (i = 0; i < 9 * plane; i++)
+		v[i] = (unsigned char)(i % 251 + i / plane);
+	ck_assert_int_eq(em_codec_from_name("raw", -1, &c), 0);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, sh, ch, EM_DT_U1, &c), 0);
+	snprintf(path, sizeof(path), "%s/big.zarr", dir);
+	ck_assert_int_eq(em_zarr_create_array(path, &m), 0);
+	a = em_zarr_open(path);
+	ck_assert_ptr_nonnull(a);
+	w = em_zwriter_new(a, &(struct em_zwriter_opts){ .jobs = 2 });
+	ck_assert_int_eq(em_zwriter_put_planes(w, 0, 9, v), 0);
+	ck_assert_int_eq(em_zwriter_finish(w, NULL), 0);
+	em_zwriter_free(w);
+	it = em_zarr_iter_new(a, 2);
+	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1) {
+		ck_assert_uint_eq(z0 * plane, off);
+		ck_assert_uint_le(nz, 3);
+		ck_assert_mem_eq(p, v + off, len);
+		off += len;
+		calls++;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(off, 9 * plane);
+	ck_assert_uint_eq(calls, 5);	/* rows of 4, 4, 1 planes: 3+1, 3+1, 1 */
+	em_zarr_iter_free(it);
+	em_zarr_close(a);
+	free(v);
+}
+END_TEST
+
 START_TEST(resume_and_tmp)
 {
 	struct em_zarr_meta m;
@@ -425,6 +471,7 @@ zarr_suite(void)
 	tcase_add_test(tc, copy_box);
 	tcase_add_test(tc, planes_boxes_same_bytes);
 	tcase_add_test(tc, iterator);
+	tcase_add_test(tc, iterator_big_planes);
 	tcase_add_test(tc, resume_and_tmp);
 	tcase_add_test(tc, fill_chunks);
 	tcase_add_test(tc, writer_errors);
