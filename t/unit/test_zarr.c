@@ -459,6 +459,82 @@ START_TEST(ngff_and_memory)
 }
 END_TEST
 
+/* .zarray texts we must refuse, with the words the message must hold. */
+static const struct {
+	const char *zarray, *msg;
+} bad_meta[] = {
+	{ "{\"zarr_format\":3,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "zarr_format is not 2" },
+	{ "{\"zarr_format\":2,\"shape\":[4,4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "shape has 2 dimensions, chunks 1" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|b1\",\"order\":\"C\"}",
+	    "unsupported dtype '|b1'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":[[\"r\",\"|u1\"]],"
+	    "\"order\":\"C\"}", "unsupported dtype" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"<c8\",\"order\":\"C\"}",
+	    "unsupported dtype '<c8'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"X\"}",
+	    "order is not" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"filters\":[{\"id\":\"delta\",\"dtype\":\"|u1\"}]}", "unsupported filter 'delta'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[0],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "chunk size 0" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[-2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "non-negative integer" },
+	{ "{\"zarr_format\":2,\"shape\":[9999999,9999999],\"chunks\":[99999,99999],"
+	    "\"dtype\":\"<f8\",\"order\":\"C\"}", "chunks of more than" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"fill_value\":\"NaN\"}", "fill_value 'NaN' for an integer dtype" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"fill_value\":300}", "does not fit" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"dimension_separator\":\"-\"}", "dimension_separator" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"compressor\":{\"id\":\"lzma\"}}", "unsupported compressor 'lzma'" },
+	{ "{\"zarr_format\":2,", "cannot read" },
+};
+
+START_TEST(refuses_bad_metadata)
+{
+	char p[256];
+	struct em_zarr *a;
+
+	snprintf(p, sizeof(p), "%s/bad%d", dir, _i);
+	ck_assert_int_eq(em_mkdir_p(p), 0);
+	snprintf(p, sizeof(p), "%s/bad%d/.zarray", dir, _i);
+	ck_assert_int_eq(em_write_atomic(p, bad_meta[_i].zarray, strlen(bad_meta[_i].zarray), 0), 0);
+	snprintf(p, sizeof(p), "%s/bad%d", dir, _i);
+	a = em_zarr_open(p);
+	ck_assert_ptr_null(a);
+	ck_assert_msg(strstr(em_errmsg(), bad_meta[_i].msg) != NULL, "case %d: %s", _i, em_errmsg());
+}
+END_TEST
+
+/* A chunk file far bigger than any encoding of its chunk is refused before it is read. */
+START_TEST(refuses_oversized_chunk)
+{
+	struct em_zarr_meta m;
+	struct em_zarr *a;
+	uint64_t ci[3] = { 0, 0, 0 };
+	char p[256], *big = calloc(1, 1 << 20);
+	uint16_t out[8 * 5 * 4];
+
+	make_store("o.zarr", "zlib", '/', &m);
+	snprintf(p, sizeof(p), "%s/o.zarr/0/0/0", dir);
+	ck_assert_int_eq(em_mkdir_p(p), 0);
+	snprintf(p, sizeof(p), "%s/o.zarr/0/0/0/0", dir);
+	ck_assert_int_eq(em_write_atomic(p, big, 1 << 20, 0), 0);
+	a = open_store("o.zarr");
+	ck_assert_int_eq(em_zarr_read_chunk(a, ci, out), -1);
+	ck_assert_msg(strstr(em_errmsg(), "more than any encoding") != NULL, "%s", em_errmsg());
+	/* A chunk index outside the grid is an error, not a read. */
+	ci[0] = 3;
+	ck_assert_int_eq(em_zarr_read_chunk(a, ci, out), -1);
+	em_zarr_close(a);
+	free(big);
+}
+END_TEST
+
 Suite *
 zarr_suite(void)
 {
@@ -476,6 +552,8 @@ zarr_suite(void)
 	tcase_add_test(tc, fill_chunks);
 	tcase_add_test(tc, writer_errors);
 	tcase_add_test(tc, ngff_and_memory);
+	tcase_add_loop_test(tc, refuses_bad_metadata, 0, (int)(sizeof(bad_meta) / sizeof(bad_meta[0])));
+	tcase_add_test(tc, refuses_oversized_chunk);
 	suite_add_tcase(s, tc);
 	return s;
 }
