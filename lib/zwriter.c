@@ -418,6 +418,12 @@ em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
 				q = minq + extra;
 		}
 		w->qmax = q > 1 << 20 ? 1 << 20 : (int)q;
+		/* Boxes: what the budget leaves after the pool and the queue holds partial chunks. */
+		if (w->o.max_memory > 0 && w->o.max_pending == 0) {
+			uint64_t base = (uint64_t)w->o.jobs * w->bound + (minq + 1) * w->cbytes;
+			w->o.max_pending = w->o.max_memory > base + w->cbytes ?
+			    w->o.max_memory - base : w->cbytes;
+		}
 		w->freecap = w->qmax + 1;
 		if ((w->freel = calloc((size_t)w->freecap, sizeof(*w->freel))) == NULL) {
 			free(w);

@@ -44,7 +44,7 @@ struct em_zwriter_opts {
 	int skip_fill;		/* do not store chunks that are all fill value */
 	int sync;		/* fsync each chunk file before renaming it */
 	uint64_t max_pending;	/* boxes: bytes of incomplete chunks held at most (0: no limit) */
-	uint64_t max_memory;	/* bound the queue so buffers stay under this (0: default queue) */
+	uint64_t max_memory;	/* bound the queue (and max_pending if 0) to stay under this */
 	unsigned throttle_ms;	/* testing: sleep this long before renaming each chunk */
 };
 

@@ -417,6 +417,19 @@ START_TEST(writer_errors)
 	ck_assert_int_eq(em_zwriter_finish(w, NULL), -1);
 	ck_assert_msg(strstr(em_errmsg(), "incomplete") != NULL, "%s", em_errmsg());
 	em_zwriter_free(w);
+	/* max_memory alone bounds the partial chunks too: a box across two chunk rows is too much. */
+	{
+		struct em_zwriter_opts o2 = { .jobs = 1,
+		    .max_memory = em_zwriter_min_memory(&m, 1, NULL) };
+		uint64_t s2[3] = { 6, 0, 0 }, c2[3] = { 4, 18, 13 };
+		uint16_t *box = calloc(4 * 18 * 13, 2);
+		w = em_zwriter_new(a, &o2);
+		ck_assert_int_eq(em_zwriter_put_box(w, s2, c2, box), -1);
+		ck_assert_msg(strstr(em_errmsg(), "incomplete chunks would need") != NULL, "%s",
+		    em_errmsg());
+		em_zwriter_free(w);
+		free(box);
+	}
 	w = em_zwriter_new(a, NULL);
 	ck_assert_int_eq(em_zwriter_put_planes(w, 1, 1, v), -1);
 	ck_assert_msg(strstr(em_errmsg(), "expected") != NULL, "%s", em_errmsg());
