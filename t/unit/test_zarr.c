@@ -343,6 +343,23 @@ START_TEST(resume_and_tmp)
 	ck_assert_int_eq(truncate(p, 0), 0);
 	write_planes("r.zarr", v, 4, &st);
 	ck_assert_uint_eq(st.chunks_written, 1);
+	/* A damaged chunk (written by something else) is trusted, unless verify decodes it. */
+	ck_assert_int_eq(em_write_atomic(p, "junk", 4, 0), 0);
+	{
+		struct em_zarr *a = open_store("r.zarr");
+		struct em_zwriter_opts o = { .jobs = 2, .verify = 1 };
+		struct em_zwriter *w = em_zwriter_new(a, &o);
+		uint64_t ci[3] = { 0, 0, 0 };
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 0), 1);
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 1), 0);
+		ck_assert_int_eq(em_zwriter_put_planes(w, 0, 21, v), 0);
+		ck_assert_int_eq(em_zwriter_finish(w, &st), 0);
+		ck_assert_uint_eq(st.chunks_written, 1);
+		ck_assert_uint_eq(st.chunks_present, 47);
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 1), 1);
+		em_zwriter_free(w);
+		em_zarr_close(a);
+	}
 	free(v);
 }
 END_TEST
