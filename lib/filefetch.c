@@ -297,6 +297,10 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 	size_t i;
 
 	dir[0] = '\0';
+	/* Progress counts the bytes downloaded, then the bytes stored. */
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].size > 0 && em_file_url_path(l->v[i].url, path, sizeof(path)) == 0)
+			em_progress_add_bytes_total(&f->progress, (uint64_t)l->v[i].size);
 	for (i = 0; i < l->n; i++) {
 		struct em_filelist_item *it = &l->v[i];
 		int r = em_file_url_path(it->url, path, sizeof(path));

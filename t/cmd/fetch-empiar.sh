@@ -177,6 +177,37 @@ ORIGIN_LOG=$SCRATCH/slow.log
 [ "$(log_count '\.dm3 bytes=[1-9][0-9]*- 206 ')" -ge 1 ] &&
 	ok "downloads resumed with ranges" || fail "no range request after the kills"
 
+# ---- another entry: two image sets in their own directories are two volumes ----
+D2=$W/empiar/world_availability/10002/data
+mkdir -p "$D2/tomograms" "$D2/stack"
+$PY -c '
+import sys, numpy as np, mrcfile
+with mrcfile.new(sys.argv[1] + "/tomograms/tomo.mrc") as m:
+    m.set_data(np.arange(4 * 6 * 8, dtype=np.int16).reshape(4, 6, 8))
+    m.voxel_size = 10.0
+' "$D2" || fail "mrcfile"
+for i in 1 2 3; do mkdm3 16 12 0 "$D2/stack/img_$i.dm3" || fail mkdm3; done
+echo x >"$D2/stack/notes.txt"
+cat >"$W/empiar/api/entry/EMPIAR-10002.json" <<'JSON'
+{"EMPIAR-10002": {"title": "Two sets", "experiment_type": "ET", "entry_doi": "10.6019/EMPIAR-10002",
+ "imagesets": [{"name": "Tomogram", "directory": "/data/tomograms"},
+               {"name": "Stack", "directory": "data/stack", "pixel_width": 20, "pixel_height": 20}]}}
+JSON
+EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-empiar -o "$SCRATCH/g" $OPTS EMPIAR-10002
+expect_rc 0 "an entry with two image sets"
+[ "$(grep -c '"status":"saving-data"' "$SCRATCH/out")" = 2 ] && ok "two stubs" || fail "stubs"
+[ "$(zsum "$SCRATCH/g/EMPIAR-10002-1.zarr" | cut -d' ' -f1,2)" = "4,6,8 int16" ] &&
+	ok "set 1: the tomogram" || fail "set 1 $(zsum "$SCRATCH/g/EMPIAR-10002-1.zarr")"
+[ "$(zsum "$SCRATCH/g/EMPIAR-10002-2.zarr" | cut -d' ' -f1,2)" = "3,12,16 uint8" ] &&
+	ok "set 2: the three slices stacked" || fail "set 2 $(zsum "$SCRATCH/g/EMPIAR-10002-2.zarr")"
+[ "$(jget "$SCRATCH/g/EMPIAR-10002-1.json" 'r["voxel_size_nm"], r["modality"], r["description"]')" = \
+	"([1.0, 1.0, 1.0], 'ET', 'Two sets - Tomogram')" ] && ok "set 1's record" ||
+	fail "set 1 record $(jget "$SCRATCH/g/EMPIAR-10002-1.json" 'r.get("voxel_size_nm"), r.get("description")')"
+# Set 2's slices carry no calibration and the entry no z spacing: no voxel size is made up.
+[ "$(jget "$SCRATCH/g/EMPIAR-10002-2.json" '"voxel_size_nm" in r, r["source_metadata"]["imageset"]["name"]')" = \
+	"(False, 'Stack')" ] && ok "set 2's record: no voxel size guessed" ||
+	fail "set 2 record $(jget "$SCRATCH/g/EMPIAR-10002-2.json" 'r.get("voxel_size_nm")')"
+
 # ---- a missing entry, a bad entry argument ----
 EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-empiar -o "$SCRATCH/e" $OPTS 99999
 expect_rc 1 "an entry the API does not have"

@@ -138,12 +138,15 @@ main(int argc, char **argv)
 	be(0, 1);
 	be(1, 4);
 	group("ImageList", 1);
-	group("", 1);
+	group("", 3);
+	text("Name", "slice");
+	group("ImageTags", 0);
 	group("ImageData", 4);
 	group("Calibrations", 1);
 	group("Dimension", 2);
 	for (d = 0; d < 2; d++) {
-		group("", 2);
+		group("", 3);
+		simple("Origin", 6, 0, 4);
 		simple("Scale", 6, bits, 4);
 		text("Units", scale > 0 ? "\xb5m" : "");
 	}
