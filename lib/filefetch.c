@@ -1,6 +1,7 @@
 /* filefetch.c - the file-based fetchers' shared path: files from URLs into a cache, then into the store */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,27 +290,140 @@ cache_dir(struct em_fetch *f, char *out, size_t n)
 	return 0;
 }
 
+/* Downloads shared out among threads, each with its own transport. */
+struct dl_pool {
+	struct em_fetch *f;
+	struct em_filelist *l;
+	pthread_mutex_t mu;
+	size_t next;
+	int failed;
+	char error[1024];
+};
+
+/* Download item i (its path is the cache path): 0 or -1 with the error text set. */
+static int
+download_one(struct em_http *h, struct em_filelist_item *it)
+{
+	struct em_http_check chk = { 0, NULL };
+	struct em_http_dl dl;
+	struct stat sb;
+	int r;
+
+	if (it->size > 0)
+		chk.size = (uint64_t)it->size;
+	/*
+	 * A finished download is only ever renamed into place whole (its
+	 * Content-Length checked): with no size to check it against, the
+	 * copy already in the cache is the file.
+	 */
+	else if (stat(it->path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+		chk.size = (uint64_t)sb.st_size;
+	em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, it->path);
+	r = em_http_download(h, it->url, it->path, &chk, &dl);
+	if (r == EM_HTTP_MISSING)
+		return em_fail_ctx("cannot download '%s'", it->url);
+	if (r < 0)
+		return -1;
+	it->size = (int64_t)dl.size;
+	return 0;
+}
+
+static void *
+dl_worker(void *arg)
+{
+	struct dl_pool *p = arg;
+	struct em_http *h = em_http_new(&p->f->http_opts);
+
+	for (;;) {
+		struct em_filelist_item *it = NULL;
+
+		pthread_mutex_lock(&p->mu);
+		if (h == NULL && !p->failed) {
+			p->failed = 1;
+			snprintf(p->error, sizeof(p->error), "%s", em_errmsg());
+		}
+		while (!p->failed && p->next < p->l->n && !p->l->v[p->next].downloaded)
+			p->next++;
+		if (!p->failed && p->next < p->l->n)
+			it = &p->l->v[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if (it == NULL)
+			break;
+		if (download_one(h, it) < 0) {
+			pthread_mutex_lock(&p->mu);
+			if (!p->failed) {
+				p->failed = 1;
+				snprintf(p->error, sizeof(p->error), "%s", em_errmsg());
+			}
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+	}
+	em_http_free(h);
+	return NULL;
+}
+
+/* The downloads (items marked downloaded), at most `par` at a time. */
+static int
+download_all(struct em_fetch *f, struct em_filelist *l, size_t nremote, long long par)
+{
+	struct dl_pool p;
+	pthread_t th[16];
+	size_t i, nth;
+
+	if (par > f->jobs)
+		par = f->jobs;
+	if (par > 16)
+		par = 16;
+	if (par <= 1 || nremote <= 1) {
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].downloaded && download_one(f->http, &l->v[i]) < 0)
+				return -1;
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p.f = f;
+	p.l = l;
+	pthread_mutex_init(&p.mu, NULL);
+	nth = nremote < (size_t)par ? nremote : (size_t)par;
+	for (i = 0; i < nth; i++)
+		if (pthread_create(&th[i], NULL, dl_worker, &p) != 0)
+			break;
+	if (i == 0) {
+		pthread_mutex_destroy(&p.mu);
+		return em_fail("cannot start download threads");
+	}
+	nth = i;
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	if (p.failed)
+		return em_fail("%s", p.error);
+	return 0;
+}
+
 int
 em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 {
 	char path[EM_FETCH_PATH_MAX], dir[EM_FETCH_PATH_MAX], name[256];
 	json_t *files;
-	size_t i;
+	long long par = 4;
+	size_t i, nremote = 0;
 
 	dir[0] = '\0';
 	/* Progress counts the bytes downloaded, then the bytes stored. */
 	for (i = 0; i < l->n; i++)
 		if (l->v[i].size > 0 && em_file_url_path(l->v[i].url, path, sizeof(path)) == 0)
 			em_progress_add_bytes_total(&f->progress, (uint64_t)l->v[i].size);
+	/* Local files are read in place; the others get a path in the cache. */
 	for (i = 0; i < l->n; i++) {
 		struct em_filelist_item *it = &l->v[i];
 		int r = em_file_url_path(it->url, path, sizeof(path));
 		struct stat sb;
 
-		if (em_interrupted())
-			return em_fail("interrupted");
 		if (r < 0)
 			return -1;
+		it->downloaded = 0;
 		if (r == 1) {
 			if (stat(path, &sb) < 0)
 				return em_fail_errno("cannot read '%s'", path);
@@ -317,9 +431,6 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 				return em_fail("cannot read '%s': not a regular file", path);
 			it->size = (int64_t)sb.st_size;
 		} else {
-			struct em_http_check chk = { 0, NULL };
-			struct em_http_dl dl;
-
 			if (dir[0] == '\0' && (cache_dir(f, dir, sizeof(dir)) < 0 ||
 			    em_mkdir_p(dir) < 0))
 				return em_fail_ctx("cannot make cache directory '%s'", dir);
@@ -330,28 +441,25 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 			    sizeof(path))
 				return em_fail("cache path for '%s' is too long", it->url);
-			if (it->size > 0)
-				chk.size = (uint64_t)it->size;
-			/*
-			 * A finished download is only ever renamed into place whole
-			 * (its Content-Length checked): with no size to check it
-			 * against, the copy already in the cache is the file.
-			 */
-			else if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-				chk.size = (uint64_t)sb.st_size;
-			em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, path);
-			r = em_http_download(f->http, it->url, path, &chk, &dl);
-			if (r == EM_HTTP_MISSING)
-				return em_fail_ctx("cannot download '%s'", it->url);
-			if (r < 0)
-				return -1;
-			it->size = (int64_t)dl.size;
 			it->downloaded = 1;
+			nremote++;
 		}
 		free(it->path);
 		if ((it->path = strdup(path)) == NULL)
 			return em_fail("out of memory");
 	}
+	/* The archive's fair use: sources.<source>.max_parallel transfers (and --jobs). */
+	{
+		char key[128];
+
+		snprintf(key, sizeof(key), "sources.%s.max_parallel", f->source);
+		if (em_config_get_int(f->cfg, key, 4, &par) < 0)
+			return -1;
+	}
+	if (nremote > 0 && download_all(f, l, nremote, par) < 0)
+		return -1;
+	if (em_interrupted())
+		return em_fail("interrupted");
 	files = json_array();
 	for (i = 0; i < l->n; i++)
 		json_array_append_new(files, json_pack("{s:s, s:I}", "url", l->v[i].url,

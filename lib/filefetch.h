@@ -57,7 +57,9 @@ int em_filelist_already(struct em_fetch *f, const char *id, const struct em_file
 
 /*
  * Make every file local: downloads go to the cache with resume and the
- * size check; sizes found on the way are filled in.  Sets the record's
+ * size check, at most min(--jobs, sources.<source>.max_parallel) at a
+ * time, each thread with its own transport; sizes found on the way are
+ * filled in.  Sets the record's
  * source_files, and download_url when there is one file (the tool sets
  * it for a series: the listing's URL).  -1 with the
  * reason naming the URL.
