@@ -92,6 +92,15 @@ best read_one || exit 1
 row "zarr read + sha256 (2 threads)" "$(mbps "$BYTES" "$SECS")" "min(sha256, 2t zstd dec)" \
 	"$ref" "$RSS_MB" 0.8
 
+# 3b. em-meta itself on the same store: SHA-256 and the statistics in one pass, and the
+#     record written, against the same reference.
+printf '{"schema_version":1,"id":"bench","source":"epfl","status":"saving-data","status_history":[{"status":"saving-data","time":"2026-01-01T00:00:00Z"}],"internal_zarr_path":"%s"}\n' \
+	"$OUT/ours_zstd.zarr.r1" >"$OUT/stub.json"
+meta_one() { timed em_meta em-meta --jobs 2 "$OUT/stub.json"; }
+best meta_one || exit 1
+row "em-meta sha256 + stats (jobs 2)" "$(mbps "$BYTES" "$SECS")" "min(sha256, 2t zstd dec)" \
+	"$ref" "$RSS_MB" 0.8
+
 # 4. Peak memory does not grow with the volume: the same writer on twice the planes.
 VOL2=$(em_volume "$Z2" 1024 1024) || exit 1
 write ours_zstd2 zstd 1 "$OUT/ours_zstd2.zarr" "$VOL2" "$Z2" || exit 1
