@@ -241,6 +241,9 @@ dvid_raw(struct MHD_Connection *c, struct req *r, const char *dir, const char *a
 	free(r->body.mem);
 	r->body.mem = box;
 	r->body.len = nbytes;
+	if (r->fx.short_by >= 0)	/* the injected lie: a whole answer of the wrong length */
+		r->body.len = (uint64_t)r->fx.short_by >= nbytes ? 0 : nbytes -
+		    (uint64_t)r->fx.short_by;
 	box = NULL;
 	ret = respond_body(c, r, 200, "application/octet-stream", NULL);
 out:

@@ -175,14 +175,14 @@ path_ok(const char *p)
 
 /* ---- units and scales ---- */
 
-static double
-unit_nm(const char *u)
+double
+em_remote_unit_nm(const char *u)
 {
 	static const struct { const char *name; double nm; } shortu[] = {
 		{ "nm", 1 }, { "um", 1e3 }, { "\xc2\xb5m", 1e3 }, { "\xce\xbcm", 1e3 },
 		{ "pm", 1e-3 }, { "mm", 1e6 }, { "m", 1e9 }, { "A", 0.1 },
 		{ "\xc3\x85", 0.1 }, { "nanometers", 1 }, { "micrometers", 1e3 },
-		{ "micron", 1e3 },
+		{ "micron", 1e3 }, { "nanometre", 1 }, { "nanometres", 1 },
 	};
 	double v;
 	size_t i;
@@ -227,7 +227,7 @@ ngff_scale(struct em_remote *r, const json_t *ms, const json_t *ds)
 		return;
 	for (i = 0; i < n; i++) {
 		const json_t *ax = json_array_get(axes, (size_t)i);
-		double f = unit_nm(json_string_value(json_object_get(ax, "unit")));
+		double f = em_remote_unit_nm(json_string_value(json_object_get(ax, "unit")));
 		double v = json_number_value(json_array_get(s1, (size_t)i));
 		double t = 0;
 		if (s2 != NULL)
@@ -283,7 +283,8 @@ cosem_scale(struct em_remote *r, const json_t *attrs)
 		for (i = 0; i < n; i++) {
 			int d = axis_dim(n, json_string_value(json_array_get(axes, (size_t)i)));
 			const char *u = json_string_value(json_array_get(un, (size_t)i));
-			double f = unit_nm(u), v = json_number_value(json_array_get(sc, (size_t)i));
+			double f = em_remote_unit_nm(u);
+			double v = json_number_value(json_array_get(sc, (size_t)i));
 			if (d < 0 || !(f > 0 && v > 0))
 				goto pixres;
 			vox[d] = v * f;
@@ -301,7 +302,7 @@ cosem_scale(struct em_remote *r, const json_t *attrs)
 pixres:
 	if (json_is_object(pr)) {
 		const json_t *dims = json_object_get(pr, "dimensions");
-		double f = unit_nm(json_string_value(json_object_get(pr, "unit")));
+		double f = em_remote_unit_nm(json_string_value(json_object_get(pr, "unit")));
 		if ((int)json_array_size(dims) != n || !(f > 0))
 			return;
 		for (i = 0; i < n; i++) {

@@ -86,6 +86,13 @@ int em_remote_decode(struct em_remote *r, struct em_codec_ctx *cx, const uint64_
 /* A chunk of fill value into out. */
 void em_remote_fill(const struct em_remote *r, void *out);
 
+/*
+ * Nanometres in a length unit as archives write it: the OME-NGFF names
+ * ("micrometer"), plurals ("nanometers", as DVID says), and the short forms
+ * "nm", "um", "\xc2\xb5m", "A"; 0 when it is not a known length.
+ */
+double em_remote_unit_nm(const char *unit);
+
 /* CRC-32C (Castagnoli) of n bytes, as the Zarr v3 crc32c codec computes it. */
 uint32_t em_crc32c(const void *p, size_t n);
 
