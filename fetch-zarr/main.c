@@ -30,6 +30,8 @@ usage(FILE *fp, int status)
 /* One request in flight: the chunk it is for. */
 struct unit {
 	uint64_t c[3];		/* chunk index, in the 3-D view */
+	uint64_t off, len;	/* the byte range asked for (len 0: all) */
+	int tries;		/* answers that did not decode */
 };
 
 struct run {
@@ -45,8 +47,10 @@ struct run {
 	uint64_t s_lo[3], s_hi[3], s[3];
 	uint64_t c_lo[3], c_hi[3], c[3];
 	int started, finished;
+	int attempts;
+	struct em_http_multi *m;
 	unsigned char *chunk, *pack;
-	uint64_t fetched, missing, skipped;
+	uint64_t fetched, missing, skipped, retried;
 };
 
 /* The source's chunk index of a 3-D one (leading dimensions are 0). */
@@ -173,7 +177,16 @@ on_done(void *ctx, const struct em_http_reply *rp)
 		em_remote_fill(x->r, x->chunk);
 		x->missing++;
 	} else if (em_remote_decode(x->r, x->cx, cs, rp->body, rp->len, x->chunk) < 0) {
-		em_fail_ctx("chunk '%s'", rp->url);
+		/* A body cut or garbled on the way is fetched again; a bad chunk stays bad. */
+		if (++u->tries < x->attempts) {
+			em_log(EM_LOG_INFO, "chunk '%s': %s; fetching it again", rp->url, em_errmsg());
+			x->retried++;
+			if (em_http_multi_add(x->m, rp->url, u->off, u->len,
+			    em_remote_max_encoded(x->r), u) < 0)
+				goto out;
+			return 0;
+		}
+		em_fail_ctx("chunk '%s' (%d attempts)", rp->url, u->tries);
 		goto out;
 	} else {
 		x->fetched++;
@@ -217,9 +230,11 @@ on_feed(void *ctx, struct em_http_multi *m)
 				return -1;
 			continue;
 		}
-		if ((u = malloc(sizeof(*u))) == NULL)
+		if ((u = calloc(1, sizeof(*u))) == NULL)
 			return em_fail("out of memory");
 		memcpy(u->c, c, sizeof(u->c));
+		u->off = off;
+		u->len = len;
 		if (em_http_multi_add(m, url, off, len, em_remote_max_encoded(x->r), u) < 0) {
 			free(u);
 			return -1;
@@ -555,17 +570,20 @@ main(int argc, char **argv)
 	/* The store's writer may have taken fewer jobs to fit --max-memory. */
 	ho.jobs = f.jobs;
 	em_http_free(x.h);
+	x.attempts = ho.attempts;
 	if ((x.h = em_http_new(&ho)) == NULL || (m = em_http_multi_new(x.h, on_done, &x)) == NULL) {
 		status = em_fetch_fail(&f, "cannot fetch");
 		goto end;
 	}
+	x.m = m;
 	if (em_http_multi_run(m, on_feed, &x) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch '%s'", x.in->url);
 		status = em_fetch_fail(&f, what);
 		goto end;
 	}
 	em_log(EM_LOG_INFO, "%s: %" PRIu64 " chunks fetched, %" PRIu64 " missing (fill value), %"
-	    PRIu64 " skipped (already in the store)", x.in->url, x.fetched, x.missing, x.skipped);
+	    PRIu64 " skipped (already in the store), %" PRIu64 " fetched again", x.in->url,
+	    x.fetched, x.missing, x.skipped, x.retried);
 	status = em_fetch_done(&f);
 end:
 	if (em_interrupted() && status == EM_EXIT_FAIL && f.rec == NULL)
