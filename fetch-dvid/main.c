@@ -207,7 +207,7 @@ main(int argc, char **argv)
 	struct em_http *h = NULL;
 	const char *server = NULL, *uuid = NULL, *instance = NULL;
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
-	char inst[256], id[300], what[4600], url[4400], shortid[9], boxs[160];
+	char inst[256], id[300], what[5000], url[4400], shortid[9], boxs[160];
 	uint64_t offx[3] = { 0, 0, 0 }, sizex[3] = { 0, 0, 0 }, reqx[3] = { 0, 0, 0 };
 	int64_t lo[3], hi[3];
 	double v[3], voxel[3];
@@ -384,7 +384,11 @@ main(int argc, char **argv)
 		rc = -1;
 	}
 	if (rc < 0) {
-		snprintf(what, sizeof(what), "cannot read '%s'", url);
+		if (scale > 0)
+			snprintf(what, sizeof(what), "cannot read '%s' (instance '%s': the server may "
+			    "not have scale %d)", url, inst, scale);
+		else
+			snprintf(what, sizeof(what), "cannot read '%s'", url);
 		status = em_fetch_fail(&f, what);
 		goto end;
 	}
