@@ -24,7 +24,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: fetch-dvid [--server URL] [--uuid UUID] [--instance NAME]\n"
-	    "       --offset X,Y,Z --size X,Y,Z [--scale N]\n"
+	    "       [--offset X,Y,Z --size X,Y,Z] [--scale N]\n"
 	    "%s", em_fetch_usage);
 	exit(status);
 }
