@@ -38,7 +38,8 @@ struct run {
 	struct em_fetch *f;
 	struct em_remote *r;
 	const struct em_remote_info *in;
-	struct em_http *h;
+	struct em_http *h;		/* the chunks' multi run */
+	struct em_http *hidx;		/* metadata and shard indexes, one at a time */
 	struct em_codec_ctx *cx;
 	int nd;				/* the source's dimensions */
 	uint64_t shape[3], chunks[3], shard[3];	/* the 3-D view of the source */
@@ -220,7 +221,7 @@ on_feed(void *ctx, struct em_http_multi *m)
 			continue;
 		}
 		src_index(x, c, cs);
-		rc = em_remote_locate(x->r, x->h, cs, url, sizeof(url), &off, &len);
+		rc = em_remote_locate(x->r, x->hidx, cs, url, sizeof(url), &off, &len);
 		if (rc < 0)
 			return -1;
 		if (rc == EM_HTTP_MISSING) {
@@ -477,11 +478,11 @@ main(int argc, char **argv)
 	ho = f.http_opts;
 	ho.jobs = f.jobs;
 	ho.progress = NULL;
-	if ((x.h = em_http_new(&ho)) == NULL) {
+	if ((x.hidx = em_http_new(&ho)) == NULL) {
 		em_err("cannot start: %s", em_errmsg());
 		goto end;
 	}
-	x.r = em_remote_open(x.h, url, level);
+	x.r = em_remote_open(x.hidx, url, level);
 	if (x.r == NULL) {
 		/* The record says why, under the id the array would have had. */
 		char why[2048];
@@ -569,7 +570,6 @@ main(int argc, char **argv)
 	}
 	/* The store's writer may have taken fewer jobs to fit --max-memory. */
 	ho.jobs = f.jobs;
-	em_http_free(x.h);
 	x.attempts = ho.attempts;
 	if ((x.h = em_http_new(&ho)) == NULL || (m = em_http_multi_new(x.h, on_done, &x)) == NULL) {
 		status = em_fetch_fail(&f, "cannot fetch");
@@ -591,6 +591,7 @@ end:
 	em_http_multi_free(m);
 	em_remote_free(x.r);
 	em_http_free(x.h);
+	em_http_free(x.hidx);
 	em_codec_ctx_free(x.cx);
 	free(x.chunk);
 	free(x.pack);

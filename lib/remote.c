@@ -1026,8 +1026,8 @@ load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const c
 	}
 	if (r->index_crc) {
 		uint32_t want = le32((const unsigned char *)resp.body + ilen - 4);
-		uint32_t got = r->index_big ? 0 : em_crc32c(resp.body, ilen - 4);
-		if (!r->index_big && want != got) {
+		uint32_t got = em_crc32c(resp.body, ilen - 4);
+		if (want != got) {
 			rc = em_fail("shard '%s': index checksum mismatch (crc32c %08x, stored %08x)",
 			    url, got, want);
 			goto out;

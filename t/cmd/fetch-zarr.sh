@@ -204,6 +204,102 @@ done <py.list
 [ "$npy" -eq 12 ] && ok "12 python3-zarr stores (dtypes, codecs, separators, C/F order, missing chunks, chunks unlike ours) come back exactly" ||
 	fail "only $npy of 12 python3-zarr stores came back exactly"
 
+# Sharded Zarr v3 stores made here byte by byte (no Zarr v3 writer in Debian): index at the
+# start with crc32c, inner chunks transposed, big-endian and gzipped, empty inner chunks, a
+# missing shard; and index at the end, v2 chunk keys, crc32c on every inner chunk.
+$PY - www/py <<'PYEOF'
+import gzip, json, os, sys, numpy as np
+root = sys.argv[1]
+T = []
+for k in range(256):
+    c = k
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return (c ^ 0xFFFFFFFF).to_bytes(4, "little")
+rng = np.random.default_rng(5)
+shape, shard, inner, fill = (9, 10, 13), (4, 8, 8), (2, 4, 4), 5
+def make(name, start, v2keys):
+    d = os.path.join(root, name)
+    os.makedirs(d, exist_ok=True)
+    data = rng.integers(0, 60000, size=shape).astype(np.uint16)
+    want = np.full(shape, fill, dtype=np.uint16)
+    if start:
+        icodecs = [{"name": "transpose", "configuration": {"order": [2, 0, 1]}},
+                   {"name": "bytes", "configuration": {"endian": "big"}},
+                   {"name": "gzip", "configuration": {"level": 1}}]
+        ixc = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+    else:
+        icodecs = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+        ixc = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    meta = {"zarr_format": 3, "node_type": "array", "shape": list(shape), "data_type": "uint16",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(shard)}},
+            "chunk_key_encoding": {"name": "v2", "configuration": {"separator": "."}} if v2keys else
+                                  {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": fill,
+            "codecs": [{"name": "sharding_indexed", "configuration": {
+                "chunk_shape": list(inner), "codecs": icodecs, "index_codecs": ixc,
+                "index_location": "start" if start else "end"}}],
+            "attributes": {}}
+    json.dump(meta, open(os.path.join(d, "zarr.json"), "w"))
+    g = [-(-shape[i] // shard[i]) for i in range(3)]
+    per = [shard[i] // inner[i] for i in range(3)]
+    n = per[0] * per[1] * per[2]
+    for s in np.ndindex(*g):
+        if start and s == (1, 1, 0):
+            continue                            # a missing shard: all fill
+        body, index = b"", []
+        for c in np.ndindex(*per):
+            o = [s[i] * shard[i] + c[i] * inner[i] for i in range(3)]
+            if any(o[i] >= shape[i] for i in range(3)) or rng.random() < 0.15:
+                index.append((2**64 - 1, 2**64 - 1))
+                continue
+            sl = tuple(slice(o[i], min(o[i] + inner[i], shape[i])) for i in range(3))
+            ch = np.full(inner, fill, dtype=np.uint16)
+            ch[tuple(slice(0, sl[i].stop - sl[i].start) for i in range(3))] = data[sl]
+            want[sl] = data[sl]
+            if start:
+                b = gzip.compress(np.ascontiguousarray(np.transpose(ch, (2, 0, 1))).astype(">u2").tobytes(), 1, mtime=0)
+            else:
+                b = ch.astype("<u2").tobytes()
+                b += crc32c(b)
+            index.append((len(body), len(b)))
+            body += b
+        ixlen = 16 * n + (4 if start else 0)
+        base = ixlen if start else 0
+        ix = b"".join(((o + base if o != 2**64 - 1 else o).to_bytes(8, "little") + l.to_bytes(8, "little"))
+                      for o, l in index)
+        if start:
+            ix += crc32c(ix)
+        key = ".".join(map(str, s)) if v2keys else "c/" + "/".join(map(str, s))
+        p = os.path.join(d, key)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        open(p, "wb").write(ix + body if start else body + ix)
+    np.save(os.path.join(root, name + ".npy"), want)
+make("shard_start.zarr", True, False)
+make("shard_end.zarr", False, True)
+PYEOF
+for p in shard_start shard_end; do
+	run fetch-zarr $CONF -q --chunks 5,5,5 -o "st/$p" "${BASE}py/$p.zarr"
+	if [ "$RC" -eq 0 ] && $PY -c '
+import glob, sys, zarr, numpy as np
+want = np.load(sys.argv[1])
+got = zarr.open(glob.glob(sys.argv[2] + "/*.zarr")[0], mode="r")["0"][...]
+assert got.dtype == np.dtype("<u2") and np.array_equal(got, want), "values differ"
+' "www/py/$p.npy" "st/$p" 2>py.err; then ok "sharded v3 store $p comes back exactly"; else
+		fail "sharded v3 store $p: exit $RC $(head -c 300 "$SCRATCH/err") $(tail -n 1 py.err)"
+	fi
+done
+# A shard whose index checksum is wrong is refused, naming the shard.
+$PY -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[3]^=1; open(p,"wb").write(b)' "www/py/shard_start.zarr/c/0/0/0"
+run fetch-zarr $CONF -q -o st/badshard "${BASE}py/shard_start.zarr"
+expect_rc 1 "a shard index with a bad crc32c fails"
+expect_grep "shard_start.zarr/c/0/0/0.*index checksum mismatch" "$SCRATCH/err" "the message names the shard"
+
 # Boxes of one of them, cut as numpy cuts them.
 for box in 0:1,0:1,0:1 2:9,3:17,1:20 0:5,0:5,0:5; do
 	p=py/a05.zarr
