@@ -290,7 +290,7 @@ import glob, sys, zarr, numpy as np
 want = np.load(sys.argv[1])
 got = zarr.open(glob.glob(sys.argv[2] + "/*.zarr")[0], mode="r")["0"][...]
 assert got.dtype == np.dtype("<u2") and np.array_equal(got, want), "values differ"
-' "www/py/$p.npy" "st/$p" 2>py.err; then ok "sharded v3 store $p comes back exactly"; else
+' "www/py/$p.zarr.npy" "st/$p" 2>py.err; then ok "sharded v3 store $p comes back exactly"; else
 		fail "sharded v3 store $p: exit $RC $(head -c 300 "$SCRATCH/err") $(tail -n 1 py.err)"
 	fi
 done
