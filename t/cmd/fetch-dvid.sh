@@ -61,6 +61,20 @@ print(hashlib.sha256(v[z:z + size[2], y:y + size[1], x:x + size[0]].tobytes()).h
 PYEOF
 }
 
+# valid FILE DESC: the first JSON line of FILE validates against the record schema.
+valid() {
+	if $PY -c '
+import json, sys, jsonschema
+s = json.load(open(sys.argv[1]))
+r = json.loads(open(sys.argv[2]).readline())
+errs = [e.json_path + ": " + e.message[:120] for e in jsonschema.Draft202012Validator(s).iter_errors(r)]
+print("\n".join(errs)); sys.exit(1 if errs else 0)' "$TOP/schemas/metadata_schema.json" "$1" >schema.err 2>&1; then
+		ok "$2"
+	else
+		fail "$2"; sed 's/^/#   /' schema.err | head -n 5
+	fi
+}
+
 field() {
 	$PY -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); v=r.get(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
 }
@@ -96,6 +110,7 @@ assert r["citation"]["doi"] == "10.7554/eLife.57443", r["citation"]
 assert r["download_url"].endswith("/api/node/" + sys.argv[2] + "/grayscale")
 ' rec.json $UUID "$S" 2>py.err && ok "record: id, shape z,y,x, voxel size from /info, server/UUID/instance/box, citation" ||
 	fail "record: $(tail -n 1 py.err)"
+valid rec.json "the record validates against the record schema"
 # Requests: one per 32^3 piece (chunks of 16 tile them); throttle=true is what makes the
 # origin's --dvid-throttle answer 503 below.
 : >"$ORIGIN_LOG"
@@ -110,6 +125,7 @@ run fetch-dvid $CONF -q --server "$S" --uuid $UUID --offset 1090,2000,3000 --siz
 expect_rc 1 "a box past MaxPoint is refused"
 expect_grep 'outside the extents.*1000,2000,3000 to 1099,2089,3079' "$SCRATCH/err" "the message gives the extents"
 [ "$(field "$SCRATCH/out" status)" = failed ] && ok "its record is failed" || fail "record: $(field "$SCRATCH/out" status)"
+valid "$SCRATCH/out" "the failed record validates against the schema"
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --offset 999,2000,3000 --size 2,2,2 -o st/out
 expect_rc 1 "a box before MinPoint is refused"
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --instance labels --offset 1000,2000,3000 --size 2,2,2 -o st/out
