@@ -29,6 +29,7 @@ usage(FILE *fp, int status)
 
 /* One request in flight: the chunk it is for. */
 struct unit {
+	struct unit *prev, *next;	/* the requests not handed back yet */
 	uint64_t c[3];		/* chunk index, in the 3-D view */
 	uint64_t off, len;	/* the byte range asked for (len 0: all) */
 	int tries;		/* answers that did not decode */
@@ -52,7 +53,34 @@ struct run {
 	struct em_http_multi *m;
 	unsigned char *chunk, *pack;
 	uint64_t fetched, missing, skipped, retried;
+	struct unit *live;		/* requests queued or in flight */
 };
+
+static struct unit *
+unit_new(struct run *x)
+{
+	struct unit *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		return NULL;
+	u->next = x->live;
+	if (x->live != NULL)
+		x->live->prev = u;
+	x->live = u;
+	return u;
+}
+
+static void
+unit_free(struct run *x, struct unit *u)
+{
+	if (u->prev != NULL)
+		u->prev->next = u->next;
+	else
+		x->live = u->next;
+	if (u->next != NULL)
+		u->next->prev = u->prev;
+	free(u);
+}
 
 /* The source's chunk index of a 3-D one (leading dimensions are 0). */
 static void
@@ -194,7 +222,7 @@ on_done(void *ctx, const struct em_http_reply *rp)
 	}
 	rc = put_chunk(x, u->c);
 out:
-	free(u);
+	unit_free(x, u);
 	return rc;
 }
 
@@ -231,13 +259,13 @@ on_feed(void *ctx, struct em_http_multi *m)
 				return -1;
 			continue;
 		}
-		if ((u = calloc(1, sizeof(*u))) == NULL)
+		if ((u = unit_new(x)) == NULL)
 			return em_fail("out of memory");
 		memcpy(u->c, c, sizeof(u->c));
 		u->off = off;
 		u->len = len;
 		if (em_http_multi_add(m, url, off, len, em_remote_max_encoded(x->r), u) < 0) {
-			free(u);
+			unit_free(x, u);
 			return -1;
 		}
 		return 1;
@@ -589,6 +617,9 @@ end:
 	if (em_interrupted() && status == EM_EXIT_FAIL && f.rec == NULL)
 		status = em_interrupt_status();
 	em_http_multi_free(m);
+	/* Requests a failed or interrupted run did not hand back. */
+	while (x.live != NULL)
+		unit_free(&x, x.live);
 	em_remote_free(x.r);
 	em_http_free(x.h);
 	em_http_free(x.hidx);

@@ -197,12 +197,14 @@ START_TEST(numcodecs_vectors)
 	static const char *const fx[] = { "zlib", "gzip", "zstd", "blosc", "lz4" };
 	char dir[512], path[700];
 	int cnum, anum, decoded = 0;
+	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/codecs/numcodecs_fixture_%s", testdata(), fx[_i]);
-	if (opendir(dir) == NULL) {
+	if ((d = opendir(dir)) == NULL) {
 		fprintf(stderr, "skipped: no %s\n", dir);
 		return;
 	}
+	closedir(d);
 	for (cnum = 0; cnum < 20; cnum++) {
 		struct em_codec c;
 		json_t *cfg;
