@@ -237,6 +237,28 @@ em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *da
 	return 0;
 }
 
+/*
+ * Chunks whose last voxel lies in the box: boxes do not overlap, so each
+ * chunk is counted once, when (or about when) it completes.
+ */
+static uint64_t
+chunks_ending_in(const struct em_zarr_meta *m, const uint64_t start[3], const uint64_t n[3])
+{
+	uint64_t total = 1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t ch = m->chunks[i], k = 0, c;
+		for (c = start[i] / ch; c * ch < start[i] + n[i]; c++) {
+			uint64_t last = (c + 1) * ch < m->shape[i] ? (c + 1) * ch - 1 : m->shape[i] - 1;
+			if (last >= start[i] && last < start[i] + n[i])
+				k++;
+		}
+		total *= k;
+	}
+	return total;
+}
+
 int
 em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3],
     const void *data)
@@ -248,13 +270,21 @@ em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t cou
 	if (em_zwriter_put_box(f->w, start, count3, data) < 0)
 		return -1;
 	count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+	em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
 	return 0;
 }
 
 int
 em_fetch_box_done(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3])
 {
-	return em_zwriter_box_done(f->w, start, count3);
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+	int rc = em_zwriter_box_done(f->w, start, count3);
+
+	if (rc == 1) {
+		count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+		em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
+	}
+	return rc;
 }
 
 static int
