@@ -68,7 +68,7 @@ LIB = lib/libem.a
 # directory's name and is built inside it.
 TOOL_DIRS = $(sort $(patsubst %/main.c,%,$(wildcard fetch-*/main.c em-*/main.c)))
 TOOLS = $(foreach d,$(TOOL_DIRS),$(d)/$(d))
-SCRIPTS = $(wildcard em-ingest/em-ingest)
+SCRIPTS = $(wildcard em-ingest)
 
 UNIT_SRC = $(sort $(wildcard t/unit/test_*.c))
 UNIT_OBJ = $(UNIT_SRC:.c=.o) t/unit/main.o
@@ -91,8 +91,12 @@ all: $(TOOLS)
 	$(say) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# Only this object knows the install location, so PREFIX does not rebuild the rest.
+# Only this object knows the install location, so PREFIX rebuilds it and nothing else.
+DATADIR_STAMP = .build-datadir
+$(DATADIR_STAMP): FORCE
+	@printf '%s\n' '$(DATADIR)' | cmp -s - $@ || printf '%s\n' '$(DATADIR)' > $@
 lib/paths.o: ALL_CFLAGS += -DEM_DATADIR='"$(DATADIR)"'
+lib/paths.o: $(DATADIR_STAMP)
 
 $(LIB): $(LIB_OBJ)
 	$(say) AR $@
@@ -154,5 +158,5 @@ uninstall:
 
 clean:
 	rm -f lib/*.o $(LIB) */*.o t/unit/*.o t/prog/*.o $(TOOLS) $(UNIT) $(TPROGS) \
-		t/unit/suites.inc $(FLAGS_STAMP) bench/peakrss bench/*.o
+		t/unit/suites.inc $(FLAGS_STAMP) $(DATADIR_STAMP) bench/peakrss bench/*.o
 	rm -rf t/scratch

@@ -90,6 +90,35 @@ blosc_cname_ok(const char *s)
 	return 0;
 }
 
+/* "lz4", "zstd-bitshuffle", "zlib-noshuffle", ...: blosc's cname and shuffle. */
+static int
+blosc_name(const char *s, struct em_codec *c)
+{
+	static const struct { const char *suffix; int shuffle; } sh[] = {
+		{ "-noshuffle", EM_BLOSC_NOSHUFFLE }, { "-shuffle", EM_BLOSC_SHUFFLE },
+		{ "-bitshuffle", EM_BLOSC_BITSHUFFLE },
+	};
+	char cname[sizeof(c->cname)];
+	size_t i, n = strcspn(s, "-");
+
+	if (n == 0 || n >= sizeof(cname))
+		return -1;
+	memcpy(cname, s, n);
+	cname[n] = '\0';
+	if (!blosc_cname_ok(cname))
+		return -1;
+	codec_init(c, EM_CODEC_BLOSC);
+	snprintf(c->cname, sizeof(c->cname), "%s", cname);
+	if (s[n] == '\0')
+		return 0;
+	for (i = 0; i < sizeof(sh) / sizeof(sh[0]); i++)
+		if (strcmp(s + n, sh[i].suffix) == 0) {
+			c->shuffle = sh[i].shuffle;
+			return 0;
+		}
+	return -1;
+}
+
 int
 em_codec_from_name(const char *name, int level, struct em_codec *c)
 {
@@ -105,19 +134,17 @@ em_codec_from_name(const char *name, int level, struct em_codec *c)
 		if (level < -1 || level > ZSTD_maxCLevel())
 			return em_fail("zstd level %d is out of range 0..%d", level, ZSTD_maxCLevel());
 		c->level = level == -1 ? 1 : level;
-	} else if (strncmp(name, "blosc-", 6) == 0 && blosc_cname_ok(name + 6) &&
-	    strlen(name + 6) < sizeof(c->cname)) {
-		codec_init(c, EM_CODEC_BLOSC);
+	} else if (strncmp(name, "blosc-", 6) == 0 && blosc_name(name + 6, c) == 0) {
 		if (level < -1 || level > 9)
 			return em_fail("blosc level %d is out of range 0..9", level);
 		c->level = level == -1 ? 5 : level;
-		snprintf(c->cname, sizeof(c->cname), "%s", name + 6);
 	} else if (strcmp(name, "lz4") == 0) {
 		codec_init(c, EM_CODEC_LZ4);
 		c->acceleration = level <= 0 ? 1 : level;
 	} else {
 		return em_fail("unknown compressor '%s' (known: raw, zlib, gzip, zstd, "
-		    "blosc-lz4, blosc-zstd, blosc-zlib, blosc-blosclz, lz4)", name);
+		    "blosc-lz4, blosc-zstd, blosc-zlib, blosc-blosclz, lz4; blosc names may end "
+		    "in -shuffle, -bitshuffle or -noshuffle)", name);
 	}
 	return 0;
 }

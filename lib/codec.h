@@ -49,7 +49,8 @@ json_t *em_codec_to_json(const struct em_codec *c);
 /*
  * From a command-line name: raw, zlib, gzip, zstd, blosc-lz4, blosc-zstd,
  * blosc-zlib, blosc-blosclz, lz4; level -1 takes the codec's default
- * (zlib/gzip 1, zstd 1, blosc 5).  Blosc uses byte shuffle.
+ * (zlib/gzip 1, zstd 1, blosc 5).  Blosc uses byte shuffle unless the name
+ * ends in -bitshuffle or -noshuffle ("blosc-zstd-bitshuffle").
  */
 int em_codec_from_name(const char *name, int level, struct em_codec *c);
 /* One line for records and logs: "zstd level 1", "blosc lz4 clevel 5 shuffle", "raw". */

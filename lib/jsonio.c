@@ -15,10 +15,17 @@ struct em_json_reader {
 	int eof;
 	char *name;
 	struct em_buf buf;
+	size_t off;		/* bytes at the start of buf already handed out */
 	size_t max_text;
 	unsigned long count;
-	unsigned long line;	/* line number of buf's first byte */
+	unsigned long line;	/* line number of the first byte not handed out */
 	unsigned long col;	/* its column (0-based) */
+	int keep;		/* keep the bytes of each text in text */
+	struct em_buf text;
+	/* Where the scan for the end of an object or array has got to. */
+	size_t scan_pos;
+	unsigned long scan_depth;
+	int scan_instr, scan_esc;
 };
 
 struct em_json_reader *
@@ -35,6 +42,7 @@ em_json_reader_new(int fd, const char *name, size_t max_text)
 	r->max_text = max_text;
 	r->line = 1;
 	em_buf_init(&r->buf, max_text);
+	em_buf_init(&r->text, max_text);
 	return r;
 }
 
@@ -44,6 +52,7 @@ em_json_reader_free(struct em_json_reader *r)
 	if (r == NULL)
 		return;
 	em_buf_release(&r->buf);
+	em_buf_release(&r->text);
 	free(r->name);
 	free(r);
 }
@@ -61,6 +70,15 @@ fill(struct em_json_reader *r)
 	size_t want = 1 << 16;
 	ssize_t n;
 
+	/*
+	 * Texts handed out are dropped here, once per read, rather than one
+	 * by one: moving the rest of the buffer for each short line of JSON
+	 * Lines would cost more than parsing it.
+	 */
+	if (r->off > 0) {
+		em_buf_consume(&r->buf, r->off);
+		r->off = 0;
+	}
 	if (r->buf.len >= r->max_text)
 		return em_fail("%s: JSON text longer than %zu bytes", r->name, r->max_text);
 	if (want > r->max_text - r->buf.len)
@@ -86,22 +104,71 @@ consume(struct em_json_reader *r, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (r->buf.data[i] == '\n') {
+		if (r->buf.data[r->off + i] == '\n') {
 			r->line++;
 			r->col = 0;
 		} else {
 			r->col++;
 		}
 	}
-	em_buf_consume(&r->buf, n);
+	r->off += n;
+	if (r->off == r->buf.len) {
+		em_buf_reset(&r->buf);
+		r->off = 0;
+	}
+	if (n > 0) {
+		r->scan_pos = 0;
+		r->scan_depth = 0;
+		r->scan_instr = r->scan_esc = 0;
+	}
+}
+
+/*
+ * An object or array at the start of the buffer: scan the bytes not seen
+ * yet for its closing bracket.  Returns its length once complete, 0 while
+ * more is needed.  Parsing only then keeps a big document linear: parsing
+ * on every read would go over its beginning again each time.  Brackets are
+ * only counted; jansson still judges the text.
+ */
+static size_t
+scan_end(struct em_json_reader *r)
+{
+	const char *p = r->buf.data + r->off;
+	size_t i;
+
+	for (i = r->scan_pos; i < r->buf.len - r->off; i++) {
+		char ch = p[i];
+
+		if (r->scan_instr) {
+			if (r->scan_esc)
+				r->scan_esc = 0;
+			else if (ch == '\\')
+				r->scan_esc = 1;
+			else if (ch == '"')
+				r->scan_instr = 0;
+		} else if (ch == '"') {
+			r->scan_instr = 1;
+		} else if (ch == '{' || ch == '[') {
+			r->scan_depth++;
+		} else if ((ch == '}' || ch == ']') && --r->scan_depth == 0) {
+			r->scan_pos = i + 1;
+			return i + 1;
+		}
+	}
+	r->scan_pos = i;
+	return 0;
 }
 
 static size_t
 skip_ws(const struct em_json_reader *r)
 {
-	size_t i = 0;
+	const char *p = r->buf.data;
+	size_t i = 0, n = r->buf.len - r->off;
 
-	while (i < r->buf.len && strchr(" \t\r\n", r->buf.data[i]) != NULL && r->buf.data[i])
+	if (p == NULL)
+		return 0;
+	p += r->off;
+	while (i < n && strchr(" \t\r\n", p[i]) != NULL && p[i])
 		i++;
 	return i;
 }
@@ -111,27 +178,40 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 {
 	json_error_t jerr;
 	json_t *v;
+	size_t end;
 
 	*out = NULL;
 	for (;;) {
 		size_t ws = skip_ws(r);
+		const char *p;
+		size_t avail;
 
 		consume(r, ws);
-		if (r->buf.len == 0) {
+		avail = r->buf.len - r->off;
+		if (avail == 0) {
 			if (r->eof)
 				return 0;
 			if (fill(r) < 0)
 				return -1;
 			continue;
 		}
-		v = json_loadb(r->buf.data, r->buf.len,
+		p = r->buf.data + r->off;
+		end = 0;
+		if ((p[0] == '{' || p[0] == '[') && !r->eof &&
+		    (end = scan_end(r)) == 0) {
+			if (fill(r) < 0)
+				return -1;
+			continue;
+		}
+		v = json_loadb(p, end ? end : avail,
 		    JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
 		/*
 		 * A text that ends exactly at the end of what has been read may
 		 * go on (a number "12" whose "34" is still in the pipe), and a
 		 * failure may just mean "more to come": read on before deciding.
+		 * An object or array whose closing bracket has come is complete.
 		 */
-		if (!r->eof && (v == NULL || (size_t)jerr.position >= r->buf.len)) {
+		if (!r->eof && end == 0 && (v == NULL || (size_t)jerr.position >= avail)) {
 			json_decref(v);
 			if (fill(r) < 0)
 				return -1;
@@ -144,11 +224,31 @@ em_json_reader_next(struct em_json_reader *r, json_t **out)
 			return em_fail("%s: invalid JSON at line %lu, column %lu: %s",
 			    r->name, line, col, jerr.text);
 		}
+		if (r->keep) {
+			em_buf_reset(&r->text);
+			if (em_buf_add(&r->text, p, (size_t)jerr.position) < 0) {
+				json_decref(v);
+				return -1;
+			}
+		}
 		consume(r, (size_t)jerr.position);
 		r->count++;
 		*out = v;
 		return 1;
 	}
+}
+
+void
+em_json_reader_keep_text(struct em_json_reader *r, int on)
+{
+	r->keep = on;
+}
+
+const char *
+em_json_reader_text(const struct em_json_reader *r, size_t *len)
+{
+	*len = r->text.len;
+	return r->keep ? em_buf_cstr(&r->text) : NULL;
 }
 
 json_t *

@@ -28,6 +28,15 @@ int em_json_reader_next(struct em_json_reader *r, json_t **out);
 /* 1-based number of the last text returned. */
 unsigned long em_json_reader_count(const struct em_json_reader *r);
 
+/*
+ * Keep the bytes of each text as they were read, for a filter that passes
+ * documents on without re-encoding them (numbers keep their spelling).
+ * em_json_reader_text gives the last text returned (borrowed, until the
+ * next call), NULL when keeping is off.
+ */
+void em_json_reader_keep_text(struct em_json_reader *r, int on);
+const char *em_json_reader_text(const struct em_json_reader *r, size_t *len);
+
 /* Load one JSON file (the whole file must be one text). */
 json_t *em_json_load_file(const char *path, size_t max_bytes);
 

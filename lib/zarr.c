@@ -1135,18 +1135,33 @@ em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out)
 
 /* ---- the slab iterator ---- */
 
+/*
+ * Workers decode the chunks of a chunk row straight into a row buffer
+ * (chunk after chunk, as stored); the caller's thread then gathers a few
+ * planes at a time from it into a small buffer and hands that out.  The
+ * gathered planes are still in cache when the caller hashes them, and the
+ * decoders write their output sequentially: scattering each chunk into a
+ * C-order slab instead cost a fifth of the read time in cache misses.
+ */
+#define GATHER_BYTES ((size_t)4 << 20)
+
 struct em_zarr_iter {
 	struct em_zarr *a;
 	int threads, nbuf;
 	uint64_t rows;		/* chunk rows along dimension 0 */
 	uint64_t per_row;	/* chunks in one row */
 	uint64_t plane_elems;	/* elements of one plane (all but dimension 0) */
-	size_t slab_cap;
+	size_t row_cap;		/* per_row decoded chunks */
 	unsigned char *buf[2];
 	uint64_t buf_row[2], buf_done[2];
-	uint64_t next_item;	/* next chunk to hand to a worker: row * per_row + k */
-	uint64_t released;	/* rows the caller is done with */
-	uint64_t yielded;	/* rows handed to the caller */
+	uint64_t next_item;	/* next chunk to decode: row * per_row + k */
+	uint64_t released;	/* rows whose buffer may be reused */
+	uint64_t cur_row;	/* row being gathered (ready) */
+	uint64_t cur_z;		/* next plane of the array to gather */
+	int have_row;
+	unsigned char *gbuf;	/* gathered planes handed to the caller */
+	size_t gcap;
+	uint64_t gplanes;	/* planes per hand-out */
 	uint64_t missing;
 	int failed, stop;
 	char err[512];
@@ -1154,52 +1169,95 @@ struct em_zarr_iter {
 	pthread_cond_t cv;
 	pthread_t th[16];
 	int started;
-	struct rd r0;		/* for threads == 0 */
+	struct rd r0;		/* the caller's own decoding */
 };
+
+static uint64_t
+gather_planes(const struct em_zarr_meta *m, uint64_t plane_bytes)
+{
+	uint64_t g = plane_bytes > 0 ? GATHER_BYTES / plane_bytes : 1;
+
+	if (g < 1)
+		g = 1;
+	if (g > m->chunks[0])
+		g = m->chunks[0];
+	return g;
+}
 
 uint64_t
 em_zarr_iter_memory(const struct em_zarr_meta *m, int threads)
 {
-	uint64_t slab = em_dtype_size(m->dtype) * m->chunks[0], cb = em_zarr_chunk_bytes(m);
+	uint64_t cb = em_zarr_chunk_bytes(m), per_row = 1, g[EM_ZARR_MAXDIM];
+	uint64_t plane = em_dtype_size(m->dtype);
 	int i, nbuf = threads > 0 ? 2 : 1;
 
-	for (i = 1; i < m->ndim; i++)
-		slab *= m->shape[i];
+	em_zarr_grid(m, g);
+	for (i = 1; i < m->ndim; i++) {
+		per_row *= g[i];
+		plane *= m->shape[i];
+	}
 	if (threads < 1)
 		threads = 1;
-	return (uint64_t)nbuf * slab +
-	    (uint64_t)threads * (2 * cb + em_codec_bound(&m->codec, cb));
+	return (uint64_t)nbuf * per_row * cb + gather_planes(m, plane) * plane +
+	    (uint64_t)(threads + 1) * (cb + em_codec_bound(&m->codec, cb));
 }
 
-/* Decode chunk k of row into the slab buffer b. */
+/* Decode chunk k of row into its place in the row buffer b. */
 static int
 iter_do(struct em_zarr_iter *it, struct rd *r, uint64_t row, uint64_t k, unsigned char *b)
 {
 	struct em_zarr *a = it->a;
-	uint64_t ci[EM_ZARR_MAXDIM], dof[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
-	uint64_t dsh[EM_ZARR_MAXDIM], zero[EM_ZARR_MAXDIM] = { 0 };
-	int n = a->m.ndim, i, rc;
+	uint64_t ci[EM_ZARR_MAXDIM], rest = k;
+	int i, rc;
 
 	ci[0] = row;
-	for (i = n - 1; i >= 1; i--) {
-		ci[i] = k % a->grid[i];
-		k /= a->grid[i];
+	for (i = a->m.ndim - 1; i >= 1; i--) {
+		ci[i] = rest % a->grid[i];
+		rest /= a->grid[i];
 	}
-	if (r->chunk == NULL && (r->chunk = malloc(a->chunk_bytes)) == NULL)
-		return em_fail("out of memory");
-	rc = read_chunk_rd(a, r, ci, r->chunk);
-	if (rc < 0)
-		return -1;
+	rc = read_chunk_rd(a, r, ci, b + k * a->chunk_bytes);
 	if (rc == 0)
 		__atomic_add_fetch(&it->missing, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++) {
-		uint64_t lo = ci[i] * a->m.chunks[i];
-		cnt[i] = a->m.shape[i] - lo < a->m.chunks[i] ? a->m.shape[i] - lo : a->m.chunks[i];
-		dof[i] = i == 0 ? 0 : lo;
-		dsh[i] = i == 0 ? a->m.chunks[0] : a->m.shape[i];
+	return rc < 0 ? -1 : 0;
+}
+
+/* Take the next chunk to decode if its row may use a buffer (lock held); 0 if none. */
+static int
+iter_take(struct em_zarr_iter *it, uint64_t only_row, int any_row, uint64_t *row, uint64_t *k,
+    int *b)
+{
+	uint64_t item = it->next_item;
+
+	if (item >= it->rows * it->per_row)
+		return 0;
+	*row = item / it->per_row;
+	if (*row >= it->released + (uint64_t)it->nbuf || (!any_row && *row != only_row))
+		return 0;
+	*k = item % it->per_row;
+	*b = (int)(*row % (uint64_t)it->nbuf);
+	if (*k == 0) {
+		it->buf_row[*b] = *row;
+		it->buf_done[*b] = 0;
 	}
-	em_zarr_copy_box(n, a->itemsize, b, dsh, dof, r->chunk, a->m.chunks, zero, cnt);
-	return 0;
+	it->next_item++;
+	return 1;
+}
+
+/* Decode (lock released meanwhile) and count the chunk done (lock held). */
+static void
+iter_run(struct em_zarr_iter *it, struct rd *r, uint64_t row, uint64_t k, int b)
+{
+	int rc;
+
+	pthread_mutex_unlock(&it->mu);
+	rc = iter_do(it, r, row, k, it->buf[b]);
+	pthread_mutex_lock(&it->mu);
+	if (rc < 0 && !it->failed) {
+		it->failed = 1;
+		snprintf(it->err, sizeof(it->err), "%s", em_errmsg());
+	}
+	it->buf_done[b]++;
+	pthread_cond_broadcast(&it->cv);
 }
 
 static void *
@@ -1207,34 +1265,15 @@ iter_worker(void *arg)
 {
 	struct em_zarr_iter *it = arg;
 	struct rd r = { 0 };
-	uint64_t total = it->rows * it->per_row;
+	uint64_t row, k;
+	int b;
 
 	pthread_mutex_lock(&it->mu);
-	for (;;) {
-		uint64_t item, row, k;
-		int b, rc;
-		while (!it->stop && !it->failed && it->next_item < total &&
-		    it->next_item / it->per_row >= it->released + (uint64_t)it->nbuf)
+	while (!it->stop && !it->failed && it->next_item < it->rows * it->per_row) {
+		if (iter_take(it, 0, 1, &row, &k, &b))
+			iter_run(it, &r, row, k, b);
+		else
 			pthread_cond_wait(&it->cv, &it->mu);
-		if (it->stop || it->failed || it->next_item >= total)
-			break;
-		item = it->next_item++;
-		row = item / it->per_row;
-		k = item % it->per_row;
-		b = (int)(row % (uint64_t)it->nbuf);
-		if (k == 0) {
-			it->buf_row[b] = row;
-			it->buf_done[b] = 0;
-		}
-		pthread_mutex_unlock(&it->mu);
-		rc = iter_do(it, &r, row, k, it->buf[b]);
-		pthread_mutex_lock(&it->mu);
-		if (rc < 0 && !it->failed) {
-			it->failed = 1;
-			snprintf(it->err, sizeof(it->err), "%s", em_errmsg());
-		}
-		it->buf_done[b]++;
-		pthread_cond_broadcast(&it->cv);
 	}
 	pthread_cond_broadcast(&it->cv);
 	pthread_mutex_unlock(&it->mu);
@@ -1266,15 +1305,22 @@ em_zarr_iter_new(struct em_zarr *a, int threads)
 		it->per_row *= a->grid[i];
 		it->plane_elems *= a->m.shape[i];
 	}
-	it->slab_cap = (size_t)(a->m.chunks[0] * it->plane_elems * a->itemsize);
+	it->row_cap = (size_t)(it->per_row * a->chunk_bytes);
+	it->gplanes = gather_planes(&a->m, it->plane_elems * a->itemsize);
+	it->gcap = (size_t)(it->gplanes * it->plane_elems * a->itemsize);
+	pthread_mutex_init(&it->mu, NULL);
+	pthread_cond_init(&it->cv, NULL);
 	for (i = 0; i < it->nbuf; i++)
-		if ((it->buf[i] = malloc(it->slab_cap ? it->slab_cap : 1)) == NULL) {
-			em_fail("out of memory for a slab of %zu bytes", it->slab_cap);
+		if ((it->buf[i] = malloc(it->row_cap ? it->row_cap : 1)) == NULL) {
+			em_fail("out of memory for a chunk row of %zu bytes", it->row_cap);
 			em_zarr_iter_free(it);
 			return NULL;
 		}
-	pthread_mutex_init(&it->mu, NULL);
-	pthread_cond_init(&it->cv, NULL);
+	if ((it->gbuf = malloc(it->gcap ? it->gcap : 1)) == NULL) {
+		em_fail("out of memory");
+		em_zarr_iter_free(it);
+		return NULL;
+	}
 	for (i = 0; i < threads; i++) {
 		if (pthread_create(&it->th[i], NULL, iter_worker, it) != 0)
 			break;
@@ -1288,41 +1334,92 @@ em_zarr_iter_new(struct em_zarr *a, int threads)
 	return it;
 }
 
+/* Wait until chunk row `row` is decoded, decoding its chunks here too. */
+static int
+iter_wait_row(struct em_zarr_iter *it, uint64_t row)
+{
+	int b = (int)(row % (uint64_t)it->nbuf);
+	uint64_t r, k;
+	int bb;
+
+	pthread_mutex_lock(&it->mu);
+	while (!it->failed && !(it->next_item > row * it->per_row && it->buf_row[b] == row &&
+	    it->buf_done[b] == it->per_row)) {
+		/* Rather than sleep, decode chunks of the row we wait for. */
+		if (iter_take(it, row, 0, &r, &k, &bb))
+			iter_run(it, &it->r0, r, k, bb);
+		else
+			pthread_cond_wait(&it->cv, &it->mu);
+	}
+	pthread_mutex_unlock(&it->mu);
+	return it->failed ? em_fail("%s", it->err) : 0;
+}
+
 int
 em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint64_t *z0,
     uint64_t *nz)
 {
-	uint64_t row = it->yielded, n;
-	int b = (int)(row % (uint64_t)it->nbuf);
+	struct em_zarr *a = it->a;
+	uint64_t row, zr, n, k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM];
+	uint64_t dof[EM_ZARR_MAXDIM] = { 0 }, dsh[EM_ZARR_MAXDIM], row_end;
+	int nd = a->m.ndim, i, b;
 
-	if (row >= it->rows)
+	if (it->cur_z >= a->m.shape[0])
 		return 0;
-	if (it->threads == 0) {
-		uint64_t k;
-		for (k = 0; k < it->per_row; k++)
-			if (iter_do(it, &it->r0, row, k, it->buf[0]) < 0)
-				return -1;
-	} else {
-		pthread_mutex_lock(&it->mu);
-		it->released = it->yielded;
-		pthread_cond_broadcast(&it->cv);
-		while (!it->failed && !(it->buf_row[b] == row && it->buf_done[b] == it->per_row &&
-		    it->next_item > row * it->per_row))
-			pthread_cond_wait(&it->cv, &it->mu);
-		if (it->failed) {
-			pthread_mutex_unlock(&it->mu);
-			return em_fail("%s", it->err);
+	row = it->cur_z / a->m.chunks[0];
+	if (!it->have_row) {
+		if (it->threads == 0) {
+			for (k = 0; k < it->per_row; k++)
+				if (iter_do(it, &it->r0, row, k, it->buf[0]) < 0)
+					return -1;
+		} else if (iter_wait_row(it, row) < 0) {
+			return -1;
 		}
-		pthread_mutex_unlock(&it->mu);
+		it->have_row = 1;
 	}
-	n = it->a->m.shape[0] - row * it->a->m.chunks[0];
-	if (n > it->a->m.chunks[0])
-		n = it->a->m.chunks[0];
-	*data = it->buf[b];
-	*len = (size_t)(n * it->plane_elems * it->a->itemsize);
-	*z0 = row * it->a->m.chunks[0];
+	b = (int)(row % (uint64_t)it->nbuf);
+	zr = it->cur_z - row * a->m.chunks[0];
+	row_end = (row + 1) * a->m.chunks[0];
+	if (row_end > a->m.shape[0])
+		row_end = a->m.shape[0];
+	n = row_end - it->cur_z < it->gplanes ? row_end - it->cur_z : it->gplanes;
+	/* Gather planes cur_z .. cur_z+n from the row's chunks into gbuf. */
+	dsh[0] = n;
+	for (i = 1; i < nd; i++)
+		dsh[i] = a->m.shape[i];
+	for (k = 0; k < it->per_row; k++) {
+		uint64_t rest = k;
+		for (i = nd - 1; i >= 1; i--) {
+			ci[i] = rest % a->grid[i];
+			rest /= a->grid[i];
+		}
+		cnt[0] = n;
+		so[0] = zr;
+		for (i = 1; i < nd; i++) {
+			uint64_t lo = ci[i] * a->m.chunks[i];
+			cnt[i] = a->m.shape[i] - lo < a->m.chunks[i] ? a->m.shape[i] - lo :
+			    a->m.chunks[i];
+			so[i] = 0;
+			dof[i] = lo;
+		}
+		em_zarr_copy_box(nd, a->itemsize, it->gbuf, dsh, dof,
+		    it->buf[b] + k * a->chunk_bytes, a->m.chunks, so, cnt);
+	}
+	*data = it->gbuf;
+	*len = (size_t)(n * it->plane_elems * a->itemsize);
+	*z0 = it->cur_z;
 	*nz = n;
-	it->yielded++;
+	it->cur_z += n;
+	if (it->cur_z == row_end) {
+		/* The row is gathered: its buffer may take the row after next. */
+		it->have_row = 0;
+		if (it->threads > 0) {
+			pthread_mutex_lock(&it->mu);
+			it->released = row + 1;
+			pthread_cond_broadcast(&it->cv);
+			pthread_mutex_unlock(&it->mu);
+		}
+	}
 	return 1;
 }
 
@@ -1347,12 +1444,11 @@ em_zarr_iter_free(struct em_zarr_iter *it)
 		for (i = 0; i < it->started; i++)
 			pthread_join(it->th[i], NULL);
 	}
-	if (it->threads > 0 || it->started > 0) {
-		pthread_mutex_destroy(&it->mu);
-		pthread_cond_destroy(&it->cv);
-	}
+	pthread_mutex_destroy(&it->mu);
+	pthread_cond_destroy(&it->cv);
 	rd_release(&it->r0);
 	free(it->buf[0]);
 	free(it->buf[1]);
+	free(it->gbuf);
 	free(it);
 }

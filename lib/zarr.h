@@ -133,14 +133,18 @@ int em_zarr_read_box(struct em_zarr *a, const uint64_t *start, const uint64_t *c
 int em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out);
 
 /*
- * Stream the whole array once in C order with bounded memory, one chunk
- * row (chunks[0] planes, the last one shorter) at a time, decoded by
- * `threads` worker threads ahead of the caller (threads 0 = decode in the
- * caller's thread).  Memory: em_zarr_iter_memory().
+ * Stream the whole array once in C order with bounded memory.  `threads`
+ * worker threads (0 = none) decode the chunks of the next chunk row
+ * (chunks[0] planes) while the caller works; the caller's thread helps
+ * when it would otherwise wait.  Each call hands out a run of whole planes
+ * of at most 4 MiB (at least one plane), gathered from the decoded row into
+ * a small buffer, so the caller's hashing and statistics of it run from
+ * cache.  Memory: em_zarr_iter_memory() (two chunk rows with threads, one
+ * without).
  *
  *	it = em_zarr_iter_new(a, 2);
  *	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1)
- *		SHA256_Update(&c, p, len);	// p valid until the next call
+ *		EVP_DigestUpdate(md, p, len);	// p valid until the next call
  *	if (r < 0) ... em_errmsg() ...
  *	em_zarr_iter_free(it);
  */

@@ -49,7 +49,8 @@ struct em_zwriter {
 	uint64_t grid[EM_ZARR_MAXDIM];
 	int mode;
 	/* planes */
-	unsigned char *row;
+	unsigned char **rowc;	/* the chunks of the current chunk row */
+	uint64_t per_row;	/* chunks in a chunk row */
 	size_t plane_bytes;
 	uint64_t next_z;
 	/* boxes */
@@ -65,6 +66,8 @@ struct em_zwriter {
 	int nth;
 	struct em_zwriter_stats st;
 	uint64_t cur_mem;
+	unsigned char **freel;	/* recycled chunk buffers */
+	int nfree, freecap;
 };
 
 static void
@@ -85,13 +88,53 @@ mem_sub(struct em_zwriter *w, uint64_t n)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/*
+ * Chunk buffers are recycled through a free list rather than returned to
+ * malloc: a fresh 256 KiB buffer per chunk costs page faults (and mmap
+ * churn) that showed up as a quarter of the writer's time.
+ */
+static unsigned char *
+chunk_alloc(struct em_zwriter *w)
+{
+	unsigned char *p = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->nfree > 0)
+		p = w->freel[--w->nfree];
+	pthread_mutex_unlock(&w->mu);
+	if (p != NULL)
+		return p;
+	if ((p = malloc(w->cbytes)) == NULL) {
+		em_fail("out of memory for a chunk of %zu bytes", w->cbytes);
+		return NULL;
+	}
+	mem_add(w, w->cbytes);
+	return p;
+}
+
+static void
+chunk_release(struct em_zwriter *w, unsigned char *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->nfree < w->freecap) {
+		w->freel[w->nfree++] = p;
+		p = NULL;
+	} else {
+		w->cur_mem -= w->cbytes;
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(p);
+}
+
 /* Record the first failure (the error text is per thread, so copy it). */
 static void
 set_failed(struct em_zwriter *w)
 {
 	pthread_mutex_lock(&w->mu);
 	if (!w->failed) {
-		w->failed = 1;
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 		snprintf(w->err, sizeof(w->err), "%s", em_errmsg());
 	}
 	pthread_cond_broadcast(&w->cv_space);
@@ -224,12 +267,13 @@ worker(void *arg)
 		if (w->head == NULL)
 			w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
-		rc = ok && !w->failed ? write_job(w, cx, out, j) : 0;
+		/* After a failure the rest of the queue is dropped: a re-run writes it. */
+		rc = ok && !__atomic_load_n(&w->failed, __ATOMIC_RELAXED) ?
+		    write_job(w, cx, out, j) : 0;
 		if (rc < 0)
 			set_failed(w);
-		free(j->data);
+		chunk_release(w, j->data);
 		free(j);
-		mem_sub(w, w->cbytes);
 		pthread_mutex_lock(&w->mu);
 		w->inflight--;
 		pthread_cond_broadcast(&w->cv_space);
@@ -260,8 +304,7 @@ submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		free(data);
-		mem_sub(w, w->cbytes);
+		chunk_release(w, data);
 		return em_fail("out of memory");
 	}
 	memcpy(j->cidx, cidx, sizeof(j->cidx));
@@ -271,9 +314,8 @@ submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
 		pthread_cond_wait(&w->cv_space, &w->mu);
 	if (w->failed) {
 		pthread_mutex_unlock(&w->mu);
-		free(j->data);
+		chunk_release(w, j->data);
 		free(j);
-		mem_sub(w, w->cbytes);
 		return failure(w);
 	}
 	if (w->tail != NULL)
@@ -285,19 +327,6 @@ submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
 	pthread_cond_signal(&w->cv_work);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
-}
-
-static unsigned char *
-chunk_alloc(struct em_zwriter *w)
-{
-	unsigned char *p = malloc(w->cbytes);
-
-	if (p == NULL) {
-		em_fail("out of memory for a chunk of %zu bytes", w->cbytes);
-		return NULL;
-	}
-	mem_add(w, w->cbytes);
-	return p;
 }
 
 static void
@@ -328,10 +357,10 @@ em_zwriter_min_memory(const struct em_zarr_meta *m, int jobs, const uint64_t *bo
 	need = (uint64_t)jobs * em_codec_bound(&m->codec, cb) + (2 * (uint64_t)jobs + 1) * cb;
 	em_zarr_grid(m, g);
 	if (box == NULL) {
-		n = em_dtype_size(m->dtype) * m->chunks[0];
-		for (i = 1; i < m->ndim; i++)
-			n *= m->shape[i];
-		return need + n;
+		/* The chunks of one chunk row (edge chunks full size). */
+		for (n = 1, i = 1; i < m->ndim; i++)
+			n *= g[i];
+		return need + n * cb;
 	}
 	n = box[0] / m->chunks[0] + 2;
 	if (n > g[0])
@@ -365,14 +394,43 @@ em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
 		w->o.jobs = 1;
 	if (w->o.jobs > MAX_JOBS)
 		w->o.jobs = MAX_JOBS;
-	w->qmax = 2 * w->o.jobs;
 	w->isz = em_zarr_itemsize(a);
 	w->cbytes = em_zarr_chunk_bytes(w->m);
 	w->bound = em_codec_bound(&w->m->codec, w->cbytes);
 	em_zarr_grid(w->m, w->grid);
 	w->plane_bytes = w->isz;
-	for (i = 1; i < w->m->ndim; i++)
+	w->per_row = 1;
+	for (i = 1; i < w->m->ndim; i++) {
 		w->plane_bytes *= (size_t)w->m->shape[i];
+		w->per_row *= w->grid[i];
+	}
+	/*
+	 * Queue: 2 * jobs chunks keep the pool busy; one more chunk row lets
+	 * the caller fill the next row while this one is compressed.  A
+	 * memory bound takes back what it must of that extra row.
+	 */
+	{
+		uint64_t minq = 2 * (uint64_t)w->o.jobs, q = minq + w->per_row;
+		uint64_t need = em_zwriter_min_memory(w->m, w->o.jobs, NULL);
+		if (w->o.max_memory > 0) {
+			uint64_t extra = w->o.max_memory > need ? (w->o.max_memory - need) / w->cbytes : 0;
+			if (extra < w->per_row)
+				q = minq + extra;
+		}
+		w->qmax = q > 1 << 20 ? 1 << 20 : (int)q;
+		/* Boxes: what the budget leaves after the pool and the queue holds partial chunks. */
+		if (w->o.max_memory > 0 && w->o.max_pending == 0) {
+			uint64_t base = (uint64_t)w->o.jobs * w->bound + (minq + 1) * w->cbytes;
+			w->o.max_pending = w->o.max_memory > base + w->cbytes ?
+			    w->o.max_memory - base : w->cbytes;
+		}
+		w->freecap = w->qmax + 1;
+		if ((w->freel = calloc((size_t)w->freecap, sizeof(*w->freel))) == NULL) {
+			free(w);
+			em_fail("out of memory");
+			return NULL;
+		}
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_space, NULL);
@@ -394,46 +452,78 @@ fail:
 	return NULL;
 }
 
-/* Cut chunk row r (in w->row) into chunks and queue them. */
+/* Chunk k of the current row: its index and the part of it inside the array. */
 static int
-cut_row(struct em_zwriter *w, uint64_t r)
+row_chunk(const struct em_zwriter *w, uint64_t r, uint64_t k, uint64_t *ci, uint64_t *cnt)
 {
 	const struct em_zarr_meta *m = w->m;
-	uint64_t per_row = 1, k, rsh[EM_ZARR_MAXDIM];
+	int n = m->ndim, i, edge = 0;
+
+	ci[0] = r;
+	for (i = n - 1; i >= 1; i--) {
+		ci[i] = k % w->grid[i];
+		k /= w->grid[i];
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t lo = ci[i] * m->chunks[i];
+		cnt[i] = m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
+		if (cnt[i] < m->chunks[i])
+			edge = 1;
+	}
+	return edge;
+}
+
+/*
+ * Copy planes z0 .. z0+nz (all in chunk row r) straight into the row's
+ * chunk buffers: one pass over the data, no intermediate row copy.
+ */
+static int
+fill_row(struct em_zwriter *w, uint64_t r, uint64_t z0, uint64_t nz, const unsigned char *src)
+{
+	const struct em_zarr_meta *m = w->m;
+	uint64_t k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM];
+	uint64_t dof[EM_ZARR_MAXDIM] = { 0 }, ssh[EM_ZARR_MAXDIM];
 	int n = m->ndim, i;
 
+	ssh[0] = nz;
 	for (i = 1; i < n; i++)
-		per_row *= w->grid[i];
-	rsh[0] = m->chunks[0];
-	for (i = 1; i < n; i++)
-		rsh[i] = m->shape[i];
-	for (k = 0; k < per_row; k++) {
-		uint64_t ci[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
-		uint64_t zero[EM_ZARR_MAXDIM] = { 0 }, rest = k;
-		unsigned char *c;
-		int edge = 0;
-		ci[0] = r;
-		for (i = n - 1; i >= 1; i--) {
-			ci[i] = rest % w->grid[i];
-			rest /= w->grid[i];
+		ssh[i] = m->shape[i];
+	for (k = 0; k < w->per_row; k++) {
+		int edge = row_chunk(w, r, k, ci, cnt);
+		if (w->rowc[k] == NULL) {
+			if ((w->rowc[k] = chunk_alloc(w)) == NULL)
+				return -1;
+			/* Zarr stores edge chunks full size; the part outside the array is fill. */
+			if (edge)
+				em_zarr_fill(w->rowc[k], w->cbytes / w->isz, w->isz, m->fill);
 		}
-		for (i = 0; i < n; i++) {
-			uint64_t lo = ci[i] * m->chunks[i];
-			cnt[i] = m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
-			so[i] = i == 0 ? 0 : lo;
-			if (cnt[i] < m->chunks[i])
-				edge = 1;
-		}
-		if ((c = chunk_alloc(w)) == NULL)
-			return -1;
-		/* Zarr stores edge chunks full size; the part outside the array is fill. */
-		if (edge)
-			em_zarr_fill(c, w->cbytes / w->isz, w->isz, m->fill);
-		em_zarr_copy_box(n, w->isz, c, m->chunks, zero, w->row, rsh, so, cnt);
-		if (submit(w, ci, c) < 0)
-			return -1;
+		so[0] = 0;
+		for (i = 1; i < n; i++)
+			so[i] = ci[i] * m->chunks[i];
+		cnt[0] = nz;
+		dof[0] = z0 - r * m->chunks[0];
+		em_zarr_copy_box(n, w->isz, w->rowc[k], m->chunks, dof, src, ssh, so, cnt);
 	}
 	return 0;
+}
+
+/* Queue the chunks of the finished row. */
+static int
+submit_row(struct em_zwriter *w, uint64_t r)
+{
+	uint64_t k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+	int rc = 0;
+
+	for (k = 0; k < w->per_row; k++) {
+		unsigned char *c = w->rowc[k];
+		row_chunk(w, r, k, ci, cnt);
+		w->rowc[k] = NULL;
+		if (rc == 0 && submit(w, ci, c) < 0)
+			rc = -1;
+		else if (rc < 0)
+			chunk_release(w, c);
+	}
+	return rc;
 }
 
 int
@@ -443,7 +533,7 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 	const unsigned char *src = data;
 	uint64_t c0 = m->chunks[0];
 
-	if (w->failed)
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 		return failure(w);
 	if (w->mode == MODE_BOXES)
 		return em_fail("planes given to a writer fed with boxes");
@@ -454,26 +544,24 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 		return em_fail("planes %llu..%llu are beyond the array's %llu",
 		    (unsigned long long)z0, (unsigned long long)(z0 + nz),
 		    (unsigned long long)m->shape[0]);
-	if (w->row == NULL) {
-		size_t rb = (size_t)c0 * w->plane_bytes;
-		if ((w->row = malloc(rb ? rb : 1)) == NULL)
-			return em_fail("out of memory for a chunk row of %zu bytes", rb);
-		mem_add(w, rb);
-	}
+	if (w->rowc == NULL && (w->rowc = calloc((size_t)w->per_row, sizeof(*w->rowc))) == NULL)
+		return em_fail("out of memory");
 	w->mode = MODE_PLANES;
 	while (nz > 0) {
 		uint64_t r = w->next_z / c0, zr = w->next_z - r * c0, take = c0 - zr;
 		if (take > nz)
 			take = nz;
-		memcpy(w->row + zr * w->plane_bytes, src, (size_t)take * w->plane_bytes);
+		if (fill_row(w, r, w->next_z, take, src) < 0) {
+			set_failed(w);
+			return -1;
+		}
 		src += take * w->plane_bytes;
 		nz -= take;
 		w->next_z += take;
-		if (w->next_z % c0 == 0 || w->next_z == m->shape[0])
-			if (cut_row(w, r) < 0) {
-				set_failed(w);
-				return -1;
-			}
+		if ((w->next_z % c0 == 0 || w->next_z == m->shape[0]) && submit_row(w, r) < 0) {
+			set_failed(w);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -561,7 +649,7 @@ em_zwriter_put_box(struct em_zwriter *w, const uint64_t *start, const uint64_t *
 	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
 	int n = m->ndim, i, err;
 
-	if (w->failed)
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 		return failure(w);
 	if (w->mode == MODE_PLANES)
 		return em_fail("a box given to a writer fed with planes");
@@ -711,7 +799,15 @@ em_zwriter_free(struct em_zwriter *w)
 			free(p->data);
 			free(p);
 		}
-	free(w->row);
+	if (w->rowc != NULL) {
+		uint64_t k;
+		for (k = 0; k < w->per_row; k++)
+			free(w->rowc[k]);
+		free(w->rowc);
+	}
+	while (w->nfree > 0)
+		free(w->freel[--w->nfree]);
+	free(w->freel);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_space);

@@ -11,15 +11,19 @@
  * The writer takes data in either of two ways, not both:
  *  - planes: em_zwriter_put_planes() with consecutive runs of whole planes
  *    (all of dimension 1.. of the array) in increasing order of dimension
- *    0, as TIFF, DM3 and MRC readers produce them.  It keeps one chunk row
- *    (chunks[0] planes) and cuts it into chunks when full.
+ *    0, as TIFF, DM3 and MRC readers produce them.  The planes are copied
+ *    straight into the chunks of one chunk row (chunks[0] planes deep),
+ *    which are queued when the row is complete.
  *  - boxes: em_zwriter_put_box() with any boxes (aligned or not, any
  *    order) that do not overlap, as DVID and Zarr sources produce them.  A
  *    chunk is kept until every voxel of it has arrived (counted, so an
  *    overlap is an error once a chunk gets more voxels than it holds).
- * Complete chunks go to a queue of at most 2 * jobs chunks, compressed and
- * written by `jobs` threads while the caller goes on; the caller blocks
- * when the queue is full.
+ * Complete chunks go to a bounded queue, compressed and written by `jobs`
+ * threads while the caller goes on; the caller blocks when the queue is
+ * full.  The queue holds one chunk row plus 2 * jobs chunks by default, so
+ * the caller fills the next row while the last one is compressed (planes
+ * mode then holds two chunk rows); max_memory shrinks it, down to
+ * em_zwriter_min_memory(), at the cost of that overlap.
  *
  * Each chunk is written to "<key>.tmp.<pid>.<n>" in its directory and
  * renamed into place, so a chunk file under its final name is whole.  With
@@ -40,6 +44,7 @@ struct em_zwriter_opts {
 	int skip_fill;		/* do not store chunks that are all fill value */
 	int sync;		/* fsync each chunk file before renaming it */
 	uint64_t max_pending;	/* boxes: bytes of incomplete chunks held at most (0: no limit) */
+	uint64_t max_memory;	/* bound the queue (and max_pending if 0) to stay under this */
 	unsigned throttle_ms;	/* testing: sleep this long before renaming each chunk */
 };
 

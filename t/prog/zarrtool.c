@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "codec.h"
 #include "diag.h"
@@ -33,7 +35,9 @@ usage(FILE *fp, int status)
 	    "       zarrtool sha256 [--threads N] STORE\n"
 	    "       zarrtool box STORE START COUNT OUT\n"
 	    "       zarrtool info STORE\n"
-	    "       zarrtool minmem [--dtype T] --shape S [--chunks C] [--jobs N] [--boxes B]\n",
+	    "       zarrtool minmem [--dtype T] --shape S [--chunks C] [--jobs N] [--boxes B]\n"
+	    "       zarrtool codecbench [--codec NAME] [--level N] [--chunks C] [--threads N] RAW\n"
+	    "       zarrtool hashbench RAW\n",
 	    fp);
 	exit(status);
 }
@@ -346,6 +350,136 @@ cmd_box(const char *store, const char *s0, const char *s1, const char *outp)
 	return rc;
 }
 
+/* ---- codec and hash speed, for the benchmarks ---- */
+
+struct cb_arg {
+	const struct em_codec *c;
+	unsigned char *src, *enc, *dec;
+	size_t blk, nblk, bound, *elen;
+	int t, nt, decode, rc;
+};
+
+static void *
+cb_run(void *p)
+{
+	struct cb_arg *a = p;
+	struct em_codec_ctx *x = em_codec_ctx_new();
+	size_t i;
+
+	for (i = (size_t)a->t; i < a->nblk && a->rc == 0; i += (size_t)a->nt) {
+		if (!a->decode)
+			a->rc = em_codec_encode(x, a->c, a->src + i * a->blk, a->blk,
+			    a->enc + i * a->bound, a->bound, &a->elen[i]);
+		else
+			a->rc = em_codec_decode(x, a->c, a->enc + i * a->bound, a->elen[i],
+			    a->dec + i * a->blk, a->blk);
+	}
+	em_codec_ctx_free(x);
+	return NULL;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned char *
+load_raw(const char *path, size_t max, size_t *n)
+{
+	struct stat st;
+	unsigned char *p;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		em_die(1, "cannot open '%s': %s", path, strerror(errno));
+	*n = (size_t)st.st_size < max ? (size_t)st.st_size : max;
+	if ((p = malloc(*n)) == NULL || read_full(fd, p, *n, 0) < 0)
+		em_die(1, "cannot read '%s'", path);
+	close(fd);
+	return p;
+}
+
+static int
+cmd_codecbench(struct args *g, const char *raw)
+{
+	struct em_codec c;
+	size_t n, blk = em_dtype_size(g->dtype), nblk, bound, i, total = 0;
+	unsigned char *src, *enc, *dec;
+	size_t *elen;
+	struct cb_arg args[16];
+	pthread_t th[16];
+	double t0, te = 0, td = 0;
+	int k, nt = g->threads < 1 ? 1 : g->threads, pass;
+
+	if (em_codec_from_name(g->codec, g->level, &c) < 0)
+		em_die(2, "%s", em_errmsg());
+	c.typesize = em_dtype_size(g->dtype);
+	for (k = 0; k < g->nchunks; k++)
+		blk *= (size_t)g->chunks[k];
+	src = load_raw(raw, (size_t)256 << 20, &n);
+	nblk = n / blk;
+	bound = em_codec_bound(&c, blk);
+	enc = malloc(nblk * bound);
+	dec = malloc(nblk * blk);
+	elen = calloc(nblk, sizeof(*elen));
+	if (enc == NULL || dec == NULL || elen == NULL || nblk == 0)
+		em_die(1, "out of memory or file too small");
+	for (pass = 0; pass < 2; pass++) {
+		t0 = now();
+		for (k = 0; k < nt; k++) {
+			args[k] = (struct cb_arg){ &c, src, enc, dec, blk, nblk, bound, elen, k, nt,
+			    pass, 0 };
+			pthread_create(&th[k], NULL, cb_run, &args[k]);
+		}
+		for (k = 0; k < nt; k++) {
+			pthread_join(th[k], NULL);
+			if (args[k].rc < 0)
+				em_die(1, "codec failed: %s", em_errmsg());
+		}
+		if (pass == 0)
+			te = now() - t0;
+		else
+			td = now() - t0;
+	}
+	for (i = 0; i < nblk; i++)
+		total += elen[i];
+	if (memcmp(src, dec, nblk * blk) != 0)
+		em_die(1, "round trip differs");
+	printf("codec=%s threads=%d encode_MBps=%.1f decode_MBps=%.1f ratio=%.4f\n", g->codec, nt,
+	    (double)(nblk * blk) / te / 1e6, (double)(nblk * blk) / td / 1e6,
+	    (double)(nblk * blk) / (double)total);
+	free(src);
+	free(enc);
+	free(dec);
+	free(elen);
+	return 0;
+}
+
+static int
+cmd_hashbench(const char *raw)
+{
+	size_t n;
+	unsigned char *p = load_raw(raw, (size_t)256 << 20, &n), d[EVP_MAX_MD_SIZE];
+	unsigned int dn = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	double t0 = now(), t;
+	size_t off;
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (off = 0; off < n; off += (size_t)4 << 20)
+		EVP_DigestUpdate(md, p + off, n - off < ((size_t)4 << 20) ? n - off : (size_t)4 << 20);
+	EVP_DigestFinal_ex(md, d, &dn);
+	t = now() - t0;
+	printf("sha256_MBps=%.1f\n", (double)n / t / 1e6);
+	EVP_MD_CTX_free(md);
+	free(p);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -466,8 +600,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (g.nchunks == 0) {
 		int i;
-		g.nchunks = g.ndim;
-		for (i = 0; i < g.ndim; i++)
+		g.nchunks = g.ndim ? g.ndim : 3;
+		for (i = 0; i < g.nchunks; i++)
 			g.chunks[i] = 64;
 	}
 	if (strcmp(cmd, "write") == 0 && argc == 2) {
@@ -491,6 +625,10 @@ main(int argc, char **argv)
 		return cmd_box(argv[0], argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "info") == 0 && argc == 1)
 		return cmd_info(argv[0]);
+	if (strcmp(cmd, "codecbench") == 0 && argc == 1)
+		return cmd_codecbench(&g, argv[0]);
+	if (strcmp(cmd, "hashbench") == 0 && argc == 1)
+		return cmd_hashbench(argv[0]);
 	if (strcmp(cmd, "minmem") == 0 && argc == 0) {
 		struct em_zarr_meta m;
 		struct em_codec cd;

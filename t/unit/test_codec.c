@@ -29,7 +29,7 @@ sample(size_t n)
 }
 
 static const char *const names[] = { "raw", "zlib", "gzip", "zstd", "blosc-lz4", "blosc-zstd",
-	"blosc-zlib", "blosc-blosclz", "lz4" };
+	"blosc-zlib", "blosc-blosclz", "lz4", "blosc-lz4-bitshuffle", "blosc-zstd-noshuffle" };
 
 START_TEST(round_trip)
 {
@@ -103,6 +103,10 @@ START_TEST(json_forms)
 	ck_assert_int_eq(em_codec_from_name("bzip2", -1, &c), -1);
 	ck_assert_msg(strstr(em_errmsg(), "'bzip2'") != NULL, "%s", em_errmsg());
 	ck_assert_int_eq(em_codec_from_name("zlib", 10, &c), -1);
+	ck_assert_int_eq(em_codec_from_name("blosc-lz4-byteshuffle", -1, &c), -1);
+	ck_assert_int_eq(em_codec_from_name("blosc-", -1, &c), -1);
+	ck_assert_int_eq(em_codec_from_name("blosc-zlib-bitshuffle", 3, &c), 0);
+	ck_assert_str_eq(em_codec_describe(&c, buf, sizeof(buf)), "blosc zlib clevel 3 bitshuffle");
 	em_codec_default(&c);
 	ck_assert_str_eq(em_codec_describe(&c, buf, sizeof(buf)), "zstd level 1");
 	j = em_codec_to_json(&c);

@@ -76,10 +76,11 @@ open_store(const char *name)
 }
 
 static void
-write_planes(const char *name, const uint16_t *v, int step, struct em_zwriter_stats *st)
+write_planes_mem(const char *name, const uint16_t *v, int step, struct em_zwriter_stats *st,
+    uint64_t max_memory)
 {
 	struct em_zarr *a = open_store(name);
-	struct em_zwriter_opts o = { .jobs = 2 };
+	struct em_zwriter_opts o = { .jobs = 2, .max_memory = max_memory };
 	struct em_zwriter *w = em_zwriter_new(a, &o);
 	uint64_t z;
 
@@ -91,6 +92,12 @@ write_planes(const char *name, const uint16_t *v, int step, struct em_zwriter_st
 	ck_assert_msg(em_zwriter_finish(w, st) == 0, "%s", em_errmsg());
 	em_zwriter_free(w);
 	em_zarr_close(a);
+}
+
+static void
+write_planes(const char *name, const uint16_t *v, int step, struct em_zwriter_stats *st)
+{
+	write_planes_mem(name, v, step, st, 0);
 }
 
 static int
@@ -161,6 +168,12 @@ START_TEST(planes_boxes_same_bytes)
 
 	make_store("p.zarr", "zstd", '/', &m);
 	write_planes("p.zarr", v, 3, &st);
+	ck_assert_uint_eq(st.chunks_written, 48);
+	/* By default a second chunk row (16 chunks) may be in flight; a bound takes it back. */
+	ck_assert_uint_le(st.peak_buffer, em_zwriter_min_memory(&m, 2, NULL) +
+	    16 * em_zarr_chunk_bytes(&m));
+	make_store("pm.zarr", "zstd", '/', &m);
+	write_planes_mem("pm.zarr", v, 3, &st, em_zwriter_min_memory(&m, 2, NULL));
 	ck_assert_uint_eq(st.chunks_written, 48);
 	ck_assert_uint_le(st.peak_buffer, em_zwriter_min_memory(&m, 2, NULL));
 	/* Boxes of 6x7x5 (unaligned), fed last first. */
@@ -252,6 +265,52 @@ START_TEST(iterator)
 }
 END_TEST
 
+/* Planes over 1 MiB: a chunk row is handed out in several runs of planes (3 + 1 here). */
+START_TEST(iterator_big_planes)
+{
+	static const uint64_t sh[3] = { 9, 1100, 1000 }, ch[3] = { 4, 512, 512 };
+	size_t plane = 1100 * 1000, i;
+	unsigned char *v = malloc(9 * plane);
+	struct em_zarr_meta m;
+	struct em_codec c;
+	struct em_zwriter *w;
+	struct em_zarr *a;
+	struct em_zarr_iter *it;
+	const void *p;
+	size_t len, off = 0;
+	uint64_t z0, nz, calls = 0;
+	char path[256];
+	int r;
+
+	for (i = 0; i < 9 * plane; i++)
+		v[i] = (unsigned char)(i % 251 + i / plane);
+	ck_assert_int_eq(em_codec_from_name("raw", -1, &c), 0);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, sh, ch, EM_DT_U1, &c), 0);
+	snprintf(path, sizeof(path), "%s/big.zarr", dir);
+	ck_assert_int_eq(em_zarr_create_array(path, &m), 0);
+	a = em_zarr_open(path);
+	ck_assert_ptr_nonnull(a);
+	w = em_zwriter_new(a, &(struct em_zwriter_opts){ .jobs = 2 });
+	ck_assert_int_eq(em_zwriter_put_planes(w, 0, 9, v), 0);
+	ck_assert_int_eq(em_zwriter_finish(w, NULL), 0);
+	em_zwriter_free(w);
+	it = em_zarr_iter_new(a, 2);
+	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1) {
+		ck_assert_uint_eq(z0 * plane, off);
+		ck_assert_uint_le(nz, 3);
+		ck_assert_mem_eq(p, v + off, len);
+		off += len;
+		calls++;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(off, 9 * plane);
+	ck_assert_uint_eq(calls, 5);	/* rows of 4, 4, 1 planes: 3+1, 3+1, 1 */
+	em_zarr_iter_free(it);
+	em_zarr_close(a);
+	free(v);
+}
+END_TEST
+
 START_TEST(resume_and_tmp)
 {
 	struct em_zarr_meta m;
@@ -284,6 +343,23 @@ START_TEST(resume_and_tmp)
 	ck_assert_int_eq(truncate(p, 0), 0);
 	write_planes("r.zarr", v, 4, &st);
 	ck_assert_uint_eq(st.chunks_written, 1);
+	/* A damaged chunk (written by something else) is trusted, unless verify decodes it. */
+	ck_assert_int_eq(em_write_atomic(p, "junk", 4, 0), 0);
+	{
+		struct em_zarr *a = open_store("r.zarr");
+		struct em_zwriter_opts o = { .jobs = 2, .verify = 1 };
+		struct em_zwriter *w = em_zwriter_new(a, &o);
+		uint64_t ci[3] = { 0, 0, 0 };
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 0), 1);
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 1), 0);
+		ck_assert_int_eq(em_zwriter_put_planes(w, 0, 21, v), 0);
+		ck_assert_int_eq(em_zwriter_finish(w, &st), 0);
+		ck_assert_uint_eq(st.chunks_written, 1);
+		ck_assert_uint_eq(st.chunks_present, 47);
+		ck_assert_int_eq(em_zarr_chunk_present(a, ci, 1), 1);
+		em_zwriter_free(w);
+		em_zarr_close(a);
+	}
 	free(v);
 }
 END_TEST
@@ -358,6 +434,19 @@ START_TEST(writer_errors)
 	ck_assert_int_eq(em_zwriter_finish(w, NULL), -1);
 	ck_assert_msg(strstr(em_errmsg(), "incomplete") != NULL, "%s", em_errmsg());
 	em_zwriter_free(w);
+	/* max_memory alone bounds the partial chunks too: a box across two chunk rows is too much. */
+	{
+		struct em_zwriter_opts o2 = { .jobs = 1,
+		    .max_memory = em_zwriter_min_memory(&m, 1, NULL) };
+		uint64_t s2[3] = { 6, 0, 0 }, c2[3] = { 4, 18, 13 };
+		uint16_t *box = calloc(4 * 18 * 13, 2);
+		w = em_zwriter_new(a, &o2);
+		ck_assert_int_eq(em_zwriter_put_box(w, s2, c2, box), -1);
+		ck_assert_msg(strstr(em_errmsg(), "incomplete chunks would need") != NULL, "%s",
+		    em_errmsg());
+		em_zwriter_free(w);
+		free(box);
+	}
 	w = em_zwriter_new(a, NULL);
 	ck_assert_int_eq(em_zwriter_put_planes(w, 1, 1, v), -1);
 	ck_assert_msg(strstr(em_errmsg(), "expected") != NULL, "%s", em_errmsg());
@@ -395,8 +484,84 @@ START_TEST(ngff_and_memory)
 	ck_assert_int_eq(em_zarr_meta_init(&m, 3, s, ch, EM_DT_U1, &c), 0);
 	need = em_zwriter_min_memory(&m, 2, NULL);
 	ck_assert_uint_ge(need, 64u << 20);
-	ck_assert_uint_le(need, 66u << 20);
+	ck_assert_uint_le(need, 67u << 20);
 	ck_assert_uint_le(em_zwriter_min_memory(&m, 2, box), 3 * 256 * (256u << 10) + (4u << 20));
+}
+END_TEST
+
+/* .zarray texts we must refuse, with the words the message must hold. */
+static const struct {
+	const char *zarray, *msg;
+} bad_meta[] = {
+	{ "{\"zarr_format\":3,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "zarr_format is not 2" },
+	{ "{\"zarr_format\":2,\"shape\":[4,4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "shape has 2 dimensions, chunks 1" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|b1\",\"order\":\"C\"}",
+	    "unsupported dtype '|b1'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":[[\"r\",\"|u1\"]],"
+	    "\"order\":\"C\"}", "unsupported dtype" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"<c8\",\"order\":\"C\"}",
+	    "unsupported dtype '<c8'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"X\"}",
+	    "order is not" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"filters\":[{\"id\":\"delta\",\"dtype\":\"|u1\"}]}", "unsupported filter 'delta'" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[0],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "chunk size 0" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[-2],\"dtype\":\"|u1\",\"order\":\"C\"}",
+	    "non-negative integer" },
+	{ "{\"zarr_format\":2,\"shape\":[9999999,9999999],\"chunks\":[99999,99999],"
+	    "\"dtype\":\"<f8\",\"order\":\"C\"}", "chunks of more than" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"fill_value\":\"NaN\"}", "fill_value 'NaN' for an integer dtype" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"fill_value\":300}", "does not fit" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"dimension_separator\":\"-\"}", "dimension_separator" },
+	{ "{\"zarr_format\":2,\"shape\":[4],\"chunks\":[2],\"dtype\":\"|u1\",\"order\":\"C\","
+	    "\"compressor\":{\"id\":\"lzma\"}}", "unsupported compressor 'lzma'" },
+	{ "{\"zarr_format\":2,", "cannot read" },
+};
+
+START_TEST(refuses_bad_metadata)
+{
+	char p[256];
+	struct em_zarr *a;
+
+	snprintf(p, sizeof(p), "%s/bad%d", dir, _i);
+	ck_assert_int_eq(em_mkdir_p(p), 0);
+	snprintf(p, sizeof(p), "%s/bad%d/.zarray", dir, _i);
+	ck_assert_int_eq(em_write_atomic(p, bad_meta[_i].zarray, strlen(bad_meta[_i].zarray), 0), 0);
+	snprintf(p, sizeof(p), "%s/bad%d", dir, _i);
+	a = em_zarr_open(p);
+	ck_assert_ptr_null(a);
+	ck_assert_msg(strstr(em_errmsg(), bad_meta[_i].msg) != NULL, "case %d: %s", _i, em_errmsg());
+}
+END_TEST
+
+/* A chunk file far bigger than any encoding of its chunk is refused before it is read. */
+START_TEST(refuses_oversized_chunk)
+{
+	struct em_zarr_meta m;
+	struct em_zarr *a;
+	uint64_t ci[3] = { 0, 0, 0 };
+	char p[256], *big = calloc(1, 1 << 20);
+	uint16_t out[8 * 5 * 4];
+
+	make_store("o.zarr", "zlib", '/', &m);
+	snprintf(p, sizeof(p), "%s/o.zarr/0/0/0", dir);
+	ck_assert_int_eq(em_mkdir_p(p), 0);
+	snprintf(p, sizeof(p), "%s/o.zarr/0/0/0/0", dir);
+	ck_assert_int_eq(em_write_atomic(p, big, 1 << 20, 0), 0);
+	a = open_store("o.zarr");
+	ck_assert_int_eq(em_zarr_read_chunk(a, ci, out), -1);
+	ck_assert_msg(strstr(em_errmsg(), "more than any encoding") != NULL, "%s", em_errmsg());
+	/* A chunk index outside the grid is an error, not a read. */
+	ci[0] = 3;
+	ck_assert_int_eq(em_zarr_read_chunk(a, ci, out), -1);
+	em_zarr_close(a);
+	free(big);
 }
 END_TEST
 
@@ -412,10 +577,13 @@ zarr_suite(void)
 	tcase_add_test(tc, copy_box);
 	tcase_add_test(tc, planes_boxes_same_bytes);
 	tcase_add_test(tc, iterator);
+	tcase_add_test(tc, iterator_big_planes);
 	tcase_add_test(tc, resume_and_tmp);
 	tcase_add_test(tc, fill_chunks);
 	tcase_add_test(tc, writer_errors);
 	tcase_add_test(tc, ngff_and_memory);
+	tcase_add_loop_test(tc, refuses_bad_metadata, 0, (int)(sizeof(bad_meta) / sizeof(bad_meta[0])));
+	tcase_add_test(tc, refuses_oversized_chunk);
 	suite_add_tcase(s, tc);
 	return s;
 }

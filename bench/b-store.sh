@@ -1,0 +1,102 @@
+#!/bin/sh
+# b-store.sh - the Zarr store engine: write speed against zarr-python and against the codec's
+# own speed and the disk, the writer's peak memory (1 GiB and twice that), and read + sha256.
+# EM_BENCH_Z=N uses an N x 1024 x 1024 volume instead of 1024^3 (e.g. 256 for a quick run).
+. "$(dirname "$0")/lib.sh"
+Z=${EM_BENCH_Z:-1024}
+Z2=$((Z * 2))
+VOL=$(em_volume "$Z" 1024 1024) || exit 1
+BYTES=$((Z * 1024 * 1024))
+# Stores are removed only at the end: ext4 without a journal skips inodes freed in the last
+# 30 s when it allocates new ones, so deleting 4096 chunk files just before the next write
+# makes that write spend most of its time in the kernel (seen with perf).
+OUT=$BENCH_DIR/store
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+cat >"$OUT/py_write.py" <<'PY'
+import sys, numpy as np, zarr, numcodecs
+raw, n, out, comp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+mm = np.memmap(raw, dtype='u1', mode='r', shape=(n, 1024, 1024))
+c = numcodecs.Zlib(level=1) if comp == 'zlib1' else numcodecs.Zstd(level=1)
+z = zarr.open(out, mode='w', shape=mm.shape, chunks=(64, 64, 64), dtype='u1', compressor=c)
+for z0 in range(0, n, 64):    # bounded memory: one chunk row at a time
+    z[z0:z0 + 64] = np.ascontiguousarray(mm[z0:z0 + 64])
+PY
+
+# best FUNC ARGS...: runs "FUNC ARGS... I" (which calls timed) for I = 1 .. EM_BENCH_REPEAT
+# (default 2) and keeps the fastest run: the machine is shared, and every figure, ours and
+# the references alike, gets the same treatment.  I lets each write go to a new store.
+best() {
+	b_secs='' b_rss=0 b_i=0
+	while [ "$b_i" -lt "${EM_BENCH_REPEAT:-2}" ]; do
+		b_i=$((b_i + 1))
+		"$@" "$b_i" || return 1
+		b_secs=$(awk -v a="$b_secs" -v b="$SECS" 'BEGIN { print (a == "" || b < a) ? b : a }')
+		[ "$RSS_MB" -gt "$b_rss" ] && b_rss=$RSS_MB
+	done
+	SECS=$b_secs RSS_MB=$b_rss
+}
+# bestfield KEY command...: the largest KEY=value printed over the repeats
+bestfield() {
+	bf_key=$1
+	shift
+	bf=0 bf_i=0
+	while [ "$bf_i" -lt "${EM_BENCH_REPEAT:-2}" ]; do
+		bf_i=$((bf_i + 1))
+		v=$("$@" | sed -n "s/.*$bf_key=\([0-9.]*\).*/\1/p")
+		bf=$(awk -v a="$bf" -v b="$v" 'BEGIN { print (b > a) ? b : a }')
+	done
+	echo "$bf"
+}
+
+write_one() { # name codec level store vol z I
+	timed "$1" zarrtool write --codec "$2" --level "$3" --shape "$6,1024,1024" \
+		--chunks 64,64,64 --jobs 2 --stats "$5" "$4.r$7"
+}
+write() { best write_one "$1" "$2" "$3" "$4" "${5:-$VOL}" "${6:-$Z}"; }
+py_one() { timed py_zlib "$PY" "$OUT/py_write.py" "$VOL" "$Z" "$OUT/py_zlib.zarr.r$1" zlib1; }
+disk_one() {
+	timed disk dd if="$VOL" of="$OUT/disk.bin" bs=4M conv=fdatasync
+	rc=$?
+	rm -f "$OUT/disk.bin"
+	return $rc
+}
+read_one() { timed read_sha zarrtool sha256 --threads 2 "$OUT/ours_zstd.zarr.r1"; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
+
+# 1. zlib-1 against zarr-python's zlib-1 (numcodecs, slab by slab), same array and chunks.
+write ours_zlib zlib 1 "$OUT/ours_zlib.zarr" || exit 1
+ours=$(mbps "$BYTES" "$SECS")
+rss=$RSS_MB
+best py_one || exit 1
+row "zarr write zlib-1 (jobs 2)" "$ours" "zarr-python zlib-1" "$(mbps "$BYTES" "$SECS")" "$rss" 3
+
+# 2. zstd-1 against min(2 x zstd-1 on one core, disk write with fdatasync), both measured now.
+zstd1=$(bestfield encode_MBps zarrtool codecbench --codec zstd --level 1 --threads 1 "$VOL")
+best disk_one || exit 1
+disk=$(mbps "$BYTES" "$SECS")
+ref=$(awk -v a="$zstd1" -v d="$disk" 'BEGIN { r = 2 * a; if (d < r) r = d; printf "%.1f", r }')
+write ours_zstd zstd 1 "$OUT/ours_zstd.zarr" || exit 1
+row "zarr write zstd-1 (jobs 2)" "$(mbps "$BYTES" "$SECS")" "min(2x zstd1 $zstd1, disk $disk)" \
+	"$ref" "$RSS_MB" 0.8 160
+rss1=$RSS_MB
+peak1=$(field peak "$BENCH_DIR/ours_zstd.err")
+
+# 3. Read the whole store back in C order with SHA-256 (what em-meta does) against
+#    min(SHA-256 speed, 2-thread zstd-1 decode speed).
+sha=$(bestfield sha256_MBps zarrtool hashbench "$VOL")
+dec2=$(bestfield decode_MBps zarrtool codecbench --codec zstd --level 1 --threads 2 "$VOL")
+ref=$(awk -v h="$sha" -v d="$dec2" 'BEGIN { r = h; if (d < r) r = d; printf "%.1f", r }')
+best read_one || exit 1
+row "zarr read + sha256 (2 threads)" "$(mbps "$BYTES" "$SECS")" "min(sha256, 2t zstd dec)" \
+	"$ref" "$RSS_MB" 0.8
+
+# 4. Peak memory does not grow with the volume: the same writer on twice the planes.
+VOL2=$(em_volume "$Z2" 1024 1024) || exit 1
+write ours_zstd2 zstd 1 "$OUT/ours_zstd2.zarr" "$VOL2" "$Z2" || exit 1
+peak2=$(field peak "$BENCH_DIR/ours_zstd2.err")
+echo "# writer buffers (its own count): $((peak1 / 1048576)) MiB for $Z planes," \
+	"$((peak2 / 1048576)) MiB for $Z2; peak RSS $rss1 MB and $RSS_MB MB"
+row "zarr writer RSS x1 / x2 volume" "$rss1" "RSS with 2x planes (MB)" "$RSS_MB" "$RSS_MB" 0.9 160
+rm -rf "$OUT"
