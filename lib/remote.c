@@ -1003,6 +1003,13 @@ load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const c
 			goto out;
 		total = resp.total;
 		if (total == UINT64_MAX) {
+			/* No Content-Length on HEAD (file://, some servers): a one-byte range tells. */
+			rc = em_http_get_range(h, url, 0, 1, &resp);
+			if (rc < 0)
+				goto out;
+			total = resp.total;
+		}
+		if (total == UINT64_MAX) {
 			rc = em_fail("shard '%s': the server gives no size", url);
 			goto out;
 		}

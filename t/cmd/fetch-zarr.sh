@@ -398,6 +398,115 @@ run fetch-zarr $CONF -q -o st/n5 --level l4 "${BASE}py/c.n5"
 expect_rc 1 "N5 lz4 is refused"
 expect_grep "unsupported N5 compression 'lz4'" "$SCRATCH/err" "the message names N5 lz4"
 
+# The configured OpenOrganelle array, from a mirror: an OME-Zarr 0.4 group of int16 levels
+# whose .zattrs gives scale and translation; the URL, level and box come from the
+# configuration, the description and licence too.
+$PY - www/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr <<'PYEOF'
+import sys, numpy as np, zarr, numcodecs
+g = zarr.open_group(sys.argv[1], mode="w")
+em = g.create_group("recon-2").create_group("em").create_group("fibsem-int16")
+v = np.random.default_rng(2).integers(-32768, 32767, size=(12, 20, 22), endpoint=True).astype("<i2")
+em.create_dataset("s0", data=v, chunks=(8, 8, 8), compressor=numcodecs.Blosc("zstd", 3, 1), dimension_separator="/")
+em.create_dataset("s1", data=v[::2, ::2, ::2], chunks=(8, 8, 8), compressor=numcodecs.GZip(1), dimension_separator="/")
+em.attrs["multiscales"] = [{"version": "0.4", "name": "fibsem-int16",
+    "axes": [{"name": n, "type": "space", "unit": "nanometer"} for n in "zyx"],
+    "datasets": [{"path": "s%d" % i, "coordinateTransformations": [
+        {"type": "scale", "scale": [2.96 * 2**i, 4.0 * 2**i, 4.0 * 2**i]},
+        {"type": "translation", "translation": [0.0, 0.0, 0.0]}]} for i in range(2)]}]
+PYEOF
+cat >oo.yaml <<YAML
+global:
+  http:
+    backoff_initial_ms: 5
+    backoff_max_ms: 40
+sources:
+  openorganelle:
+    zarr_url: ${BASE}jrc_mus-nacc-2/jrc_mus-nacc-2.zarr
+    box: "2:10,0:20,5:22"
+YAML
+EM_CONFIG_OVERLAY=$SCRATCH/oo.yaml run fetch-zarr $CONF -q -o st/oo
+expect_rc 0 "fetch-zarr with no URL fetches the configured OpenOrganelle array"
+$PY -c '
+import glob, json, sys, zarr, numpy as np
+r = json.loads(open(sys.argv[1]).readline())
+assert r["id"] == "jrc_mus-nacc-2_fibsem-int16_s0_z2-10_y0-20_x5-22", r["id"]
+assert r["source"] == "openorganelle" and r["data_type"] == "int16", r
+assert r["volume_shape"] == [8, 20, 17], r["volume_shape"]
+assert r["voxel_size_nm"] == [2.96, 4.0, 4.0], r["voxel_size_nm"]
+assert r["license"] == "CC-BY-4.0" and r["modality"] == "FIB-SEM", r
+assert r["download_url"].endswith("/jrc_mus-nacc-2.zarr/recon-2/em/fibsem-int16/s0"), r["download_url"]
+sm = r["source_metadata"]
+assert sm["box"] == [[2, 10], [0, 20], [5, 22]] and sm["box_given"] is True, sm["box"]
+assert [round(x, 6) for x in sm["offset_nm"]] == [5.92, 0.0, 20.0], sm["offset_nm"]
+want = zarr.open(sys.argv[2], mode="r")["recon-2/em/fibsem-int16/s0"][2:10, 0:20, 5:22]
+got = zarr.open(r["internal_zarr_path"], mode="r")["0"][...]
+assert got.dtype == np.dtype("<i2") and np.array_equal(got, want), "values differ"
+' "$SCRATCH/out" www/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr 2>py.err &&
+	ok "its record: id, int16, the box and its offset in nm, voxel size, licence; the values" ||
+	fail "configured OpenOrganelle array: $(tail -n 1 py.err)"
+
+# file:// URLs: the same reader for local stores.
+run fetch-zarr $CONF -q -o st/file --level s1 "file://$SCRATCH/www/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr/recon-2/em/fibsem-int16"
+expect_rc 0 "a file:// multiscale group"
+[ "$(field "$SCRATCH/out" voxel_size_nm)" = "[5.92, 8.0, 8.0]" ] && ok "its level s1 has the voxel size of s1" ||
+	fail "file:// s1 voxel size $(field "$SCRATCH/out" voxel_size_nm)"
+run fetch-zarr $CONF -q -o st/file2 "file://$SCRATCH/www/py/shard_end.zarr"
+expect_rc 0 "a file:// sharded Zarr v3 array (index at the end, read by range)"
+
+# OME-Zarr 0.5: a Zarr v3 group whose zarr.json has attributes.ome.multiscales; and COSEM's
+# N5 "transform" (axes named, units per axis).
+$PY - www/py <<'PYEOF'
+import json, os, sys, numpy as np, numcodecs
+root = sys.argv[1]
+g = os.path.join(root, "ome05.zarr")
+os.makedirs(os.path.join(g, "0", "c", "0"), exist_ok=True)
+json.dump({"zarr_format": 3, "node_type": "group", "attributes": {"ome": {"version": "0.5",
+    "multiscales": [{"axes": [{"name": "y", "type": "space", "unit": "micrometer"},
+                              {"name": "x", "type": "space", "unit": "micrometer"}],
+                     "datasets": [{"path": "0", "coordinateTransformations": [
+                         {"type": "scale", "scale": [0.5, 0.25]}]}]}]}}},
+          open(os.path.join(g, "zarr.json"), "w"))
+json.dump({"zarr_format": 3, "node_type": "array", "shape": [3, 5], "data_type": "float32",
+           "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 8]}},
+           "chunk_key_encoding": {"name": "default"}, "fill_value": "NaN",
+           "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                      {"name": "zstd", "configuration": {"level": 1, "checksum": False}}],
+           "attributes": {}}, open(os.path.join(g, "0", "zarr.json"), "w"))
+c = np.arange(32, dtype="<f4").reshape(4, 8)
+open(os.path.join(g, "0", "c", "0", "0"), "wb").write(numcodecs.Zstd(1).encode(c.tobytes()))
+np.save(os.path.join(root, "ome05.npy"), c[:3, :5])
+PYEOF
+run fetch-zarr $CONF -q -o st/ome05 "${BASE}py/ome05.zarr"
+expect_rc 0 "an OME-Zarr 0.5 group (Zarr v3)"
+$PY -c '
+import json, sys, zarr, numpy as np
+r = json.loads(open(sys.argv[1]).readline())
+assert r["source_metadata"]["format"] == "zarr3" and r["source_metadata"]["level"] == "0"
+assert r["volume_shape"] == [1, 3, 5], r["volume_shape"]
+assert "voxel_size_nm" not in r, "a 2-D image has no z spacing to give"
+got = zarr.open(r["internal_zarr_path"], mode="r")["0"][...]
+assert np.array_equal(got[0], np.load(sys.argv[2]))
+' "$SCRATCH/out" www/py/ome05.npy 2>py.err && ok "its level, shape and values; no voxel size made up for z" ||
+	fail "OME-Zarr 0.5: $(tail -n 1 py.err)"
+$PY -c '
+import json, sys
+p = sys.argv[1] + "/attributes.json"
+a = json.load(open(p))
+a.pop("pixelResolution", None)
+a["transform"] = {"axes": ["z", "y", "x"], "scale": [2.96, 0.004, 4.0], "translate": [10, 0.1, 20],
+                  "units": ["nm", "um", "nm"]}
+json.dump(a, open(p, "w"))
+' www/py/c.n5/gz
+run fetch-zarr $CONF -q -o st/n5t --level gz "${BASE}py/c.n5"
+expect_rc 0 "an N5 dataset with a COSEM transform"
+$PY -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert r["voxel_size_nm"] == [2.96, 4.0, 4.0], r["voxel_size_nm"]
+assert [round(x, 6) for x in r["source_metadata"]["offset_nm"]] == [10.0, 100.0, 20.0], r["source_metadata"]
+' "$SCRATCH/out" 2>py.err && ok "its voxel size and offset come from transform, units per axis" ||
+	fail "COSEM transform: $(tail -n 1 py.err)"
+
 # Not an array at all; a server that is not there.
 run fetch-zarr $CONF -q -o st/none "${BASE}nothing-here"
 expect_rc 1 "a URL with no array fails"
