@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lz4.h>
+
 #include "diag.h"
 #include "remote.h"
 #include "banned.h"
@@ -34,6 +36,7 @@ struct em_remote {
 	json_t *meta;
 	struct em_zarr_meta zm;		/* Zarr v2 */
 	struct chain ch;		/* Zarr v3 (inner chain when sharded), N5 */
+	int n5_lz4;			/* N5 lz4: lz4-java block streams */
 	/* Zarr v3 */
 	int v2_keys;			/* chunk_key_encoding "v2" */
 	char sep;
@@ -634,6 +637,8 @@ open_n5_array(struct em_remote *r, const json_t *j)
 			return -1;
 		r->ch.codec.typesize = r->isz;
 		r->ch.b2b[r->ch.nb2b++] = B2B_CODEC;
+	} else if (strcmp(type, "lz4") == 0) {
+		r->n5_lz4 = 1;
 	} else {
 		return em_fail("unsupported N5 compression '%s'", type);
 	}
@@ -1174,6 +1179,99 @@ undo_b2b(struct em_remote *r, struct em_codec_ctx *cx, const struct chain *ch,
 	return 0;
 }
 
+/* XXH32 (xxHash, 32 bits) of n bytes with seed: what lz4-java checks its blocks with. */
+static uint32_t
+rotl32(uint32_t x, int r)
+{
+	return x << r | x >> (32 - r);
+}
+
+uint32_t
+em_xxh32(const void *p, size_t n, uint32_t seed)
+{
+	static const uint32_t P1 = 2654435761u, P2 = 2246822519u, P3 = 3266489917u,
+	    P4 = 668265263u, P5 = 374761393u;
+	const unsigned char *b = p, *end = b + n;
+	uint32_t h;
+
+	if (n >= 16) {
+		uint32_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+		while (end - b >= 16) {
+			v1 = rotl32(v1 + le32(b) * P2, 13) * P1;
+			v2 = rotl32(v2 + le32(b + 4) * P2, 13) * P1;
+			v3 = rotl32(v3 + le32(b + 8) * P2, 13) * P1;
+			v4 = rotl32(v4 + le32(b + 12) * P2, 13) * P1;
+			b += 16;
+		}
+		h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+	} else {
+		h = seed + P5;
+	}
+	h += (uint32_t)n;
+	while (end - b >= 4) {
+		h = rotl32(h + le32(b) * P3, 17) * P4;
+		b += 4;
+	}
+	while (b < end) {
+		h = rotl32(h + *b * P5, 11) * P1;
+		b++;
+	}
+	h ^= h >> 15;
+	h *= P2;
+	h ^= h >> 13;
+	h *= P3;
+	h ^= h >> 16;
+	return h;
+}
+
+/*
+ * lz4-java's LZ4BlockOutputStream, as N5 writes "lz4": blocks of "LZ4Block",
+ * a token (0x10 raw or 0x20 lz4, plus the level), compressed and original
+ * lengths and a checksum (XXH32, seed 0x9747b28c, low 28 bits), all
+ * little-endian, then the data; an empty block ends the stream.  Exactly
+ * want bytes must come out.
+ */
+static int
+lz4block_decode(const unsigned char *src, size_t n, unsigned char *dst, size_t want)
+{
+	size_t o = 0;
+
+	for (;;) {
+		uint32_t clen, olen, check;
+		unsigned method;
+
+		if (n < 21 || memcmp(src, "LZ4Block", 8) != 0)
+			return em_fail("not an LZ4Block stream (block header missing or cut)");
+		method = src[8] & 0xf0;
+		clen = le32(src + 9);
+		olen = le32(src + 13);
+		check = le32(src + 17);
+		src += 21;
+		n -= 21;
+		if (olen == 0 && clen == 0)
+			break;
+		if (clen > n || olen > want - o || (method != 0x10 && method != 0x20) ||
+		    (method == 0x10 && clen != olen))
+			return em_fail("bad LZ4Block block (method 0x%02x, %u bytes to %u)", method,
+			    clen, olen);
+		if (method == 0x10) {
+			memcpy(dst + o, src, olen);
+		} else if (clen > INT32_MAX || olen > INT32_MAX ||
+		    LZ4_decompress_safe((const char *)src, (char *)dst + o, (int)clen, (int)olen) !=
+		    (int)olen) {
+			return em_fail("corrupt LZ4Block block");
+		}
+		if ((em_xxh32(dst + o, olen, 0x9747b28cu) & 0x0fffffffu) != check)
+			return em_fail("LZ4Block checksum mismatch");
+		o += olen;
+		src += clen;
+		n -= clen;
+	}
+	if (o != want)
+		return em_fail("LZ4Block stream of %zu bytes, expected %zu", o, want);
+	return 0;
+}
+
 static int
 decode_n5(struct em_remote *r, struct em_codec_ctx *cx, const unsigned char *src, size_t n,
     void *out)
@@ -1209,7 +1307,11 @@ decode_n5(struct em_remote *r, struct em_codec_ctx *cx, const unsigned char *src
 		return em_fail("varlength block of %u elements, not %" PRIu64,
 		    be32(src + 4 + 4 * (size_t)nd), nel);
 	want = (size_t)nel * r->isz;
-	if (r->ch.nb2b == 0) {
+	if (r->n5_lz4) {
+		if (want > r->bufcap || lz4block_decode(src + hdr, n - hdr, r->buf[1], want) < 0)
+			return -1;
+		raw = r->buf[1];
+	} else if (r->ch.nb2b == 0) {
 		if (n - hdr != want)
 			return em_fail("raw block of %zu bytes, expected %zu", n - hdr, want);
 		raw = src + hdr;

@@ -93,6 +93,8 @@ void em_remote_fill(const struct em_remote *r, void *out);
  */
 double em_remote_unit_nm(const char *unit);
 
+/* XXH32 of n bytes with seed (lz4-java's block checksum is its low 28 bits, seed 0x9747b28c). */
+uint32_t em_xxh32(const void *p, size_t n, uint32_t seed);
 /* CRC-32C (Castagnoli) of n bytes, as the Zarr v3 crc32c codec computes it. */
 uint32_t em_crc32c(const void *p, size_t n);
 

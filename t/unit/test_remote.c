@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <lz4.h>
 
 #include "diag.h"
 #include "fsutil.h"
@@ -260,6 +261,90 @@ START_TEST(v3_crc_and_keys)
 }
 END_TEST
 
+START_TEST(xxh32_vectors)
+{
+	static const char spam[] = "Nobody inspects the spammish repetition";
+
+	ck_assert_uint_eq(em_xxh32("", 0, 0), 0x02cc5d05u);
+	ck_assert_uint_eq(em_xxh32("abc", 3, 0), 0x32d153ffu);
+	ck_assert_uint_eq(em_xxh32(spam, strlen(spam), 0), 0xe2293b2fu);
+}
+END_TEST
+
+/* One lz4-java block: header, then the data. */
+static size_t
+lz4block(unsigned char *b, int method, uint32_t olen, uint32_t clen, const void *payload,
+    uint32_t check)
+{
+	uint32_t v[3] = { clen, olen, check };
+	size_t o = 8;
+	int i, k;
+
+	memcpy(b, "LZ4Block", 8);
+	b[o++] = (unsigned char)(method | 5);
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < 4; i++)
+			b[o++] = (unsigned char)(v[k] >> (8 * i));
+	memcpy(b + o, payload, clen);
+	return o + clen;
+}
+
+START_TEST(n5_lz4)
+{
+	struct em_remote *r;
+	unsigned char blk[4096], comp[2048], *p;
+	uint16_t vals[30], out[30];
+	uint64_t cidx[2] = { 0, 0 };
+	uint32_t sizes[2] = { 6, 5 }, check;
+	size_t n, i, half = 24;
+	int clen;
+
+	put_str("l4/attributes.json",
+	    "{\"dimensions\":[6,5],\"blockSize\":[6,5],\"dataType\":\"uint16\","
+	    "\"compression\":{\"type\":\"lz4\",\"blockSize\":65536}}");
+	r = open_dir("l4");
+	ck_assert_ptr_nonnull(r);
+	/* Header: mode 0, 2 dimensions, 6 x 5; elements big-endian. */
+	p = blk;
+	*p++ = 0; *p++ = 0; *p++ = 0; *p++ = 2;
+	for (i = 0; i < 2; i++) {
+		*p++ = 0; *p++ = 0; *p++ = 0; *p++ = (unsigned char)sizes[i];
+	}
+	for (i = 0; i < 30; i++) {
+		unsigned char be[2] = { (unsigned char)((i * 1000) >> 8), (unsigned char)(i * 1000) };
+		memcpy((unsigned char *)vals + 2 * i, be, 2);
+	}
+	/* The first 24 bytes raw, the other 36 lz4-compressed, then the end block. */
+	check = em_xxh32(vals, half, 0x9747b28cu) & 0x0fffffffu;
+	p += lz4block(p, 0x10, (uint32_t)half, (uint32_t)half, vals, check);
+	clen = LZ4_compress_default((const char *)vals + half, (char *)comp, 60 - (int)half,
+	    (int)sizeof(comp));
+	ck_assert_int_gt(clen, 0);
+	check = em_xxh32((const unsigned char *)vals + half, 60 - half, 0x9747b28cu) & 0x0fffffffu;
+	p += lz4block(p, 0x20, 60 - (uint32_t)half, (uint32_t)clen, comp, check);
+	p += lz4block(p, 0x10, 0, 0, "", 0);
+	n = (size_t)(p - blk);
+	ck_assert_int_eq(em_remote_decode(r, NULL, cidx, blk, n, out), 0);
+	for (i = 0; i < 30; i++)
+		ck_assert_uint_eq(out[i], (unsigned)(i * 1000));
+	/* A checksum that does not match; a stream without its end block. */
+	blk[4 + 8 + 17] ^= 1;
+	ck_assert_int_eq(em_remote_decode(r, NULL, cidx, blk, n, out), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "checksum"));
+	blk[4 + 8 + 17] ^= 1;
+	ck_assert_int_eq(em_remote_decode(r, NULL, cidx, blk, n - 21, out), -1);
+	/* numcodecs' LZ4 framing (what zarr-python's N5 store writes) is not lz4-java's. */
+	clen = LZ4_compress_default((const char *)vals, (char *)comp, 60, (int)sizeof(comp));
+	ck_assert_int_gt(clen, 0);
+	p = blk + 12;
+	*p++ = 60; *p++ = 0; *p++ = 0; *p++ = 0;
+	memcpy(p, comp, (size_t)clen);
+	ck_assert_int_eq(em_remote_decode(r, NULL, cidx, blk, 16 + (size_t)clen, out), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "not an LZ4Block stream"));
+	em_remote_free(r);
+}
+END_TEST
+
 Suite *
 remote_suite(void)
 {
@@ -272,6 +357,8 @@ remote_suite(void)
 	tcase_add_test(tc, nothing_there);
 	tcase_add_test(tc, n5_blocks);
 	tcase_add_test(tc, v3_crc_and_keys);
+	tcase_add_test(tc, xxh32_vectors);
+	tcase_add_test(tc, n5_lz4);
 	suite_add_tcase(s, tc);
 	return s;
 }
