@@ -29,6 +29,11 @@
  * `attributes.json` (N5 dataset or group).  A group's level is the given
  * path, or its multiscales' first dataset.
  *
+ * Decoded: Zarr v2 as lib/zarr.h reads it; Zarr v3 codecs transpose, bytes,
+ * gzip, zstd, blosc, crc32c, numcodecs.zlib/gzip/zstd/blosc/lz4 and
+ * sharding_indexed (index at either end, bytes + crc32c index codecs); N5
+ * raw, gzip (zlib), zstd, blosc and lz4 (lz4-java's LZ4Block stream).
+ *
  * The unit of reading is a chunk: for a sharded Zarr v3 array the inner
  * chunk, read with a range request on its shard (em_remote_locate() reads
  * the shard's index first, and keeps the last one).  Decoded chunks are
