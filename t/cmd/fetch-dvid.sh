@@ -135,6 +135,12 @@ run fetch-dvid $CONF -q --server "$S" --uuid 0000 --offset 1000,2000,3000 --size
 expect_rc 1 "an unknown node fails"
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --offset 1,2 --size 2,2,2
 expect_rc 2 "--offset with two numbers is a usage error"
+n0=$(log_count ' GET .*/raw/')
+run fetch-dvid $CONF -q --server "$S" --uuid $UUID --offset 1000,2000,3000 --size 64,64,64 \
+	--chunks 16,16,16 --max-memory 100K -o st/mem
+expect_rc 1 "a --max-memory too small for one job is refused"
+expect_grep 'needs at least [0-9.]* [KM]iB of memory.*--max-memory 100.0 KiB' "$SCRATCH/err" "the message gives the memory needed"
+[ "$(log_count ' GET .*/raw/')" -eq "$n0" ] && ok "and nothing was fetched" || fail "a refused run fetched boxes"
 
 # 3. Lower resolution: grayscale_1 (its own extents and voxel size); a scale not served.
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --scale 1 --offset 510,1003,1500 --size 30,40,25 \

@@ -354,6 +354,9 @@ expect_rc 1 "a box past the array's end fails"
 expect_grep 'outside the array.*of shape 21,30,37' "$SCRATCH/err" "the message says the box is outside the array and gives its shape"
 run fetch-zarr $CONF -q -o st/box --box 3:1,0:2,0:2 "${BASE}py/box.zarr"
 expect_rc 2 "a malformed box is a usage error"
+run fetch-zarr $CONF -q -o st/mem --max-memory 64K "${BASE}py/box.zarr"
+expect_rc 1 "a --max-memory too small for one job is refused"
+expect_grep 'needs at least [0-9.]* [KM]iB of memory' "$SCRATCH/err" "the message gives the memory needed"
 
 # OME-Zarr group: the level by path, voxel size and offset from multiscales, in nm.
 run fetch-zarr $CONF -q -o st/ome --level s1 "${BASE}py/ome.zarr"
