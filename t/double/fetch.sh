@@ -6,7 +6,7 @@
 # on failure, a cancelled record and exit 143/130 on SIGTERM/SIGINT.
 #
 # Knobs (environment): EM_DOUBLE_SHAPE (z,y,x; default 16,32,32), EM_DOUBLE_THROTTLE_MS
-# (a pause per chunk), EM_DOUBLE_HOG (seconds to hold 90% of --max-memory first),
+# (a pause per chunk, for the sources in EM_DOUBLE_SLOW, default all), EM_DOUBLE_HOG (seconds to hold 90% of --max-memory first),
 # EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_LOG (a file each run appends
 # "source max-memory" to).
 set -u
@@ -79,9 +79,11 @@ IFS=, read -r sz sy sx <<EOF
 $shape
 EOF
 genfile $((sz * sy * sx)) "$outdir/.$id.raw" "$seed" || exit 1
+throttle=${EM_DOUBLE_THROTTLE_MS:-0}
+case " ${EM_DOUBLE_SLOW:-$source} " in *" $source "*) ;; *) throttle=0 ;; esac
 save saving-data
 zarrtool write --shape "$shape" --chunks 4,8,8 --codec zstd --voxel 8,8,8 \
-	--throttle-ms "${EM_DOUBLE_THROTTLE_MS:-0}" "$outdir/.$id.raw" "$store" &
+	--throttle-ms "$throttle" "$outdir/.$id.raw" "$store" &
 child=$!
 wait "$child"
 rc=$?

@@ -1,7 +1,7 @@
 /* memhog.c - test helper: hold BYTES of touched memory for SECONDS, as a tool at its --max-memory would */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "diag.h"
@@ -11,9 +11,9 @@
 int
 main(int argc, char **argv)
 {
-	uint64_t bytes;
+	uint64_t bytes, i;
 	int secs;
-	char *p;
+	volatile char *p;
 	struct timespec ts;
 
 	em_set_progname("memhog");
@@ -26,11 +26,15 @@ main(int argc, char **argv)
 		em_err("cannot allocate %llu bytes", (unsigned long long)bytes);
 		return 1;
 	}
-	/* Touch every page so that it counts in the resident set. */
-	memset(p, 1, bytes);
+	/*
+	 * Touch every page so that it counts in the resident set; through a
+	 * volatile pointer, or the compiler drops stores to memory it frees.
+	 */
+	for (i = 0; i < bytes; i += 4096)
+		p[i] = 1;
 	ts.tv_sec = secs;
 	ts.tv_nsec = 0;
 	nanosleep(&ts, NULL);
-	free(p);
+	free((void *)p);
 	return 0;
 }
