@@ -224,6 +224,16 @@ awk -v B=$((240 * 1048576)) '
 	"$SCRATCH/mem/shares" >"$SCRATCH/fits"
 expect_grep '^fits$' "$SCRATCH/fits" "the fetchers' --max-memory shares fit the budget"
 
+# --- the resource limit stops a tool that runs away from its share ---
+rm -rf "$SCRATCH/runaway"
+mkdir -p "$SCRATCH/runaway"
+(cd "$SCRATCH/runaway" && EM_MEMORY_BUDGET=256M EM_DOUBLE_HOG=1 EM_DOUBLE_HOG_BYTES=4G \
+	exec dash "$B/em-ingest" idr) >"$SCRATCH/out" 2>"$SCRATCH/err"
+RC=$?
+expect_rc 1 "a fetcher that takes 4 GiB of a 256 MiB budget fails"
+expect_grep 'memhog: cannot allocate 4294967296 bytes' "$SCRATCH/runaway/logs/idr.log" "stopped by the address-space limit"
+expect_grep '^idr  *failed ' "$SCRATCH/out" "summary: failed"
+
 # --- the script itself: POSIX sh, shellcheck clean ---
 if command -v shellcheck >/dev/null; then
 	run shellcheck -s sh "$TOP/em-ingest" "$TOP/t/double/fetch.sh"

@@ -6,8 +6,9 @@
 # on failure, a cancelled record and exit 143/130 on SIGTERM/SIGINT.
 #
 # Knobs (environment): EM_DOUBLE_SHAPE (z,y,x; default 16,32,32), EM_DOUBLE_THROTTLE_MS
-# (a pause per chunk, for the sources in EM_DOUBLE_SLOW, default all), EM_DOUBLE_HOG (seconds to hold 90% of --max-memory first),
-# EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_LOG (a file each run appends
+# (a pause per chunk, for the sources in EM_DOUBLE_SLOW, default all), EM_DOUBLE_HOG
+# (seconds to hold 90% of --max-memory first), EM_DOUBLE_HOG_BYTES (hold this much
+# instead), EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_LOG (a file each run appends
 # "source max-memory" to).
 set -u
 name=${0##*/}
@@ -70,10 +71,16 @@ case " ${EM_DOUBLE_FAIL:-} " in
 	exit 1 ;;
 esac
 if [ -n "${EM_DOUBLE_HOG:-}" ]; then
-	memhog $((maxmem * 9 / 10)) "$EM_DOUBLE_HOG" &
+	memhog "${EM_DOUBLE_HOG_BYTES:-$((maxmem * 9 / 10))}" "$EM_DOUBLE_HOG" &
 	child=$!
 	wait "$child"
+	rc=$?
 	child=""
+	if [ "$rc" -ne 0 ]; then
+		save failed "out of memory"
+		record failed "out of memory"
+		exit 1
+	fi
 fi
 IFS=, read -r sz sy sx <<EOF
 $shape
