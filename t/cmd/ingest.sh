@@ -40,9 +40,9 @@ same_results() {
 	done
 	[ "$(ls -d "$1"/data/*/*.zarr | wc -l)" -eq 5 ] || { _ok=0; echo "# not five stores in $1"; }
 	# shellcheck disable=SC2086 # options
-	python3 "$TOP/t/double/normrec.py" $4 "$1"/data/*/*.json >"$SCRATCH/n1"
+	/usr/bin/python3 "$TOP/t/double/normrec.py" $4 "$1"/data/*/*.json >"$SCRATCH/n1"
 	# shellcheck disable=SC2086
-	python3 "$TOP/t/double/normrec.py" $4 "$2"/data/*/*.json >"$SCRATCH/n2"
+	/usr/bin/python3 "$TOP/t/double/normrec.py" $4 "$2"/data/*/*.json >"$SCRATCH/n2"
 	cmp -s "$SCRATCH/n1" "$SCRATCH/n2" || { _ok=0; diff "$SCRATCH/n1" "$SCRATCH/n2" | head -c 800; }
 	[ "$_ok" -eq 1 ] && ok "$3" || fail "$3"
 }
@@ -182,6 +182,35 @@ expect_rc 0 "the re-run completes"
 expect_grep '^openorganelle  *complete ' "$SCRATCH/out" "openorganelle complete after the re-run"
 [ "$n" -gt 0 ] && ok "the store had $n chunks when killed" || fail "nothing written before the kill"
 same_results "$SCRATCH/staged" "$SCRATCH/killed" "killed and resumed: identical to an uninterrupted run" "--shares --resumed"
+
+# --- Ctrl-C: SIGINT to the whole process group, as a terminal sends it ---
+# A background job of a script starts with SIGINT ignored; python3 gives em-ingest its
+# own process group with SIGINT at its default, as in an interactive shell.
+rm -rf "$SCRATCH/ctrlc"
+mkdir -p "$SCRATCH/ctrlc"
+(cd "$SCRATCH/ctrlc" && EM_DOUBLE_THROTTLE_MS=40 EM_DOUBLE_SLOW=openorganelle exec /usr/bin/python3 -c '
+import os, signal, sys
+os.setpgrp()
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp("dash", ["dash"] + sys.argv[1:])' "$B/em-ingest") >"$SCRATCH/out" 2>"$SCRATCH/err" &
+pid=$!
+i=0
+while [ "$(find "$SCRATCH/ctrlc/data/openorganelle" -path '*/0/*' -type f 2>/dev/null | wc -l)" -lt 2 ]; do
+	i=$((i + 1))
+	[ "$i" -lt 400 ] || break
+	sleep 0.05
+done
+kill -INT "-$pid"
+wait "$pid"
+RC=$?
+expect_rc 130 "Ctrl-C: em-ingest exits 130"
+expect_grep 'interrupted by SIGINT' "$SCRATCH/err" "it says so"
+expect_grep '^openorganelle  *cancelled ' "$SCRATCH/out" "summary: openorganelle cancelled"
+expect_grep '"status":"cancelled"' "$SCRATCH/ctrlc/data/openorganelle/jrc_mus-nacc-2-s0.json" "the record says cancelled"
+sleep 0.2
+if pgrep -f "zarrtool write.*$SCRATCH/ctrlc" >/dev/null; then
+	fail "a tool still runs after Ctrl-C"
+else ok "no tool left running after Ctrl-C"; fi
 
 # --- the memory budget holds: RSS of every child, sampled from /proc ---
 # The stand-ins hold 90% of their --max-memory for 1 s (memhog), so a wrong split
