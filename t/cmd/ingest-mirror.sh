@@ -12,6 +12,15 @@ $PY -c 'import numpy, tifffile, zarr, numcodecs, jsonschema' 2>/dev/null ||
 	skip "python3-numpy, -tifffile, -zarr, -numcodecs or -jsonschema missing (make deps)"
 [ -x "$TOP/t/prog/mkdm3" ] || skip "no t/prog/mkdm3 (the DM3 writer of the file fetchers' tests)"
 ALL="empiar epfl dvid idr openorganelle"
+# AddressSanitizer reserves terabytes of address space: no ulimit -v for such a build.
+ASAN=0
+if grep -q -e '-fsanitize=[a-z,]*address' "$TOP/.build-flags" 2>/dev/null; then
+	ASAN=1
+	EM_NO_ADDRESS_LIMIT=1
+	export EM_NO_ADDRESS_LIMIT
+else
+	unset EM_NO_ADDRESS_LIMIT
+fi
 # A source whose fetcher is not built is left out, and said so.
 SRC=""
 for s in $ALL; do
