@@ -5,6 +5,7 @@
 # that resumes and ends identical.  Run under dash, from the build tree.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
+. "$TOP/t/double/procs.sh"
 
 PY=/usr/bin/python3
 command -v dash >/dev/null || skip "no dash (deps/debian.txt lists it)"
@@ -162,8 +163,7 @@ case " $SRC " in
 	set -- "$SCRATCH"/killed/data/openorganelle/*.json
 	expect_grep '^  "status": "cancelled"' "$1" "its record says cancelled"
 	sleep 0.2
-	if pgrep -f "fetch-zarr.*$SCRATCH/killed" >/dev/null 2>&1 ||
-		pgrep -f "em-meta.*$SCRATCH/killed" >/dev/null 2>&1; then
+	if running_in "$SCRATCH/killed"; then
 		fail "a tool still runs after em-ingest exited"
 	else ok "every tool stopped"; fi
 	done_before=$(find "$SCRATCH/killed/data/openorganelle" -path '*.zarr/0/*' -type f | wc -l)
@@ -177,4 +177,29 @@ case " $SRC " in
 	;;
 *) echo "# SIGTERM in the heavy stage: not tested, fetch-zarr is not built" ;;
 esac
+
+# --- the memory budget with the real tools: a small one, sampled from /proc ---
+if [ "$ASAN" -eq 1 ]; then
+	echo "# memory budget: not measured in an AddressSanitizer build"
+else
+	rm -rf "$SCRATCH/mem"
+	mkdir -p "$SCRATCH/mem"
+	# shellcheck disable=SC2086
+	(cd "$SCRATCH/mem" && EM_MEMORY_BUDGET=96M exec dash "$TOP/em-ingest" $SRC) \
+		>"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	sample_rss "$pid" "$SCRATCH/rss"
+	wait "$pid"
+	RC=$?
+	expect_rc 0 "every source completes within a 96 MiB budget"
+	max=$(sort -n "$SCRATCH/rss" | tail -n 1)
+	[ "$max" -le $((96 * 1024)) ] && ok "peak summed RSS of the tools $max KiB, within 96 MiB" ||
+		fail "peak summed RSS $max KiB over the 96 MiB budget"
+	# The shares each pipeline was given, from the logs: the light stage's sum and
+	# each heavy one within the budget.
+	cat "$SCRATCH"/mem/logs/*.log | sed -n 's/.*em-ingest: \([a-z]*\): fetch-.* share \([0-9]*\) bytes)$/\1 \2/p' |
+		awk -v B=$((96 * 1048576)) '$1 ~ /^(idr|dvid|empiar)$/ { light += $2; next }
+			$2 > B { over = 1 } END { print (light <= B && !over ? "fits" : "over") }' >"$SCRATCH/fits"
+	expect_grep '^fits$' "$SCRATCH/fits" "the shares of every stage sum to no more than the budget"
+fi
 done_testing

@@ -2,6 +2,7 @@
 # configuration errors, stages and memory shares, logs, failures, identical results in
 # every execution mode, SIGTERM and resume, and the memory budget measured from /proc.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/t/double/procs.sh"
 
 command -v dash >/dev/null || skip "no dash (deps/debian.txt lists it)"
 # The stand-ins and a copy of em-ingest come first in PATH: a copy outside the build
@@ -160,6 +161,14 @@ expect_grep '"status": *"failed"' "$SCRATCH/fail/data/dvid/a89eb3af-grayscale.js
 set -- "$SCRATCH"/fail/catalog/metadata_catalog_*.json
 expect_grep '"status": "failed"' "$1" "the catalog lists the failure"
 
+# --- a record that breaks the schema: em-validate keeps it out, the source is invalid ---
+EM_DOUBLE_BAD=idr ingest "$SCRATCH/bad"
+expect_rc 1 "an invalid record makes the exit status 1"
+expect_grep '^idr  *invalid ' "$SCRATCH/out" "summary: idr invalid"
+expect_grep '^dvid  *complete ' "$SCRATCH/out" "the others complete"
+expect_grep 'em-validate: .*description' "$SCRATCH/bad/logs/idr.log" "em-validate's reason is in the log"
+expect_grep 'em-ingest: idr: invalid (exit 0 0 1)' "$SCRATCH/bad/logs/idr.log" "the log ends with the outcome"
+
 # --- SIGTERM during the heavy stage, then a re-run resumes ---
 (cd "$SCRATCH" && rm -rf killed && mkdir killed && cd killed &&
 	EM_DOUBLE_THROTTLE_MS=40 EM_DOUBLE_SLOW="openorganelle epfl" exec dash "$B/em-ingest") >"$SCRATCH/out" 2>"$SCRATCH/err" &
@@ -180,7 +189,7 @@ expect_grep '^epfl  *not-run ' "$SCRATCH/out" "summary: epfl never started"
 expect_grep '^idr  *complete ' "$SCRATCH/out" "the light stage had finished"
 expect_grep '"status":"cancelled"' "$SCRATCH/killed/data/openorganelle/jrc_mus-nacc-2-s0.json" "the record says cancelled"
 sleep 0.2
-if ps -eo args | grep -q "[z]arrtool write.*$SCRATCH/killed"; then
+if running_in "$SCRATCH/killed"; then
 	fail "a tool is still running after em-ingest exited"
 else ok "no tool left running"; fi
 [ ! -d "$SCRATCH/killed/catalog" ] && ok "no catalog from an interrupted run" || fail "catalog after SIGTERM"
@@ -217,7 +226,7 @@ expect_grep 'interrupted by SIGINT' "$SCRATCH/err" "it says so"
 expect_grep '^openorganelle  *cancelled ' "$SCRATCH/out" "summary: openorganelle cancelled"
 expect_grep '"status":"cancelled"' "$SCRATCH/ctrlc/data/openorganelle/jrc_mus-nacc-2-s0.json" "the record says cancelled"
 sleep 0.2
-if pgrep -f "zarrtool write.*$SCRATCH/ctrlc" >/dev/null; then
+if running_in "$SCRATCH/ctrlc"; then
 	fail "a tool still runs after Ctrl-C"
 else ok "no tool left running after Ctrl-C"; fi
 
@@ -232,23 +241,7 @@ else
 	(cd "$SCRATCH/mem" && EM_MEMORY_BUDGET=240M EM_DOUBLE_HOG=1 EM_DOUBLE_LOG=$SCRATCH/mem/shares \
 		exec dash "$B/em-ingest") >"$SCRATCH/out" 2>"$SCRATCH/err" &
 	pid=$!
-	page=$(getconf PAGESIZE)
-	: >"$SCRATCH/rss"
-	while kill -0 "$pid" 2>/dev/null; do
-		# Every descendant of em-ingest but the shells: /proc/PID/stat has the pid, (comm),
-		# the parent's pid (4th field) and the resident set in pages (24th).
-		cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$pid" -v page="$page" '
-			{ par[$1] = $4; name[$1] = $2; rss[$1] = $24 * page / 1024 }
-			END {
-				for (p in par) {
-					q = p
-					while (q in par && q != root && q > 1) q = par[q]
-					if (q == root && p != root && name[p] != "(dash)" && name[p] != "(sh)") sum += rss[p]
-				}
-				print sum + 0
-			}' >>"$SCRATCH/rss"
-		sleep 0.05
-	done
+	sample_rss "$pid" "$SCRATCH/rss"
 	wait "$pid"
 	RC=$?
 	expect_rc 0 "the budget run completes"

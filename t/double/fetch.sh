@@ -8,7 +8,8 @@
 # Knobs (environment): EM_DOUBLE_SHAPE (z,y,x; default 16,32,32), EM_DOUBLE_THROTTLE_MS
 # (a pause per chunk, for the sources in EM_DOUBLE_SLOW, default all), EM_DOUBLE_HOG
 # (seconds to hold 90% of --max-memory first), EM_DOUBLE_HOG_BYTES (hold this much
-# instead), EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_LOG (a file each run appends
+# instead), EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_BAD (sources whose record
+# breaks the schema: an empty description), EM_DOUBLE_LOG (a file each run appends
 # "source max-memory" to).
 set -u
 name=${0##*/}
@@ -45,8 +46,10 @@ record() {
 	[ "$1" = processing ] || hist="$hist,{\"status\":\"$1\",\"time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
 	err=""
 	[ $# -lt 2 ] || err=",\"error\":\"$2\""
-	printf '{"schema_version":1,"id":"%s","source":"%s","status":"%s","status_history":[%s]%s,"description":"stand-in volume of %s","modality":"FIB-SEM","voxel_size_nm":[8,8,8],"voxel_size_source":["config","config","config"],"download_url":"http://127.0.0.1:1/%s","processing_pipeline":[{"tool":"%s","version":"0"}],"internal_zarr_path":"%s"}\n' \
-		"$id" "$source" "$1" "$hist" "$err" "$source" "$source" "$name" "$store"
+	desc="stand-in volume of $source"
+	case " ${EM_DOUBLE_BAD:-} " in *" $source "*) desc="" ;; esac
+	printf '{"schema_version":1,"id":"%s","source":"%s","status":"%s","status_history":[%s]%s,"description":"%s","modality":"FIB-SEM","voxel_size_nm":[8,8,8],"voxel_size_source":["config","config","config"],"download_url":"http://127.0.0.1:1/%s","processing_pipeline":[{"tool":"%s","version":"0"}],"internal_zarr_path":"%s"}\n' \
+		"$id" "$source" "$1" "$hist" "$err" "$desc" "$source" "$name" "$store"
 }
 save() { record "$@" >"$rec.tmp" && mv "$rec.tmp" "$rec"; }
 
