@@ -83,6 +83,12 @@ printf 'global:\n  memory_budget: lots\n' >"$SCRATCH/bad.yaml"
 run dash "$B/em-ingest" --config "$SCRATCH/bad.yaml" idr
 expect_rc 2 "a bad budget in the configuration exits 2"
 expect_grep "bad memory budget 'lots' in global.memory_budget" "$SCRATCH/err" "naming the key"
+printf 'global:\n  data_root: [unclosed\n' >"$SCRATCH/broken.yaml"
+run dash "$B/em-ingest" --config "$SCRATCH/broken.yaml" idr
+expect_rc 2 "a configuration that does not parse exits 2"
+expect_grep "broken.yaml:" "$SCRATCH/err" "em-config's message names the file"
+expect_grep "em-ingest: cannot read the configuration" "$SCRATCH/err" "em-ingest says why it stops"
+[ ! -d "$SCRATCH/data" ] && ok "nothing made" || fail "a data directory was made"
 run dash "$B/em-ingest" --config "$SCRATCH/none.yaml" idr
 expect_rc 2 "a missing --config file exits 2"
 expect_grep "cannot read '$SCRATCH/none.yaml'" "$SCRATCH/err" "naming the file"
