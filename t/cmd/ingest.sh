@@ -13,7 +13,15 @@ for f in fetch-empiar fetch-epfl fetch-dvid fetch-idr fetch-zarr; do
 	cp "$TOP/t/double/fetch.sh" "$B/$f" && chmod +x "$B/$f"
 done
 cp "$TOP/em-ingest" "$B/em-ingest"
-PATH=$B:$PATH
+# Without the build tree's real fetchers (t/lib.sh puts them in PATH): a stand-in that
+# is taken away must not be replaced by a real one that would go to the internet.
+P=$B
+IFS=:
+for d in $PATH; do
+	case $d in "$TOP"/fetch-*) ;; *) P=$P:$d ;; esac
+done
+unset IFS
+PATH=$P
 EM_CONFIG=$TOP/config/config.yaml
 EM_SCHEMA=$TOP/schemas/metadata_schema.json
 export EM_CONFIG EM_SCHEMA
@@ -166,6 +174,16 @@ expect_grep 'fetch-dvid: cannot fetch .*stand-in failure' "$SCRATCH/fail/logs/dv
 expect_grep '"status": *"failed"' "$SCRATCH/fail/data/dvid/a89eb3af-grayscale.json" "the record says failed"
 set -- "$SCRATCH"/fail/catalog/metadata_catalog_*.json
 expect_grep '"status": "failed"' "$1" "the catalog lists the failure"
+
+# --- a fetcher that is not there: that source fails, the others run ---
+mv "$B/fetch-epfl" "$B/fetch-epfl.off"
+ingest "$SCRATCH/nofetcher" epfl idr
+mv "$B/fetch-epfl.off" "$B/fetch-epfl"
+expect_rc 1 "a missing fetcher makes the exit status 1"
+expect_grep "em-ingest: epfl: cannot run 'fetch-epfl': not found" "$SCRATCH/err" "naming it"
+expect_grep '^epfl  *failed ' "$SCRATCH/out" "summary: epfl failed"
+expect_grep '^idr  *complete ' "$SCRATCH/out" "idr still complete"
+expect_grep "cannot run 'fetch-epfl'" "$SCRATCH/nofetcher/logs/epfl.log" "in the log too"
 
 # --- a record that breaks the schema: em-validate keeps it out, the source is invalid ---
 EM_DOUBLE_BAD=idr ingest "$SCRATCH/bad"
