@@ -185,6 +185,15 @@ expect_grep '^epfl  *failed ' "$SCRATCH/out" "summary: epfl failed"
 expect_grep '^idr  *complete ' "$SCRATCH/out" "idr still complete"
 expect_grep "cannot run 'fetch-epfl'" "$SCRATCH/nofetcher/logs/epfl.log" "in the log too"
 
+# --- a source that makes two volumes: both counted ---
+EM_DOUBLE_SETS=empiar ingest "$SCRATCH/sets" empiar
+expect_rc 0 "two volumes of one source"
+expect_grep '^empiar  *complete  *2 volumes  *36.0 KiB ' "$SCRATCH/out" "summary: two volumes, their size together"
+[ -f "$SCRATCH/sets/data/empiar/11759-set2.json" ] && ok "the second record" || fail "no second record"
+EM_DOUBLE_SETS=empiar EM_DOUBLE_BAD=empiar ingest "$SCRATCH/sets" empiar
+expect_rc 1 "two volumes, invalid records"
+expect_grep '^empiar  *invalid ' "$SCRATCH/out" "summary: invalid"
+
 # --- a record that breaks the schema: em-validate keeps it out, the source is invalid ---
 EM_DOUBLE_BAD=idr ingest "$SCRATCH/bad"
 expect_rc 1 "an invalid record makes the exit status 1"

@@ -9,7 +9,8 @@
 # (a pause per chunk, for the sources in EM_DOUBLE_SLOW, default all), EM_DOUBLE_HOG
 # (seconds to hold 90% of --max-memory first), EM_DOUBLE_HOG_BYTES (hold this much
 # instead), EM_DOUBLE_FAIL (sources that fail), EM_DOUBLE_BAD (sources whose record
-# breaks the schema: an empty description), EM_DOUBLE_LOG (a file each run appends
+# breaks the schema: an empty description), EM_DOUBLE_SETS (sources that make two
+# volumes), EM_DOUBLE_LOG (a file each run appends
 # "source max-memory" to).
 set -u
 name=${0##*/}
@@ -88,21 +89,34 @@ fi
 IFS=, read -r sz sy sx <<EOF
 $shape
 EOF
-genfile $((sz * sy * sx)) "$outdir/.$id.raw" "$seed" || exit 1
 throttle=${EM_DOUBLE_THROTTLE_MS:-0}
 case " ${EM_DOUBLE_SLOW:-$source} " in *" $source "*) ;; *) throttle=0 ;; esac
-save saving-data
-zarrtool write --shape "$shape" --chunks 4,8,8 --codec zstd --voxel 8,8,8 \
-	--throttle-ms "$throttle" "$outdir/.$id.raw" "$store" &
-child=$!
-wait "$child"
-rc=$?
-child=""
-rm -f "$outdir/.$id.raw"
-if [ "$rc" -ne 0 ]; then
-	save failed "cannot write '$store'"
-	record failed "cannot write '$store'"
-	exit 1
-fi
-save saving-data
-record saving-data
+
+# volume: writes the store of $id from the seed $seed, its record, and prints the stub.
+volume() {
+	genfile $((sz * sy * sx)) "$outdir/.$id.raw" "$seed" || exit 1
+	save saving-data
+	zarrtool write --shape "$shape" --chunks 4,8,8 --codec zstd --voxel 8,8,8 \
+		--throttle-ms "$throttle" "$outdir/.$id.raw" "$store" &
+	child=$!
+	wait "$child"
+	rc=$?
+	child=""
+	rm -f "$outdir/.$id.raw"
+	if [ "$rc" -ne 0 ]; then
+		save failed "cannot write '$store'"
+		record failed "cannot write '$store'"
+		exit 1
+	fi
+	save saving-data
+	record saving-data
+}
+volume
+# A second volume, as an EMPIAR entry with two image sets makes.
+case " ${EM_DOUBLE_SETS:-} " in
+*" $source "*)
+	id=$id-set2 seed=$((seed + 10))
+	store=$outdir/$id.zarr rec=$outdir/$id.json
+	save processing
+	volume ;;
+esac
