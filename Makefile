@@ -6,6 +6,9 @@
 #                             the same under ASan/UBSan
 #   make deps                 install the Debian packages listed in deps/debian.txt
 #   make bench                benchmarks against the reference peers
+#   make demo                 the whole pipeline offline against a local mirror
+#   make ingest               em-ingest with the default configuration (real archives)
+#   make check-network        fetch a tiny piece of each real archive (opt-in)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # CFLAGS and LDFLAGS are the user's; the warnings the project requires are
@@ -82,7 +85,8 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 # Keep the test programs' objects: make would delete them as intermediates.
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
-.PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest
+.PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest \
+	check-network
 .SUFFIXES:
 
 all: $(TOOLS)
@@ -137,6 +141,14 @@ bench/peakrss: bench/peakrss.o
 bench: all bench/peakrss $(TPROGS)
 	@sh bench/run.sh
 
+# The pipeline: offline against scripts/demo-mirror.sh's mirror, or the real archives.
+demo: all $(TPROGS)
+	@sh scripts/demo.sh
+ingest: all
+	@sh em-ingest
+check-network: all $(TPROGS)
+	@sh scripts/check-network.sh
+
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -159,4 +171,4 @@ uninstall:
 clean:
 	rm -f lib/*.o $(LIB) */*.o t/unit/*.o t/prog/*.o $(TOOLS) $(UNIT) $(TPROGS) \
 		t/unit/suites.inc $(FLAGS_STAMP) $(DATADIR_STAMP) bench/peakrss bench/*.o
-	rm -rf t/scratch
+	rm -rf t/scratch demo

@@ -265,6 +265,28 @@ em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *da
 	return 0;
 }
 
+/*
+ * Chunks whose last voxel lies in the box: boxes do not overlap, so each
+ * chunk is counted once, when (or about when) it completes.
+ */
+static uint64_t
+chunks_ending_in(const struct em_zarr_meta *m, const uint64_t start[3], const uint64_t n[3])
+{
+	uint64_t total = 1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t ch = m->chunks[i], k = 0, c;
+		for (c = start[i] / ch; c * ch < start[i] + n[i]; c++) {
+			uint64_t last = (c + 1) * ch < m->shape[i] ? (c + 1) * ch - 1 : m->shape[i] - 1;
+			if (last >= start[i] && last < start[i] + n[i])
+				k++;
+		}
+		total *= k;
+	}
+	return total;
+}
+
 int
 em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3],
     const void *data)
@@ -276,13 +298,21 @@ em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t cou
 	if (em_zwriter_put_box(f->w, start, count3, data) < 0)
 		return -1;
 	count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+	em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
 	return 0;
 }
 
 int
 em_fetch_box_done(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3])
 {
-	return em_zwriter_box_done(f->w, start, count3);
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+	int rc = em_zwriter_box_done(f->w, start, count3);
+
+	if (rc == 1) {
+		count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+		em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
+	}
+	return rc;
 }
 
 static int
@@ -453,4 +483,44 @@ out:
 	free(plane);
 	em_img_free(img);
 	return rc;
+}
+
+int
+em_fetch_describe(struct em_fetch *f)
+{
+	static const char *const strs[] = { "description", "modality", "license" };
+	const char *v, *doi, *cite;
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		v = em_fetch_conf_str(f, strs[i], NULL);
+		if (v != NULL && *v != '\0' && em_record_set_str(f->rec, strs[i], v) < 0)
+			return -1;
+	}
+	doi = em_fetch_conf_str(f, "doi", NULL);
+	cite = em_fetch_conf_str(f, "citation", NULL);
+	if ((cite != NULL && *cite != '\0') || (doi != NULL && *doi != '\0')) {
+		json_t *c = json_object();
+
+		if (c == NULL)
+			return em_fail("out of memory");
+		if (cite != NULL && *cite != '\0')
+			json_object_set_new(c, "text", json_string(cite));
+		if (doi != NULL && *doi != '\0')
+			json_object_set_new(c, "doi", json_string(doi));
+		if (em_record_set(f->rec, "citation", c) < 0)
+			return -1;
+	}
+	v = em_fetch_conf_str(f, "organism", NULL);
+	if (v != NULL && *v != '\0') {
+		json_t *x = json_object_get(f->rec, "extra");
+
+		if (!json_is_object(x)) {
+			x = json_object();
+			if (x == NULL || em_record_set(f->rec, "extra", x) < 0)
+				return em_fail("out of memory");
+		}
+		json_object_set_new(x, "organism", json_string(v));
+	}
+	return 0;
 }

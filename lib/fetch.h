@@ -95,7 +95,11 @@ int em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dty
 int em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data);
 int em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3],
     const void *data);
-/* 1 if every chunk of the box is already written (a resumed run skips it). */
+/*
+ * 1 if every chunk of the box is already written (a resumed run skips it;
+ * the box then counts as done in the progress), 0 if not, -1 on error.
+ * Both calls count a chunk in the progress when its last voxel comes.
+ */
 int em_fetch_box_done(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3]);
 /*
  * Finish the store, save the record (still saving-data: em-meta completes
@@ -124,6 +128,13 @@ void em_fetch_end(struct em_fetch *f);
  */
 int em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n,
     double z_spacing_nm);
+
+/*
+ * The source's facts from its config block into the record: description,
+ * modality, license, citation (text and doi) and organism (under extra);
+ * settings absent or null are left out.
+ */
+int em_fetch_describe(struct em_fetch *f);
 
 /* What em_fetch_image_ex() may be told beyond the files.  Zero = none. */
 struct em_fetch_image_opts {

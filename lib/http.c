@@ -736,11 +736,13 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 	} else if (rc == CURLE_OK) {
 		x->status = 200;
 		x->result = 0;
-		if (x->kind == X_FILE) {
+		if (x->kind == X_FILE || x->kind == X_HEAD || x->kind == X_MEM) {
+			/* file:// and ftp:// tell the whole size of the file (not of a range). */
 			curl_off_t cl = -1;
 			curl_easy_getinfo(x->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 			if (cl >= 0)
-				x->total = x->have - x->got + (uint64_t)cl;
+				x->total = x->kind == X_FILE ? x->have - x->got + (uint64_t)cl :
+				    (uint64_t)cl;
 		}
 		return O_DONE;
 	} else if (rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND ||

@@ -79,7 +79,7 @@ get sources.openorganelle.data_type '"int16"'
 get sources.openorganelle.expected_shape '[564, 2520, 2596]'
 get sources.openorganelle.voxel_size_nm '[2.96, 4.0, 4.0]'
 get consolidation.output_dir '"catalog"'
-get docker.memory_limits.epfl '"2G"'
+get docker.memory_limits.epfl '"8G"'
 get development.testing.origin_host '"127.0.0.1"'
 check_gets
 

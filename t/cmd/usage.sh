@@ -1,11 +1,16 @@
 # usage.sh - every tool keeps the usage contract of DESIGN.md section 2:
-# --help to stdout with exit 0, a bad option to stderr with exit 2, --version exit 0.
+# --help to stdout with exit 0, a bad option to stderr with exit 2, --version exit 0
+# (the built tools and the em-ingest script).
 . "$(dirname "$0")/../lib.sh"
 
 n=0
+# The built tools (<dir>/<dir>) and the scripts at the top (em-ingest).
+tools=""
 for d in "$TOP"/fetch-* "$TOP"/em-*; do
-	t=$d/${d##*/}
-	[ -x "$t" ] || continue
+	if [ -f "$d" ]; then t=$d; else t=$d/${d##*/}; fi
+	[ -x "$t" ] && tools="$tools $t"
+done
+for t in $tools; do
 	n=$((n + 1))
 	name=${t##*/}
 	run "$t" --help
