@@ -155,20 +155,32 @@ run fetch-dvid $CONF -q --server "$S" --uuid $UUID --scale 2 --offset 0,0,0 --si
 expect_rc 1 "--scale 2 is not served"
 expect_grep "grayscale_2.*may not have scale 2" "$SCRATCH/err" "the message names the missing scale"
 
-# 4. Faults: throttling 503s (two at once, four jobs), drops, short and long bodies.
-start_origin faulty --root "$SCRATCH/www" --dvid-throttle 1 \
-	--fault 'path=*/raw/*,share=0.3,drop=5000' \
+# 4. Faults: drops, short bodies and 503s, then throttling.  The origin picks a fault by a
+#    hash of the path and its request number, so without throttling (whose 503s depend on
+#    timing) the same requests meet the same faults in every run.
+start_origin faulty --root "$SCRATCH/www" \
+	--fault 'path=*/raw/*,share=0.3,drop=2000' \
 	--fault 'path=*/raw/*,first=1,share=0.4,short=7' \
 	--fault 'path=*/raw/*,first=1,share=0.2,status=503,retry-after=0'
 run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1013,2007,3021 --size 45,39,28 \
 	--chunks 16,16,16 --jobs 4 -o st/faulty
-expect_rc 0 "a fetch through throttling, drops and short bodies"
+expect_rc 0 "a fetch through drops, short bodies and 503s"
 n503=$(log_count ' 503 ')
 nshort=$(log_count ' 200 [0-9]+ fault')
 [ "$n503" -gt 0 ] && ok "$n503 answers were 503" || fail "no 503 answers"
-[ "$nshort" -gt 0 ] && ok "$nshort answers were faulty" || fail "no faulty answers"
+[ "$nshort" -gt 0 ] && ok "$nshort answers were cut or short" || fail "no faulty answers"
 if diff -r st/unaligned st/faulty -x '*.json' >/dev/null 2>&1; then ok "the store equals the clean one"; else
 	fail "faults changed the store"
+fi
+# Throttling: one throttled request at a time against four jobs.  How many answers are
+# 503 depends on timing, so only the outcome is asserted.
+start_origin throttled --root "$SCRATCH/www" --dvid-throttle 1
+run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1013,2007,3021 --size 45,39,28 \
+	--chunks 16,16,16 --jobs 4 -o st/throttled
+expect_rc 0 "a fetch through DVID's throttling"
+echo "# $(log_count ' 503 ') answers were throttled with 503"
+if diff -r st/unaligned st/throttled -x '*.json' >/dev/null 2>&1; then ok "the throttled store equals the clean one"; else
+	fail "throttling changed the store"
 fi
 start_origin liar --root "$SCRATCH/www" --fault 'path=*/raw/*,short=1'
 run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1000,2000,3000 --size 8,8,8 -o st/liar
