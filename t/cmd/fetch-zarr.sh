@@ -546,7 +546,7 @@ PYEOF
 nchunks=$((4 * 6 * 6))
 run fetch-zarr $CONF -q --chunks 8,8,8 -o st/ref "${BASE}py/big.zarr"
 expect_rc 0 "reference fetch of a 144-chunk array"
-start_origin slow --root "$SCRATCH/www" --fault 'path=/py/big.zarr/[0-9]*,delay=30'
+start_origin slow --root "$SCRATCH/www" --fault 'path=/py/big.zarr/[0-9]*,delay=50'
 fetch-zarr $CONF -q --chunks 8,8,8 --jobs 2 -o st/killed "${ORIGIN_URL}py/big.zarr" >kill.out 2>kill.err &
 fp=$!
 i=0
@@ -582,7 +582,10 @@ n=$(log_count ' GET /py/big.zarr/[0-9]+/[0-9]+/[0-9]+ ')
 start_origin slow2 --root "$SCRATCH/www" --fault 'path=/py/big.zarr/[0-9]*,delay=200'
 fetch-zarr $CONF -q --chunks 8,8,8 -o st/int "${ORIGIN_URL}py/big.zarr" >int.out 2>int.err &
 fp=$!
-sleep 0.5
+# Once its record is written, it is fetching (and handles signals).
+i=0
+while ! ls st/int/*.json >/dev/null 2>&1 && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.2
 kill -INT $fp
 wait $fp
 RC=$?
