@@ -127,6 +127,9 @@ t/prog/%: t/prog/%.o $(LIB)
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh
 
+# Fuzz targets: make fuzz; make check replays their saved inputs.
+include fuzz/fuzz.mk
+
 # Benchmarks: bench/run.sh runs every bench/b-*.sh case against its reference peer.
 bench/peakrss: bench/peakrss.o
 	$(CC) -o $@ $< $(ALL_LDFLAGS)

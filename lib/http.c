@@ -23,7 +23,6 @@
 #include "banned.h"
 
 #define BUFFER_SIZE (512 * 1024)	/* libcurl's receive buffer: fewer, larger writes */
-#define MAX_REDIRS 10
 #define ERRTEXT_MAX 1024
 
 enum xkind { X_MEM, X_RANGE, X_FILE, X_HEAD };
@@ -544,7 +543,7 @@ xfer_start(struct engine *g, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, g->h->ua);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)EM_HTTP_MAX_REDIRS);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps,file");
 	/* A redirect must not turn a download into a read of a local file. */
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp,ftps");

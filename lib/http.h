@@ -2,6 +2,8 @@
 #ifndef EM_HTTP_H
 #define EM_HTTP_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
