@@ -4,6 +4,8 @@
 #   make check                build and run every test (unit, command-level, man lint)
 #   make SANITIZE=address,undefined check
 #                             the same under ASan/UBSan
+#   make check-valgrind       the unit tests under valgrind (plain build)
+#   make fuzz                 the libFuzzer targets (fuzz/README)
 #   make deps                 install the Debian packages listed in deps/debian.txt
 #   make bench                benchmarks against the reference peers
 #   make install PREFIX=/usr/local DESTDIR=
@@ -82,7 +84,7 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 # Keep the test programs' objects: make would delete them as intermediates.
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
-.PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest
+.PHONY: all check check-valgrind check-unit check-cmd deps install uninstall clean bench demo ingest
 .SUFFIXES:
 
 all: $(TOOLS)
@@ -126,6 +128,10 @@ t/prog/%: t/prog/%.o $(LIB)
 
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh
+
+# The unit tests under valgrind (a plain build: valgrind and the sanitizers do not mix).
+check-valgrind: $(UNIT)
+	CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(UNIT)
 
 # Fuzz targets: make fuzz; make check replays their saved inputs.
 include fuzz/fuzz.mk

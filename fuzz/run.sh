@@ -4,7 +4,7 @@
 # interesting ones into fuzz/corpus/NAME), crashes to fuzz/crashes/NAME/, and one line
 # per target to fuzz/work/log.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:--1}
 status=0
@@ -13,8 +13,6 @@ for name in "$@"; do
 	bin=fuzz/build/fuzz_$name
 	[ -x "$bin" ] || { echo "run.sh: no $bin (make fuzz-build)" >&2; status=1; continue; }
 	mkdir -p "fuzz/work/$name" "fuzz/crashes/$name" "fuzz/corpus/$name"
-	dict=
-	[ -f "fuzz/dict/$name.dict" ] && dict=-dict=fuzz/dict/$name.dict
 	log=fuzz/work/$name.log
 	t0=$(date +%s)
 	# -rss_limit_mb/-malloc_limit_mb: an input that makes a reader take more
@@ -22,7 +20,7 @@ for name in "$@"; do
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	nice -n 19 "$bin" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
-	    -malloc_limit_mb=2048 -max_len=65536 -print_final_stats=1 $dict \
+	    -malloc_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
 	    -artifact_prefix="fuzz/crashes/$name/" "fuzz/work/$name" "fuzz/corpus/$name" \
 	    >"$log" 2>&1
 	rc=$?
