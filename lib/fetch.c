@@ -393,3 +393,43 @@ out:
 	em_img_free(img);
 	return rc;
 }
+
+int
+em_fetch_describe(struct em_fetch *f)
+{
+	static const char *const strs[] = { "description", "modality", "license" };
+	const char *v, *doi, *cite;
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		v = em_fetch_conf_str(f, strs[i], NULL);
+		if (v != NULL && *v != '\0' && em_record_set_str(f->rec, strs[i], v) < 0)
+			return -1;
+	}
+	doi = em_fetch_conf_str(f, "doi", NULL);
+	cite = em_fetch_conf_str(f, "citation", NULL);
+	if ((cite != NULL && *cite != '\0') || (doi != NULL && *doi != '\0')) {
+		json_t *c = json_object();
+
+		if (c == NULL)
+			return em_fail("out of memory");
+		if (cite != NULL && *cite != '\0')
+			json_object_set_new(c, "text", json_string(cite));
+		if (doi != NULL && *doi != '\0')
+			json_object_set_new(c, "doi", json_string(doi));
+		if (em_record_set(f->rec, "citation", c) < 0)
+			return -1;
+	}
+	v = em_fetch_conf_str(f, "organism", NULL);
+	if (v != NULL && *v != '\0') {
+		json_t *x = json_object_get(f->rec, "extra");
+
+		if (!json_is_object(x)) {
+			x = json_object();
+			if (x == NULL || em_record_set(f->rec, "extra", x) < 0)
+				return em_fail("out of memory");
+		}
+		json_object_set_new(x, "organism", json_string(v));
+	}
+	return 0;
+}

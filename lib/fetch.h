@@ -123,6 +123,12 @@ void em_fetch_end(struct em_fetch *f);
 int em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n,
     double z_spacing_nm);
 
+/*
+ * The source's facts from its config block into the record: description,
+ * modality, license, citation (text and doi) and organism (under extra);
+ * settings absent or null are left out.
+ */
+int em_fetch_describe(struct em_fetch *f);
 /* A string setting of this source: sources.<source>.<key>, or def (borrowed). */
 const char *em_fetch_conf_str(struct em_fetch *f, const char *key, const char *def);
 

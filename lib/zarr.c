@@ -328,6 +328,18 @@ parse_zarray(struct em_zarr_meta *m, const json_t *j)
 	return parse_fill(m, json_object_get(j, "fill_value"));
 }
 
+int
+em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *j)
+{
+	return parse_zarray(m, j);
+}
+
+int
+em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *v)
+{
+	return parse_fill(m, v);
+}
+
 static json_t *
 fill_json(const struct em_zarr_meta *m)
 {
@@ -576,6 +588,12 @@ unit_nm(const char *u)
 		if (strcmp(u, units[i].name) == 0)
 			return units[i].nm;
 	return 0;
+}
+
+double
+em_zarr_unit_nm(const char *unit)
+{
+	return unit_nm(unit);
 }
 
 static const json_t *
@@ -1028,7 +1046,6 @@ static int
 read_chunk_rd(struct em_zarr *a, struct rd *r, const uint64_t *cidx, void *out)
 {
 	char path[4096];
-	unsigned char *dst = out;
 	size_t len = 0;
 	int rc, need_tmp = a->m.order_f;
 
@@ -1044,18 +1061,29 @@ read_chunk_rd(struct em_zarr *a, struct rd *r, const uint64_t *cidx, void *out)
 	}
 	if (r->cx == NULL && (r->cx = em_codec_ctx_new()) == NULL)
 		return -1;
-	if (need_tmp) {
-		if (r->tmp == NULL && (r->tmp = malloc(a->chunk_bytes)) == NULL)
-			return em_fail("out of memory");
-		dst = r->tmp;
-	}
-	if (em_codec_decode(r->cx, &a->m.codec, r->cbuf, len, dst, a->chunk_bytes) < 0)
+	if (need_tmp && r->tmp == NULL && (r->tmp = malloc(a->chunk_bytes)) == NULL)
+		return em_fail("out of memory");
+	if (em_zarr_decode_chunk(r->cx, &a->m, r->cbuf, len, out, r->tmp) < 0)
 		return em_fail_ctx("chunk '%s'", path);
-	if (a->m.big_endian && a->itemsize > 1)
-		em_swap_bytes(dst, a->chunk_bytes / a->itemsize, a->itemsize);
-	if (need_tmp)
-		transpose_f(&a->m, a->itemsize, dst, out);
 	return 1;
+}
+
+int
+em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m, const void *src,
+    size_t n, void *out, void *tmp)
+{
+	size_t cb = em_zarr_chunk_bytes(m), isz = em_dtype_size(m->dtype);
+	unsigned char *dst = m->order_f ? tmp : out;
+
+	if (dst == NULL)
+		return em_fail("no buffer for a Fortran-order chunk");
+	if (em_codec_decode(cx, &m->codec, src, n, dst, cb) < 0)
+		return -1;
+	if (m->big_endian && isz > 1)
+		em_swap_bytes(dst, cb / isz, isz);
+	if (m->order_f)
+		transpose_f(m, isz, dst, out);
+	return 0;
 }
 
 int

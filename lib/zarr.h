@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "dtype.h"
 
@@ -47,6 +49,23 @@ uint64_t em_zarr_nchunks(const struct em_zarr_meta *m);
  * or NULL if it does not fit.
  */
 char *em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf, size_t n);
+
+/*
+ * Fill in m from a parsed .zarray object (an array written by anyone: any
+ * byte order, C or F order).  -1 naming what is wrong or unsupported.
+ */
+int em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *zarray);
+/* Set m's fill value from a .zarray fill_value (number, "NaN", null...); m->dtype must be set. */
+int em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *fill_value);
+/* Nanometres in one OME-NGFF space unit ("micrometer" 1000); 0 if not a known length. */
+double em_zarr_unit_nm(const char *unit);
+/*
+ * Decode one encoded chunk of m (n bytes at src) into out: full chunk,
+ * C order, little-endian.  tmp (em_zarr_chunk_bytes() bytes) is needed
+ * for Fortran-order arrays only.  cx may be NULL.
+ */
+int em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m,
+    const void *src, size_t n, void *out, void *tmp);
 
 /*
  * Write dir/.zarray for m (creating dir).  Idempotent and safe when several
