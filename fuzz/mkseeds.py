@@ -88,6 +88,29 @@ def main():
             t += open(os.path.join(TD, zt), "rb").read()
         put("zarr", "testdata_%d" % i, t)
 
+    # Remote arrays: byte 0 = 0 zarr.json, 1 .zarray, 2 attributes.json, 3 group; text NUL chunk.
+    def rd(rel):
+        return open(os.path.join(TD, rel), "rb").read()
+    remote = [
+        (0, "zarr3/zarrs_v3_zarr_python_array_zstd.zarr/zarr.json",
+         "zarr3/zarrs_v3_zarr_python_array_zstd.zarr/c/0/0"),
+        (0, "zarr3/zarrs_v3_array_blosc_transpose.zarr/zarr.json",
+         "zarr3/zarrs_v3_array_blosc_transpose.zarr/0.0"),
+        (0, "zarr3/zarrs_sharded_array_write_read.zarr/group/array/zarr.json",
+         "zarr3/zarrs_sharded_array_write_read.zarr/group/array/c/0/0"),
+        (1, "zarr2/zarrs_v2_array_blosc_C.zarr/.zarray", "zarr2/zarrs_v2_array_blosc_C.zarr/0.0"),
+        (2, "n5/zarr_implementations_z5py.n5/gzip/attributes.json",
+         "n5/zarr_implementations_z5py.n5/gzip/0/0/0"),
+    ]
+    for i, (k, meta, chunk) in enumerate(remote):
+        if os.path.exists(os.path.join(TD, chunk)):
+            put("remote", "testdata_%d" % i, bytes([k]) + rd(meta) + b"\0" + rd(chunk))
+    for root, dirs, files in os.walk(os.path.join(TD, "ngff", "ome-zarr-py_v1")):
+        if ".zattrs" in files and os.path.exists(os.path.join(root, "0", ".zarray")):
+            put("remote", "testdata_group", b"\3" + open(os.path.join(root, ".zattrs"), "rb").read()
+                + b"\0" + open(os.path.join(root, "0", ".zarray"), "rb").read() + b"\0")
+            break
+
     # YAML: the suite's configuration and a few interpolations.
     with open(os.path.join(TOP, "config", "config.yaml"), "rb") as f:
         put("yaml", "config.yaml", f.read())

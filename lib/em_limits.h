@@ -83,6 +83,14 @@
 /* .zarray / .zattrs text: real ones are a few kB (OME-NGFF with many datasets). */
 #define EM_ZARR_MAX_META_BYTES (1 << 20)
 
+/* ---- remote arrays: Zarr v2/v3, N5 over HTTP (remote.h) ---- */
+/* Metadata documents are small; a larger one is not metadata. */
+#define EM_REMOTE_MAX_META_BYTES ((size_t)16 << 20)
+/* Bytes-to-bytes codecs in one chain, at most. */
+#define EM_REMOTE_MAX_B2B 4
+/* Inner chunks of one shard, at most (its index is 16 bytes each: 64 MiB). */
+#define EM_REMOTE_MAX_SHARD_ENTRIES ((uint64_t)1 << 22)
+
 /* ---- configuration (config.h) ---- */
 /*
  * A configuration is written by people; anything past these is a mistake
