@@ -124,6 +124,14 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	if (!em_record_id_valid(id))
 		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
 		    id);
+	/* A second volume in the same run: the first one's store is closed. */
+	em_zwriter_free(f->w);
+	f->w = NULL;
+	em_zarr_close(f->arr);
+	f->arr = NULL;
+	f->failed = 0;
+	if (f->display == NULL)
+		em_progress_init(&f->progress);
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	if ((size_t)snprintf(f->store, sizeof(f->store), "%s/%s.zarr", f->root, id) >=
 	    sizeof(f->store) ||

@@ -72,7 +72,9 @@ int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
 /*
  * Name the volume: the store and record paths, and the record loaded (or
  * made) and moved to processing with this tool's step in
- * processing_pipeline.  The id must be one safe path component.
+ * processing_pipeline.  The id must be one safe path component.  Called
+ * again after em_fetch_done() or em_fetch_fail(), it starts the next
+ * volume of the same run (the previous store is closed).
  */
 int em_fetch_set_id(struct em_fetch *f, const char *id);
 /*

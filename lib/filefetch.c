@@ -347,7 +347,7 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 		    "size_bytes", (json_int_t)l->v[i].size));
 	if (em_record_set(f->rec, "source_files", files) < 0)
 		return -1;
-	if (l->n > 0 && em_record_set_str(f->rec, "download_url", l->v[0].url) < 0)
+	if (l->n == 1 && em_record_set_str(f->rec, "download_url", l->v[0].url) < 0)
 		return -1;
 	return 0;
 }
@@ -394,6 +394,32 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 			(void)rmdir(dir);
 	}
 	return 0;
+}
+
+int
+em_fetch_conf_nm3(struct em_fetch *f, const char *key, double out[3])
+{
+	char path[256];
+	json_t *v = NULL;
+	size_t i;
+
+	snprintf(path, sizeof(path), "sources.%s.%s", f->source, key);
+	if (em_config_get(f->cfg, path, &v) < 0 || v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_number(v) && json_number_value(v) > 0) {
+		out[0] = out[1] = out[2] = json_number_value(v);
+		return 1;
+	}
+	if (!json_is_array(v) || json_array_size(v) != 3)
+		return em_fail("%s must be three numbers (z,y,x nm) or one", path);
+	for (i = 0; i < 3; i++) {
+		const json_t *e = json_array_get(v, i);
+
+		if (!json_is_number(e) || !(json_number_value(e) > 0))
+			return em_fail("%s must hold positive numbers", path);
+		out[i] = json_number_value(e);
+	}
+	return 1;
 }
 
 int

@@ -58,7 +58,8 @@ int em_filelist_already(struct em_fetch *f, const char *id, const struct em_file
 /*
  * Make every file local: downloads go to the cache with resume and the
  * size check; sizes found on the way are filled in.  Sets the record's
- * source_files and download_url (the first file's URL).  -1 with the
+ * source_files, and download_url when there is one file (the tool sets
+ * it for a series: the listing's URL).  -1 with the
  * reason naming the URL.
  */
 int em_filelist_fetch(struct em_fetch *f, struct em_filelist *l);
@@ -70,6 +71,13 @@ int em_filelist_fetch(struct em_fetch *f, struct em_filelist *l);
  */
 int em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
     const struct em_fetch_image_opts *o);
+
+/*
+ * A voxel size setting sources.<source>.<key>: three positive numbers
+ * (z,y,x nm) or one for all axes.  1 and out set; 0 when absent or null;
+ * -1 (error set) when malformed.
+ */
+int em_fetch_conf_nm3(struct em_fetch *f, const char *key, double out[3]);
 
 /* Natural order of file names: "slice_2" before "slice_10" (for qsort of strings). */
 int em_natural_cmp(const char *a, const char *b);
