@@ -141,9 +141,29 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	if (em_mkdir_p(f->root) < 0)
 		return -1;
 	json_decref(f->rec);
-	f->rec = em_record_load_or_new(f->root, f->source, id);
-	if (f->rec == NULL)
+	/*
+	 * The record is <root>/<id>.json (root already names the source), so
+	 * em_record_load_or_new(), which adds <source>/, is not the one.
+	 */
+	switch (em_exists(f->recpath)) {
+	case 0:
+		f->rec = em_record_new(f->source, id);
+		break;
+	case 1:
+		f->rec = em_record_load(f->recpath);
+		if (f->rec != NULL && (!json_is_string(json_object_get(f->rec, "source")) ||
+		    strcmp(json_string_value(json_object_get(f->rec, "source")), f->source) != 0 ||
+		    strcmp(json_string_value(json_object_get(f->rec, "id")), id) != 0)) {
+			json_decref(f->rec);
+			f->rec = NULL;
+			return em_fail("'%s' is the record of another volume", f->recpath);
+		}
+		break;
+	default:
 		return -1;
+	}
+	if (f->rec == NULL)
+		return em_fail_ctx("cannot read record '%s'", f->recpath);
 	if (em_record_start(f->rec) < 0)
 		return -1;
 	params = json_pack("{s:[III], s:s, s:i, s:i}",

@@ -328,6 +328,13 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 				return em_fail("cache path for '%s' is too long", it->url);
 			if (it->size > 0)
 				chk.size = (uint64_t)it->size;
+			/*
+			 * A finished download is only ever renamed into place whole
+			 * (its Content-Length checked): with no size to check it
+			 * against, the copy already in the cache is the file.
+			 */
+			else if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+				chk.size = (uint64_t)sb.st_size;
 			em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, path);
 			r = em_http_download(f->http, it->url, path, &chk, &dl);
 			if (r == EM_HTTP_MISSING)
