@@ -124,6 +124,14 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	if (!em_record_id_valid(id))
 		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
 		    id);
+	/* A second volume in the same run: the first one's store is closed. */
+	em_zwriter_free(f->w);
+	f->w = NULL;
+	em_zarr_close(f->arr);
+	f->arr = NULL;
+	f->failed = 0;
+	if (f->display == NULL)
+		em_progress_init(&f->progress);
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	if ((size_t)snprintf(f->store, sizeof(f->store), "%s/%s.zarr", f->root, id) >=
 	    sizeof(f->store) ||
@@ -133,9 +141,29 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	if (em_mkdir_p(f->root) < 0)
 		return -1;
 	json_decref(f->rec);
-	f->rec = em_record_load_or_new(f->root, f->source, id);
-	if (f->rec == NULL)
+	/*
+	 * The record is <root>/<id>.json (root already names the source), so
+	 * em_record_load_or_new(), which adds <source>/, is not the one.
+	 */
+	switch (em_exists(f->recpath)) {
+	case 0:
+		f->rec = em_record_new(f->source, id);
+		break;
+	case 1:
+		f->rec = em_record_load(f->recpath);
+		if (f->rec != NULL && (!json_is_string(json_object_get(f->rec, "source")) ||
+		    strcmp(json_string_value(json_object_get(f->rec, "source")), f->source) != 0 ||
+		    strcmp(json_string_value(json_object_get(f->rec, "id")), id) != 0)) {
+			json_decref(f->rec);
+			f->rec = NULL;
+			return em_fail("'%s' is the record of another volume", f->recpath);
+		}
+		break;
+	default:
 		return -1;
+	}
+	if (f->rec == NULL)
+		return em_fail_ctx("cannot read record '%s'", f->recpath);
 	if (em_record_start(f->rec) < 0)
 		return -1;
 	params = json_pack("{s:[III], s:s, s:i, s:i}",
@@ -332,6 +360,17 @@ em_fetch_end(struct em_fetch *f)
 int
 em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_spacing_nm)
 {
+	struct em_fetch_image_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.z_spacing_nm = z_spacing_nm;
+	return em_fetch_image_ex(f, paths, n, &o);
+}
+
+int
+em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
+    const struct em_fetch_image_opts *o)
+{
 	struct em_img *img = NULL;
 	const struct em_img_info *in;
 	const char *prov[3];
@@ -343,15 +382,33 @@ em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_
 
 	if (n == 0)
 		return em_fail("no image files");
-	if ((n == 1 ? em_img_open(paths[0], NULL, &img) :
-	    em_img_open_series(paths, n, z_spacing_nm, &img)) < 0)
-		return -1;
+	if ((n == 1 ? em_img_open(paths[0], o->img, &img) :
+	    em_img_open_series(paths, n, o->z_spacing_nm, &img)) < 0)
+		return n == 1 ? em_fail_ctx("cannot decode '%s'", paths[0]) :
+		    em_fail_ctx("cannot decode the series of %zu files from '%s'", n, paths[0]);
 	in = em_img_info(img);
+	if (o->expect_shape != NULL && memcmp(o->expect_shape, in->shape,
+	    sizeof(in->shape)) != 0) {
+		em_fail("'%s' holds %llu x %llu x %llu (z,y,x) voxels but %s says "
+		    "%llu x %llu x %llu", paths[0], (unsigned long long)in->shape[0],
+		    (unsigned long long)in->shape[1], (unsigned long long)in->shape[2],
+		    o->expect_from ? o->expect_from : "the archive",
+		    (unsigned long long)o->expect_shape[0], (unsigned long long)o->expect_shape[1],
+		    (unsigned long long)o->expect_shape[2]);
+		goto out;
+	}
 	for (i = 0; i < 3; i++) {
 		voxel[i] = in->voxel_nm[i];
 		prov[i] = "file";
-		if (!in->voxel_known[i] || !(voxel[i] > 0))
-			known = 0;
+		if (!in->voxel_known[i] || !(voxel[i] > 0)) {
+			if (o->fallback_nm != NULL && o->fallback_nm[i] > 0) {
+				voxel[i] = o->fallback_nm[i];
+				prov[i] = o->fallback_prov != NULL && o->fallback_prov[i] != NULL ?
+				    o->fallback_prov[i] : "config";
+			} else {
+				known = 0;
+			}
+		}
 	}
 	/*
 	 * A series' z spacing is the caller's (the files do not carry it).  With
@@ -359,7 +416,7 @@ em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_
 	 * wants all three, and a value not known is not guessed (the file's own
 	 * calibration stays in source_metadata).
 	 */
-	if (n > 1 && z_spacing_nm > 0)
+	if (n > 1 && o->z_spacing_nm > 0)
 		prov[0] = "config";
 	pb = em_img_plane_bytes(img);
 	if (em_fetch_open_store(f, in->shape, in->dtype, known ? voxel : NULL, prov, NULL,
@@ -383,8 +440,12 @@ em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_
 		goto out;
 	}
 	for (z = 0; z < in->shape[0]; z++) {
-		if (em_img_read_plane(img, z, plane) < 0 ||
-		    em_fetch_put_planes(f, z, 1, plane) < 0)
+		if (em_img_read_plane(img, z, plane) < 0) {
+			em_fail_ctx("cannot read plane %llu of '%s'", (unsigned long long)z,
+			    n == 1 ? paths[0] : paths[z]);
+			goto out;
+		}
+		if (em_fetch_put_planes(f, z, 1, plane) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -72,7 +72,9 @@ int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
 /*
  * Name the volume: the store and record paths, and the record loaded (or
  * made) and moved to processing with this tool's step in
- * processing_pipeline.  The id must be one safe path component.
+ * processing_pipeline.  The id must be one safe path component.  Called
+ * again after em_fetch_done() or em_fetch_fail(), it starts the next
+ * volume of the same run (the previous store is closed).
  */
 int em_fetch_set_id(struct em_fetch *f, const char *id);
 /*
@@ -129,6 +131,26 @@ int em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n,
  * settings absent or null are left out.
  */
 int em_fetch_describe(struct em_fetch *f);
+
+/* What em_fetch_image_ex() may be told beyond the files.  Zero = none. */
+struct em_fetch_image_opts {
+	double z_spacing_nm;		/* a series' z step, provenance "config"; 0: unknown */
+	/*
+	 * Voxel size (z,y,x nm, > 0) for the axes the file does not state,
+	 * with its provenance per axis ("archive-api", "config"): the file's
+	 * own value always wins.  NULL: none.
+	 */
+	const double *fallback_nm;
+	const char *const *fallback_prov;
+	/* Shape (z,y,x) the archive states; a file that differs is refused naming both. */
+	const uint64_t *expect_shape;
+	const char *expect_from;	/* who states it, for that error: "imgData" */
+	const struct em_img_opts *img;	/* reader choices (one file only); NULL: defaults */
+};
+/* em_fetch_image with the choices above; em_fetch_image(f, p, n, z) is z_spacing_nm = z. */
+int em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
+    const struct em_fetch_image_opts *o);
+
 /* A string setting of this source: sources.<source>.<key>, or def (borrowed). */
 const char *em_fetch_conf_str(struct em_fetch *f, const char *key, const char *def);
 

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "http.h"
+#include "interrupt.h"
 #include "version.h"
 #include "banned.h"
 
@@ -898,6 +899,11 @@ engine_run(struct engine *g, em_http_feed_fn feed, void *fctx, struct em_http_mu
 		long t = -1;
 		int n;
 
+		/* SIGINT/SIGTERM end transfers and waits within a poll (at most 1 s). */
+		if (em_interrupted()) {
+			em_fail("interrupted");
+			goto fail;
+		}
 		while (feeding && g->nqueued + g->ninflight < g->jobs) {
 			size_t before = g->nqueued;
 			int f = feed(fctx, m);

@@ -1,0 +1,129 @@
+#!/bin/sh
+# b-fetch-files.sh - the file fetchers' decode-and-store path (read in place through --url or a
+# file:// listing) against the Python peers a user would reach for, on the shared EM-like
+# volume: multi-page TIFF (tifffile + zarr), MRC (mrcfile mmap + zarr, dask), a series of
+# DM3 slices like EMPIAR-11759 (hyperspy + zarr).  64^3 chunks, zlib level 1, 2 jobs.
+#
+#   BENCH_FILES_N=1024      edge of the cubic volume (1024: 1 GiB; 256 for a quick run)
+#   BENCH_DM3_SLICES=16     DM3 slices of BENCH_DM3_H x BENCH_DM3_W (5500 x 5496)
+. "$(dirname "$0")/lib.sh"
+
+N=${BENCH_FILES_N:-1024}
+DZ=${BENCH_DM3_SLICES:-16}
+DH=${BENCH_DM3_H:-5500}
+DW=${BENCH_DM3_W:-5496}
+C=64
+OURS="--chunks $C,$C,$C --compressor zlib --level 1 --jobs 2 -q"
+raw=$(em_volume "$N" "$N" "$N") || exit 1
+tif=$BENCH_DIR/files_$N.tif
+half=$BENCH_DIR/files_half_$N.tif
+mrc=$BENCH_DIR/files_$N.mrc
+[ -s "$tif" ] || $PY "$SHARED_BENCH/peers.py" make_tiff "$raw" "$N" "$tif" >/dev/null || exit 1
+[ -s "$mrc" ] || $PY "$SHARED_BENCH/peers.py" make_mrc "$raw" "$N" "$mrc" >/dev/null || exit 1
+if [ ! -s "$half" ]; then
+	$PY - "$raw" "$N" "$half" <<'PY' || exit 1
+import sys, numpy as np, tifffile
+n = int(sys.argv[2])
+v = np.memmap(sys.argv[1], dtype=np.uint8, mode="r", shape=(n, n, n))
+tifffile.imwrite(sys.argv[3], v[: n // 2], photometric="minisblack")
+PY
+fi
+bytes=$((N * N * N))
+out=$BENCH_DIR/files_out
+rawsum=$(sha256sum "$raw" | cut -d' ' -f1)
+
+# ours NAME URL [fetcher]: one conversion into a fresh store; sets SECS, RSS_MB.
+ours() {
+	rm -rf "$out"
+	timed "$1" "${3:-fetch-epfl}" -o "$out" $OURS --id v --url "$2"
+}
+# check SHA: the store's array is the expected bytes (em-meta's checksum).
+check() {
+	s=$(em-meta -q --jobs 2 <"$BENCH_DIR/$LAST.out" | sed 's/.*"sha256":"\([0-9a-f]*\)".*/\1/')
+	[ "$s" = "$1" ] || { echo "bench: $LAST wrote a store whose sha256 is $s, not $1" >&2; exit 1; }
+}
+
+# ---- multi-page TIFF ----
+ours files_tiff "file://$tif" || exit 1
+LAST=files_tiff
+check "$rawsum"
+o=$(mbps "$bytes" "$SECS")
+orss=$RSS_MB
+for mode in tiff_stream tiff_imread; do
+	rm -rf "$out.peer"
+	timed "files_$mode" "$PY" "$SHARED_BENCH/peers.py" "$mode" "$tif" "$out.peer" "$C" zlib1 || exit 1
+	row "tiff ${N}^3 -> store zlib1" "$o" "$mode" "$(mbps "$bytes" "$SECS")" "$orss" 3.0 160
+done
+# Peak memory does not grow with the number of planes.
+ours files_tiff_half "file://$half" || exit 1
+awk -v a="$RSS_MB" -v b="$orss" -v n="$N" 'BEGIN {
+	r = (a > 0 ? b / a : 0)
+	printf "%-34s %9s %-24s %9s %6.2f %7s %6d %6s  %s\n", "tiff RSS " n " vs " n/2 " planes", "-",
+		"RSS " a " MB", "-", r, "<=1.10", b, "-", (r <= 1.10 ? "met" : "MISSED") }'
+
+# ---- MRC (mode 0) ----
+ours files_mrc "file://$mrc" || exit 1
+LAST=files_mrc
+check "$rawsum"
+o=$(mbps "$bytes" "$SECS")
+orss=$RSS_MB
+rm -rf "$out.peer"
+timed files_mrc_mmap "$PY" "$SHARED_BENCH/peers.py" mrc_mmap "$mrc" "$out.peer" "$C" zlib1 || exit 1
+row "mrc ${N}^3 -> store zlib1" "$o" "mrc_mmap" "$(mbps "$bytes" "$SECS")" "$orss" 3.0 160
+rm -rf "$out.peer"
+if timed files_dask_mrc "$PY" "$SHARED_BENCH/peers.py" dask_mrc "$mrc" "$out.peer" "$C" zlib1 2; then
+	row "mrc ${N}^3 -> store zlib1" "$o" "dask_mrc (2 threads)" "$(mbps "$bytes" "$SECS")" "$orss" 3.0 160
+fi
+
+# ---- a series of DM3 slices like EMPIAR-11759, through a file:// listing ----
+draw=$(em_volume "$DZ" "$DH" "$DW") || exit 1
+dd=$BENCH_DIR/dm3_${DZ}x${DH}x${DW}
+if [ ! -s "$dd/data/slice_$((DZ - 1)).dm3" ]; then
+	mkdir -p "$dd/data" "$dd/api"
+	i=0
+	while [ $i -lt "$DZ" ]; do
+		mkdm3 "$DW" "$DH" 0.008 "$dd/data/slice_$i.dm3" "$draw" $((i * DH * DW)) || exit 1
+		i=$((i + 1))
+	done
+fi
+printf '{"EMPIAR-11759": {"title": "bench", "imagesets": []}}\n' >"$dd/api/entry.json"
+cat >"$BENCH_DIR/dm3.yaml" <<EOF
+global:
+  cache_dir: $BENCH_DIR/cache
+sources:
+  empiar:
+    api_url: file://$dd/api/entry.json
+    data_url: file://$dd/data/
+    file_glob: "slice_*.dm3"
+EOF
+dbytes=$((DZ * DH * DW))
+rm -rf "$out"
+export EM_CONFIG_OVERLAY="$BENCH_DIR/dm3.yaml"
+timed files_dm3 fetch-empiar -o "$out" $OURS || exit 1
+unset EM_CONFIG_OVERLAY
+LAST=files_dm3
+check "$(sha256sum "$draw" | cut -d' ' -f1)"
+o=$(mbps "$dbytes" "$SECS")
+orss=$RSS_MB
+cat >"$BENCH_DIR/dm3_peer.py" <<'PY'
+import glob, sys, time, numpy as np, numcodecs, zarr
+import hyperspy.api as hs
+d, out, C = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t0 = time.perf_counter()
+files = sorted(glob.glob(d + "/slice_*.dm3"), key=lambda p: int(p.rsplit("_", 1)[1][:-4]))
+vol = np.stack([hs.load(f).data for f in files])
+z = zarr.open(out, mode="w", shape=vol.shape, chunks=(C, C, C), dtype=vol.dtype,
+              compressor=numcodecs.Zlib(level=1))
+z[:] = vol
+print("PEER mode=hyperspy seconds=%.2f" % (time.perf_counter() - t0))
+PY
+rm -rf "$out.peer"
+if $PY -c 'import hyperspy.api' 2>/dev/null; then
+	timed files_dm3_hyperspy "$PY" "$BENCH_DIR/dm3_peer.py" "$dd/data" "$out.peer" "$C" || exit 1
+	row "dm3 ${DZ}x${DH}x${DW} -> store zlib1" "$o" "hyperspy+zarr" "$(mbps "$dbytes" "$SECS")" \
+		"$orss" 3.0 160
+else
+	printf '%-34s %9.1f %-24s  (python3-hyperspy is not installed: no peer)\n' \
+		"dm3 ${DZ}x${DH}x${DW} -> store zlib1" "$o" "-"
+fi
+rm -rf "$out" "$out.peer"

@@ -1,0 +1,634 @@
+/* fetch-empiar - an EMPIAR entry (API JSON + data listing + image files) into OME-Zarr stores */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fetch.h"
+#include "filefetch.h"
+#include "interrupt.h"
+#include "listing.h"
+#include "parse.h"
+#include "record.h"
+#include "tool.h"
+#include "banned.h"
+
+#define API_MAX ((size_t)8 << 20)
+#define LIST_DEPTH 4
+#define MAX_SETS 64
+
+enum { OPT_ID = EM_OPT_TOOL };
+
+/* Files of an entry's data directory: path relative to data/ and size. */
+struct dfile {
+	char *rel;
+	int64_t size;
+};
+
+struct dlist {
+	struct dfile *v;
+	size_t n, cap;
+};
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp, "usage: fetch-empiar [ENTRY] [--url URL] [--id ID]\n%s"
+	    "       fetch-empiar --help | --version\n", em_fetch_usage);
+	exit(status);
+}
+
+static void
+dlist_free(struct dlist *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->v[i].rel);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* File names that are image data of a kind the readers know (entries other than the configured one). */
+static int
+is_image_name(const char *name)
+{
+	static const char *const pats[] = {
+		"*.dm3", "*.dm4", "*.mrc", "*.mrcs", "*.map", "*.rec", "*.st", "*.tif",
+		"*.tiff", "*.DM3", "*.DM4", "*.MRC", "*.TIF", "*.TIFF", NULL,
+	};
+	size_t i;
+
+	for (i = 0; pats[i] != NULL; i++)
+		if (fnmatch(pats[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+skipped_dir(struct em_fetch *f, const char *name)
+{
+	json_t *v = NULL;
+	size_t i;
+
+	if (em_config_get(f->cfg, "sources.empiar.skip_dirs", &v) < 0 || !json_is_array(v))
+		return 0;
+	for (i = 0; i < json_array_size(v); i++) {
+		const char *s = json_string_value(json_array_get(v, i));
+
+		if (s != NULL && strcmp(s, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* List url (a directory, ending in '/') and the ones below it that are not skipped. */
+static int
+list_dir(struct em_fetch *f, const char *url, const char *prefix, const char *glob,
+    int depth, struct dlist *out)
+{
+	struct em_listing *l = NULL;
+	char sub[4096], rel[2048];
+	size_t i;
+	int r;
+
+	if (em_interrupted())
+		return em_fail("interrupted");
+	r = em_listing_fetch(f->http, url, &l);
+	if (r == EM_HTTP_MISSING)
+		return em_fail("cannot list '%s': not found", url);
+	if (r < 0)
+		return em_fail_ctx("cannot list '%s'", url);
+	for (i = 0; i < l->n; i++) {
+		const struct em_listing_entry *e = &l->v[i];
+
+		if ((size_t)snprintf(rel, sizeof(rel), "%s%s", prefix, e->name) >= sizeof(rel))
+			continue;
+		if (e->kind == EM_ENTRY_DIR) {
+			if (depth >= LIST_DEPTH || skipped_dir(f, e->name)) {
+				em_debug("skipping directory '%s'", rel);
+				continue;
+			}
+			if ((size_t)snprintf(sub, sizeof(sub), "%s%s/", url, e->name) >= sizeof(sub))
+				continue;
+			strncat(rel, "/", sizeof(rel) - strlen(rel) - 1);
+			if (list_dir(f, sub, rel, glob, depth + 1, out) < 0) {
+				em_listing_free(l);
+				return -1;
+			}
+			continue;
+		}
+		if (e->kind != EM_ENTRY_FILE)
+			continue;
+		if (glob != NULL ? fnmatch(glob, e->name, 0) != 0 : !is_image_name(e->name))
+			continue;
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 64;
+			struct dfile *v;
+
+			if (cap > 100000 || (v = realloc(out->v, cap * sizeof(*v))) == NULL) {
+				em_listing_free(l);
+				return em_fail("too many files under '%s'", url);
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		out->v[out->n].rel = strdup(rel);
+		out->v[out->n].size = e->size >= 0 && e->size_exact ? e->size : -1;
+		if (out->v[out->n].rel == NULL) {
+			em_listing_free(l);
+			return em_fail("out of memory");
+		}
+		out->n++;
+	}
+	em_listing_free(l);
+	return 0;
+}
+
+static int
+dfile_cmp(const void *a, const void *b)
+{
+	return em_natural_cmp(((const struct dfile *)a)->rel, ((const struct dfile *)b)->rel);
+}
+
+/* A number that the API may give as a number or a string ("8.0"). */
+static int
+json_num(const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
+	}
+	if (json_is_string(v) && em_parse_double(json_string_value(v), out) == 0)
+		return 1;
+	return 0;
+}
+
+static int
+get_entry(struct em_fetch *f, const char *url, const char *acc, json_t **out)
+{
+	struct em_http_resp r = EM_HTTP_RESP_INIT;
+	json_error_t je;
+	json_t *j, *e;
+	int rc;
+
+	*out = NULL;
+	rc = em_http_get(f->http, url, API_MAX, &r);
+	if (rc == EM_HTTP_MISSING) {
+		em_fail("GET '%s': HTTP %ld: EMPIAR has no entry %s", url, r.status, acc);
+		em_http_resp_release(&r);
+		return -1;
+	}
+	if (rc < 0) {
+		em_http_resp_release(&r);
+		return -1;
+	}
+	j = json_loadb(r.body ? r.body : "", r.len, 0, &je);
+	em_http_resp_release(&r);
+	if (j == NULL)
+		return em_fail("'%s': malformed JSON: %s (line %d)", url, je.text, je.line);
+	e = json_object_get(j, acc);
+	if (!json_is_object(e)) {
+		json_decref(j);
+		return em_fail("'%s': the answer has no object for '%s'", url, acc);
+	}
+	*out = json_incref(e);
+	json_decref(j);
+	return 0;
+}
+
+/* The image set's directory relative to data/ ("" for data/ itself), or NULL. */
+static const char *
+set_dir(const json_t *set, char *buf, size_t n)
+{
+	const char *d = json_string_value(json_object_get(set, "directory"));
+	size_t l;
+
+	if (d == NULL)
+		return NULL;
+	while (*d == '/')
+		d++;
+	if (strncmp(d, "data/", 5) == 0)
+		d += 5;
+	else if (strcmp(d, "data") == 0)
+		d += 4;
+	snprintf(buf, n, "%s", d);
+	l = strlen(buf);
+	while (l > 0 && buf[l - 1] == '/')
+		buf[--l] = '\0';
+	if (l > 0 && l + 1 < n)
+		buf[l] = '/', buf[l + 1] = '\0';
+	return buf;
+}
+
+/* The record's fields from the entry (and the configuration for the configured entry). */
+static int
+describe(struct em_fetch *f, const char *acc, const json_t *entry, const json_t *set,
+    int nsets, int configured, const char *entry_page, const char *data_url)
+{
+	const char *title = json_string_value(json_object_get(entry, "title"));
+	const char *etype = json_string_value(json_object_get(entry, "experiment_type"));
+	const char *doi = json_string_value(json_object_get(entry, "entry_doi"));
+	const char *s;
+	const json_t *c0 = json_array_get(json_object_get(entry, "citation"), 0);
+	json_t *arch, *cit, *sm;
+	char buf[2048];
+
+	if (configured && (s = em_fetch_conf_str(f, "description", NULL)) != NULL)
+		snprintf(buf, sizeof(buf), "%s", s);
+	else if (title != NULL && *title != '\0')
+		snprintf(buf, sizeof(buf), "%s", title);
+	else
+		buf[0] = '\0';
+	if (nsets > 1 && buf[0] != '\0' && (s = json_string_value(json_object_get(set,
+	    "name"))) != NULL)
+		strncat(buf, " - ", sizeof(buf) - strlen(buf) - 1),
+		strncat(buf, s, sizeof(buf) - strlen(buf) - 1);
+	if (buf[0] != '\0' && em_record_set_str(f->rec, "description", buf) < 0)
+		return -1;
+	s = configured ? em_fetch_conf_str(f, "modality", NULL) : NULL;
+	if (s == NULL)
+		s = etype;
+	if (s != NULL && *s != '\0' && em_record_set_str(f->rec, "modality", s) < 0)
+		return -1;
+	arch = json_pack("{s:s}", "accession", acc);
+	if (title != NULL)
+		json_object_set_new(arch, "title", json_string(title));
+	if (doi != NULL && strncmp(doi, "10.", 3) == 0)
+		json_object_set_new(arch, "doi", json_string(doi));
+	else if (configured && (s = em_fetch_conf_str(f, "doi", NULL)) != NULL)
+		json_object_set_new(arch, "doi", json_string(s));
+	if (entry_page != NULL)
+		json_object_set_new(arch, "entry_url", json_string(entry_page));
+	if ((s = json_string_value(json_object_get(entry, "release_date"))) != NULL)
+		json_object_set_new(arch, "release_date", json_string(s));
+	if (etype != NULL)
+		json_object_set_new(arch, "experiment_type", json_string(etype));
+	if (em_record_set(f->rec, "archive", arch) < 0 ||
+	    em_record_set_str(f->rec, "download_url", data_url) < 0)
+		return -1;
+	/* The entry's first citation, as far as it is given. */
+	cit = json_object();
+	if (json_is_object(c0)) {
+		const json_t *au = json_object_get(c0, "authors");
+		double y;
+		size_t i;
+
+		if ((s = json_string_value(json_object_get(c0, "title"))) != NULL && *s)
+			json_object_set_new(cit, "title", json_string(s));
+		if ((s = json_string_value(json_object_get(c0, "journal"))) != NULL && *s)
+			json_object_set_new(cit, "journal", json_string(s));
+		if (json_num(json_object_get(c0, "year"), &y) && y >= 1800 && y <= 2999)
+			json_object_set_new(cit, "year", json_integer((json_int_t)y));
+		if ((s = json_string_value(json_object_get(c0, "doi"))) != NULL &&
+		    strncmp(s, "10.", 3) == 0)
+			json_object_set_new(cit, "doi", json_string(s));
+		if (json_is_array(au) && json_array_size(au) > 0) {
+			json_t *names = json_array();
+
+			for (i = 0; i < json_array_size(au); i++) {
+				const json_t *a = json_array_get(au, i);
+				const char *nm = json_is_string(a) ? json_string_value(a) :
+				    json_string_value(json_object_get(a, "name"));
+
+				if (nm != NULL)
+					json_array_append_new(names, json_string(nm));
+			}
+			json_object_set_new(cit, "authors", names);
+		}
+	}
+	if (json_object_get(cit, "title") != NULL) {
+		/* The paper: "authors, title, journal (year)". */
+		const json_t *names = json_object_get(cit, "authors");
+		size_t i;
+
+		buf[0] = '\0';
+		for (i = 0; i < json_array_size(names) && i < 3; i++) {
+			if (i > 0)
+				strncat(buf, "; ", sizeof(buf) - strlen(buf) - 1);
+			strncat(buf, json_string_value(json_array_get(names, i)),
+			    sizeof(buf) - strlen(buf) - 1);
+		}
+		if (json_array_size(names) > 3)
+			strncat(buf, " et al.", sizeof(buf) - strlen(buf) - 1);
+		if (buf[0] != '\0')
+			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
+		strncat(buf, json_string_value(json_object_get(cit, "title")),
+		    sizeof(buf) - strlen(buf) - 1);
+		if ((s = json_string_value(json_object_get(cit, "journal"))) != NULL) {
+			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
+			strncat(buf, s, sizeof(buf) - strlen(buf) - 1);
+		}
+		if (json_is_integer(json_object_get(cit, "year"))) {
+			char y[16];
+
+			snprintf(y, sizeof(y), " (%lld)",
+			    (long long)json_integer_value(json_object_get(cit, "year")));
+			strncat(buf, y, sizeof(buf) - strlen(buf) - 1);
+		}
+	} else {
+		/* No paper: the entry itself. */
+		json_object_clear(cit);
+		if (json_object_get(arch, "doi") != NULL)
+			json_object_set(cit, "doi", json_object_get(arch, "doi"));
+		snprintf(buf, sizeof(buf), "%s%s%s", acc, title ? ": " : "", title ? title : "");
+	}
+	json_object_set_new(cit, "text", json_string(buf));
+	if (em_record_set(f->rec, "citation", cit) < 0)
+		return -1;
+	/* EMPIAR releases its entries under CC0. */
+	s = em_fetch_conf_str(f, "license", "CC0-1.0");
+	if (s != NULL && em_record_set_str(f->rec, "license", s) < 0)
+		return -1;
+	sm = json_pack("{s:O}", "empiar_entry", entry);
+	if (set != NULL)
+		json_object_set_new(sm, "imageset", json_deep_copy(set));
+	return em_record_set(f->rec, "source_metadata", sm);
+}
+
+/* One volume: an image set's files. */
+static int
+one_volume(struct em_fetch *f, const char *id, const char *data_url, const struct dfile *v,
+    size_t n, const char *acc, const json_t *entry, const json_t *set, int nsets,
+    int configured)
+{
+	struct em_filelist files;
+	struct em_fetch_image_opts io;
+	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
+	double voxel[3] = { 0, 0, 0 }, zs = 0, w = 0, h = 0;
+	char url[4096];
+	size_t i;
+	int status = 1, r;
+
+	em_filelist_init(&files);
+	memset(&io, 0, sizeof(io));
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(url, sizeof(url), "%s%s", data_url, v[i].rel) >= sizeof(url)) {
+			em_err("%s: URL of '%s' is too long", id, v[i].rel);
+			goto out;
+		}
+		if (em_filelist_add(&files, url, v[i].size) < 0) {
+			em_err("%s: %s", id, em_errmsg());
+			goto out;
+		}
+	}
+	r = em_filelist_already(f, id, &files);
+	if (r != 0) {
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		status = r < 0 ? 1 : 0;
+		goto out;
+	}
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		goto out;
+	}
+	if (describe(f, acc, entry, set, nsets, configured,
+	    configured ? em_fetch_conf_str(f, "entry_page", NULL) : NULL, data_url) < 0) {
+		status = em_fetch_fail(f, "cannot describe the entry");
+		goto out;
+	}
+	/* Pixel sizes of the image set are in Å; the files' own calibration wins. */
+	if (json_num(json_object_get(set, "pixel_width"), &w) && w > 0 &&
+	    json_num(json_object_get(set, "pixel_height"), &h) && h > 0) {
+		voxel[1] = h / 10.0;
+		voxel[2] = w / 10.0;
+	}
+	if (configured) {
+		double cz = 0;
+
+		if (em_config_get_double(f->cfg, "sources.empiar.z_spacing_nm", 0, &cz) == 0)
+			zs = cz;
+		if (voxel[1] <= 0 && em_config_get_double(f->cfg,
+		    "sources.empiar.pixel_size_xy_nm", 0, &cz) == 0 && cz > 0) {
+			voxel[1] = voxel[2] = cz;
+			prov[1] = prov[2] = "config";
+		}
+	}
+	io.z_spacing_nm = n > 1 ? zs : 0;
+	io.fallback_nm = voxel;
+	io.fallback_prov = prov;
+	status = em_filelist_ingest(f, &files, &io);
+out:
+	em_filelist_release(&files);
+	return status;
+}
+
+/* --url: one file, nothing asked of the archive. */
+static int
+one_url(struct em_fetch *f, const char *url, const char *idopt)
+{
+	struct em_filelist files;
+	struct em_fetch_image_opts io;
+	char id[129];
+	int status = 1, r;
+
+	em_filelist_init(&files);
+	memset(&io, 0, sizeof(io));
+	if (idopt != NULL)
+		snprintf(id, sizeof(id), "%s", idopt);
+	else if (em_file_url_id(url, id, sizeof(id)) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	if (em_filelist_add(&files, url, -1) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	r = em_filelist_already(f, id, &files);
+	if (r != 0) {
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		status = r < 0 ? 1 : 0;
+		goto out;
+	}
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		goto out;
+	}
+	status = em_filelist_ingest(f, &files, &io);
+out:
+	em_filelist_release(&files);
+	return status;
+}
+
+/* A failure before any volume is named still leaves a record: the entry's. */
+static int
+fail_entry(struct em_fetch *f, const char *id, const char *what)
+{
+	char reason[1024];
+
+	snprintf(reason, sizeof(reason), "%s", em_errmsg());
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("%s: %s", what, reason);
+		return em_interrupted() ? em_interrupt_status() : 1;
+	}
+	em_fail("%s", reason);
+	return em_fetch_fail(f, what);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct option longopts[EM_FETCH_NLONGOPTS + 2];
+	struct em_fetch_opts o;
+	struct em_fetch f;
+	struct dlist files = { NULL, 0, 0 };
+	const char *entry_arg = NULL, *idopt = NULL, *conf_entry, *glob = NULL, *s;
+	char acc[64], api_url[2048], data_url[2048], id[160], dirbuf[1024];
+	json_t *entry = NULL, *sets;
+	uint64_t num;
+	int c, r, status = 1, configured;
+	size_t i, k, nsets;
+
+	em_tool_begin(argv[0]);
+	memcpy(longopts, em_fetch_longopts, sizeof(struct option) * EM_FETCH_NLONGOPTS);
+	longopts[EM_FETCH_NLONGOPTS] = (struct option){ "id", required_argument, NULL, OPT_ID };
+	longopts[EM_FETCH_NLONGOPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
+	em_fetch_opts_init(&o);
+	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == EM_OPT_HELP)
+			usage(stdout, EM_EXIT_OK);
+		if (c == EM_OPT_VERSION) {
+			em_tool_version();
+			return em_tool_end(EM_EXIT_OK);
+		}
+		if (c == OPT_ID) {
+			idopt = optarg;
+			continue;
+		}
+		r = em_fetch_opt(&o, c, optarg);
+		if (r < 0) {
+			em_err("%s", em_errmsg());
+			usage(stderr, EM_EXIT_USAGE);
+		}
+		if (r == 0)
+			usage(stderr, EM_EXIT_USAGE);
+		if (c == 'q')
+			em_tool_quiet();
+		else if (c == 'v')
+			em_tool_verbose();
+	}
+	if (argc - optind > 1 || (o.url != NULL && optind < argc))
+		usage(stderr, EM_EXIT_USAGE);
+	if (optind < argc) {
+		entry_arg = argv[optind];
+		if (strncasecmp(entry_arg, "EMPIAR-", 7) == 0)
+			entry_arg += 7;
+		if (em_parse_u64(entry_arg, &num) < 0 || num == 0 || num > 999999999) {
+			em_err("bad entry '%s': EMPIAR entries are numbers (11759 or EMPIAR-11759)",
+			    argv[optind]);
+			usage(stderr, EM_EXIT_USAGE);
+		}
+	}
+	em_interrupt_install();
+	if (em_fetch_begin(&f, "fetch-empiar", "empiar", &o) < 0) {
+		em_err("cannot start: %s", em_errmsg());
+		goto out;
+	}
+	if (o.url != NULL) {
+		status = one_url(&f, o.url, idopt);
+		goto out;
+	}
+	conf_entry = em_fetch_conf_str(&f, "entry", "11759");
+	if (entry_arg == NULL)
+		entry_arg = conf_entry;
+	configured = strcmp(entry_arg, conf_entry) == 0;
+	snprintf(acc, sizeof(acc), "EMPIAR-%s", entry_arg);
+	if (configured) {
+		snprintf(api_url, sizeof(api_url), "%s", em_fetch_conf_str(&f, "api_url", ""));
+		snprintf(data_url, sizeof(data_url), "%s", em_fetch_conf_str(&f, "data_url", ""));
+		glob = em_fetch_conf_str(&f, "file_glob", NULL);
+	} else {
+		snprintf(api_url, sizeof(api_url), "%s/entry/%s/",
+		    em_fetch_conf_str(&f, "api_base", "https://www.ebi.ac.uk/empiar/api"), acc);
+		snprintf(data_url, sizeof(data_url), "%s/%s/data/",
+		    em_fetch_conf_str(&f, "world_url",
+		    "https://ftp.ebi.ac.uk/empiar/world_availability"), entry_arg);
+	}
+	if (data_url[0] == '\0' || data_url[strlen(data_url) - 1] != '/')
+		strncat(data_url, "/", sizeof(data_url) - strlen(data_url) - 1);
+	snprintf(id, sizeof(id), "%s", idopt != NULL ? idopt : acc);
+	if (get_entry(&f, api_url, acc, &entry) < 0) {
+		status = fail_entry(&f, id, "cannot read the entry");
+		goto out;
+	}
+	if (list_dir(&f, data_url, "", glob, 0, &files) < 0) {
+		status = fail_entry(&f, id, "cannot list the entry's data");
+		goto out;
+	}
+	if (files.n == 0) {
+		em_fail("no image files%s%s%s under '%s'", glob ? " matching '" : "",
+		    glob ? glob : "", glob ? "'" : "", data_url);
+		status = fail_entry(&f, id, "nothing to fetch");
+		goto out;
+	}
+	qsort(files.v, files.n, sizeof(*files.v), dfile_cmp);
+	if (configured && em_config_get(f.cfg, "sources.empiar.expected_files", &sets) == 0 &&
+	    json_is_integer(sets) && (size_t)json_integer_value(sets) != files.n)
+		em_log(EM_LOG_WARN, "%s: %zu files match, the configuration expects %lld",
+		    acc, files.n, (long long)json_integer_value(sets));
+	sets = json_object_get(entry, "imagesets");
+	nsets = json_is_array(sets) ? json_array_size(sets) : 0;
+	if (nsets > MAX_SETS)
+		nsets = MAX_SETS;
+	/*
+	 * One volume per image set when the sets name their directories and
+	 * more than one has files; otherwise the entry's files are one volume.
+	 */
+	{
+		size_t with_files = 0;
+
+		for (k = 0; k < nsets; k++) {
+			s = set_dir(json_array_get(sets, k), dirbuf, sizeof(dirbuf));
+			for (i = 0; s != NULL && i < files.n; i++)
+				if (strncmp(files.v[i].rel, s, strlen(s)) == 0)
+					break;
+			if (s != NULL && i < files.n)
+				with_files++;
+		}
+		if (with_files < 2)
+			nsets = 0;
+	}
+	if (nsets == 0) {
+		status = one_volume(&f, id, data_url, files.v, files.n, acc, entry,
+		    json_array_get(sets, 0), 1, configured);
+		goto out;
+	}
+	status = 0;
+	for (k = 0; k < nsets && !em_interrupted(); k++) {
+		const json_t *set = json_array_get(sets, k);
+		struct dfile *sub;
+		size_t m = 0;
+		int st;
+
+		s = set_dir(set, dirbuf, sizeof(dirbuf));
+		if (s == NULL)
+			continue;
+		sub = calloc(files.n, sizeof(*sub));
+		if (sub == NULL) {
+			em_err("out of memory");
+			status = 1;
+			break;
+		}
+		for (i = 0; i < files.n; i++)
+			if (strncmp(files.v[i].rel, s, strlen(s)) == 0)
+				sub[m++] = files.v[i];
+		if (m > 0) {
+			snprintf(id, sizeof(id), "%s-%zu", idopt != NULL ? idopt : acc, k + 1);
+			st = one_volume(&f, id, data_url, sub, m, acc, entry, set, (int)nsets,
+			    configured);
+			if (st != 0)
+				status = st;
+		}
+		free(sub);
+	}
+out:
+	json_decref(entry);
+	dlist_free(&files);
+	em_fetch_end(&f);
+	if (em_interrupted() && status != 0)
+		status = em_interrupt_status();
+	return em_tool_end(status);
+}

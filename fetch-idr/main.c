@@ -1,0 +1,284 @@
+/* fetch-idr - an IDR image (webgateway imgData + its TIFF/OME-TIFF file) into an OME-Zarr store */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fetch.h"
+#include "filefetch.h"
+#include "interrupt.h"
+#include "parse.h"
+#include "record.h"
+#include "tool.h"
+#include "banned.h"
+
+#define IMGDATA_MAX ((size_t)1 << 20)
+
+enum { OPT_ID = EM_OPT_TOOL };
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp, "usage: fetch-idr [IMAGE] [--url URL] [--id ID]\n%s"
+	    "       fetch-idr --help | --version\n", em_fetch_usage);
+	exit(status);
+}
+
+/* A number of imgData that may be given as a number or a numeric string. */
+static int
+json_num(const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
+	}
+	if (json_is_string(v) && em_parse_double(json_string_value(v), out) == 0)
+		return 1;
+	return 0;
+}
+
+static int
+json_dim(const json_t *v, uint64_t *out)
+{
+	double d;
+
+	if (!json_num(v, &d) || !(d >= 1) || d > 1e12 || d != (double)(uint64_t)d)
+		return 0;
+	*out = (uint64_t)d;
+	return 1;
+}
+
+/*
+ * The archive's side: imgData's sizes and pixel size, and the record's
+ * description, modality, archive identifiers, citation and licence.
+ */
+static int
+ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3],
+    double voxel[3], int *have_voxel)
+{
+	struct em_http_resp r = EM_HTTP_RESP_INIT;
+	char url[2048];
+	const char *base, *name, *s;
+	json_t *j = NULL, *size, *ps, *meta, *arch;
+	json_error_t je;
+	int rc = -1, i;
+	static const char *const pskeys[3] = { "z", "y", "x" };
+
+	base = em_fetch_conf_str(f, "base_url", "https://idr.openmicroscopy.org");
+	if (configured)
+		snprintf(url, sizeof(url), "%s", em_fetch_conf_str(f, "webgateway_url", ""));
+	else
+		snprintf(url, sizeof(url), "%s/webgateway/imgData/%s/", base, image);
+	i = em_http_get(f->http, url, IMGDATA_MAX, &r);
+	if (i == EM_HTTP_MISSING) {
+		em_fail("GET '%s': HTTP %ld: IDR has no image %s", url, r.status, image);
+		goto out;
+	}
+	if (i < 0)
+		goto out;
+	j = json_loadb(r.body ? r.body : "", r.len, 0, &je);
+	if (!json_is_object(j)) {
+		em_fail("'%s': not imgData JSON (%s)", url, j == NULL ? je.text : "not an object");
+		goto out;
+	}
+	size = json_object_get(j, "size");
+	if (!json_dim(json_object_get(size, "z"), &shape[0]) ||
+	    !json_dim(json_object_get(size, "height"), &shape[1]) ||
+	    !json_dim(json_object_get(size, "width"), &shape[2])) {
+		em_fail("'%s': imgData has no size.z, size.height and size.width", url);
+		goto out;
+	}
+	ps = json_object_get(j, "pixel_size");
+	*have_voxel = 1;
+	for (i = 0; i < 3; i++) {
+		double um;
+
+		/* OMERO gives micrometres; null when unknown. */
+		if (json_num(json_object_get(ps, pskeys[i]), &um) && um > 0)
+			voxel[i] = um * 1000.0;
+		else
+			voxel[i] = 0, *have_voxel = 0;
+	}
+	meta = json_object_get(j, "meta");
+	name = json_string_value(json_object_get(meta, "imageName"));
+	if (configured && (s = em_fetch_conf_str(f, "description", NULL)) != NULL) {
+		if (em_record_set_str(f->rec, "description", s) < 0)
+			goto out;
+	} else if (name != NULL && *name != '\0') {
+		if (em_record_set_str(f->rec, "description", name) < 0)
+			goto out;
+	}
+	if (configured && (s = em_fetch_conf_str(f, "modality", NULL)) != NULL &&
+	    em_record_set_str(f->rec, "modality", s) < 0)
+		goto out;
+	arch = json_pack("{s:s, s:s}", "image_id", image, "entry_url", "");
+	snprintf(url, sizeof(url), "%s/webclient/img_detail/%s/", base, image);
+	json_object_set_new(arch, "entry_url", json_string(url));
+	if (configured) {
+		if ((s = em_fetch_conf_str(f, "study", NULL)) != NULL) {
+			char acc[64];
+
+			json_object_set_new(arch, "study", json_string(s));
+			snprintf(acc, sizeof(acc), "%.*s", (int)strcspn(s, "-"), s);
+			json_object_set_new(arch, "accession", json_string(acc));
+		}
+		if ((s = em_fetch_conf_str(f, "dataset_id", NULL)) != NULL)
+			json_object_set_new(arch, "dataset_id", json_string(s));
+		if ((s = em_fetch_conf_str(f, "doi", NULL)) != NULL)
+			json_object_set_new(arch, "doi", json_string(s));
+	}
+	if ((s = json_string_value(json_object_get(meta, "datasetName"))) != NULL)
+		json_object_set_new(arch, "dataset", json_string(s));
+	if ((s = json_string_value(json_object_get(meta, "projectName"))) != NULL)
+		json_object_set_new(arch, "project", json_string(s));
+	if (name != NULL)
+		json_object_set_new(arch, "title", json_string(name));
+	if (em_record_set(f->rec, "archive", arch) < 0)
+		goto out;
+	if (configured) {
+		const char *doi = em_fetch_conf_str(f, "doi", NULL);
+		const char *text = em_fetch_conf_str(f, "citation", NULL);
+
+		if (text != NULL || doi != NULL) {
+			json_t *c = json_object();
+
+			if (text != NULL)
+				json_object_set_new(c, "text", json_string(text));
+			if (doi != NULL)
+				json_object_set_new(c, "doi", json_string(doi));
+			if (em_record_set(f->rec, "citation", c) < 0)
+				goto out;
+		}
+		if ((s = em_fetch_conf_str(f, "license", NULL)) != NULL &&
+		    em_record_set_str(f->rec, "license", s) < 0)
+			goto out;
+	}
+	if (em_record_set(f->rec, "source_metadata", json_pack("{s:O}", "imgData", j)) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(j);
+	em_http_resp_release(&r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct option longopts[EM_FETCH_NLONGOPTS + 2];
+	struct em_fetch_opts o;
+	struct em_fetch f;
+	struct em_filelist files;
+	struct em_fetch_image_opts io;
+	const char *image = NULL, *idopt = NULL, *conf_image, *url;
+	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
+	char id[129];
+	uint64_t shape[3];
+	double voxel[3];
+	int c, r, status = 1, have_voxel = 0, configured, began = 0;
+
+	em_tool_begin(argv[0]);
+	memcpy(longopts, em_fetch_longopts, sizeof(struct option) * EM_FETCH_NLONGOPTS);
+	longopts[EM_FETCH_NLONGOPTS] = (struct option){ "id", required_argument, NULL, OPT_ID };
+	longopts[EM_FETCH_NLONGOPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
+	em_fetch_opts_init(&o);
+	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == EM_OPT_HELP)
+			usage(stdout, EM_EXIT_OK);
+		if (c == EM_OPT_VERSION) {
+			em_tool_version();
+			return em_tool_end(EM_EXIT_OK);
+		}
+		if (c == OPT_ID) {
+			idopt = optarg;
+			continue;
+		}
+		r = em_fetch_opt(&o, c, optarg);
+		if (r < 0) {
+			em_err("%s", em_errmsg());
+			usage(stderr, EM_EXIT_USAGE);
+		}
+		if (r == 0)
+			usage(stderr, EM_EXIT_USAGE);
+		if (c == 'q')
+			em_tool_quiet();
+		else if (c == 'v')
+			em_tool_verbose();
+	}
+	if (argc - optind > 1)
+		usage(stderr, EM_EXIT_USAGE);
+	if (optind < argc) {
+		uint64_t n;
+
+		image = argv[optind];
+		if (em_parse_u64(image, &n) < 0 || n == 0) {
+			em_err("bad image id '%s': IDR image ids are positive numbers", image);
+			usage(stderr, EM_EXIT_USAGE);
+		}
+	}
+	em_interrupt_install();
+	em_filelist_init(&files);
+	memset(&io, 0, sizeof(io));
+	began = 1;
+	if (em_fetch_begin(&f, "fetch-idr", "idr", &o) < 0) {
+		em_err("cannot start: %s", em_errmsg());
+		goto out;
+	}
+	conf_image = em_fetch_conf_str(&f, "image_id", "9846137");
+	/* --url alone ingests just that file; with IMAGE, the file is that image's. */
+	if (image == NULL && o.url == NULL)
+		image = conf_image;
+	configured = image != NULL && strcmp(image, conf_image) == 0;
+	if (image != NULL && o.url == NULL && !configured) {
+		em_err("no file URL is known for IDR image %s: give it with --url", image);
+		goto out;
+	}
+	url = o.url != NULL ? o.url : em_fetch_conf_str(&f, "file_url", NULL);
+	if (url == NULL || *url == '\0') {
+		em_err("no file URL: set sources.idr.file_url or give --url");
+		goto out;
+	}
+	if (idopt != NULL)
+		snprintf(id, sizeof(id), "%s", idopt);
+	else if (image != NULL)
+		snprintf(id, sizeof(id), "%s", image);
+	else if (em_file_url_id(url, id, sizeof(id)) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	if (em_filelist_add(&files, url, -1) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	r = em_filelist_already(&f, id, &files);
+	if (r != 0) {
+		status = r < 0 ? 1 : 0;
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		goto out;
+	}
+	if (em_fetch_set_id(&f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		goto out;
+	}
+	if (image != NULL) {
+		if (ask_idr(&f, image, configured, shape, voxel, &have_voxel) < 0) {
+			status = em_fetch_fail(&f, "cannot read the image metadata");
+			goto out;
+		}
+		io.expect_shape = shape;
+		io.expect_from = "IDR imgData";
+		if (have_voxel) {
+			io.fallback_nm = voxel;
+			io.fallback_prov = prov;
+		}
+	}
+	status = em_filelist_ingest(&f, &files, &io);
+out:
+	em_filelist_release(&files);
+	if (began)
+		em_fetch_end(&f);
+	if (em_interrupted() && status != 0)
+		status = em_interrupt_status();
+	return em_tool_end(status);
+}
