@@ -91,6 +91,20 @@
 /* Inner chunks of one shard, at most (its index is 16 bytes each: 64 MiB). */
 #define EM_REMOTE_MAX_SHARD_ENTRIES ((uint64_t)1 << 22)
 
+/* ---- archives' APIs and file lists (filefetch.h, fetch-*) ---- */
+/* Files one volume is made of: a series of 100000 planes is past any EM volume. */
+#define EM_FILELIST_MAX 100000
+/* An EMPIAR entry's API JSON: a few kB in practice. */
+#define EM_EMPIAR_MAX_API_BYTES ((size_t)8 << 20)
+/* Directory levels an EMPIAR image set is searched below its top directory. */
+#define EM_EMPIAR_MAX_LIST_DEPTH 4
+/* Image sets of one EMPIAR entry (the largest have a few dozen). */
+#define EM_EMPIAR_MAX_SETS 64
+/* An IDR imgData JSON document: a few kB in practice. */
+#define EM_IDR_MAX_IMGDATA_BYTES ((size_t)1 << 20)
+/* The largest box one DVID request may ask for (DVID answers bigger ones slowly or not at all). */
+#define EM_DVID_MAX_REQUEST_VOXELS ((uint64_t)1 << 30)
+
 /* ---- configuration (config.h) ---- */
 /*
  * A configuration is written by people; anything past these is a mistake

@@ -3,6 +3,8 @@
 
 #include <check.h>
 
+#include "diag.h"
+#include "filefetch.h"
 #include "listing.h"
 #include "safepath.h"
 
@@ -71,6 +73,36 @@ START_TEST(relpaths)
 }
 END_TEST
 
+/* Volume ids and cache names made from archive URLs stay one safe component. */
+START_TEST(url_ids)
+{
+	static const struct { const char *url, *id; } ok[] = {
+		{ "https://ftp.ebi.ac.uk/empiar/11759/data/F57-8_slice_0000.dm3", "F57-8_slice_0000" },
+		{ "https://h/a/stack.ome.tif?x=1#f", "stack" },
+		{ "https://h/a/b%2f..%2fc.tif", "b_.._c" },
+		{ "https://h/a/..%2f..%2fetc%2fpasswd", "_.._etc_passwd" },
+		{ "https://h/a/.hidden.mrc", "hidden" },
+		{ "file:///d/x%20y.map", "x_y" },
+	};
+	static const char *const bad[] = {
+		"https://h/a/%2e%2e", "https://h/a/...", "https://h/a/%2e.tif", "https://h/a/x%00y.tif",
+	};
+	char id[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(em_file_url_id(ok[i].url, id, sizeof(id)) == 0, "%s: %s", ok[i].url,
+		    em_errmsg());
+		ck_assert_str_eq(id, ok[i].id);
+		ck_assert(em_name_ok(id));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(em_file_url_id(bad[i], id, sizeof(id)) == -1, "%s gave '%s'", bad[i],
+		    id);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "%00 in a file name"));
+}
+END_TEST
+
 Suite *
 safepath_suite(void)
 {
@@ -79,6 +111,7 @@ safepath_suite(void)
 
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, relpaths);
+	tcase_add_test(tc, url_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
