@@ -481,6 +481,8 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, "cannot fetch");
 		goto end;
 	}
+	/* Requests dropped by a stop (a signal, an error) are freed, not lost. */
+	em_http_multi_set_release(x.m, free);
 	if (em_http_multi_run(x.m, on_feed, &x) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch from '%s'", x.base);
 		status = em_fetch_fail(&f, what);

@@ -575,6 +575,8 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, "cannot fetch");
 		goto end;
 	}
+	/* Requests dropped by a stop (a signal, an error) are freed, not lost. */
+	em_http_multi_set_release(m, free);
 	x.m = m;
 	if (em_http_multi_run(m, on_feed, &x) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch '%s'", x.in->url);

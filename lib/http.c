@@ -85,6 +85,7 @@ struct engine {
 	int owns;		/* frees the transfers it drops (not the single calls' own) */
 	em_http_done_fn done;
 	void *ctx;
+	void (*release)(void *user);	/* for the user data of requests dropped unfinished */
 };
 
 struct em_http {
@@ -875,6 +876,8 @@ engine_abort(struct engine *g)
 		curl_multi_remove_handle(g->m, x->e);
 		engine_release_easy(g, x->e);
 		x->e = NULL;
+		if (g->owns && g->release != NULL && x->user != NULL)
+			g->release(x->user);
 		if (g->owns)
 			xfer_free(x);
 	}
@@ -882,6 +885,8 @@ engine_abort(struct engine *g)
 	g->ninflight = 0;
 	for (x = g->qhead; x != NULL; x = next) {
 		next = x->next;
+		if (g->owns && g->release != NULL && x->user != NULL)
+			g->release(x->user);
 		if (g->owns)
 			xfer_free(x);
 	}
@@ -1234,6 +1239,12 @@ em_http_multi_new(struct em_http *h, em_http_done_fn done, void *ctx)
 	m->g.done = done;
 	m->g.ctx = ctx;
 	return m;
+}
+
+void
+em_http_multi_set_release(struct em_http_multi *m, void (*release)(void *user))
+{
+	m->g.release = release;
 }
 
 void
