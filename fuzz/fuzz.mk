@@ -15,7 +15,7 @@ FUZZ_REPLAY = $(foreach n,$(FUZZ_NAMES),fuzz/replay-$(n))
 FUZZ_BIN = $(foreach n,$(FUZZ_NAMES),fuzz/build/fuzz_$(n))
 FUZZ_LIB_OBJ = $(patsubst lib/%.c,fuzz/build/lib/%.o,$(LIB_SRC))
 
-.PHONY: fuzz fuzz-build fuzz-replay
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean
 .SECONDARY: $(FUZZ_NAMES:%=fuzz/fuzz_%.o) fuzz/fuzz.o fuzz/replay.o $(FUZZ_LIB_OBJ)
 
 # Replay: the normal compiler and flags (SANITIZE applies), a plain main.
@@ -38,3 +38,8 @@ fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.c fuzz/fuzz.h $(FUZZ_LIB_OBJ)
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(or $(FUZZ_ONLY),$(FUZZ_NAMES))
+
+# make clean removes the replay programs and the libFuzzer build; fuzz/work (found inputs) stays.
+fuzz-clean:
+	rm -rf fuzz/build $(FUZZ_REPLAY)
+clean: fuzz-clean
