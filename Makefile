@@ -4,6 +4,8 @@
 #   make check                build and run every test (unit, command-level, man lint)
 #   make SANITIZE=address,undefined check
 #                             the same under ASan/UBSan
+#   make check-valgrind       the unit tests under valgrind (plain build)
+#   make fuzz                 the libFuzzer targets (fuzz/README)
 #   make deps                 install the Debian packages listed in deps/debian.txt
 #   make bench                benchmarks against the reference peers
 #   make demo                 the whole pipeline offline against a local mirror
@@ -85,8 +87,8 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 # Keep the test programs' objects: make would delete them as intermediates.
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
-.PHONY: all check check-unit check-cmd deps install uninstall clean bench demo ingest \
-	check-network
+.PHONY: all check check-valgrind check-unit check-cmd deps install uninstall clean bench demo \
+	ingest check-network
 .SUFFIXES:
 
 all: $(TOOLS)
@@ -134,6 +136,13 @@ t/prog/%: t/prog/%.o $(LIB)
 
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh
+
+# The unit tests under valgrind (a plain build: valgrind and the sanitizers do not mix).
+check-valgrind: $(UNIT)
+	CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(UNIT)
+
+# Fuzz targets: make fuzz; make check replays their saved inputs.
+include fuzz/fuzz.mk
 
 # Benchmarks: bench/run.sh runs every bench/b-*.sh case against its reference peer.
 bench/peakrss: bench/peakrss.o

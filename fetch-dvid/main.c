@@ -16,9 +16,6 @@
 
 enum { OPT_SERVER = EM_OPT_TOOL, OPT_UUID, OPT_INSTANCE, OPT_OFFSET, OPT_SIZE, OPT_SCALE };
 
-/* The largest box one request may ask for (DVID answers bigger ones slowly or not at all). */
-#define MAX_REQUEST_VOXELS ((uint64_t)1 << 30)
-
 static void
 usage(FILE *fp, int status)
 {
@@ -477,9 +474,9 @@ main(int argc, char **argv)
 			x.step[i] = x.shape[i];
 		x.grid[i] = (x.shape[i] + x.step[i] - 1) / x.step[i];
 	}
-	if (x.step[0] * x.step[1] * x.step[2] > MAX_REQUEST_VOXELS) {
+	if (x.step[0] * x.step[1] * x.step[2] > EM_DVID_MAX_REQUEST_VOXELS) {
 		em_fail("sources.dvid.request_xyz asks for more than %" PRIu64 " voxels at once",
-		    MAX_REQUEST_VOXELS);
+		    EM_DVID_MAX_REQUEST_VOXELS);
 		status = em_fetch_fail(&f, "cannot fetch");
 		goto end;
 	}

@@ -14,10 +14,6 @@
 #include "tool.h"
 #include "banned.h"
 
-#define API_MAX ((size_t)8 << 20)
-#define LIST_DEPTH 4
-#define MAX_SETS 64
-
 enum { OPT_ID = EM_OPT_TOOL };
 
 /* Files of an entry's data directory: path relative to data/ and size. */
@@ -106,7 +102,7 @@ list_dir(struct em_fetch *f, const char *url, const char *prefix, const char *gl
 		if ((size_t)snprintf(rel, sizeof(rel), "%s%s", prefix, e->name) >= sizeof(rel))
 			continue;
 		if (e->kind == EM_ENTRY_DIR) {
-			if (depth >= LIST_DEPTH || skipped_dir(f, e->name)) {
+			if (depth >= EM_EMPIAR_MAX_LIST_DEPTH || skipped_dir(f, e->name)) {
 				em_debug("skipping directory '%s'", rel);
 				continue;
 			}
@@ -127,7 +123,7 @@ list_dir(struct em_fetch *f, const char *url, const char *prefix, const char *gl
 			size_t cap = out->cap ? out->cap * 2 : 64;
 			struct dfile *v;
 
-			if (cap > 100000 || (v = realloc(out->v, cap * sizeof(*v))) == NULL) {
+			if (cap > EM_FILELIST_MAX || (v = realloc(out->v, cap * sizeof(*v))) == NULL) {
 				em_listing_free(l);
 				return em_fail("too many files under '%s'", url);
 			}
@@ -174,7 +170,7 @@ get_entry(struct em_fetch *f, const char *url, const char *acc, json_t **out)
 	int rc;
 
 	*out = NULL;
-	rc = em_http_get(f->http, url, API_MAX, &r);
+	rc = em_http_get(f->http, url, EM_EMPIAR_MAX_API_BYTES, &r);
 	if (rc == EM_HTTP_MISSING) {
 		em_fail("GET '%s': HTTP %ld: EMPIAR has no entry %s", url, r.status, acc);
 		em_http_resp_release(&r);
@@ -571,8 +567,8 @@ main(int argc, char **argv)
 		    acc, files.n, (long long)json_integer_value(sets));
 	sets = json_object_get(entry, "imagesets");
 	nsets = json_is_array(sets) ? json_array_size(sets) : 0;
-	if (nsets > MAX_SETS)
-		nsets = MAX_SETS;
+	if (nsets > EM_EMPIAR_MAX_SETS)
+		nsets = EM_EMPIAR_MAX_SETS;
 	/*
 	 * One volume per image set when the sets name their directories and
 	 * more than one has files; otherwise the entry's files are one volume.

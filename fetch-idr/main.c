@@ -12,8 +12,6 @@
 #include "tool.h"
 #include "banned.h"
 
-#define IMGDATA_MAX ((size_t)1 << 20)
-
 enum { OPT_ID = EM_OPT_TOOL };
 
 static void
@@ -69,7 +67,7 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 		snprintf(url, sizeof(url), "%s", em_fetch_conf_str(f, "webgateway_url", ""));
 	else
 		snprintf(url, sizeof(url), "%s/webgateway/imgData/%s/", base, image);
-	i = em_http_get(f->http, url, IMGDATA_MAX, &r);
+	i = em_http_get(f->http, url, EM_IDR_MAX_IMGDATA_BYTES, &r);
 	if (i == EM_HTTP_MISSING) {
 		em_fail("GET '%s': HTTP %ld: IDR has no image %s", url, r.status, image);
 		goto out;

@@ -22,9 +22,7 @@
 #include "banned.h"
 
 /* The processing log is for people; past this it is cut with a note. */
-#define LOG_MAX ((size_t)64 << 20)
 /* Entries of one directory searched at most (a guard against a runaway tree). */
-#define DIR_MAX_ENTRIES 1000000
 
 enum outcome {
 	OUT_CATALOG,		/* valid, in the catalog */
@@ -78,7 +76,7 @@ em_catalog_new(const struct em_jschema *schema, const char *schema_id)
 		em_fail("out of memory");
 		return NULL;
 	}
-	em_buf_init(&c->log, LOG_MAX);
+	em_buf_init(&c->log, EM_CATALOG_MAX_LOG);
 	return c;
 }
 
@@ -450,9 +448,9 @@ walk(struct em_catalog *c, const char *dir, int depth)
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == DIR_MAX_ENTRIES) {
+		if (n == EM_CATALOG_MAX_DIR_ENTRIES) {
 			em_catalog_logf(c, "skipped the rest of '%s': more than %d entries", dir,
-			    DIR_MAX_ENTRIES);
+			    EM_CATALOG_MAX_DIR_ENTRIES);
 			break;
 		}
 		if (n == cap) {
@@ -1209,7 +1207,7 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	char stamp[32], generated[32], *text[3] = { NULL, NULL, NULL }, *logtext = NULL;
 	json_t *cat = NULL, *rep = NULL;
 	struct em_catalog_counts k;
-	struct em_buf lb = EM_BUF_INIT(LOG_MAX + 4096);
+	struct em_buf lb = EM_BUF_INIT(EM_CATALOG_MAX_LOG + 4096);
 	struct tm tm;
 	time_t t = (time_t)now;
 	size_t i, opened = 0, done = 0;

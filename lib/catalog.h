@@ -2,6 +2,8 @@
 #ifndef EM_CATALOG_H
 #define EM_CATALOG_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,13 +26,6 @@
  * "generated" time differs between runs over the same inputs.
  */
 struct em_catalog;
-
-/* Texts larger than this are refused (the record's own limit). */
-#define EM_CATALOG_MAX_TEXT ((size_t)64 << 20)
-/* Directory trees are searched this deep at most. */
-#define EM_CATALOG_MAX_DEPTH 64
-/* Schema errors kept per text; the rest are counted. */
-#define EM_CATALOG_MAX_ERRORS 50
 
 /*
  * A new, empty catalog.  schema is borrowed and must outlive the catalog;

@@ -2,20 +2,12 @@
 #ifndef EM_CONFIG_H
 #define EM_CONFIG_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
-
-/*
- * Limits on a configuration file.  A configuration is written by people;
- * anything past these is a mistake or hostile, and is refused with the
- * reason rather than read.
- */
-#define EM_CONFIG_MAX_BYTES (1u << 20)	/* size of one file */
-#define EM_CONFIG_MAX_DEPTH 32		/* nested mappings and sequences */
-#define EM_CONFIG_MAX_NODES 100000	/* scalars, mappings and sequences */
-#define EM_CONFIG_MAX_SCALAR (64u << 10)	/* one scalar after interpolation */
 
 /*
  * YAML to JSON.  One document; mappings become objects, sequences arrays.

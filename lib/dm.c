@@ -15,7 +15,6 @@
 /* The tag tree is read through this much buffer; data arrays are skipped, never read. */
 #define RD_BUF 65536
 /* Type descriptions nest (array of structs, array of arrays) only a few levels. */
-#define TYPE_DEPTH 8
 
 enum {
 	TAG_GROUP = 20, TAG_DATA = 21,
@@ -189,8 +188,8 @@ type_size(const uint64_t *info, size_t n, size_t *pos, int depth, uint64_t *size
 {
 	uint64_t t, count, sz, f, nfields;
 
-	if (depth > TYPE_DEPTH)
-		return em_fail("DM type description nests more than %d levels", TYPE_DEPTH);
+	if (depth > EM_DM_MAX_TYPE_DEPTH)
+		return em_fail("DM type description nests more than %d levels", EM_DM_MAX_TYPE_DEPTH);
 	if (*pos >= n)
 		return em_fail("DM type description ends early");
 	t = info[(*pos)++];
@@ -523,14 +522,18 @@ read_data_tag(struct rd *r, int depth)
 	} else if (at(r, depth, 3, "DataType")) {
 		double d = json_num(v, &ok);
 
-		im->datatype = ok ? (int)d : -1;
+		/* Codes are small integers; anything else is an unknown type, not a cast out of range. */
+		im->datatype = ok && d >= 0 && d <= 1000 ? (int)d : -1;
 		im->has_datatype = ok;
 	} else if (at(r, depth, 3, "Dimensions")) {
 		double d = json_num(v, &ok);
 
 		k = r->index[4];
+		/* NaN and sizes past the limit become one past it: refused as out of range. */
 		if (!ok || d < 0)
 			d = 0;
+		else if (!(d <= (double)EM_IMG_MAX_DIM))
+			d = (double)EM_IMG_MAX_DIM + 1;
 		if (k < EM_DM_MAX_DIMS)
 			im->dims[k] = (uint64_t)d;
 		if (k < 64 && (int)k + 1 > im->ndims)

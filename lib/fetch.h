@@ -2,6 +2,8 @@
 #ifndef EM_FETCH_H
 #define EM_FETCH_H
 
+#include "em_limits.h"
+
 #include <stdint.h>
 
 #include <jansson.h>
@@ -15,8 +17,6 @@
 #include "progress.h"
 #include "zarr.h"
 #include "zwriter.h"
-
-#define EM_FETCH_PATH_MAX 4096
 
 /*
  * One fetch of one volume.  The life of a fetcher:

@@ -17,8 +17,6 @@
 #include "record.h"
 #include "banned.h"
 
-#define FILELIST_MAX 100000
-
 void
 em_filelist_init(struct em_filelist *l)
 {
@@ -43,8 +41,8 @@ em_filelist_add(struct em_filelist *l, const char *url, int64_t size)
 {
 	struct em_filelist_item *it;
 
-	if (l->n >= FILELIST_MAX)
-		return em_fail("more than %d files in one volume", FILELIST_MAX);
+	if (l->n >= EM_FILELIST_MAX)
+		return em_fail("more than %d files in one volume", EM_FILELIST_MAX);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		struct em_filelist_item *v = realloc(l->v, cap * sizeof(*v));
@@ -147,6 +145,9 @@ url_basename(const char *url, char *out, size_t n)
 		if (c == '%' && end - b >= 3 && hexval(b[1]) >= 0 && hexval(b[2]) >= 0) {
 			c = hexval(b[1]) * 16 + hexval(b[2]);
 			b += 2;
+			/* "a%00x" and "a%00y" would both be the file "a". */
+			if (c == 0)
+				return em_fail("'%s': %%00 in a file name", url);
 		}
 		if (o + 1 >= n)
 			return em_fail("file name in '%s' is too long", url);

@@ -24,7 +24,6 @@
 #include "banned.h"
 
 #define BUFFER_SIZE (512 * 1024)	/* libcurl's receive buffer: fewer, larger writes */
-#define MAX_REDIRS 10
 #define ERRTEXT_MAX 1024
 
 enum xkind { X_MEM, X_RANGE, X_FILE, X_HEAD };
@@ -86,6 +85,7 @@ struct engine {
 	int owns;		/* frees the transfers it drops (not the single calls' own) */
 	em_http_done_fn done;
 	void *ctx;
+	void (*release)(void *user);	/* for the user data of requests dropped unfinished */
 };
 
 struct em_http {
@@ -545,7 +545,7 @@ xfer_start(struct engine *g, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, g->h->ua);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)EM_HTTP_MAX_REDIRS);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps,file");
 	/* A redirect must not turn a download into a read of a local file. */
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp,ftps");
@@ -878,6 +878,8 @@ engine_abort(struct engine *g)
 		curl_multi_remove_handle(g->m, x->e);
 		engine_release_easy(g, x->e);
 		x->e = NULL;
+		if (g->owns && g->release != NULL && x->user != NULL)
+			g->release(x->user);
 		if (g->owns)
 			xfer_free(x);
 	}
@@ -885,6 +887,8 @@ engine_abort(struct engine *g)
 	g->ninflight = 0;
 	for (x = g->qhead; x != NULL; x = next) {
 		next = x->next;
+		if (g->owns && g->release != NULL && x->user != NULL)
+			g->release(x->user);
 		if (g->owns)
 			xfer_free(x);
 	}
@@ -1237,6 +1241,12 @@ em_http_multi_new(struct em_http *h, em_http_done_fn done, void *ctx)
 	m->g.done = done;
 	m->g.ctx = ctx;
 	return m;
+}
+
+void
+em_http_multi_set_release(struct em_http_multi *m, void (*release)(void *user))
+{
+	m->g.release = release;
 }
 
 void

@@ -2,6 +2,8 @@
 #ifndef EM_HTTP_H
 #define EM_HTTP_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +148,13 @@ typedef int (*em_http_feed_fn)(void *ctx, struct em_http_multi *m);
 /* h is borrowed for the multi's life (its options and progress are used). */
 struct em_http_multi *em_http_multi_new(struct em_http *h, em_http_done_fn done, void *ctx);
 void em_http_multi_free(struct em_http_multi *m);
+/*
+ * When a run stops early (done() or feed() returned -1, a signal) or the
+ * multi is freed, requests still queued or in flight are dropped without a
+ * done() call; release (free, say) is then called with each one's user
+ * pointer so that it is not lost.  NULL (the default): nothing is called.
+ */
+void em_http_multi_set_release(struct em_http_multi *m, void (*release)(void *user));
 /*
  * Queue a GET of url (copied): the whole body when len is 0 (off must be 0
  * then), else bytes [off, off+len) as em_http_get_range does.  max caps a

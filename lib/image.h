@@ -2,21 +2,14 @@
 #ifndef EM_IMAGE_H
 #define EM_IMAGE_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "dtype.h"
-
-/*
- * A plane is handed to the caller whole, so its size is the one memory cost
- * a reader cannot bound by itself.  Past this (e.g. a 32768 x 32768 float64
- * plane) the file is refused rather than allocated.
- */
-#define EM_IMG_MAX_PLANE_BYTES ((uint64_t)2 << 30)
-/* Any one dimension: more than this is a corrupt header, not an EM image. */
-#define EM_IMG_MAX_DIM ((uint64_t)1 << 31)
 
 enum em_img_format {
 	EM_IMG_DM3 = 1,

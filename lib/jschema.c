@@ -19,7 +19,6 @@
 #define DEFAULT_BASE "urn:em-jschema:root"
 
 /* A backtracking bound so a hostile pattern cannot stall validation. */
-#define REGEX_MATCH_LIMIT 1000000
 
 struct comp {
 	struct em_jschema *s;
@@ -1063,7 +1062,7 @@ em_jschema_compile(const json_t *schema, const char *name)
 		em_fail("out of memory");
 		goto fail;
 	}
-	pcre2_set_match_limit(s->mctx, REGEX_MATCH_LIMIT);
+	pcre2_set_match_limit(s->mctx, EM_JSCHEMA_REGEX_MATCH_LIMIT);
 	if (!json_is_object(s->doc) || json_object_get(s->doc, "$id") == NULL) {
 		if ((res0 = resource_new(s, DEFAULT_BASE, s->doc)) == NULL)
 			goto fail;

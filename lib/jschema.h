@@ -2,6 +2,8 @@
 #ifndef EM_JSCHEMA_H
 #define EM_JSCHEMA_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 
 #include <jansson.h>

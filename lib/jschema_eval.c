@@ -253,7 +253,8 @@ show(const json_t *v)
 	if (s == NULL)
 		return strdup("?");
 	n = strlen(s);
-	if (n > SHOW_MAX) {
+	/* Cut only what "..." (3 bytes and the NUL) can replace inside the string's own buffer. */
+	if (n > SHOW_MAX + 3) {
 		n = SHOW_MAX;
 		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 			n--;

@@ -2,6 +2,8 @@
 #ifndef EM_JSCHEMA_INTERNAL_H
 #define EM_JSCHEMA_INTERNAL_H
 
+#include "em_limits.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -17,15 +19,6 @@ enum {
 	JT_STRING = 1 << 5,
 	JT_INTEGER = 1 << 6,
 };
-
-/*
- * Evaluation nests one C call per schema applied; a schema that refers to
- * itself through properties or items on a deep document must stop with an
- * error well before the stack does (ASan frames are large).
- */
-#define JS_MAX_EVAL_DEPTH 400
-/* Nesting of subschemas inside the schema text. */
-#define JS_MAX_SCHEMA_DEPTH 200
 
 struct js_node;
 struct js_resource;

@@ -14,22 +14,14 @@
 #include "buf.h"
 #include "diag.h"
 #include "listing.h"
+#include "safepath.h"
 #include "banned.h"
 
-#define LISTING_BODY_MAX (64u << 20)
 
 int
 em_listing_name_ok(const char *name)
 {
-	const unsigned char *p;
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 255 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return 0;
-	for (p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
-			return 0;
-	return 1;
+	return em_name_ok(name);
 }
 
 static struct em_listing *
@@ -483,7 +475,7 @@ em_listing_fetch(struct em_http *h, const char *url, struct em_listing **out)
 	if (em_buf_addstr(&u, url) == -1 ||
 	    (ftp && url[strlen(url) - 1] != '/' && em_buf_addch(&u, '/') == -1))
 		return -1;
-	rc = em_http_get(h, em_buf_cstr(&u), LISTING_BODY_MAX, &r);
+	rc = em_http_get(h, em_buf_cstr(&u), EM_LISTING_MAX_BODY, &r);
 	if (rc == 0) {
 		if (ftp)
 			*out = em_listing_parse_ftp(r.body ? r.body : "", r.len);

@@ -2,6 +2,8 @@
 #ifndef EM_LISTING_H
 #define EM_LISTING_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +28,6 @@ struct em_listing {
 	size_t rejected;	/* entries left out because their names are unsafe */
 	size_t unparsed;	/* FTP lines that are not a unix-style entry */
 };
-
-/* No listing may hold more entries than this (a hostile one is refused). */
-#define EM_LISTING_MAX 1000000
 
 /*
  * Whether name can be used as one component of a local path: not empty,

@@ -2,18 +2,13 @@
 #ifndef EM_MRC_H
 #define EM_MRC_H
 
+#include "em_limits.h"
+
 #include <stdint.h>
 
 #include "image.h"
 
 #define EM_MRC_HEADER_BYTES 1024
-/*
- * A map whose columns run along Z (MAPC = 3) gives each Z plane one value
- * per row of every section, so each plane read passes over the whole map.
- * Up to this many data bytes that is cheap enough; past it the file is
- * refused with the reason rather than read at a quadratic cost.
- */
-#define EM_MRC_PERMUTE_MAX_BYTES ((uint64_t)1 << 30)
 
 /* The fields of the 1024-byte header the reader uses, in host order. */
 struct em_mrc_header {

@@ -2,6 +2,8 @@
 #ifndef EM_RECORD_H
 #define EM_RECORD_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,12 +17,6 @@
  */
 
 #define EM_RECORD_SCHEMA_VERSION 1
-/* A record file larger than this is refused when loading. */
-#define EM_RECORD_MAX_BYTES (64u << 20)
-/* Earlier runs kept in previous_runs (the oldest are dropped). */
-#define EM_RECORD_MAX_RUNS 20
-/* Transitions kept in status_history: a run has at most 4, so this is a guard. */
-#define EM_RECORD_MAX_HISTORY 1000
 
 enum em_status {
 	EM_STATUS_PENDING,

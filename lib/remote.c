@@ -11,12 +11,6 @@
 #include "remote.h"
 #include "banned.h"
 
-/* Metadata documents are small; a larger one is not metadata. */
-#define META_MAX ((size_t)16 << 20)
-/* Bytes-to-bytes codecs in one chain, at most. */
-#define MAX_B2B 4
-/* Inner chunks of one shard, at most (its index is 16 bytes each). */
-#define MAX_SHARD_ENTRIES ((uint64_t)1 << 22)
 
 enum b2b { B2B_CODEC = 1, B2B_CRC32C };
 
@@ -26,7 +20,7 @@ struct chain {
 	int has_perm;
 	int big_endian;
 	int nb2b;
-	enum b2b b2b[MAX_B2B];		/* in encoding order */
+	enum b2b b2b[EM_REMOTE_MAX_B2B];		/* in encoding order */
 	struct em_codec codec;		/* the one compressor, if any */
 };
 
@@ -140,7 +134,7 @@ get_json(struct em_http *h, const char *base, const char *name, json_t **out)
 	*out = NULL;
 	if (u == NULL)
 		return -1;
-	rc = em_http_get(h, u, META_MAX, &resp);
+	rc = em_http_get(h, u, EM_REMOTE_MAX_META_BYTES, &resp);
 	if (rc != 0)
 		goto out;
 	*out = json_loadb(resp.body ? resp.body : "", resp.len, 0, &e);
@@ -428,8 +422,8 @@ parse_chain(const json_t *codecs, struct chain *ch, int ndim, size_t isz, const 
 		    strcmp(name, "numcodecs.lz4") == 0) {
 			if (!have_a2b)
 				return em_fail("codec '%s' before the bytes codec", name);
-			if (ch->nb2b == MAX_B2B)
-				return em_fail("more than %d bytes-to-bytes codecs", MAX_B2B);
+			if (ch->nb2b == EM_REMOTE_MAX_B2B)
+				return em_fail("more than %d bytes-to-bytes codecs", EM_REMOTE_MAX_B2B);
 			if (strcmp(name, "crc32c") == 0) {
 				ch->b2b[ch->nb2b++] = B2B_CRC32C;
 				continue;
@@ -552,9 +546,9 @@ open_v3_array(struct em_remote *r, const json_t *j)
 				return em_fail("shard shape is not a multiple of the inner chunk shape");
 			r->shard_grid[i] = r->in.shard[i] / r->in.chunks[i];
 			r->per_shard *= r->shard_grid[i];
-			if (r->per_shard > MAX_SHARD_ENTRIES)
+			if (r->per_shard > EM_REMOTE_MAX_SHARD_ENTRIES)
 				return em_fail("more than %llu inner chunks per shard",
-				    (unsigned long long)MAX_SHARD_ENTRIES);
+				    (unsigned long long)EM_REMOTE_MAX_SHARD_ENTRIES);
 		}
 		if (parse_chain(json_object_get(shard, "codecs"), &r->ch, r->in.ndim, r->isz,
 		    NULL) < 0)
@@ -1146,7 +1140,7 @@ static int
 undo_b2b(struct em_remote *r, struct em_codec_ctx *cx, const struct chain *ch,
     const unsigned char *src, size_t n, size_t want, const unsigned char **outp)
 {
-	size_t sizes[MAX_B2B + 1];
+	size_t sizes[EM_REMOTE_MAX_B2B + 1];
 	int k, which = 0;
 
 	sizes[0] = want;

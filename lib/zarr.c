@@ -19,6 +19,7 @@
 #include "dtype.h"
 #include "fsutil.h"
 #include "jsonio.h"
+#include "safepath.h"
 #include "zarr.h"
 #include "banned.h"
 
@@ -26,7 +27,6 @@
 #error "the store code assumes a little-endian host"
 #endif
 
-#define META_MAX_BYTES (1 << 20)	/* .zarray / .zattrs larger than this are refused */
 
 struct em_zarr {
 	char *path;		/* array directory */
@@ -610,35 +610,102 @@ scale_of(const json_t *transforms)
 	return NULL;
 }
 
-/* Voxel size from multiscales[0] for an array of ndim dimensions. */
+/* Voxel sizes from multiscales[0] ms and its first dataset ds, for its axes. */
 static void
-voxel_from_ms(struct em_zarr *a, const json_t *ms, const json_t *ds)
+voxel_from_ms(struct em_zarr_attrs *at, const json_t *ms, const json_t *ds)
 {
 	const json_t *axes = json_object_get(ms, "axes");
 	const json_t *s1 = scale_of(json_object_get(ds, "coordinateTransformations"));
 	const json_t *s2 = scale_of(json_object_get(ms, "coordinateTransformations"));
-	int i, n = a->m.ndim;
+	size_t n = json_array_size(axes), i;
 
-	a->nvoxel = 0;
-	if ((int)json_array_size(axes) != n || (int)json_array_size(s1) != n ||
-	    (s2 != NULL && (int)json_array_size(s2) != n))
+	if (n > EM_ZARR_MAXDIM)
+		return;
+	at->naxes = (int)n;
+	if (json_array_size(s1) != n || (s2 != NULL && json_array_size(s2) != n))
 		return;
 	for (i = 0; i < n; i++) {
-		const json_t *ax = json_array_get(axes, (size_t)i);
+		const json_t *ax = json_array_get(axes, i);
 		double f = unit_nm(json_string_value(json_object_get(ax, "unit")));
-		double v = json_number_value(json_array_get(s1, (size_t)i));
+		double v = json_number_value(json_array_get(s1, i));
 		if (s2 != NULL)
-			v *= json_number_value(json_array_get(s2, (size_t)i));
-		a->voxel[i] = f > 0 && v > 0 ? v * f : 0;
-		if (a->voxel[i] > 0)
-			a->nvoxel++;
+			v *= json_number_value(json_array_get(s2, i));
+		at->voxel_nm[i] = f > 0 && v > 0 ? v * f : 0;
 	}
+}
+
+static int
+attrs_from_json(const json_t *attrs, struct em_zarr_attrs *at)
+{
+	const json_t *ms = json_array_get(json_object_get(attrs, "multiscales"), 0);
+	const json_t *ds = json_array_get(json_object_get(ms, "datasets"), 0);
+	const char *dp = json_string_value(json_object_get(ds, "path"));
+
+	memset(at, 0, sizeof(*at));
+	if (dp == NULL || !em_relpath_ok(dp))
+		return em_fail("no usable multiscales[0].datasets[0].path");
+	if ((at->path = strdup(dp)) == NULL)
+		return em_fail("out of memory");
+	voxel_from_ms(at, ms, ds);
+	return 0;
+}
+
+void
+em_zarr_attrs_release(struct em_zarr_attrs *at)
+{
+	if (at == NULL)
+		return;
+	free(at->path);
+	at->path = NULL;
+}
+
+/* One JSON text of at most EM_ZARR_MAX_META_BYTES from memory. */
+static json_t *
+meta_from_text(const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (len > EM_ZARR_MAX_META_BYTES) {
+		em_fail("metadata has %zu bytes, more than %d", len, EM_ZARR_MAX_META_BYTES);
+		return NULL;
+	}
+	if ((j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)) == NULL)
+		em_fail("line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	return j;
+}
+
+int
+em_zarr_meta_parse(const char *text, size_t len, struct em_zarr_meta *m)
+{
+	json_t *j = meta_from_text(text, len);
+	int rc;
+
+	if (j == NULL)
+		return -1;
+	rc = parse_zarray(m, j);
+	json_decref(j);
+	return rc;
+}
+
+int
+em_zarr_attrs_parse(const char *text, size_t len, struct em_zarr_attrs *at)
+{
+	json_t *j = meta_from_text(text, len);
+	int rc;
+
+	memset(at, 0, sizeof(*at));
+	if (j == NULL)
+		return -1;
+	rc = attrs_from_json(j, at);
+	json_decref(j);
+	return rc;
 }
 
 static json_t *
 load_meta(const char *path)
 {
-	json_t *j = em_json_load_file(path, META_MAX_BYTES);
+	json_t *j = em_json_load_file(path, EM_ZARR_MAX_META_BYTES);
 
 	if (j == NULL)
 		em_fail_ctx("cannot read '%s'", path);
@@ -676,8 +743,10 @@ struct em_zarr *
 em_zarr_open(const char *path)
 {
 	struct em_zarr *a = calloc(1, sizeof(*a));
+	struct em_zarr_attrs at = { NULL, 0, { 0 } };
 	json_t *attrs = NULL;
 	char *p = NULL;
+	int i;
 
 	if (a == NULL) {
 		em_fail("out of memory");
@@ -713,26 +782,29 @@ em_zarr_open(const char *path)
 	}
 	if ((attrs = load_meta(p)) == NULL)
 		goto fail;
-	{
-		const json_t *ms = json_array_get(json_object_get(attrs, "multiscales"), 0);
-		const json_t *ds = json_array_get(json_object_get(ms, "datasets"), 0);
-		const char *dp = json_string_value(json_object_get(ds, "path"));
-		if (dp == NULL || *dp == '\0' || strstr(dp, "..") != NULL || dp[0] == '/') {
-			em_fail("'%s' has no usable multiscales[0].datasets[0].path", p);
-			goto fail;
-		}
-		if ((a->group = strdup(path)) == NULL || (a->path = path_join(path, dp)) == NULL)
-			goto fail;
-		if (open_array(a) < 0)
-			goto fail;
-		voxel_from_ms(a, ms, ds);
+	if (attrs_from_json(attrs, &at) < 0) {
+		em_fail_ctx("'%s'", p);
+		goto fail;
 	}
+	if ((a->group = strdup(path)) == NULL || (a->path = path_join(path, at.path)) == NULL)
+		goto fail;
+	if (open_array(a) < 0)
+		goto fail;
+	if (at.naxes == a->m.ndim) {
+		for (i = 0; i < a->m.ndim; i++) {
+			a->voxel[i] = at.voxel_nm[i];
+			if (a->voxel[i] > 0)
+				a->nvoxel++;
+		}
+	}
+	em_zarr_attrs_release(&at);
 	json_decref(attrs);
 	free(p);
 	return a;
 fail:
 	if (a->path == NULL && a->group == NULL && em_errmsg()[0] == '\0')
 		em_fail("out of memory");
+	em_zarr_attrs_release(&at);
 	json_decref(attrs);
 	free(p);
 	em_zarr_close(a);

@@ -2,6 +2,8 @@
 #ifndef EM_ZARR_H
 #define EM_ZARR_H
 
+#include "em_limits.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,10 +11,6 @@
 
 #include "codec.h"
 #include "dtype.h"
-
-#define EM_ZARR_MAXDIM 8
-/* A chunk larger than this (decoded) is refused: it bounds every buffer. */
-#define EM_ZARR_MAX_CHUNK_BYTES ((size_t)1 << 31)
 
 /*
  * What .zarray says.  The store always writes little-endian, C order and
@@ -88,6 +86,30 @@ int em_zarr_create_array(const char *dir, const struct em_zarr_meta *m);
  */
 int em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name);
+
+/*
+ * The metadata parsers em_zarr_open() uses, from memory (len bytes of text,
+ * at most 1 MiB): so the tests and the fuzzers reach them without files.
+ * em_zarr_meta_parse fills m from the text of a .zarray; the errors are
+ * the ones em_zarr_open gives for that file.
+ */
+int em_zarr_meta_parse(const char *text, size_t len, struct em_zarr_meta *m);
+
+/* What an OME-NGFF group's .zattrs says about its first image. */
+struct em_zarr_attrs {
+	char *path;		/* multiscales[0].datasets[0].path, a safe relative path; owned */
+	int naxes;		/* entries in multiscales[0].axes (0..EM_ZARR_MAXDIM) */
+	double voxel_nm[EM_ZARR_MAXDIM];	/* per axis, 0 when not a known length */
+};
+/*
+ * Parse the text of a .zattrs.  Fails when the first dataset's path is
+ * missing, empty, absolute or leaves the group ("..").  Voxel sizes are
+ * set only when axes and the scale transformations agree in length;
+ * em_zarr_open uses them when that length is the array's ndim.
+ * Release with em_zarr_attrs_release().
+ */
+int em_zarr_attrs_parse(const char *text, size_t len, struct em_zarr_attrs *at);
+void em_zarr_attrs_release(struct em_zarr_attrs *at);
 
 /* An open array (read side, also what the writer writes through). */
 struct em_zarr;

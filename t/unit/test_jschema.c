@@ -350,6 +350,34 @@ START_TEST(error_list)
 }
 END_TEST
 
+/*
+ * Values in messages are cut at 120 bytes with "..."; a value of 121 to 123
+ * bytes is shown whole (cutting it would not shorten it, and the cut wrote
+ * past the end of its text).
+ */
+START_TEST(message_values_cut)
+{
+	struct em_jschema_errors errs = EM_JSCHEMA_ERRORS_INIT(1);
+	char doc[256], want[300];
+	size_t len;
+
+	for (len = 119; len <= 126; len++) {
+		/* A JSON string of len bytes with its quotes. */
+		doc[0] = '"';
+		memset(doc + 1, 'x', len - 2);
+		doc[len - 1] = '"';
+		doc[len] = '\0';
+		ck_assert_int_eq(check("{\"type\":\"integer\"}", doc, &errs), 0);
+		if (len <= 123)
+			snprintf(want, sizeof(want), "expected integer, got string %s", doc);
+		else
+			snprintf(want, sizeof(want), "expected integer, got string %.120s...", doc);
+		ck_assert_str_eq(errs.v[0].message, want);
+		em_jschema_errors_reset(&errs);
+	}
+}
+END_TEST
+
 /* A generous bound costs nothing until errors come; the list grows as they do. */
 START_TEST(error_growth)
 {
@@ -612,6 +640,7 @@ jschema_suite(void)
 	tcase_add_test(tc, error_growth);
 	tcase_add_loop_test(tc, compile_errors, 0, sizeof(bad_schemas) / sizeof(bad_schemas[0]));
 	tcase_add_test(tc, depth_limit);
+	tcase_add_test(tc, message_values_cut);
 	tcase_add_test(tc, reuse);
 	tcase_add_test(tc, regex_limit);
 	tcase_add_test(tc, threads);

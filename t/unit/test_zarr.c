@@ -565,6 +565,73 @@ START_TEST(refuses_oversized_chunk)
 }
 END_TEST
 
+START_TEST(meta_from_memory)
+{
+	static const char za[] = "{\"zarr_format\": 2, \"shape\": [10, 20], \"chunks\": [4, 8],"
+	    " \"dtype\": \"<u2\", \"order\": \"C\", \"compressor\": null, \"fill_value\": 7,"
+	    " \"filters\": null, \"dimension_separator\": \"/\"}";
+	static const char at_ok[] = "{\"multiscales\": [{\"version\": \"0.4\","
+	    " \"axes\": [{\"name\": \"y\", \"type\": \"space\", \"unit\": \"micrometer\"},"
+	    " {\"name\": \"x\", \"type\": \"space\", \"unit\": \"nanometer\"}],"
+	    " \"datasets\": [{\"path\": \"s0/0\", \"coordinateTransformations\":"
+	    " [{\"type\": \"scale\", \"scale\": [0.5, 4]}]}]}]}";
+	static const char *bad_paths[] = { "../x", "/etc", "a/../../b", "", "a//b", "a\\\\b",
+	    ".", "a/\\u0001" };
+	struct em_zarr_meta m;
+	struct em_zarr_attrs at;
+	uint64_t big[2] = { 1, 1 };
+	char text[512], key[64];
+	size_t i;
+
+	ck_assert_int_eq(em_zarr_meta_parse(za, strlen(za), &m), 0);
+	ck_assert_int_eq(m.ndim, 2);
+	ck_assert_uint_eq(m.shape[1], 20);
+	ck_assert_uint_eq(m.chunks[0], 4);
+	ck_assert_int_eq(m.dtype, EM_DT_U2);
+	ck_assert_int_eq(m.sep, '/');
+	ck_assert_uint_eq(m.fill[0], 7);
+	ck_assert_str_eq(em_zarr_chunk_key(&m, big, key, sizeof(key)), "1/1");
+
+	/* The geometry limit: a 2^40-voxel chunk is refused before anything is sized from it. */
+	snprintf(text, sizeof(text), "{\"zarr_format\": 2, \"shape\": [1099511627776],"
+	    " \"chunks\": [1099511627776], \"dtype\": \"<u1\", \"order\": \"C\","
+	    " \"compressor\": null, \"fill_value\": 0}");
+	ck_assert_int_eq(em_zarr_meta_parse(text, strlen(text), &m), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "chunks of more than"));
+	snprintf(text, sizeof(text), "{\"zarr_format\": 2, \"shape\": [1,1,1,1,1,1,1,1,1],"
+	    " \"chunks\": [1,1,1,1,1,1,1,1,1], \"dtype\": \"<u1\", \"order\": \"C\"}");
+	ck_assert_int_eq(em_zarr_meta_parse(text, strlen(text), &m), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "more than 8 dimensions"));
+	ck_assert_int_eq(em_zarr_meta_parse("{\"zarr_format\": 2", 17, &m), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "line 1"));
+	ck_assert_int_eq(em_zarr_meta_parse(za, (size_t)EM_ZARR_MAX_META_BYTES + 1, &m), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "more than 1048576"));
+
+	ck_assert_int_eq(em_zarr_attrs_parse(at_ok, strlen(at_ok), &at), 0);
+	ck_assert_str_eq(at.path, "s0/0");
+	ck_assert_int_eq(at.naxes, 2);
+	ck_assert(fabs(at.voxel_nm[0] - 500) < 1e-9);
+	ck_assert(fabs(at.voxel_nm[1] - 4) < 1e-9);
+	em_zarr_attrs_release(&at);
+	ck_assert_ptr_null(at.path);
+	/* A dataset path may not leave the group or name anything but a relative path. */
+	for (i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		snprintf(text, sizeof(text), "{\"multiscales\": [{\"datasets\": [{\"path\": \"%s\"}]}]}",
+		    bad_paths[i]);
+		ck_assert_msg(em_zarr_attrs_parse(text, strlen(text), &at) == -1, "%s", bad_paths[i]);
+		ck_assert_ptr_nonnull(strstr(em_errmsg(), "no usable multiscales[0].datasets[0].path"));
+		ck_assert_ptr_null(at.path);
+	}
+	/* Scales that do not match the axes leave the voxel size unknown. */
+	snprintf(text, sizeof(text), "{\"multiscales\": [{\"axes\": [{\"unit\": \"nanometer\"}],"
+	    " \"datasets\": [{\"path\": \"0\", \"coordinateTransformations\":"
+	    " [{\"type\": \"scale\", \"scale\": [1, 2]}]}]}]}");
+	ck_assert_int_eq(em_zarr_attrs_parse(text, strlen(text), &at), 0);
+	ck_assert(at.voxel_nm[0] == 0);
+	em_zarr_attrs_release(&at);
+}
+END_TEST
+
 Suite *
 zarr_suite(void)
 {
@@ -584,6 +651,7 @@ zarr_suite(void)
 	tcase_add_test(tc, ngff_and_memory);
 	tcase_add_loop_test(tc, refuses_bad_metadata, 0, (int)(sizeof(bad_meta) / sizeof(bad_meta[0])));
 	tcase_add_test(tc, refuses_oversized_chunk);
+	tcase_add_test(tc, meta_from_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,39 @@
+/* fuzz_zarr.c - fuzz target: a .zarray and a .zattrs parsed as em_zarr_open parses them */
+#include <stdint.h>
+#include <string.h>
+
+#include "safepath.h"
+#include "zarr.h"
+#include "fuzz.h"
+#include "banned.h"
+
+/*
+ * Input: the .zarray text, a NUL byte, the .zattrs text (either may be
+ * empty).  What a parsed .zarray promises is checked: the geometry the
+ * reader sizes its buffers from, and chunk keys that are safe relative paths.
+ */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nul = memchr(data, 0, size);
+	size_t n1 = nul != NULL ? (size_t)(nul - data) : size;
+	struct em_zarr_meta m;
+	struct em_zarr_attrs at;
+
+	fuzz_quiet();
+	if (em_zarr_meta_parse((const char *)data, n1, &m) == 0) {
+		uint64_t grid[EM_ZARR_MAXDIM], last[EM_ZARR_MAXDIM];
+		char key[256];
+		int i;
+		(void)em_zarr_chunk_bytes(&m);
+		(void)em_zarr_nchunks(&m);
+		em_zarr_grid(&m, grid);
+		for (i = 0; i < m.ndim; i++)
+			last[i] = grid[i] > 0 ? grid[i] - 1 : 0;
+		if (em_zarr_chunk_key(&m, last, key, sizeof(key)) == NULL || !em_relpath_ok(key))
+			__builtin_trap();
+	}
+	if (nul != NULL && em_zarr_attrs_parse((const char *)nul + 1, size - n1 - 1, &at) == 0)
+		em_zarr_attrs_release(&at);
+	return 0;
+}
