@@ -27,7 +27,6 @@ usage(FILE *fp, int status)
 }
 
 struct req {
-	struct req *prev, *next;	/* the requests not handed back yet */
 	uint64_t start[3];	/* z,y,x in the box */
 	uint64_t count[3];
 	int tries;
@@ -45,34 +44,7 @@ struct run {
 	int started, finished;
 	uint64_t fetched, skipped, retried;
 	struct em_http_multi *m;
-	struct req *live;		/* requests queued or in flight */
 };
-
-static struct req *
-req_new(struct run *x)
-{
-	struct req *q = calloc(1, sizeof(*q));
-
-	if (q == NULL)
-		return NULL;
-	q->next = x->live;
-	if (x->live != NULL)
-		x->live->prev = q;
-	x->live = q;
-	return q;
-}
-
-static void
-req_free(struct run *x, struct req *q)
-{
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
-		x->live = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
-	free(q);
-}
 
 static int
 add_request(struct run *x, struct em_http_multi *m, struct req *q)
@@ -126,7 +98,7 @@ on_done(void *ctx, const struct em_http_reply *rp)
 	x->fetched++;
 	rc = em_fetch_put_box(x->f, q->start, q->count, rp->body);
 out:
-	req_free(x, q);
+	free(q);
 	return rc;
 }
 
@@ -174,12 +146,12 @@ on_feed(void *ctx, struct em_http_multi *m)
 			x->skipped++;
 			continue;
 		}
-		if ((q = req_new(x)) == NULL)
+		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return em_fail("out of memory");
 		memcpy(q->start, start, sizeof(start));
 		memcpy(q->count, count, sizeof(count));
 		if (add_request(x, m, q) < 0) {
-			req_free(x, q);
+			free(q);
 			return -1;
 		}
 		return 1;
@@ -509,6 +481,8 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, "cannot fetch");
 		goto end;
 	}
+	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
+	em_http_multi_set_release(x.m, free);
 	if (em_http_multi_run(x.m, on_feed, &x) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch from '%s'", x.base);
 		status = em_fetch_fail(&f, what);
@@ -521,9 +495,6 @@ end:
 	em_http_resp_release(&resp);
 	json_decref(info);
 	em_http_multi_free(x.m);
-	/* Requests a failed or interrupted run did not hand back. */
-	while (x.live != NULL)
-		req_free(&x, x.live);
 	em_http_free(h);
 	em_fetch_end(&f);
 	return em_tool_end(status);

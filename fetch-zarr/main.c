@@ -29,7 +29,6 @@ usage(FILE *fp, int status)
 
 /* One request in flight: the chunk it is for. */
 struct unit {
-	struct unit *prev, *next;	/* the requests not handed back yet */
 	uint64_t c[3];		/* chunk index, in the 3-D view */
 	uint64_t off, len;	/* the byte range asked for (len 0: all) */
 	int tries;		/* answers that did not decode */
@@ -53,34 +52,7 @@ struct run {
 	struct em_http_multi *m;
 	unsigned char *chunk, *pack;
 	uint64_t fetched, missing, skipped, retried;
-	struct unit *live;		/* requests queued or in flight */
 };
-
-static struct unit *
-unit_new(struct run *x)
-{
-	struct unit *u = calloc(1, sizeof(*u));
-
-	if (u == NULL)
-		return NULL;
-	u->next = x->live;
-	if (x->live != NULL)
-		x->live->prev = u;
-	x->live = u;
-	return u;
-}
-
-static void
-unit_free(struct run *x, struct unit *u)
-{
-	if (u->prev != NULL)
-		u->prev->next = u->next;
-	else
-		x->live = u->next;
-	if (u->next != NULL)
-		u->next->prev = u->prev;
-	free(u);
-}
 
 /* The source's chunk index of a 3-D one (leading dimensions are 0). */
 static void
@@ -222,7 +194,7 @@ on_done(void *ctx, const struct em_http_reply *rp)
 	}
 	rc = put_chunk(x, u->c);
 out:
-	unit_free(x, u);
+	free(u);
 	return rc;
 }
 
@@ -259,13 +231,13 @@ on_feed(void *ctx, struct em_http_multi *m)
 				return -1;
 			continue;
 		}
-		if ((u = unit_new(x)) == NULL)
+		if ((u = calloc(1, sizeof(*u))) == NULL)
 			return em_fail("out of memory");
 		memcpy(u->c, c, sizeof(u->c));
 		u->off = off;
 		u->len = len;
 		if (em_http_multi_add(m, url, off, len, em_remote_max_encoded(x->r), u) < 0) {
-			unit_free(x, u);
+			free(u);
 			return -1;
 		}
 		return 1;
@@ -604,6 +576,8 @@ main(int argc, char **argv)
 		goto end;
 	}
 	x.m = m;
+	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
+	em_http_multi_set_release(m, free);
 	if (em_http_multi_run(m, on_feed, &x) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch '%s'", x.in->url);
 		status = em_fetch_fail(&f, what);
@@ -617,9 +591,6 @@ end:
 	if (em_interrupted() && status == EM_EXIT_FAIL && f.rec == NULL)
 		status = em_interrupt_status();
 	em_http_multi_free(m);
-	/* Requests a failed or interrupted run did not hand back. */
-	while (x.live != NULL)
-		unit_free(&x, x.live);
 	em_remote_free(x.r);
 	em_http_free(x.h);
 	em_http_free(x.hidx);
