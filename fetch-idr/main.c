@@ -198,10 +198,6 @@ main(int argc, char **argv)
 		}
 		if (r == 0)
 			usage(stderr, EM_EXIT_USAGE);
-		if (c == 'q')
-			em_tool_quiet();
-		else if (c == 'v')
-			em_tool_verbose();
 	}
 	if (argc - optind > 1)
 		usage(stderr, EM_EXIT_USAGE);

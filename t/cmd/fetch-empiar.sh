@@ -116,6 +116,13 @@ expect_rc 0 "a re-run exits 0"
 expect_grep 'already ingested from the same 12 files' "$SCRATCH/err" "a re-run says so"
 expect_grep '"status":"complete"' "$SCRATCH/out" "a re-run prints the record"
 [ "$(log_count '\.dm3 ')" = "$n0" ] && ok "a re-run downloads nothing" || fail "re-run downloaded"
+# -v is one level (information), -v -v two (debugging: the skipped directory is named).
+VOPTS="--chunks 4,32,32 --compressor zlib --level 1 --jobs 2"
+EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-empiar -o "$SCRATCH/a" $VOPTS -v
+expect_rc 0 "a re-run with -v"
+expect_nogrep "skipping directory 'trakem2'" "$SCRATCH/err" "one -v does not show debugging lines"
+EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-empiar -o "$SCRATCH/a" $VOPTS -v -v
+expect_grep "skipping directory 'trakem2'" "$SCRATCH/err" "-v -v shows debugging lines"
 # Other chunks are another layout: that is made again (into its own store here).
 EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-empiar -o "$SCRATCH/a2" $OPTS --chunks 8,64,64
 expect_rc 0 "another chunk shape"
