@@ -108,7 +108,9 @@ ORIGIN_LOG=$FAULTY_LOG
 
 # ---- a conversion stopped half way ----
 BIG="file://$SCRATCH/big.tif"
-BOPTS="--chunks 8,64,64 --compressor zlib --level 6 --jobs 1 -q --id big"
+# BVOPTS: the same without -q, for a run whose information lines are read.
+BVOPTS="--chunks 8,64,64 --compressor zlib --level 6 --jobs 1 --id big"
+BOPTS="$BVOPTS -q"
 run fetch-epfl -o "$SCRATCH/ref" $BOPTS --url "$BIG"
 expect_rc 0 "a local file through --url"
 [ "$(zsum "$SCRATCH/ref/big.zarr")" = "96,384,512 uint8 $(cat "$SCRATCH/big.tif.sha")" ] &&
@@ -135,7 +137,7 @@ wait_for "[ \$(find '$SCRATCH/stop/big.zarr/0' -type f ! -name '.*' | wc -l) -gt
 	fail "the second run wrote nothing"
 kill -KILL $pid
 wait $pid 2>/dev/null
-run fetch-epfl -o "$SCRATCH/stop" $BOPTS --url "$BIG" -v
+run fetch-epfl -o "$SCRATCH/stop" $BVOPTS --url "$BIG" -v
 expect_rc 0 "after SIGTERM and kill -9 the next run finishes"
 expect_grep 'already present' "$SCRATCH/err" "it kept the chunks written before"
 diff -r "$SCRATCH/ref/big.zarr" "$SCRATCH/stop/big.zarr" >/dev/null &&
