@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dvid.h"
 #include "fetch.h"
 #include "interrupt.h"
 #include "parse.h"
@@ -159,23 +160,6 @@ on_feed(void *ctx, struct em_http_multi *m)
 	return 0;
 }
 
-/* Extended.<key>: three numbers (X,Y,Z); 0, or -1 when absent or not three numbers. */
-static int
-xyz_of(const json_t *ext, const char *key, double *v)
-{
-	const json_t *a = json_object_get(ext, key);
-	int i;
-
-	if (json_array_size(a) != 3)
-		return -1;
-	for (i = 0; i < 3; i++) {
-		if (!json_is_number(json_array_get(a, (size_t)i)))
-			return -1;
-		v[i] = json_number_value(json_array_get(a, (size_t)i));
-	}
-	return 0;
-}
-
 static int
 conf_xyz(struct em_fetch *f, const char *key, uint64_t *out, uint64_t min)
 {
@@ -206,13 +190,10 @@ main(int argc, char **argv)
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
 	char inst[256], id[300], what[5000], url[4400], shortid[9], boxs[160];
 	uint64_t offx[3] = { 0, 0, 0 }, sizex[3] = { 0, 0, 0 }, reqx[3] = { 0, 0, 0 };
-	int64_t lo[3], hi[3];
-	double v[3], voxel[3];
-	json_t *info = NULL, *ext, *sm;
-	const char *tn, *units;
-	json_error_t je;
+	double voxel[3];
+	struct em_dvid_info di;
+	json_t *sm;
 	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL;
-	int voxel_known = 0;
 	size_t k;
 
 	for (k = 0; k < EM_FETCH_NLONGOPTS; k++)
@@ -225,6 +206,7 @@ main(int argc, char **argv)
 	longopts[k++] = (struct option){ "scale", required_argument, NULL, OPT_SCALE };
 	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 	memset(&x, 0, sizeof(x));
+	memset(&di, 0, sizeof(di));
 	em_tool_begin(argv[0]);
 	em_fetch_opts_init(&o);
 	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
@@ -370,15 +352,13 @@ main(int argc, char **argv)
 
 	/* The instance: its type, block size, voxel size and extents. */
 	snprintf(url, sizeof(url), "%s/info", x.base);
-	rc = em_http_get(h, url, (size_t)1 << 20, &resp);
+	rc = em_http_get(h, url, EM_DVID_MAX_INFO_BYTES, &resp);
 	if (rc == EM_HTTP_MISSING) {
 		em_fail("HTTP %ld: no instance '%s' in node '%s'%s", resp.status, inst, uuid,
 		    scale > 0 ? " (the server does not have this scale)" : "");
 		rc = -1;
-	} else if (rc == 0 && (info = json_loadb(resp.body ? resp.body : "", resp.len, 0,
-	    &je)) == NULL) {
-		em_fail("not JSON: %s", je.text);
-		rc = -1;
+	} else if (rc == 0) {
+		rc = em_dvid_parse_info(resp.body, resp.len, NULL, &di);
 	}
 	if (rc < 0) {
 		if (scale > 0)
@@ -389,53 +369,14 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, what);
 		goto end;
 	}
-	tn = json_string_value(json_object_get(json_object_get(info, "Base"), "TypeName"));
-	ext = json_object_get(info, "Extended");
-	if (tn == NULL || strcmp(tn, "uint8blk") != 0) {
-		em_fail("instance '%s' is of type '%s', not uint8blk", inst, tn ? tn : "(none)");
+	if (em_dvid_check_box(&di, inst, offx, sizex) < 0) {
 		snprintf(what, sizeof(what), "cannot fetch from '%s'", url);
 		status = em_fetch_fail(&f, what);
 		goto end;
 	}
-	if (xyz_of(ext, "MinPoint", v) < 0) {
-		em_fail("instance '%s' has no extents (MinPoint/MaxPoint): nothing stored", inst);
-		snprintf(what, sizeof(what), "cannot fetch from '%s'", url);
-		status = em_fetch_fail(&f, what);
-		goto end;
-	}
-	for (i = 0; i < 3; i++)
-		lo[i] = (int64_t)v[i];
-	if (xyz_of(ext, "MaxPoint", v) < 0) {
-		em_fail("instance '%s' has no MaxPoint", inst);
-		snprintf(what, sizeof(what), "cannot fetch from '%s'", url);
-		status = em_fetch_fail(&f, what);
-		goto end;
-	}
-	for (i = 0; i < 3; i++)
-		hi[i] = (int64_t)v[i];
 	for (i = 0; i < 3; i++) {
-		if ((int64_t)offx[i] < lo[i] || (int64_t)(offx[i] + sizex[i] - 1) > hi[i]) {
-			em_fail("box at %" PRIu64 ",%" PRIu64 ",%" PRIu64 " of size %" PRIu64 ",%"
-			    PRIu64 ",%" PRIu64 " (X,Y,Z) is outside the extents of '%s': %" PRId64
-			    ",%" PRId64 ",%" PRId64 " to %" PRId64 ",%" PRId64 ",%" PRId64
-			    " (X,Y,Z, inclusive)", offx[0], offx[1], offx[2], sizex[0], sizex[1],
-			    sizex[2], inst, lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]);
-			status = em_fetch_fail(&f, "cannot fetch");
-			goto end;
-		}
-	}
-	units = json_string_value(json_array_get(json_object_get(ext, "VoxelUnits"), 0));
-	if (xyz_of(ext, "VoxelSize", v) == 0) {
-		voxel_known = 1;
-		for (i = 0; i < 3; i++) {
-			const char *u = json_string_value(json_array_get(json_object_get(ext,
-			    "VoxelUnits"), (size_t)i));
-			double fnm = em_remote_unit_nm(u != NULL ? u : units);
-			voxel[2 - i] = v[i] * fnm;
-			prov[i] = "archive-api";
-			if (!(voxel[2 - i] > 0))
-				voxel_known = 0;
-		}
+		/* z,y,x from DVID's X,Y,Z. */
+		voxel[2 - i] = di.voxel_nm[i];
 	}
 	/* Requests: the configured size in whole output chunks, so each one completes its chunks. */
 	for (i = 0; i < 3; i++) {
@@ -458,7 +399,7 @@ main(int argc, char **argv)
 	sm = json_pack("{s:s, s:s, s:s, s:i, s:[III], s:[III], s:O}", "server", server,
 	    "uuid", uuid, "instance", inst, "scale", scale, "offset_xyz", (json_int_t)offx[0],
 	    (json_int_t)offx[1], (json_int_t)offx[2], "size_xyz", (json_int_t)sizex[0],
-	    (json_int_t)sizex[1], (json_int_t)sizex[2], "info", info);
+	    (json_int_t)sizex[1], (json_int_t)sizex[2], "info", di.json);
 	if (sm == NULL || em_record_set(f.rec, "source_metadata", sm) < 0 ||
 	    em_record_set(f.rec, "archive", json_pack("{s:s, s:s, s:s, s:s}", "uuid", uuid,
 	    "instance", inst, "server", server, "box_xyz", boxs)) < 0 ||
@@ -468,7 +409,7 @@ main(int argc, char **argv)
 	}
 	{
 		uint64_t caller = (uint64_t)f.jobs * (x.step[0] * x.step[1] * x.step[2] * 2 + 4096);
-		if (em_fetch_open_store(&f, x.shape, EM_DT_U1, voxel_known ? voxel : NULL, prov,
+		if (em_fetch_open_store(&f, x.shape, EM_DT_U1, di.voxel_known ? voxel : NULL, prov,
 		    x.step, caller) < 0) {
 			snprintf(what, sizeof(what), "cannot open store '%s'", f.store);
 			status = em_fetch_fail(&f, what);
@@ -493,7 +434,7 @@ main(int argc, char **argv)
 	status = em_fetch_done(&f);
 end:
 	em_http_resp_release(&resp);
-	json_decref(info);
+	em_dvid_info_release(&di);
 	em_http_multi_free(x.m);
 	em_http_free(h);
 	em_fetch_end(&f);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "empiar.h"
 #include "fetch.h"
 #include "filefetch.h"
 #include "interrupt.h"
@@ -148,211 +149,94 @@ dfile_cmp(const void *a, const void *b)
 	return em_natural_cmp(((const struct dfile *)a)->rel, ((const struct dfile *)b)->rel);
 }
 
-/* A number that the API may give as a number or a string ("8.0"). */
 static int
-json_num(const json_t *v, double *out)
-{
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 1;
-	}
-	if (json_is_string(v) && em_parse_double(json_string_value(v), out) == 0)
-		return 1;
-	return 0;
-}
-
-static int
-get_entry(struct em_fetch *f, const char *url, const char *acc, json_t **out)
+get_entry(struct em_fetch *f, const char *url, const char *acc, struct em_empiar_entry *e)
 {
 	struct em_http_resp r = EM_HTTP_RESP_INIT;
-	json_error_t je;
-	json_t *j, *e;
 	int rc;
 
-	*out = NULL;
+	memset(e, 0, sizeof(*e));
 	rc = em_http_get(f->http, url, EM_EMPIAR_MAX_API_BYTES, &r);
 	if (rc == EM_HTTP_MISSING) {
 		em_fail("GET '%s': HTTP %ld: EMPIAR has no entry %s", url, r.status, acc);
 		em_http_resp_release(&r);
 		return -1;
 	}
-	if (rc < 0) {
-		em_http_resp_release(&r);
-		return -1;
-	}
-	j = json_loadb(r.body ? r.body : "", r.len, 0, &je);
+	if (rc == 0)
+		rc = em_empiar_parse(r.body, r.len, acc, url, e);
 	em_http_resp_release(&r);
-	if (j == NULL)
-		return em_fail("'%s': malformed JSON: %s (line %d)", url, je.text, je.line);
-	e = json_object_get(j, acc);
-	if (!json_is_object(e)) {
-		json_decref(j);
-		return em_fail("'%s': the answer has no object for '%s'", url, acc);
-	}
-	*out = json_incref(e);
-	json_decref(j);
-	return 0;
-}
-
-/* The image set's directory relative to data/ ("" for data/ itself), or NULL. */
-static const char *
-set_dir(const json_t *set, char *buf, size_t n)
-{
-	const char *d = json_string_value(json_object_get(set, "directory"));
-	size_t l;
-
-	if (d == NULL)
-		return NULL;
-	while (*d == '/')
-		d++;
-	if (strncmp(d, "data/", 5) == 0)
-		d += 5;
-	else if (strcmp(d, "data") == 0)
-		d += 4;
-	snprintf(buf, n, "%s", d);
-	l = strlen(buf);
-	while (l > 0 && buf[l - 1] == '/')
-		buf[--l] = '\0';
-	if (l > 0 && l + 1 < n)
-		buf[l] = '/', buf[l + 1] = '\0';
-	return buf;
+	if (rc == 0 && e->sets_given > e->nsets)
+		em_log(EM_LOG_WARN, "%s: the entry lists %zu image sets; the first %zu are read",
+		    acc, e->sets_given, e->nsets);
+	return rc;
 }
 
 /* The record's fields from the entry (and the configuration for the configured entry). */
 static int
-describe(struct em_fetch *f, const char *acc, const json_t *entry, const json_t *set,
-    int nsets, int configured, const char *entry_page, const char *data_url)
+describe(struct em_fetch *f, const char *acc, const struct em_empiar_entry *e,
+    const struct em_empiar_set *set, int nsets, int configured, const char *entry_page,
+    const char *data_url)
 {
-	const char *title = json_string_value(json_object_get(entry, "title"));
-	const char *etype = json_string_value(json_object_get(entry, "experiment_type"));
-	const char *doi = json_string_value(json_object_get(entry, "entry_doi"));
-	const char *s;
-	const json_t *c0 = json_array_get(json_object_get(entry, "citation"), 0);
-	json_t *arch, *cit, *sm;
+	const char *s, *doi;
+	json_t *arch, *sm;
 	char buf[2048];
 
 	if (configured && (s = em_fetch_conf_str(f, "description", NULL)) != NULL)
 		snprintf(buf, sizeof(buf), "%s", s);
-	else if (title != NULL && *title != '\0')
-		snprintf(buf, sizeof(buf), "%s", title);
+	else if (e->title != NULL && *e->title != '\0')
+		snprintf(buf, sizeof(buf), "%s", e->title);
 	else
 		buf[0] = '\0';
-	if (nsets > 1 && buf[0] != '\0' && (s = json_string_value(json_object_get(set,
-	    "name"))) != NULL)
+	if (nsets > 1 && buf[0] != '\0' && set != NULL && set->name != NULL)
 		strncat(buf, " - ", sizeof(buf) - strlen(buf) - 1),
-		strncat(buf, s, sizeof(buf) - strlen(buf) - 1);
+		strncat(buf, set->name, sizeof(buf) - strlen(buf) - 1);
 	if (buf[0] != '\0' && em_record_set_str(f->rec, "description", buf) < 0)
 		return -1;
 	s = configured ? em_fetch_conf_str(f, "modality", NULL) : NULL;
 	if (s == NULL)
-		s = etype;
+		s = e->experiment_type;
 	if (s != NULL && *s != '\0' && em_record_set_str(f->rec, "modality", s) < 0)
 		return -1;
+	doi = e->doi;
+	if (doi == NULL && configured)
+		doi = em_fetch_conf_str(f, "doi", NULL);
 	arch = json_pack("{s:s}", "accession", acc);
-	if (title != NULL)
-		json_object_set_new(arch, "title", json_string(title));
-	if (doi != NULL && strncmp(doi, "10.", 3) == 0)
+	if (e->title != NULL)
+		json_object_set_new(arch, "title", json_string(e->title));
+	if (doi != NULL)
 		json_object_set_new(arch, "doi", json_string(doi));
-	else if (configured && (s = em_fetch_conf_str(f, "doi", NULL)) != NULL)
-		json_object_set_new(arch, "doi", json_string(s));
 	if (entry_page != NULL)
 		json_object_set_new(arch, "entry_url", json_string(entry_page));
-	if ((s = json_string_value(json_object_get(entry, "release_date"))) != NULL)
-		json_object_set_new(arch, "release_date", json_string(s));
-	if (etype != NULL)
-		json_object_set_new(arch, "experiment_type", json_string(etype));
+	if (e->release_date != NULL)
+		json_object_set_new(arch, "release_date", json_string(e->release_date));
+	if (e->experiment_type != NULL)
+		json_object_set_new(arch, "experiment_type", json_string(e->experiment_type));
 	if (em_record_set(f->rec, "archive", arch) < 0 ||
 	    em_record_set_str(f->rec, "download_url", data_url) < 0)
 		return -1;
-	/* The entry's first citation, as far as it is given. */
-	cit = json_object();
-	if (json_is_object(c0)) {
-		const json_t *au = json_object_get(c0, "authors");
-		double y;
-		size_t i;
-
-		if ((s = json_string_value(json_object_get(c0, "title"))) != NULL && *s)
-			json_object_set_new(cit, "title", json_string(s));
-		if ((s = json_string_value(json_object_get(c0, "journal"))) != NULL && *s)
-			json_object_set_new(cit, "journal", json_string(s));
-		if (json_num(json_object_get(c0, "year"), &y) && y >= 1800 && y <= 2999)
-			json_object_set_new(cit, "year", json_integer((json_int_t)y));
-		if ((s = json_string_value(json_object_get(c0, "doi"))) != NULL &&
-		    strncmp(s, "10.", 3) == 0)
-			json_object_set_new(cit, "doi", json_string(s));
-		if (json_is_array(au) && json_array_size(au) > 0) {
-			json_t *names = json_array();
-
-			for (i = 0; i < json_array_size(au); i++) {
-				const json_t *a = json_array_get(au, i);
-				const char *nm = json_is_string(a) ? json_string_value(a) :
-				    json_string_value(json_object_get(a, "name"));
-
-				if (nm != NULL)
-					json_array_append_new(names, json_string(nm));
-			}
-			json_object_set_new(cit, "authors", names);
-		}
-	}
-	if (json_object_get(cit, "title") != NULL) {
-		/* The paper: "authors, title, journal (year)". */
-		const json_t *names = json_object_get(cit, "authors");
-		size_t i;
-
-		buf[0] = '\0';
-		for (i = 0; i < json_array_size(names) && i < 3; i++) {
-			if (i > 0)
-				strncat(buf, "; ", sizeof(buf) - strlen(buf) - 1);
-			strncat(buf, json_string_value(json_array_get(names, i)),
-			    sizeof(buf) - strlen(buf) - 1);
-		}
-		if (json_array_size(names) > 3)
-			strncat(buf, " et al.", sizeof(buf) - strlen(buf) - 1);
-		if (buf[0] != '\0')
-			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
-		strncat(buf, json_string_value(json_object_get(cit, "title")),
-		    sizeof(buf) - strlen(buf) - 1);
-		if ((s = json_string_value(json_object_get(cit, "journal"))) != NULL) {
-			strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
-			strncat(buf, s, sizeof(buf) - strlen(buf) - 1);
-		}
-		if (json_is_integer(json_object_get(cit, "year"))) {
-			char y[16];
-
-			snprintf(y, sizeof(y), " (%lld)",
-			    (long long)json_integer_value(json_object_get(cit, "year")));
-			strncat(buf, y, sizeof(buf) - strlen(buf) - 1);
-		}
-	} else {
-		/* No paper: the entry itself. */
-		json_object_clear(cit);
-		if (json_object_get(arch, "doi") != NULL)
-			json_object_set(cit, "doi", json_object_get(arch, "doi"));
-		snprintf(buf, sizeof(buf), "%s%s%s", acc, title ? ": " : "", title ? title : "");
-	}
-	json_object_set_new(cit, "text", json_string(buf));
-	if (em_record_set(f->rec, "citation", cit) < 0)
+	/* The entry's first paper, or the entry itself. */
+	if (em_record_set(f->rec, "citation", em_empiar_citation(e, acc, doi)) < 0)
 		return -1;
 	/* EMPIAR releases its entries under CC0. */
 	s = em_fetch_conf_str(f, "license", "CC0-1.0");
 	if (s != NULL && em_record_set_str(f->rec, "license", s) < 0)
 		return -1;
-	sm = json_pack("{s:O}", "empiar_entry", entry);
+	sm = json_pack("{s:O}", "empiar_entry", e->json);
 	if (set != NULL)
-		json_object_set_new(sm, "imageset", json_deep_copy(set));
+		json_object_set_new(sm, "imageset", json_deep_copy(set->json));
 	return em_record_set(f->rec, "source_metadata", sm);
 }
 
 /* One volume: an image set's files. */
 static int
 one_volume(struct em_fetch *f, const char *id, const char *data_url, const struct dfile *v,
-    size_t n, const char *acc, const json_t *entry, const json_t *set, int nsets,
-    int configured)
+    size_t n, const char *acc, const struct em_empiar_entry *e, const struct em_empiar_set *set,
+    int nsets, int configured)
 {
 	struct em_filelist files;
 	struct em_fetch_image_opts io;
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
-	double voxel[3] = { 0, 0, 0 }, zs = 0, w = 0, h = 0;
+	double voxel[3] = { 0, 0, 0 }, zs = 0;
 	char url[4096];
 	size_t i;
 	int status = 1, r;
@@ -380,16 +264,15 @@ one_volume(struct em_fetch *f, const char *id, const char *data_url, const struc
 		em_err("cannot start '%s': %s", id, em_errmsg());
 		goto out;
 	}
-	if (describe(f, acc, entry, set, nsets, configured,
+	if (describe(f, acc, e, set, nsets, configured,
 	    configured ? em_fetch_conf_str(f, "entry_page", NULL) : NULL, data_url) < 0) {
 		status = em_fetch_fail(f, "cannot describe the entry");
 		goto out;
 	}
 	/* Pixel sizes of the image set are in Å; the files' own calibration wins. */
-	if (json_num(json_object_get(set, "pixel_width"), &w) && w > 0 &&
-	    json_num(json_object_get(set, "pixel_height"), &h) && h > 0) {
-		voxel[1] = h / 10.0;
-		voxel[2] = w / 10.0;
+	if (set != NULL && set->pixel_w_nm > 0) {
+		voxel[1] = set->pixel_h_nm;
+		voxel[2] = set->pixel_w_nm;
 	}
 	if (configured) {
 		double cz = 0;
@@ -472,8 +355,9 @@ main(int argc, char **argv)
 	struct em_fetch f;
 	struct dlist files = { NULL, 0, 0 };
 	const char *entry_arg = NULL, *idopt = NULL, *conf_entry, *glob = NULL, *s;
-	char acc[64], api_url[2048], data_url[2048], id[160], dirbuf[1024];
-	json_t *entry = NULL, *sets;
+	char acc[64], api_url[2048], data_url[2048], id[160];
+	struct em_empiar_entry entry;
+	json_t *expect;
 	uint64_t num;
 	int c, r, status = 1, configured;
 	size_t i, k, nsets;
@@ -514,6 +398,7 @@ main(int argc, char **argv)
 			usage(stderr, EM_EXIT_USAGE);
 		}
 	}
+	memset(&entry, 0, sizeof(entry));
 	em_interrupt_install();
 	if (em_fetch_begin(&f, "fetch-empiar", "empiar", &o) < 0) {
 		em_err("cannot start: %s", em_errmsg());
@@ -557,14 +442,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	qsort(files.v, files.n, sizeof(*files.v), dfile_cmp);
-	if (configured && em_config_get(f.cfg, "sources.empiar.expected_files", &sets) == 0 &&
-	    json_is_integer(sets) && (size_t)json_integer_value(sets) != files.n)
+	if (configured && em_config_get(f.cfg, "sources.empiar.expected_files", &expect) == 0 &&
+	    json_is_integer(expect) && (size_t)json_integer_value(expect) != files.n)
 		em_log(EM_LOG_WARN, "%s: %zu files match, the configuration expects %lld",
-		    acc, files.n, (long long)json_integer_value(sets));
-	sets = json_object_get(entry, "imagesets");
-	nsets = json_is_array(sets) ? json_array_size(sets) : 0;
-	if (nsets > EM_EMPIAR_MAX_SETS)
-		nsets = EM_EMPIAR_MAX_SETS;
+		    acc, files.n, (long long)json_integer_value(expect));
+	nsets = entry.nsets;
 	/*
 	 * One volume per image set when the sets name their directories and
 	 * more than one has files; otherwise the entry's files are one volume.
@@ -573,7 +455,7 @@ main(int argc, char **argv)
 		size_t with_files = 0;
 
 		for (k = 0; k < nsets; k++) {
-			s = set_dir(json_array_get(sets, k), dirbuf, sizeof(dirbuf));
+			s = entry.sets[k].dir;
 			for (i = 0; s != NULL && i < files.n; i++)
 				if (strncmp(files.v[i].rel, s, strlen(s)) == 0)
 					break;
@@ -584,18 +466,18 @@ main(int argc, char **argv)
 			nsets = 0;
 	}
 	if (nsets == 0) {
-		status = one_volume(&f, id, data_url, files.v, files.n, acc, entry,
-		    json_array_get(sets, 0), 1, configured);
+		status = one_volume(&f, id, data_url, files.v, files.n, acc, &entry,
+		    entry.nsets > 0 ? &entry.sets[0] : NULL, 1, configured);
 		goto out;
 	}
 	status = 0;
 	for (k = 0; k < nsets && !em_interrupted(); k++) {
-		const json_t *set = json_array_get(sets, k);
+		const struct em_empiar_set *set = &entry.sets[k];
 		struct dfile *sub;
 		size_t m = 0;
 		int st;
 
-		s = set_dir(set, dirbuf, sizeof(dirbuf));
+		s = set->dir;
 		if (s == NULL)
 			continue;
 		sub = calloc(files.n, sizeof(*sub));
@@ -609,7 +491,7 @@ main(int argc, char **argv)
 				sub[m++] = files.v[i];
 		if (m > 0) {
 			snprintf(id, sizeof(id), "%s-%zu", idopt != NULL ? idopt : acc, k + 1);
-			st = one_volume(&f, id, data_url, sub, m, acc, entry, set, (int)nsets,
+			st = one_volume(&f, id, data_url, sub, m, acc, &entry, set, (int)nsets,
 			    configured);
 			if (st != 0)
 				status = st;
@@ -617,7 +499,7 @@ main(int argc, char **argv)
 		free(sub);
 	}
 out:
-	json_decref(entry);
+	em_empiar_release(&entry);
 	dlist_free(&files);
 	em_fetch_end(&f);
 	if (em_interrupted() && status != 0)

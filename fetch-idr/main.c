@@ -5,6 +5,7 @@
 
 #include "diag.h"
 #include "fetch.h"
+#include "idr.h"
 #include "filefetch.h"
 #include "interrupt.h"
 #include "parse.h"
@@ -22,30 +23,6 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-/* A number of imgData that may be given as a number or a numeric string. */
-static int
-json_num(const json_t *v, double *out)
-{
-	if (json_is_number(v)) {
-		*out = json_number_value(v);
-		return 1;
-	}
-	if (json_is_string(v) && em_parse_double(json_string_value(v), out) == 0)
-		return 1;
-	return 0;
-}
-
-static int
-json_dim(const json_t *v, uint64_t *out)
-{
-	double d;
-
-	if (!json_num(v, &d) || !(d >= 1) || d > 1e12 || d != (double)(uint64_t)d)
-		return 0;
-	*out = (uint64_t)d;
-	return 1;
-}
-
 /*
  * The archive's side: imgData's sizes and pixel size, and the record's
  * description, modality, archive identifiers, citation and licence.
@@ -55,13 +32,13 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
     double voxel[3], int *have_voxel)
 {
 	struct em_http_resp r = EM_HTTP_RESP_INIT;
+	struct em_idr_image im;
 	char url[2048];
-	const char *base, *name, *s;
-	json_t *j = NULL, *size, *ps, *meta, *arch;
-	json_error_t je;
+	const char *base, *s;
+	json_t *arch;
 	int rc = -1, i;
-	static const char *const pskeys[3] = { "z", "y", "x" };
 
+	memset(&im, 0, sizeof(im));
 	base = em_fetch_conf_str(f, "base_url", "https://idr.openmicroscopy.org");
 	if (configured)
 		snprintf(url, sizeof(url), "%s", em_fetch_conf_str(f, "webgateway_url", ""));
@@ -72,38 +49,16 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 		em_fail("GET '%s': HTTP %ld: IDR has no image %s", url, r.status, image);
 		goto out;
 	}
-	if (i < 0)
+	if (i < 0 || em_idr_parse(r.body, r.len, url, &im) < 0)
 		goto out;
-	j = json_loadb(r.body ? r.body : "", r.len, 0, &je);
-	if (!json_is_object(j)) {
-		em_fail("'%s': not imgData JSON (%s)", url, j == NULL ? je.text : "not an object");
-		goto out;
-	}
-	size = json_object_get(j, "size");
-	if (!json_dim(json_object_get(size, "z"), &shape[0]) ||
-	    !json_dim(json_object_get(size, "height"), &shape[1]) ||
-	    !json_dim(json_object_get(size, "width"), &shape[2])) {
-		em_fail("'%s': imgData has no size.z, size.height and size.width", url);
-		goto out;
-	}
-	ps = json_object_get(j, "pixel_size");
-	*have_voxel = 1;
-	for (i = 0; i < 3; i++) {
-		double um;
-
-		/* OMERO gives micrometres; null when unknown. */
-		if (json_num(json_object_get(ps, pskeys[i]), &um) && um > 0)
-			voxel[i] = um * 1000.0;
-		else
-			voxel[i] = 0, *have_voxel = 0;
-	}
-	meta = json_object_get(j, "meta");
-	name = json_string_value(json_object_get(meta, "imageName"));
+	memcpy(shape, im.shape, sizeof(im.shape));
+	memcpy(voxel, im.voxel_nm, sizeof(im.voxel_nm));
+	*have_voxel = im.have_voxel;
 	if (configured && (s = em_fetch_conf_str(f, "description", NULL)) != NULL) {
 		if (em_record_set_str(f->rec, "description", s) < 0)
 			goto out;
-	} else if (name != NULL && *name != '\0') {
-		if (em_record_set_str(f->rec, "description", name) < 0)
+	} else if (im.name != NULL) {
+		if (em_record_set_str(f->rec, "description", im.name) < 0)
 			goto out;
 	}
 	if (configured && (s = em_fetch_conf_str(f, "modality", NULL)) != NULL &&
@@ -125,12 +80,12 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 		if ((s = em_fetch_conf_str(f, "doi", NULL)) != NULL)
 			json_object_set_new(arch, "doi", json_string(s));
 	}
-	if ((s = json_string_value(json_object_get(meta, "datasetName"))) != NULL)
-		json_object_set_new(arch, "dataset", json_string(s));
-	if ((s = json_string_value(json_object_get(meta, "projectName"))) != NULL)
-		json_object_set_new(arch, "project", json_string(s));
-	if (name != NULL)
-		json_object_set_new(arch, "title", json_string(name));
+	if (im.dataset != NULL)
+		json_object_set_new(arch, "dataset", json_string(im.dataset));
+	if (im.project != NULL)
+		json_object_set_new(arch, "project", json_string(im.project));
+	if (im.name != NULL)
+		json_object_set_new(arch, "title", json_string(im.name));
 	if (em_record_set(f->rec, "archive", arch) < 0)
 		goto out;
 	if (configured) {
@@ -151,11 +106,11 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 		    em_record_set_str(f->rec, "license", s) < 0)
 			goto out;
 	}
-	if (em_record_set(f->rec, "source_metadata", json_pack("{s:O}", "imgData", j)) < 0)
+	if (em_record_set(f->rec, "source_metadata", json_pack("{s:O}", "imgData", im.json)) < 0)
 		goto out;
 	rc = 0;
 out:
-	json_decref(j);
+	em_idr_release(&im);
 	em_http_resp_release(&r);
 	return rc;
 }

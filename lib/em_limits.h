@@ -100,10 +100,16 @@
 #define EM_EMPIAR_MAX_LIST_DEPTH 4
 /* Image sets of one EMPIAR entry (the largest have a few dozen). */
 #define EM_EMPIAR_MAX_SETS 64
+/* Authors of one EMPIAR citation kept (consortium papers list a few thousand). */
+#define EM_EMPIAR_MAX_AUTHORS 10000
 /* An IDR imgData JSON document: a few kB in practice. */
 #define EM_IDR_MAX_IMGDATA_BYTES ((size_t)1 << 20)
 /* The largest box one DVID request may ask for (DVID answers bigger ones slowly or not at all). */
 #define EM_DVID_MAX_REQUEST_VOXELS ((uint64_t)1 << 30)
+/* A DVID /info document: a few kB in practice. */
+#define EM_DVID_MAX_INFO_BYTES ((size_t)1 << 20)
+/* DVID's coordinates are int32 (dvid.Point3d): an extent past them is not DVID's. */
+#define EM_DVID_MAX_COORD ((int64_t)INT32_MAX)
 
 /* ---- configuration (config.h) ---- */
 /*

@@ -1,5 +1,6 @@
 /* jsonio.c - read a stream of JSON texts (one document or JSON Lines) and write records one per line */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "jsonio.h"
+#include "parse.h"
 #include "banned.h"
 
 struct em_json_reader {
@@ -314,4 +316,40 @@ em_json_dump_pretty(const json_t *v)
 	t[n] = '\n';
 	t[n + 1] = '\0';
 	return t;
+}
+
+json_t *
+em_json_load_object(const char *text, size_t len, const char *where)
+{
+	json_error_t je;
+	json_t *j;
+
+	j = json_loadb(text != NULL ? text : "", text != NULL ? len : 0, 0, &je);
+	if (j == NULL) {
+		em_fail("%s%s%smalformed JSON: %s (line %d)", where ? "'" : "", where ? where : "",
+		    where ? "': " : "", je.text, je.line);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		em_fail("%s%s%snot a JSON object", where ? "'" : "", where ? where : "",
+		    where ? "': " : "");
+		return NULL;
+	}
+	return j;
+}
+
+int
+em_json_num(const json_t *v, double *out)
+{
+	double d;
+
+	if (json_is_number(v))
+		d = json_number_value(v);
+	else if (!json_is_string(v) || em_parse_double(json_string_value(v), &d) < 0)
+		return 0;
+	if (!isfinite(d))
+		return 0;
+	*out = d;
+	return 1;
 }

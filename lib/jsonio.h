@@ -39,6 +39,19 @@ const char *em_json_reader_text(const struct em_json_reader *r, size_t *len);
 
 /* Load one JSON file (the whole file must be one text). */
 json_t *em_json_load_file(const char *path, size_t max_bytes);
+/*
+ * One JSON document of len bytes from memory (an archive's answer) that
+ * must be an object: a new reference, or NULL with the reason naming where
+ * ("'URL': malformed JSON: ... (line 3)", "'URL': not a JSON object"; no
+ * name when where is NULL).
+ */
+json_t *em_json_load_object(const char *text, size_t len, const char *where);
+/*
+ * A number an archive may give as a JSON number or as a numeric string
+ * ("8.0", as some EMPIAR and IDR answers do): 1 with *out set to a finite
+ * value, 0 for anything else (null, absent, "n/a", "inf").
+ */
+int em_json_num(const json_t *v, double *out);
 
 /* One compact line, keys in insertion order, then '\n'. */
 int em_json_write_line(FILE *fp, const json_t *v);

@@ -44,6 +44,11 @@ v = rng.integers(0, 256, size=(80, 90, 100), dtype=np.uint8)
 inst("grayscale", v, [1000, 2000, 3000], [8.0, 8.0, 8.0])
 inst("grayscale_1", v[::2, ::2, ::2].copy(), [500, 1000, 1500], [16.0, 16.0, 16.0])
 inst("labels", v, [1000, 2000, 3000], [8.0, 8.0, 8.0], tn="labelmap")
+# A server's answer no int32 coordinate can have (converting 1e300 to an integer is undefined).
+os.makedirs(os.path.join(d, "hostile"), exist_ok=True)
+with open(os.path.join(d, "hostile", "info.json"), "w") as f:
+    f.write('{"Base": {"TypeName": "uint8blk"}, "Extended": {"MinPoint": [0, 0, 0], '
+            '"MaxPoint": [1e300, 9, 9], "VoxelSize": [8, 8, 8]}}')
 PYEOF
 start_origin dvid --root "$SCRATCH/www" --dvid-throttle 2
 S=$ORIGIN_URL
@@ -131,6 +136,11 @@ expect_rc 1 "a box before MinPoint is refused"
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --instance labels --offset 1000,2000,3000 --size 2,2,2 -o st/out
 expect_rc 1 "an instance that is not uint8blk is refused"
 expect_grep "type 'labelmap', not uint8blk" "$SCRATCH/err" "the message names the type"
+run fetch-dvid $CONF -q --server "$S" --uuid $UUID --instance hostile --offset 0,0,0 --size 2,2,2 -o st/out
+expect_rc 1 "an /info with a MaxPoint past int32 is refused"
+expect_grep "cannot read '[^']*/hostile/info': Extended.MaxPoint is not three integer coordinates" "$SCRATCH/err" \
+	"the message names the field and the URL"
+[ "$(field "$SCRATCH/out" status)" = failed ] && ok "its record is failed" || fail "record: $(field "$SCRATCH/out" status)"
 run fetch-dvid $CONF -q --server "$S" --uuid 0000 --offset 1000,2000,3000 --size 2,2,2 -o st/out
 expect_rc 1 "an unknown node fails"
 run fetch-dvid $CONF -q --server "$S" --uuid $UUID --offset 1,2 --size 2,2,2
