@@ -542,6 +542,9 @@ open_v3_array(struct em_remote *r, const json_t *j)
 			    r->in.ndim);
 		r->per_shard = 1;
 		for (i = 0; i < r->in.ndim; i++) {
+			/* A shard of 0 would hold no inner chunk: every locate divides by it. */
+			if (r->in.shard[i] == 0)
+				return em_fail("a shard dimension (chunk_grid chunk_shape) is 0");
 			if (r->in.chunks[i] == 0 || r->in.shard[i] % r->in.chunks[i] != 0)
 				return em_fail("shard shape is not a multiple of the inner chunk shape");
 			r->shard_grid[i] = r->in.shard[i] / r->in.chunks[i];
@@ -987,7 +990,7 @@ static int
 load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const char *url)
 {
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
-	uint64_t ilen = r->per_shard * 16 + (r->index_crc ? 4 : 0), total, off = 0, k;
+	uint64_t ilen = em_remote_index_bytes(r), total, off = 0;
 	int rc;
 
 	r->have_index = 0;
@@ -1026,35 +1029,8 @@ load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const c
 	}
 	if (rc < 0)
 		goto out;
-	if (resp.len != ilen) {
-		rc = em_fail("shard '%s': index of %zu bytes, expected %" PRIu64, url, resp.len, ilen);
-		goto out;
-	}
-	if (r->index_crc) {
-		uint32_t want = le32((const unsigned char *)resp.body + ilen - 4);
-		uint32_t got = em_crc32c(resp.body, ilen - 4);
-		if (want != got) {
-			rc = em_fail("shard '%s': index checksum mismatch (crc32c %08x, stored %08x)",
-			    url, got, want);
-			goto out;
-		}
-	}
-	memcpy(r->index, resp.body, r->per_shard * 16);
-	if (r->index_big)
-		em_swap_bytes(r->index, r->per_shard * 2, 8);
-	/* Every entry is empty or lies inside the shard. */
-	total = resp.total;
-	for (k = 0; k < r->per_shard; k++) {
-		uint64_t o = le64(r->index + 16 * k), l = le64(r->index + 16 * k + 8);
-		if (o == UINT64_MAX && l == UINT64_MAX)
-			continue;
-		if (l > em_remote_max_encoded(r) || (total != UINT64_MAX && (o > total ||
-		    l > total - o))) {
-			rc = em_fail("shard '%s': index entry %" PRIu64 " (%" PRIu64 "+%" PRIu64
-			    ") is outside the shard", url, k, o, l);
-			goto out;
-		}
-	}
+	rc = em_remote_take_index(r, sidx, resp.body, resp.len, resp.total, url);
+	goto out;
 done:
 	memcpy(r->index_of, sidx, sizeof(r->index_of));
 	r->have_index = 1;
@@ -1062,6 +1038,58 @@ done:
 out:
 	em_http_resp_release(&resp);
 	return rc;
+}
+
+size_t
+em_remote_index_bytes(const struct em_remote *r)
+{
+	return r->in.sharded ? (size_t)(r->per_shard * 16 + (r->index_crc ? 4 : 0)) : 0;
+}
+
+int
+em_remote_index_at_end(const struct em_remote *r)
+{
+	return r->index_end;
+}
+
+int
+em_remote_take_index(struct em_remote *r, const uint64_t *sidx, const void *p, size_t n,
+    uint64_t total, const char *url)
+{
+	size_t ilen = em_remote_index_bytes(r);
+	uint64_t k;
+
+	r->have_index = 0;
+	r->index_missing = 0;
+	if (!r->in.sharded)
+		return em_fail("'%s' is not a sharded array", url);
+	if (n != ilen)
+		return em_fail("shard '%s': index of %zu bytes, expected %zu", url, n, ilen);
+	if (r->index_crc) {
+		uint32_t want = le32((const unsigned char *)p + ilen - 4);
+		uint32_t got = em_crc32c(p, ilen - 4);
+		if (want != got)
+			return em_fail("shard '%s': index checksum mismatch (crc32c %08x, stored %08x)",
+			    url, got, want);
+	}
+	memcpy(r->index, p, r->per_shard * 16);
+	if (r->index_big)
+		em_swap_bytes(r->index, r->per_shard * 2, 8);
+	/* Every entry is empty or lies inside the shard. */
+	for (k = 0; k < r->per_shard; k++) {
+		uint64_t o = le64(r->index + 16 * k), l = le64(r->index + 16 * k + 8);
+		if (o == UINT64_MAX && l == UINT64_MAX)
+			continue;
+		if (l > em_remote_max_encoded(r) || (total != UINT64_MAX && (o > total ||
+		    l > total - o)))
+			return em_fail("shard '%s': index entry %" PRIu64 " (%" PRIu64 "+%" PRIu64
+			    ") is outside the shard", url, k, o, l);
+	}
+	/* sidx has ndim entries; the rest stay 0 as em_remote_locate's do. */
+	memset(r->index_of, 0, sizeof(r->index_of));
+	memcpy(r->index_of, sidx, sizeof(*sidx) * (size_t)r->in.ndim);
+	r->have_index = 1;
+	return 0;
 }
 
 int

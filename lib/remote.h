@@ -85,6 +85,19 @@ size_t em_remote_max_encoded(const struct em_remote *r);
  */
 int em_remote_locate(struct em_remote *r, struct em_http *h, const uint64_t *cidx, char *url,
     size_t n, uint64_t *off, uint64_t *len);
+/*
+ * A shard's index as em_remote_locate reads it, for callers that hold the
+ * bytes already (tests, the fuzz target): bytes the index has (0 when the
+ * array is not sharded) and whether it is at the shard's end.
+ * em_remote_take_index checks the n bytes at p (checksum, every entry empty
+ * or inside a shard of total bytes, UINT64_MAX when not known) and keeps
+ * them as shard sidx's index (one entry per dimension), so em_remote_locate of its chunks reads
+ * nothing.  0, or -1 with the reason naming url.
+ */
+size_t em_remote_index_bytes(const struct em_remote *r);
+int em_remote_index_at_end(const struct em_remote *r);
+int em_remote_take_index(struct em_remote *r, const uint64_t *sidx, const void *p, size_t n,
+    uint64_t total, const char *url);
 /* Decode the n bytes fetched for chunk cidx into out (em_remote_chunk_bytes()). */
 int em_remote_decode(struct em_remote *r, struct em_codec_ctx *cx, const uint64_t *cidx,
     const void *src, size_t n, void *out);

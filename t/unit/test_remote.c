@@ -105,6 +105,12 @@ static const struct {
 	{ "{\"dimensions\":[6,4],\"blockSize\":[3,2],\"dataType\":\"uint16\","
 	  "\"compression\":{\"type\":\"bzip2\"}}", "unsupported N5 compression 'bzip2'" },
 	{ "{\"dimensions\":[6,4],\"blockSize\":[3],\"dataType\":\"uint16\"}", "blockSize 1" },
+	/* A shard of 0 rows: 0 is a multiple of any inner chunk, and every locate divided by it. */
+	{ "{\"zarr_format\":3,\"node_type\":\"array\",\"shape\":[4,4],\"data_type\":\"uint8\","
+	  "\"chunk_grid\":{\"name\":\"regular\",\"configuration\":{\"chunk_shape\":[0,4]}},"
+	  "\"fill_value\":0,\"codecs\":[{\"name\":\"sharding_indexed\",\"configuration\":"
+	  "{\"chunk_shape\":[1,2],\"codecs\":[{\"name\":\"bytes\"}]}}]}",
+	  "a shard dimension (chunk_grid chunk_shape) is 0" },
 };
 
 START_TEST(refused)
@@ -261,6 +267,85 @@ START_TEST(v3_crc_and_keys)
 }
 END_TEST
 
+/* A shard's index: where its inner chunks are, checksum, entries past the shard, big-endian. */
+static void
+put_le64(unsigned char *p, uint64_t v, int big)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[big ? 7 - i : i] = (unsigned char)(v >> (8 * i));
+}
+
+START_TEST(shard_index)
+{
+	static const uint64_t sidx[2] = { 0, 0 };
+	/* 4x4 uint8 in one shard of four 2x2 inner chunks, index at the end with crc32c. */
+	const char *meta = "{\"zarr_format\":3,\"node_type\":\"array\",\"shape\":[4,4],"
+	    "\"data_type\":\"uint8\",\"chunk_grid\":{\"name\":\"regular\",\"configuration\":"
+	    "{\"chunk_shape\":[4,4]}},\"chunk_key_encoding\":{\"name\":\"default\"},"
+	    "\"fill_value\":0,\"codecs\":[{\"name\":\"sharding_indexed\",\"configuration\":"
+	    "{\"chunk_shape\":[2,2],\"codecs\":[{\"name\":\"bytes\"}],\"index_codecs\":"
+	    "[{\"name\":\"bytes\",\"configuration\":{\"endian\":\"%s\"}},{\"name\":\"crc32c\"}],"
+	    "\"index_location\":\"end\"}}]}";
+	unsigned char shard[12 + 4 * 16 + 4], *ix = shard + 12, out[4];
+	uint64_t cidx[2], off, len;
+	char url[512], text[1024];
+	struct em_remote *r;
+	uint32_t crc;
+	int k, big;
+
+	for (big = 0; big < 2; big++) {
+		snprintf(text, sizeof(text), meta, big ? "big" : "little");
+		put_str("sh/zarr.json", text);
+		r = open_dir("sh");
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(em_remote_index_bytes(r), 4 * 16 + 4);
+		ck_assert(em_remote_index_at_end(r));
+		/* Chunks 0, 1, 3 stored in reverse order; chunk 2 empty. */
+		for (k = 0; k < 12; k++)
+			shard[k] = (unsigned char)(100 + k);
+		put_le64(ix + 0, 8, big), put_le64(ix + 8, 4, big);
+		put_le64(ix + 16, 4, big), put_le64(ix + 24, 4, big);
+		put_le64(ix + 32, UINT64_MAX, big), put_le64(ix + 40, UINT64_MAX, big);
+		put_le64(ix + 48, 0, big), put_le64(ix + 56, 4, big);
+		crc = em_crc32c(ix, 64);
+		for (k = 0; k < 4; k++)
+			ix[64 + k] = (unsigned char)(crc >> (8 * k));
+		ck_assert_int_eq(em_remote_take_index(r, sidx, ix, 68, sizeof(shard), "s"), 0);
+		cidx[0] = 0, cidx[1] = 1;
+		ck_assert_int_eq(em_remote_locate(r, NULL, cidx, url, sizeof(url), &off, &len), 0);
+		ck_assert_uint_eq(off, 4);
+		ck_assert_uint_eq(len, 4);
+		ck_assert_ptr_nonnull(strstr(url, "/sh/c/0/0"));
+		ck_assert_int_eq(em_remote_decode(r, NULL, cidx, shard + off, (size_t)len, out), 0);
+		ck_assert_uint_eq(out[0], 104);
+		cidx[0] = 1, cidx[1] = 0;
+		ck_assert_int_eq(em_remote_locate(r, NULL, cidx, url, sizeof(url), &off, &len),
+		    EM_HTTP_MISSING);
+		cidx[1] = 1;
+		ck_assert_int_eq(em_remote_locate(r, NULL, cidx, url, sizeof(url), &off, &len), 0);
+		ck_assert_uint_eq(off, 0);
+		/* A changed byte: the checksum says so, and nothing of it is kept. */
+		ix[5] ^= 1;
+		ck_assert_int_eq(em_remote_take_index(r, sidx, ix, 68, sizeof(shard), "s"), -1);
+		ck_assert_ptr_nonnull(strstr(em_errmsg(), "shard 's': index checksum mismatch"));
+		ix[5] ^= 1;
+		/* An entry past the shard's end (checksum right). */
+		put_le64(ix + 48, 78, big);
+		crc = em_crc32c(ix, 64);
+		for (k = 0; k < 4; k++)
+			ix[64 + k] = (unsigned char)(crc >> (8 * k));
+		ck_assert_int_eq(em_remote_take_index(r, sidx, ix, 68, 80, "s"), -1);
+		ck_assert_str_eq(em_errmsg(), "shard 's': index entry 3 (78+4) is outside the shard");
+		ck_assert_int_eq(em_remote_take_index(r, sidx, ix, 68, 82, "s"), 0);
+		ck_assert_int_eq(em_remote_take_index(r, sidx, ix, 67, 82, "s"), -1);
+		ck_assert_ptr_nonnull(strstr(em_errmsg(), "index of 67 bytes, expected 68"));
+		em_remote_free(r);
+	}
+}
+END_TEST
+
 START_TEST(xxh32_vectors)
 {
 	static const char spam[] = "Nobody inspects the spammish repetition";
@@ -357,6 +442,7 @@ remote_suite(void)
 	tcase_add_test(tc, nothing_there);
 	tcase_add_test(tc, n5_blocks);
 	tcase_add_test(tc, v3_crc_and_keys);
+	tcase_add_test(tc, shard_index);
 	tcase_add_test(tc, xxh32_vectors);
 	tcase_add_test(tc, n5_lz4);
 	suite_add_tcase(s, tc);
