@@ -111,6 +111,96 @@ def main():
                 + b"\0" + open(os.path.join(root, "0", ".zarray"), "rb").read() + b"\0")
             break
 
+    # Archives' API answers, shaped as the archives give them (and as em-origin serves them).
+    import json
+    put("empiar", "entry.json", json.dumps({"EMPIAR-11759": {
+        "title": "Serial block-face SEM of adult zebrafish retina", "experiment_type": "SBF-SEM",
+        "entry_doi": "10.6019/EMPIAR-11759", "release_date": "2023-11-02",
+        "dataset_size": "2.9 GB",
+        "citation": [{"title": "Cone photoreceptor synapses", "journal": "J Comp Neurol",
+                      "year": "2023", "doi": "10.1002/cne.x", "pubmedid": None,
+                      "authors": [{"name": "A B", "order_id": 0}, "C D", {"name": "E F"},
+                                  {"name": "G H"}]}],
+        "imagesets": [{"name": "Zebrafish retina", "directory": "/data", "category": "SBF-SEM",
+                       "pixel_width": 80.0, "pixel_height": "80.0", "image_width": "5496",
+                       "image_height": 5500, "num_images_or_tilt_series": 16,
+                       "voxel_type": "UNSIGNED BYTE", "data_format": "DM3"},
+                      {"name": "aligned", "directory": "data/aligned/", "pixel_width": 65}]}},
+        indent=1).encode())
+    put("empiar", "sparse.json", b'{"EMPIAR-11759": {"title": "", "entry_doi": null, '
+        b'"citation": [], "imagesets": [{"directory": "data/../x"}, {"directory": "a\\u0001b"},'
+        b' 3, {"directory": "//data//d//"}]}}')
+    put("idr", "imgdata.json", json.dumps({
+        "id": 9846137, "meta": {"imageName": "Figure_S3B_FIB-SEM_U2OS_20x20x20nm_xy.tif",
+                                "datasetName": "experimentD", "projectName": "idr0086-miron",
+                                "imageId": 9846137},
+        "size": {"width": 2000, "height": 1500, "z": 184, "c": 1, "t": 1},
+        "pixel_size": {"x": 0.02, "y": 0.02, "z": 0.02},
+        "channels": [{"label": "0", "window": {"min": 0, "max": 255}}],
+        "rdefs": {"model": "greyscale"}}, indent=1).encode())
+    put("idr", "strings.json", b'{"size": {"width": "56", "height": "39", "z": "6", "c": "2"},'
+        b' "pixel_size": {"x": "0.005", "y": null, "z": -1}, "meta": {"imageName": 7}}')
+    put("dvid", "info.json", json.dumps({
+        "Base": {"TypeName": "uint8blk", "Name": "grayscale", "RepoUUID": "a89eb3af",
+                 "Compression": "LZ4 compression, level -1", "Versioned": True},
+        "Extended": {"Values": [{"DataType": "uint8", "Label": "uint8"}], "Interpolable": True,
+                     "BlockSize": [64, 64, 64], "VoxelSize": [8, 8, 8],
+                     "VoxelUnits": ["nanometers"] * 3, "MinPoint": [16960, 19456, 20480],
+                     "MaxPoint": [17119, 19615, 20575], "MinIndex": [265, 304, 320],
+                     "MaxIndex": [267, 306, 321], "Background": 0}}, indent=1).encode())
+    put("dvid", "labels.json", b'{"Base": {"TypeName": "labelmap"}, "Extended": {"MinPoint": '
+        b'[-5, 0, 2147483647], "MaxPoint": [5, 0, 2147483647], "VoxelSize": [4, 4, 40], '
+        b'"VoxelUnits": ["nm"], "BlockSize": [0, 1e9, -3]}}')
+
+    # Shards: zarr.json NUL shard 0; the real one, and index variants written here.
+    sh = "zarr3/zarrs_sharded_array_write_read.zarr/group/array/"
+    if os.path.exists(os.path.join(TD, sh, "c/0/0")):
+        put("shard", "testdata_zarrs", rd(sh + "zarr.json") + b"\0" + rd(sh + "c/0/0"))
+    import zlib
+
+    def crc32c(b):
+        c = 0xffffffff
+        for x in b:
+            c ^= x
+            for _ in range(8):
+                c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+        return c ^ 0xffffffff
+
+    def shard_seed(fname, at, big, crc, inner, missing=()):
+        # A 4x4 uint8 array in one 4x4 shard of four 2x2 inner chunks.
+        idx_codecs = [{"name": "bytes", "configuration": {"endian": "big" if big else "little"}}]
+        if crc:
+            idx_codecs.append({"name": "crc32c"})
+        codecs = [{"name": "bytes"}] + ([{"name": "gzip", "configuration": {"level": 1}}]
+                                        if inner == "gzip" else [])
+        meta = {"zarr_format": 3, "node_type": "array", "shape": [4, 4], "data_type": "uint8",
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 4]}},
+                "chunk_key_encoding": {"name": "default"}, "fill_value": 0,
+                "codecs": [{"name": "sharding_indexed", "configuration": {
+                    "chunk_shape": [2, 2], "codecs": codecs, "index_codecs": idx_codecs,
+                    "index_location": at}}]}
+        chunks, entries = b"", []
+        ilen = 4 * 16 + (4 if crc else 0)
+        base = ilen if at == "start" else 0
+        for k in range(4):
+            if k in missing:
+                entries.append((2**64 - 1, 2**64 - 1))
+                continue
+            raw = bytes([k * 4 + i for i in range(4)])
+            enc = zlib.compress(raw, 1, 31) if inner == "gzip" else raw
+            entries.append((base + len(chunks), len(enc)))
+            chunks += enc
+        fmt = ">QQ" if big else "<QQ"
+        index = b"".join(struct.pack(fmt, o, l) for o, l in entries)
+        if crc:
+            index += struct.pack("<I", crc32c(index))
+        body = index + chunks if at == "start" else chunks + index
+        put("shard", fname, json.dumps(meta).encode() + b"\0" + body)
+
+    shard_seed("gen_end_crc_gzip", "end", False, True, "gzip")
+    shard_seed("gen_start_raw_missing", "start", False, False, "raw", missing=(1, 2))
+    shard_seed("gen_end_big_crc", "end", True, True, "raw", missing=(3,))
+
     # YAML: the suite's configuration and a few interpolations.
     with open(os.path.join(TOP, "config", "config.yaml"), "rb") as f:
         put("yaml", "config.yaml", f.read())
