@@ -1,6 +1,7 @@
 /* fuzz.c - helpers of the fuzz targets: in-memory files, bounded plane reads */
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,4 +72,16 @@ fuzz_quiet(void)
 {
 	em_log_set_hook(drop_log, NULL);
 	em_log_set_level(EM_LOG_DEBUG);
+}
+
+int
+fuzz_scratch_dir(const char *name, char *dir, size_t n)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
+	    (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+
+	snprintf(dir, n, "%s/em-fuzz-%s-%ld", base, name, (long)getpid());
+	if (mkdir(dir, 0700) < 0 && access(dir, W_OK) != 0)
+		return -1;
+	return 0;
 }

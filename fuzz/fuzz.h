@@ -29,6 +29,14 @@ int fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t n);
 struct em_img;
 void fuzz_read_planes(struct em_img *img);
 
+/*
+ * A directory of this process for targets that read files through file://
+ * URLs: <base>/em-fuzz-<name>-<pid> with base /dev/shm when writable (no
+ * disk), else $TMPDIR or /tmp.  0, or -1 when it cannot be made.  The
+ * caller removes what it put there (atexit).
+ */
+int fuzz_scratch_dir(const char *name, char *dir, size_t n);
+
 /* Send the library's log lines nowhere (they are formatted still). */
 void fuzz_quiet(void);
 

@@ -71,12 +71,9 @@ cleanup(void)
 static int
 init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
-	    (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	char sub[300];
 
-	snprintf(dir, sizeof(dir), "%s/em-fuzz-remote-%ld", base, (long)getpid());
-	if (mkdir(dir, 0700) < 0 && access(dir, W_OK) != 0)
+	if (fuzz_scratch_dir("remote", dir, sizeof(dir)) < 0)
 		return -1;
 	snprintf(sub, sizeof(sub), "%s/0", dir);
 	(void)mkdir(sub, 0700);

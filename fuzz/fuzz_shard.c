@@ -1,6 +1,4 @@
 /* fuzz_shard.c - fuzz target: a sharded Zarr v3 array's shard index and inner chunks, as fetch-zarr reads them */
-#include <sys/stat.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +40,7 @@ cleanup(void)
 static int
 init(void)
 {
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
-	    (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-
-	snprintf(dir, sizeof(dir), "%s/em-fuzz-shard-%ld", base, (long)getpid());
-	if (mkdir(dir, 0700) < 0 && access(dir, W_OK) != 0)
+	if (fuzz_scratch_dir("shard", dir, sizeof(dir)) < 0)
 		return -1;
 	atexit(cleanup);
 	fuzz_quiet();
