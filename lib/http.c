@@ -47,6 +47,8 @@ struct xfer {
 	int is_http;
 	int tries;		/* attempts since the last one that made progress */
 	int requests;
+	unsigned epoch;		/* the engine's epoch when this attempt started */
+	size_t limit_at_start;	/* the engine's limit then */
 	int restarted;
 	double not_before;	/* monotonic time of the next attempt */
 	CURL *e;
@@ -79,6 +81,14 @@ struct engine {
 	struct xfer *inflight;
 	size_t nqueued, ninflight;
 	size_t jobs;
+	/*
+	 * Requests started at once, at most: jobs, halved when the server
+	 * answers 429 or 503 to a request started since the last cut (one cut
+	 * per round of requests), and raised by one after that many
+	 * successes.  epoch counts the cuts.
+	 */
+	size_t limit, ok_run;
+	unsigned epoch;
 	CURL **idle;
 	size_t nidle;
 	int (*finish)(struct engine *g, struct xfer *x);
@@ -164,6 +174,9 @@ engine_init(struct engine *g, struct em_http *h, size_t jobs)
 	memset(g, 0, sizeof(*g));
 	g->h = h;
 	g->jobs = jobs;
+	g->limit = jobs;
+	g->ok_run = 0;
+	g->epoch = 0;
 	if ((g->m = curl_multi_init()) == NULL)
 		return em_fail("cannot start libcurl");
 	if ((g->idle = calloc(jobs, sizeof(*g->idle))) == NULL) {
@@ -578,6 +591,8 @@ xfer_start(struct engine *g, struct xfer *x)
 	if (x->kind == X_HEAD)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	x->requests++;
+	x->epoch = g->epoch;
+	x->limit_at_start = g->limit;
 	if (curl_multi_add_handle(g->m, e) != CURLM_OK) {
 		engine_release_easy(g, e);
 		x->e = NULL;
@@ -669,10 +684,12 @@ enum outcome { O_DONE, O_RETRY, O_RETRY_NOW };
 static enum outcome
 xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 {
-	struct em_http *h = x->g->h;
+	struct engine *g = x->g;
+	struct em_http *h = g->h;
 	char reason[ERRTEXT_MAX];
 	curl_off_t ra = 0;
 	long status = 0;
+	int busy = 0;
 	double d;
 
 	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &status);
@@ -733,6 +750,7 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			return O_DONE;
 		}
 		snprintf(reason, sizeof(reason), "HTTP %ld %s", status, em_http_reason(status));
+		busy = status == 429 || status == 503;
 	} else if (rc == CURLE_OK) {
 		x->status = 200;
 		x->result = 0;
@@ -758,6 +776,7 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 		}
 	} else if (rc == CURLE_WRITE_ERROR && x->discard) {
 		snprintf(reason, sizeof(reason), "HTTP %ld %s", status, em_http_reason(status));
+		busy = status == 429 || status == 503;
 	} else {
 		curl_reason(x, rc, reason, sizeof(reason));
 		if (!retryable_curl(rc)) {
@@ -769,8 +788,21 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			    " (HTTP %ld)", status);
 	}
 
-	/* Worth another attempt. */
-	x->tries++;
+	/*
+	 * Worth another attempt.  "Too many requests" or "busy" while several
+	 * ran at once asks for fewer at once: the limit is halved (once per
+	 * round) and the attempt is not held against this request.  Once one
+	 * runs at a time, such answers count like any other.
+	 */
+	if (busy && g->jobs > 1 && x->epoch == g->epoch && g->limit > 1) {
+		g->limit /= 2;
+		g->ok_run = 0;
+		g->epoch++;
+		em_log(EM_LOG_INFO, "'%s': %s: %zu request%s at once from now on", x->url, reason,
+		    g->limit, g->limit == 1 ? "" : "s");
+	}
+	if (!(busy && x->limit_at_start > 1))
+		x->tries++;
 	if (x->tries >= h->o.attempts) {
 		xfer_fail(x, -1, "%s after %d attempt%s", reason, x->tries, x->tries == 1 ? "" : "s");
 		return O_DONE;
@@ -804,7 +836,7 @@ engine_start_ready(struct engine *g, int *err)
 	double now = mono_now(), soonest = -1;
 
 	*err = 0;
-	while ((x = *pp) != NULL && g->ninflight < g->jobs) {
+	while ((x = *pp) != NULL && g->ninflight < g->limit) {
 		if (x->not_before > now) {
 			if (soonest < 0 || x->not_before - now < soonest)
 				soonest = x->not_before - now;
@@ -857,6 +889,11 @@ engine_collect(struct engine *g)
 		x->e = NULL;
 		g->ninflight--;
 		n++;
+		if (oc == O_DONE && x->result == 0 && g->limit < g->jobs && ++g->ok_run >= g->limit) {
+			/* As many successes as requests at once: one more at once. */
+			g->limit++;
+			g->ok_run = 0;
+		}
 		if (oc == O_DONE) {
 			if (g->finish(g, x) == -1)
 				return -1;

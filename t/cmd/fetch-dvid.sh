@@ -192,6 +192,19 @@ echo "# $(log_count ' 503 ') answers were throttled with 503"
 if diff -r st/unaligned st/throttled -x '*.json' >/dev/null 2>&1; then ok "the throttled store equals the clean one"; else
 	fail "throttling changed the store"
 fi
+# Sustained throttling against many jobs and few attempts: the fetcher halves the requests it
+# runs at once when DVID says it is busy, rather than spending every request's attempts.
+sed 's/retries: 8/retries: 2/' overlay.yaml >few-attempts.yaml
+start_origin throttled1 --root "$SCRATCH/www" --dvid-throttle 1 --fault 'path=*/raw/*,rate=2M'
+EM_CONFIG_OVERLAY=$SCRATCH/few-attempts.yaml run fetch-dvid $CONF -v --server "$ORIGIN_URL" --uuid $UUID \
+	--offset 1000,2000,3000 --size 100,90,80 --chunks 16,16,16 --jobs 8 -o st/throttled8
+expect_rc 0 "8 jobs, 2 attempts each, one throttled request at a time: the fetch completes"
+expect_grep "HTTP 503 Service Unavailable: [1-4] requests* at once from now on" "$SCRATCH/err" \
+	"the busy answers cut the requests at once"
+echo "# $(log_count ' 503 ') answers were throttled with 503"
+if diff -r st/whole st/throttled8 -x '*.json' >/dev/null 2>&1; then ok "and the store equals the clean one"; else
+	fail "throttling with 8 jobs changed the store"
+fi
 start_origin liar --root "$SCRATCH/www" --fault 'path=*/raw/*,short=1'
 run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1000,2000,3000 --size 8,8,8 -o st/liar
 expect_rc 1 "a server that always answers one byte short fails"
