@@ -179,7 +179,14 @@ conf_xyz(struct em_fetch *f, const char *key, uint64_t *out, uint64_t min)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[EM_FETCH_NLONGOPTS + 7];
+	static const struct option ownopts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "uuid", required_argument, NULL, OPT_UUID },
+		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "scale", required_argument, NULL, OPT_SCALE },
+	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct run x;
@@ -196,20 +203,12 @@ main(int argc, char **argv)
 	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL;
 	size_t k;
 
-	for (k = 0; k < EM_FETCH_NLONGOPTS; k++)
-		longopts[k] = em_fetch_longopts[k];
-	longopts[k++] = (struct option){ "server", required_argument, NULL, OPT_SERVER };
-	longopts[k++] = (struct option){ "uuid", required_argument, NULL, OPT_UUID };
-	longopts[k++] = (struct option){ "instance", required_argument, NULL, OPT_INSTANCE };
-	longopts[k++] = (struct option){ "offset", required_argument, NULL, OPT_OFFSET };
-	longopts[k++] = (struct option){ "size", required_argument, NULL, OPT_SIZE };
-	longopts[k++] = (struct option){ "scale", required_argument, NULL, OPT_SCALE };
-	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 	memset(&x, 0, sizeof(x));
 	memset(&di, 0, sizeof(di));
 	em_tool_begin(argv[0]);
 	em_fetch_opts_init(&o);
-	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = em_fetch_getopt(argc, argv, ownopts, sizeof(ownopts) / sizeof(ownopts[0]), &o,
+	    usage)) != -1) {
 		switch (c) {
 		case OPT_SERVER:
 			server = optarg;
@@ -241,22 +240,9 @@ main(int argc, char **argv)
 				usage(stderr, EM_EXIT_USAGE);
 			}
 			continue;
-		case EM_OPT_HELP:
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case EM_OPT_VERSION:
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
 		default:
 			break;
 		}
-		rc = em_fetch_opt(&o, c, optarg);
-		if (rc < 0) {
-			em_err("%s", em_errmsg());
-			usage(stderr, EM_EXIT_USAGE);
-		}
-		if (rc == 0)
-			usage(stderr, EM_EXIT_USAGE);
 	}
 	if (optind < argc || o.url != NULL)
 		usage(stderr, EM_EXIT_USAGE);

@@ -239,7 +239,7 @@ one_volume(struct em_fetch *f, const char *id, const char *data_url, const struc
 	double voxel[3] = { 0, 0, 0 }, zs = 0;
 	char url[4096];
 	size_t i;
-	int status = 1, r;
+	int status = 1;
 
 	em_filelist_init(&files);
 	memset(&io, 0, sizeof(io));
@@ -253,17 +253,8 @@ one_volume(struct em_fetch *f, const char *id, const char *data_url, const struc
 			goto out;
 		}
 	}
-	r = em_filelist_already(f, id, &files);
-	if (r != 0) {
-		if (r < 0)
-			em_err("%s", em_errmsg());
-		status = r < 0 ? 1 : 0;
+	if ((status = em_filelist_start(f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	}
-	if (em_fetch_set_id(f, id) < 0) {
-		em_err("cannot start '%s': %s", id, em_errmsg());
-		goto out;
-	}
 	if (describe(f, acc, e, set, nsets, configured,
 	    configured ? em_fetch_conf_str(f, "entry_page", NULL) : NULL, data_url) < 0) {
 		status = em_fetch_fail(f, "cannot describe the entry");
@@ -301,7 +292,7 @@ one_url(struct em_fetch *f, const char *url, const char *idopt)
 	struct em_filelist files;
 	struct em_fetch_image_opts io;
 	char id[129];
-	int status = 1, r;
+	int status = 1;
 
 	em_filelist_init(&files);
 	memset(&io, 0, sizeof(io));
@@ -315,17 +306,8 @@ one_url(struct em_fetch *f, const char *url, const char *idopt)
 		em_err("%s", em_errmsg());
 		goto out;
 	}
-	r = em_filelist_already(f, id, &files);
-	if (r != 0) {
-		if (r < 0)
-			em_err("%s", em_errmsg());
-		status = r < 0 ? 1 : 0;
+	if ((status = em_filelist_start(f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	}
-	if (em_fetch_set_id(f, id) < 0) {
-		em_err("cannot start '%s': %s", id, em_errmsg());
-		goto out;
-	}
 	status = em_filelist_ingest(f, &files, &io);
 out:
 	em_filelist_release(&files);
@@ -350,7 +332,9 @@ fail_entry(struct em_fetch *f, const char *id, const char *what)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[EM_FETCH_NLONGOPTS + 2];
+	static const struct option ownopts[] = {
+		{ "id", required_argument, NULL, OPT_ID },
+	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct dlist files = { NULL, 0, 0 };
@@ -359,33 +343,14 @@ main(int argc, char **argv)
 	struct em_empiar_entry entry;
 	json_t *expect;
 	uint64_t num;
-	int c, r, status = 1, configured;
+	int c, status = 1, configured;
 	size_t i, k, nsets;
 
 	em_tool_begin(argv[0]);
-	memcpy(longopts, em_fetch_longopts, sizeof(struct option) * EM_FETCH_NLONGOPTS);
-	longopts[EM_FETCH_NLONGOPTS] = (struct option){ "id", required_argument, NULL, OPT_ID };
-	longopts[EM_FETCH_NLONGOPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
 	em_fetch_opts_init(&o);
-	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == EM_OPT_HELP)
-			usage(stdout, EM_EXIT_OK);
-		if (c == EM_OPT_VERSION) {
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
-		}
-		if (c == OPT_ID) {
+	while ((c = em_fetch_getopt(argc, argv, ownopts, 1, &o, usage)) != -1)
+		if (c == OPT_ID)
 			idopt = optarg;
-			continue;
-		}
-		r = em_fetch_opt(&o, c, optarg);
-		if (r < 0) {
-			em_err("%s", em_errmsg());
-			usage(stderr, EM_EXIT_USAGE);
-		}
-		if (r == 0)
-			usage(stderr, EM_EXIT_USAGE);
-	}
 	if (argc - optind > 1 || (o.url != NULL && optind < argc))
 		usage(stderr, EM_EXIT_USAGE);
 	if (optind < argc) {

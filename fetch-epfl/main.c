@@ -99,7 +99,10 @@ describe(struct em_fetch *f, const struct volume *v, const char *dataset)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[EM_FETCH_NLONGOPTS + 3];
+	static const struct option ownopts[] = {
+		{ "id", required_argument, NULL, OPT_ID },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
+	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct em_filelist files;
@@ -113,40 +116,20 @@ main(int argc, char **argv)
 	int c, r, status = 1, began = 0;
 
 	em_tool_begin(argv[0]);
-	memcpy(longopts, em_fetch_longopts, sizeof(struct option) * EM_FETCH_NLONGOPTS);
-	longopts[EM_FETCH_NLONGOPTS] = (struct option){ "id", required_argument, NULL, OPT_ID };
-	longopts[EM_FETCH_NLONGOPTS + 1] =
-	    (struct option){ "volume", required_argument, NULL, OPT_VOLUME };
-	longopts[EM_FETCH_NLONGOPTS + 2] = (struct option){ NULL, 0, NULL, 0 };
 	em_fetch_opts_init(&o);
-	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == EM_OPT_HELP)
-			usage(stdout, EM_EXIT_OK);
-		if (c == EM_OPT_VERSION) {
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
-		}
+	while ((c = em_fetch_getopt(argc, argv, ownopts, 2, &o, usage)) != -1) {
 		if (c == OPT_ID) {
 			idopt = optarg;
 			continue;
 		}
-		if (c == OPT_VOLUME) {
-			for (v = volumes; v->name != NULL; v++)
-				if (strcmp(v->name, optarg) == 0)
-					break;
-			if (v->name == NULL) {
-				em_err("unknown --volume '%s'", optarg);
-				usage(stderr, EM_EXIT_USAGE);
-			}
-			continue;
-		}
-		r = em_fetch_opt(&o, c, optarg);
-		if (r < 0) {
-			em_err("%s", em_errmsg());
+		/* OPT_VOLUME */
+		for (v = volumes; v->name != NULL; v++)
+			if (strcmp(v->name, optarg) == 0)
+				break;
+		if (v->name == NULL) {
+			em_err("unknown --volume '%s'", optarg);
 			usage(stderr, EM_EXIT_USAGE);
 		}
-		if (r == 0)
-			usage(stderr, EM_EXIT_USAGE);
 	}
 	if (optind != argc)
 		usage(stderr, EM_EXIT_USAGE);
@@ -217,17 +200,8 @@ main(int argc, char **argv)
 			io.fallback_prov = prov;
 		}
 	}
-	r = em_filelist_already(&f, id, &files);
-	if (r != 0) {
-		status = r < 0 ? 1 : 0;
-		if (r < 0)
-			em_err("%s", em_errmsg());
+	if ((status = em_filelist_start(&f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	}
-	if (em_fetch_set_id(&f, id) < 0) {
-		em_err("cannot start '%s': %s", id, em_errmsg());
-		goto out;
-	}
 	if (o.url == NULL && describe(&f, v, dataset) < 0) {
 		status = em_fetch_fail(&f, "cannot describe the volume");
 		goto out;

@@ -118,7 +118,9 @@ out:
 int
 main(int argc, char **argv)
 {
-	struct option longopts[EM_FETCH_NLONGOPTS + 2];
+	static const struct option ownopts[] = {
+		{ "id", required_argument, NULL, OPT_ID },
+	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct em_filelist files;
@@ -128,32 +130,13 @@ main(int argc, char **argv)
 	char id[129];
 	uint64_t shape[3];
 	double voxel[3];
-	int c, r, status = 1, have_voxel = 0, configured, began = 0;
+	int c, status = 1, have_voxel = 0, configured, began = 0;
 
 	em_tool_begin(argv[0]);
-	memcpy(longopts, em_fetch_longopts, sizeof(struct option) * EM_FETCH_NLONGOPTS);
-	longopts[EM_FETCH_NLONGOPTS] = (struct option){ "id", required_argument, NULL, OPT_ID };
-	longopts[EM_FETCH_NLONGOPTS + 1] = (struct option){ NULL, 0, NULL, 0 };
 	em_fetch_opts_init(&o);
-	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
-		if (c == EM_OPT_HELP)
-			usage(stdout, EM_EXIT_OK);
-		if (c == EM_OPT_VERSION) {
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
-		}
-		if (c == OPT_ID) {
+	while ((c = em_fetch_getopt(argc, argv, ownopts, 1, &o, usage)) != -1)
+		if (c == OPT_ID)
 			idopt = optarg;
-			continue;
-		}
-		r = em_fetch_opt(&o, c, optarg);
-		if (r < 0) {
-			em_err("%s", em_errmsg());
-			usage(stderr, EM_EXIT_USAGE);
-		}
-		if (r == 0)
-			usage(stderr, EM_EXIT_USAGE);
-	}
 	if (argc - optind > 1)
 		usage(stderr, EM_EXIT_USAGE);
 	if (optind < argc) {
@@ -199,17 +182,8 @@ main(int argc, char **argv)
 		em_err("%s", em_errmsg());
 		goto out;
 	}
-	r = em_filelist_already(&f, id, &files);
-	if (r != 0) {
-		status = r < 0 ? 1 : 0;
-		if (r < 0)
-			em_err("%s", em_errmsg());
+	if ((status = em_filelist_start(&f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	}
-	if (em_fetch_set_id(&f, id) < 0) {
-		em_err("cannot start '%s': %s", id, em_errmsg());
-		goto out;
-	}
 	if (image != NULL) {
 		if (ask_idr(&f, image, configured, shape, voxel, &have_voxel) < 0) {
 			status = em_fetch_fail(&f, "cannot read the image metadata");

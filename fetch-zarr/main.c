@@ -370,7 +370,12 @@ record_source(struct run *x, const char *url, int boxed)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[EM_FETCH_NLONGOPTS + 4];
+	/* --level names the array here; the store's level is --compressor-level. */
+	static const struct option ownopts[] = {
+		{ "level", required_argument, NULL, OPT_LEVEL },
+		{ "box", required_argument, NULL, OPT_BOX },
+		{ "compressor-level", required_argument, NULL, OPT_CLEVEL },
+	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct run x;
@@ -381,20 +386,13 @@ main(int argc, char **argv)
 	double voxel[3];
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
 	uint64_t box[3];
-	size_t k = 0, i;
-	int c, rc, status = EM_EXIT_FAIL, boxed = 0, clevel = -1, d;
+	int c, status = EM_EXIT_FAIL, boxed = 0, clevel = -1, d;
 
-	for (i = 0; i < EM_FETCH_NLONGOPTS; i++)
-		if (strcmp(em_fetch_longopts[i].name, "level") != 0)
-			longopts[k++] = em_fetch_longopts[i];
-	longopts[k++] = (struct option){ "level", required_argument, NULL, OPT_LEVEL };
-	longopts[k++] = (struct option){ "box", required_argument, NULL, OPT_BOX };
-	longopts[k++] = (struct option){ "compressor-level", required_argument, NULL, OPT_CLEVEL };
-	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 	memset(&x, 0, sizeof(x));
 	em_tool_begin(argv[0]);
 	em_fetch_opts_init(&o);
-	while ((c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = em_fetch_getopt(argc, argv, ownopts, sizeof(ownopts) / sizeof(ownopts[0]), &o,
+	    usage)) != -1) {
 		switch (c) {
 		case OPT_LEVEL:
 			level = optarg;
@@ -413,26 +411,11 @@ main(int argc, char **argv)
 			}
 			o.level = clevel;
 			continue;
-		case EM_OPT_HELP:
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case EM_OPT_VERSION:
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
-		case EM_OPT_URL:
-			url = optarg;
-			continue;
 		default:
 			break;
 		}
-		rc = em_fetch_opt(&o, c, optarg);
-		if (rc < 0) {
-			em_err("%s", em_errmsg());
-			usage(stderr, EM_EXIT_USAGE);
-		}
-		if (rc == 0)
-			usage(stderr, EM_EXIT_USAGE);
 	}
+	url = o.url;
 	if (optind < argc) {
 		if (url != NULL || optind + 1 < argc)
 			usage(stderr, EM_EXIT_USAGE);

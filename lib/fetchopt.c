@@ -1,4 +1,5 @@
 /* fetchopt.c - the options every fetcher shares (DESIGN.md section 3) */
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
@@ -101,5 +102,47 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		return 1;
 	default:
 		return 0;
+	}
+}
+
+int
+em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra,
+    struct em_fetch_opts *o, void (*usage)(FILE *fp, int status))
+{
+	struct option all[EM_FETCH_NLONGOPTS + EM_FETCH_MAX_TOOLOPTS + 1];
+	size_t n = 0, i, k;
+	int c, r;
+
+	if (nextra > EM_FETCH_MAX_TOOLOPTS)
+		nextra = EM_FETCH_MAX_TOOLOPTS;
+	for (i = 0; i < EM_FETCH_NLONGOPTS; i++) {
+		for (k = 0; k < nextra; k++)
+			if (strcmp(extra[k].name, em_fetch_longopts[i].name) == 0)
+				break;
+		if (k == nextra)
+			all[n++] = em_fetch_longopts[i];
+	}
+	for (k = 0; k < nextra; k++)
+		all[n++] = extra[k];
+	memset(&all[n], 0, sizeof(all[n]));
+	for (;;) {
+		c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, all, NULL);
+		if (c == -1 || c >= EM_OPT_TOOL)
+			return c;
+		if (c == EM_OPT_HELP) {
+			usage(stdout, EM_EXIT_OK);
+			exit(EM_EXIT_OK);
+		}
+		if (c == EM_OPT_VERSION) {
+			em_tool_version();
+			exit(em_tool_end(EM_EXIT_OK));
+		}
+		r = em_fetch_opt(o, c, optarg);
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		if (r <= 0) {
+			usage(stderr, EM_EXIT_USAGE);
+			exit(EM_EXIT_USAGE);
+		}
 	}
 }

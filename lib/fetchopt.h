@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Values from the command line; fields left unset (0, NULL, -1) are filled
@@ -62,6 +63,21 @@ void em_fetch_opts_init(struct em_fetch_opts *o);
  * tool's to handle (they need its usage text).
  */
 int em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg);
+
+/* A tool's own long options, at most. */
+#define EM_FETCH_MAX_TOOLOPTS 16
+
+/*
+ * getopt_long over the common options and the tool's own (extra, nextra
+ * entries with codes from EM_OPT_TOOL up; one named as a common option
+ * replaces it).  Common options are applied to o; --help calls
+ * usage(stdout, 0) and --version prints the version and exits 0; a bad
+ * value or an unknown option prints the reason and calls usage(stderr,
+ * EM_EXIT_USAGE) (usage exits).  Returns the code of the next of the tool's
+ * own options (optarg set), or -1 when there are no more.
+ */
+int em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra,
+    struct em_fetch_opts *o, void (*usage)(FILE *fp, int status));
 
 /* The usage lines for the common options, for each tool's usage(). */
 extern const char em_fetch_usage[];

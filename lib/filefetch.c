@@ -578,3 +578,20 @@ em_natural_cmp(const char *a, const char *b)
 		return 0;
 	return *a == '\0' ? -1 : 1;
 }
+
+int
+em_filelist_start(struct em_fetch *f, const char *id, const struct em_filelist *l)
+{
+	int r = em_filelist_already(f, id, l);
+
+	if (r != 0) {
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		return r < 0 ? 1 : 0;
+	}
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		return 1;
+	}
+	return EM_FETCH_GO;
+}

@@ -56,6 +56,15 @@ int em_file_url_id(const char *url, char *out, size_t n);
 int em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist *l);
 
 /*
+ * The start every file fetcher makes for a volume: em_filelist_already,
+ * then em_fetch_set_id.  EM_FETCH_GO when the volume is to be made (the
+ * run has begun); otherwise the tool's exit status: 0 when it is already
+ * there (its record printed), 1 after a message on stderr.
+ */
+#define EM_FETCH_GO (-1)
+int em_filelist_start(struct em_fetch *f, const char *id, const struct em_filelist *l);
+
+/*
  * Make every file local: downloads go to the cache with resume and the
  * size check, at most min(--jobs, sources.<source>.max_parallel) at a
  * time, each thread with its own transport; sizes found on the way are
