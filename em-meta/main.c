@@ -149,6 +149,7 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	src.ctx = it;
 	src.dtype = m->dtype;
 	src.fill_value = fill_number(m);
+	src.keeps_one = 1;	/* the iterator gathers into two buffers in turn */
 	if (em_digest_array(&src, sha, &stats) < 0)
 		goto out;
 	missing = em_zarr_iter_missing(it);

@@ -85,13 +85,18 @@ em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats)
 		goto out;
 	}
 	started = 1;
-	while ((r = src->next(src->ctx, &data, &len)) == 1) {
+	r = src->next(src->ctx, &data, &len);
+	while (r == 1) {
 		if (len % esize != 0) {
 			em_fail("a piece of %zu bytes is not a whole number of %zu-byte elements",
 			    len, esize);
 			r = -1;
 			break;
 		}
+		/* The piece before is hashed: the next call may take its buffer back. */
+		hash_wait(&h);
+		if (h.failed)
+			break;
 		pthread_mutex_lock(&h.mu);
 		h.data = data;
 		h.len = len;
@@ -99,22 +104,29 @@ em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats)
 		pthread_cond_broadcast(&h.cv);
 		pthread_mutex_unlock(&h.mu);
 		em_stats_add(st, data, len / esize);
-		/* The piece is borrowed: both must be done before the next call. */
-		hash_wait(&h);
-		if (h.failed) {
-			em_fail("%s", h.err);
-			r = -1;
-			break;
+		/*
+		 * A source that keeps one piece is asked for the next while this
+		 * one is hashed; otherwise the hash must end before the call.
+		 */
+		if (!src->keeps_one) {
+			hash_wait(&h);
+			if (h.failed)
+				break;
 		}
 		if (em_interrupted()) {
 			em_fail("interrupted");
 			r = -1;
 			break;
 		}
+		r = src->next(src->ctx, &data, &len);
+	}
+	hash_wait(&h);
+	if (h.failed && r >= 0) {
+		em_fail("%s", h.err);
+		r = -1;
 	}
 	if (r < 0)
 		goto out;
-	hash_wait(&h);
 	if (em_sha256_final(h.sha, sha) < 0)
 		goto out;
 	*stats = em_stats_result(st);

@@ -1231,7 +1231,13 @@ struct em_zarr_iter {
 	uint64_t cur_row;	/* row being gathered (ready) */
 	uint64_t cur_z;		/* next plane of the array to gather */
 	int have_row;
-	unsigned char *gbuf;	/* gathered planes handed to the caller */
+	/*
+	 * Gathered planes handed to the caller, two buffers in turn: a slab
+	 * stays valid for one more call, so the caller may hash it on another
+	 * thread while the next one is gathered.
+	 */
+	unsigned char *gbuf[2];
+	int gnext;
 	size_t gcap;
 	uint64_t gplanes;	/* planes per hand-out */
 	uint64_t missing;
@@ -1270,7 +1276,7 @@ em_zarr_iter_memory(const struct em_zarr_meta *m, int threads)
 	}
 	if (threads < 1)
 		threads = 1;
-	return (uint64_t)nbuf * per_row * cb + gather_planes(m, plane) * plane +
+	return (uint64_t)nbuf * per_row * cb + 2 * gather_planes(m, plane) * plane +
 	    (uint64_t)(threads + 1) * (cb + em_codec_bound(&m->codec, cb));
 }
 
@@ -1388,11 +1394,12 @@ em_zarr_iter_new(struct em_zarr *a, int threads)
 			em_zarr_iter_free(it);
 			return NULL;
 		}
-	if ((it->gbuf = malloc(it->gcap ? it->gcap : 1)) == NULL) {
-		em_fail("out of memory");
-		em_zarr_iter_free(it);
-		return NULL;
-	}
+	for (i = 0; i < 2; i++)
+		if ((it->gbuf[i] = malloc(it->gcap ? it->gcap : 1)) == NULL) {
+			em_fail("out of memory");
+			em_zarr_iter_free(it);
+			return NULL;
+		}
 	for (i = 0; i < threads; i++) {
 		if (pthread_create(&it->th[i], NULL, iter_worker, it) != 0)
 			break;
@@ -1435,6 +1442,7 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 	uint64_t row, zr, n, k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM];
 	uint64_t dof[EM_ZARR_MAXDIM] = { 0 }, dsh[EM_ZARR_MAXDIM], row_end;
 	int nd = a->m.ndim, i, b;
+	unsigned char *g;
 
 	if (it->cur_z >= a->m.shape[0])
 		return 0;
@@ -1455,7 +1463,9 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 	if (row_end > a->m.shape[0])
 		row_end = a->m.shape[0];
 	n = row_end - it->cur_z < it->gplanes ? row_end - it->cur_z : it->gplanes;
-	/* Gather planes cur_z .. cur_z+n from the row's chunks into gbuf. */
+	/* Gather planes cur_z .. cur_z+n from the row's chunks into the next gather buffer. */
+	g = it->gbuf[it->gnext];
+	it->gnext ^= 1;
 	dsh[0] = n;
 	for (i = 1; i < nd; i++)
 		dsh[i] = a->m.shape[i];
@@ -1474,10 +1484,10 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 			so[i] = 0;
 			dof[i] = lo;
 		}
-		em_zarr_copy_box(nd, a->itemsize, it->gbuf, dsh, dof,
+		em_zarr_copy_box(nd, a->itemsize, g, dsh, dof,
 		    it->buf[b] + k * a->chunk_bytes, a->m.chunks, so, cnt);
 	}
-	*data = it->gbuf;
+	*data = g;
 	*len = (size_t)(n * it->plane_elems * a->itemsize);
 	*z0 = it->cur_z;
 	*nz = n;
@@ -1521,6 +1531,7 @@ em_zarr_iter_free(struct em_zarr_iter *it)
 	rd_release(&it->r0);
 	free(it->buf[0]);
 	free(it->buf[1]);
-	free(it->gbuf);
+	free(it->gbuf[0]);
+	free(it->gbuf[1]);
 	free(it);
 }

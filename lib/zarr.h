@@ -160,20 +160,21 @@ int em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out);
  * (chunks[0] planes) while the caller works; the caller's thread helps
  * when it would otherwise wait.  Each call hands out a run of whole planes
  * of at most 4 MiB (at least one plane), gathered from the decoded row into
- * a small buffer, so the caller's hashing and statistics of it run from
- * cache.  Memory: em_zarr_iter_memory() (two chunk rows with threads, one
- * without).
+ * one of two small buffers in turn, so the caller's hashing and statistics
+ * of it run from cache, and a slab may still be read (on another thread)
+ * while the next is gathered.  Memory: em_zarr_iter_memory() (two chunk
+ * rows with threads, one without).
  *
  *	it = em_zarr_iter_new(a, 2);
  *	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1)
- *		EVP_DigestUpdate(md, p, len);	// p valid until the next call
+ *		EVP_DigestUpdate(md, p, len);	// p valid until the call after next
  *	if (r < 0) ... em_errmsg() ...
  *	em_zarr_iter_free(it);
  */
 struct em_zarr_iter;
 struct em_zarr_iter *em_zarr_iter_new(struct em_zarr *a, int threads);
 /*
- * 1 with the next slab (borrowed, valid until the next call) of *len bytes
+ * 1 with the next slab (borrowed, valid until the call after next) of *len bytes
  * holding planes *z0 .. *z0+*nz; 0 at the end; -1 on error.
  */
 int em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint64_t *z0,

@@ -53,6 +53,7 @@ START_TEST(matches_one_shot)
 	src.ctx = &m;
 	src.dtype = EM_DT_U2;
 	src.fill_value = 0;
+	src.keeps_one = (int)(_i % 2);	/* the array stays: both ways hold */
 	ck_assert_int_eq(em_sha256_hex(v, n * 2, want), 0);
 	ck_assert_int_eq(em_digest_array(&src, got, &stats), 0);
 	ck_assert_str_eq(got, want);
@@ -63,6 +64,66 @@ START_TEST(matches_one_shot)
 	json_decref(stats);
 	json_decref(direct);
 	em_stats_free(st);
+	free(v);
+}
+END_TEST
+
+/*
+ * A source that keeps one piece, as the store's iterator does: pieces are
+ * copied into two buffers in turn, and the buffer taken back is scribbled
+ * over first, so a hash still reading a piece two calls old would change.
+ */
+struct alt {
+	struct mem m;
+	uint16_t *buf[2];
+	int next;
+};
+
+static int
+alt_next(void *ctx, const void **data, size_t *len)
+{
+	struct alt *a = ctx;
+	const void *p = NULL;
+	int r = mem_next(&a->m, &p, len);
+
+	if (r != 1)
+		return r;
+	memset(a->buf[a->next], 0xa5, a->m.piece * sizeof(uint16_t));
+	memcpy(a->buf[a->next], p, *len);
+	*data = a->buf[a->next];
+	a->next ^= 1;
+	return 1;
+}
+
+START_TEST(keeps_one)
+{
+	size_t n = 64 * 1024 * 64, i;
+	uint16_t *v = malloc(n * sizeof(*v));
+	struct alt a = { { NULL, n, 0, 4096, 0, 0 }, { NULL, NULL }, 0 };
+	struct em_slab_iter src = { alt_next, &a, EM_DT_U2, 0, 1 };
+	char want[65], got[65];
+	json_t *stats = NULL;
+
+	for (i = 0; i < n; i++)
+		v[i] = (uint16_t)(i * 40503u);
+	a.m.data = v;
+	a.buf[0] = malloc(4096 * sizeof(uint16_t));
+	a.buf[1] = malloc(4096 * sizeof(uint16_t));
+	ck_assert_int_eq(em_sha256_hex(v, n * 2, want), 0);
+	ck_assert_int_eq(em_digest_array(&src, got, &stats), 0);
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(json_integer_value(json_object_get(stats, "max")), 65535);
+	json_decref(stats);
+	/* A failure of the source while a piece is being hashed. */
+	a.m.off = 0;
+	a.m.calls = 0;
+	a.m.fail_at = 7;
+	stats = NULL;
+	ck_assert_int_eq(em_digest_array(&src, got, &stats), -1);
+	ck_assert_ptr_null(stats);
+	ck_assert_str_eq(em_errmsg(), "chunk 3/0/0 is truncated");
+	free(a.buf[0]);
+	free(a.buf[1]);
 	free(v);
 }
 END_TEST
@@ -81,7 +142,7 @@ odd_next(void *ctx, const void **data, size_t *len)
 
 START_TEST(partial_element)
 {
-	struct em_slab_iter src = { odd_next, NULL, EM_DT_U2, 0 };
+	struct em_slab_iter src = { odd_next, NULL, EM_DT_U2, 0, 0 };
 	char got[65];
 	json_t *stats = NULL;
 
@@ -94,7 +155,7 @@ START_TEST(read_failure)
 {
 	uint16_t v[6 * 4] = { 0 };
 	struct mem m = { v, 24, 0, 4, 0, 3 };
-	struct em_slab_iter src = { mem_next, &m, EM_DT_U2, 0 };
+	struct em_slab_iter src = { mem_next, &m, EM_DT_U2, 0, 0 };
 	char got[65];
 	json_t *stats = (json_t *)1;
 
@@ -112,6 +173,7 @@ digestarray_suite(void)
 
 	tcase_add_loop_test(tc, matches_one_shot, 0, sizeof(pieces) / sizeof(pieces[0]));
 	tcase_add_test(tc, read_failure);
+	tcase_add_test(tc, keeps_one);
 	tcase_add_test(tc, partial_element);
 	suite_add_tcase(s, tc);
 	return s;
