@@ -151,6 +151,8 @@ def main():
     put("dvid", "labels.json", b'{"Base": {"TypeName": "labelmap"}, "Extended": {"MinPoint": '
         b'[-5, 0, 2147483647], "MaxPoint": [5, 0, 2147483647], "VoxelSize": [4, 4, 40], '
         b'"VoxelUnits": ["nm"], "BlockSize": [0, 1e9, -3]}}')
+    put("dvid", "huge_extent.json", b'{"Base": {"TypeName": "uint8blk"}, "Extended": '
+        b'{"MinPoint": [0, 0, 0], "MaxPoint": [1e300, 9, -0.5], "VoxelSize": [8, 8, 8]}}')
 
     # Shards: zarr.json NUL shard 0; the real one, and index variants written here.
     sh = "zarr3/zarrs_sharded_array_write_read.zarr/group/array/"
