@@ -754,8 +754,15 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 	} else if (rc == CURLE_OK) {
 		x->status = 200;
 		x->result = 0;
-		if (x->kind == X_FILE || x->kind == X_HEAD || x->kind == X_MEM) {
-			/* file:// and ftp:// tell the whole size of the file (not of a range). */
+		if (x->kind == X_FILE && x->have > 0 && x->got == 0) {
+			/*
+			 * A resume from the file's very end: nothing came, and
+			 * libcurl gives the whole size, not the rest (a .part left
+			 * whole by a run killed before its rename).
+			 */
+			x->total = x->have;
+		} else if (x->kind == X_FILE || x->kind == X_HEAD || x->kind == X_MEM) {
+			/* file:// and ftp:// tell the size of what they send. */
 			curl_off_t cl = -1;
 			curl_easy_getinfo(x->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 			if (cl >= 0)
@@ -763,6 +770,13 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 				    (uint64_t)cl;
 		}
 		return O_DONE;
+	} else if (rc == CURLE_BAD_DOWNLOAD_RESUME && x->kind == X_FILE && x->have > 0) {
+		/* file:// or ftp://: the .part is longer than the file, so not its start. */
+		if (ftruncate(x->fd, 0) == -1)
+			return xfer_fail(x, -1, "cannot truncate: %s", strerror(errno)), O_DONE;
+		x->have = 0;
+		x->restarted = 1;
+		return O_RETRY_NOW;
 	} else if (rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    rc == CURLE_FTP_COULDNT_RETR_FILE) {
 		curl_reason(x, rc, reason, sizeof(reason));
