@@ -14,12 +14,11 @@
 #include "diag.h"
 #include "jschema.h"
 #include "jsonio.h"
-#include "paths.h"
+#include "record.h"
 #include "tool.h"
 #include "banned.h"
 
 /* A schema file may be at most this long. */
-#define MAX_SCHEMA (16UL << 20)
 #define DEFAULT_SCHEMA "schemas/metadata_schema.json"
 #define DEFAULT_OUTPUT "catalog"
 
@@ -43,28 +42,6 @@ usage(FILE *fp, int status)
 		    "2 usage, configuration or schema error.\n",
 		    DEFAULT_OUTPUT, DEFAULT_SCHEMA);
 	exit(status);
-}
-
-static struct em_jschema *
-load_schema(const char *path, char **id)
-{
-	struct em_jschema *s;
-	json_t *js;
-	const char *sid;
-
-	if ((js = em_json_load_file(path, MAX_SCHEMA)) == NULL) {
-		em_err("cannot read schema '%s': %s", path, em_errmsg());
-		return NULL;
-	}
-	s = em_jschema_compile(js, path);
-	if (s == NULL) {
-		em_err("invalid schema '%s': %s", path, em_errmsg());
-	} else {
-		sid = json_string_value(json_object_get(js, "$id"));
-		*id = sid != NULL ? strdup(sid) : NULL;
-	}
-	json_decref(js);
-	return s;
 }
 
 int
@@ -149,17 +126,11 @@ main(int argc, char **argv)
 	if (*outdir == '\0')
 		outdir = DEFAULT_OUTPUT;
 
-	if (schema_path == NULL && (env = getenv("EM_SCHEMA")) != NULL && *env != '\0')
-		schema_path = env;
-	if (schema_path == NULL) {
-		if (em_data_path(DEFAULT_SCHEMA, found, sizeof(found)) < 0) {
-			em_err("cannot find schema '%s': %s", DEFAULT_SCHEMA, em_errmsg());
-			goto out;
-		}
-		schema_path = found;
-	}
-	if ((schema = load_schema(schema_path, &schema_id)) == NULL)
+	if ((schema = em_record_schema_load(schema_path, found, sizeof(found), &schema_id)) == NULL) {
+		em_err("%s", em_errmsg());
 		goto out;
+	}
+	schema_path = found;
 
 	status = EM_EXIT_FAIL;
 	if ((cat = em_catalog_new(schema, schema_id)) == NULL) {

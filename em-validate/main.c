@@ -13,14 +13,13 @@
 #include "diag.h"
 #include "jschema.h"
 #include "jsonio.h"
-#include "paths.h"
+#include "record.h"
 #include "tool.h"
 #include "banned.h"
 
 /* One document (one JSON text) may be at most this long. */
 #define MAX_TEXT (64UL << 20)
 /* A schema file may be at most this long. */
-#define MAX_SCHEMA (16UL << 20)
 /* Errors shown per invalid document; the rest are counted. */
 #define MAX_ERRORS 20
 
@@ -179,23 +178,6 @@ out:
 	return status;
 }
 
-static struct em_jschema *
-load_schema(const char *path)
-{
-	struct em_jschema *s;
-	json_t *js;
-
-	if ((js = em_json_load_file(path, MAX_SCHEMA)) == NULL) {
-		em_err("cannot read schema '%s': %s", path, em_errmsg());
-		return NULL;
-	}
-	s = em_jschema_compile(js, path);
-	json_decref(js);
-	if (s == NULL)
-		em_err("invalid schema '%s': %s", path, em_errmsg());
-	return s;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -211,7 +193,7 @@ main(int argc, char **argv)
 	struct opts o = { 0, 0, 0 };
 	struct totals t = { 0, 0 };
 	struct em_jschema *schema = NULL;
-	const char *schema_path = NULL, *env;
+	const char *schema_path = NULL;
 	char found[PATH_MAX];
 	int ch, i, status = EM_EXIT_OK;
 
@@ -245,18 +227,11 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	if (schema_path == NULL && (env = getenv("EM_SCHEMA")) != NULL && *env != '\0')
-		schema_path = env;
-	if (schema_path == NULL) {
-		if (em_data_path(DEFAULT_SCHEMA, found, sizeof(found)) < 0) {
-			em_err("cannot find schema '%s': %s", DEFAULT_SCHEMA, em_errmsg());
-			return em_tool_end(EM_EXIT_USAGE);
-		}
-		schema_path = found;
-	}
-	if ((schema = load_schema(schema_path)) == NULL)
+	if ((schema = em_record_schema_load(schema_path, found, sizeof(found), NULL)) == NULL) {
+		em_err("%s", em_errmsg());
 		return em_tool_end(EM_EXIT_USAGE);
-	em_debug("schema '%s'", schema_path);
+	}
+	em_debug("schema '%s'", found);
 
 	if (argc == 0) {
 		status |= check_input(schema, &o, "-", &t);

@@ -7,7 +7,9 @@
 
 #include "diag.h"
 #include "fsutil.h"
+#include "jschema.h"
 #include "jsonio.h"
+#include "paths.h"
 #include "record.h"
 #include "banned.h"
 
@@ -621,4 +623,41 @@ em_record_save_in(const json_t *rec, const char *root)
 	if (em_mkdir_p(dir) < 0)
 		return -1;
 	return em_record_save(rec, path);
+}
+
+/* A schema file larger than this is not the record schema (it is about 20 kB). */
+#define SCHEMA_MAX_BYTES ((size_t)16 << 20)
+#define DEFAULT_SCHEMA "schemas/metadata_schema.json"
+
+struct em_jschema *
+em_record_schema_load(const char *path, char *used, size_t n, char **id)
+{
+	struct em_jschema *s;
+	const char *env = getenv("EM_SCHEMA"), *sid;
+	json_t *js;
+
+	if (id != NULL)
+		*id = NULL;
+	if (path == NULL && env != NULL && *env != '\0')
+		path = env;
+	if (path != NULL) {
+		snprintf(used, n, "%s", path);
+	} else if (em_data_path(DEFAULT_SCHEMA, used, n) < 0) {
+		em_fail_ctx("cannot find schema '%s'", DEFAULT_SCHEMA);
+		return NULL;
+	}
+	if ((js = em_json_load_file(used, SCHEMA_MAX_BYTES)) == NULL) {
+		em_fail_ctx("cannot read schema '%s'", used);
+		return NULL;
+	}
+	if ((s = em_jschema_compile(js, used)) == NULL) {
+		em_fail_ctx("invalid schema '%s'", used);
+	} else if (id != NULL && (sid = json_string_value(json_object_get(js, "$id"))) != NULL &&
+	    (*id = strdup(sid)) == NULL) {
+		em_jschema_free(s);
+		s = NULL;
+		em_fail("out of memory");
+	}
+	json_decref(js);
+	return s;
 }

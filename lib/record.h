@@ -129,4 +129,15 @@ int em_record_save(const json_t *rec, const char *path);
 /* em_record_save to <root>/<source>/<id>.json, creating the directories. */
 int em_record_save_in(const json_t *rec, const char *root);
 
+/*
+ * The record schema the tools validate against: path when given, else
+ * $EM_SCHEMA when set, else schemas/metadata_schema.json from the data
+ * directory.  The file used goes into used (n bytes) and, when id is not
+ * NULL, the schema's $id into *id (malloc'd, NULL when it has none).
+ * NULL with the reason ("cannot find schema ...", "cannot read schema
+ * 'x': ...", "invalid schema 'x': ...").
+ */
+struct em_jschema;
+struct em_jschema *em_record_schema_load(const char *path, char *used, size_t n, char **id);
+
 #endif
