@@ -5,6 +5,7 @@
 # resumes without asking again for what it has.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
+. "$TOP/t/records.sh"
 PY=/usr/bin/python3
 $PY -c 'import zarr, numpy' 2>/dev/null || skip "python3-zarr and python3-numpy are needed (make deps)"
 cd "$SCRATCH" || exit 1
@@ -64,24 +65,6 @@ v = np.fromfile(d + "/volume.u8", dtype=np.uint8).reshape(hi[2] - lo[2] + 1, hi[
 x, y, z = (off[i] - lo[i] for i in range(3))
 print(hashlib.sha256(v[z:z + size[2], y:y + size[1], x:x + size[0]].tobytes()).hexdigest())
 PYEOF
-}
-
-# valid FILE DESC: the first JSON line of FILE validates against the record schema.
-valid() {
-	if $PY -c '
-import json, sys, jsonschema
-s = json.load(open(sys.argv[1]))
-r = json.loads(open(sys.argv[2]).readline())
-errs = [e.json_path + ": " + e.message[:120] for e in jsonschema.Draft202012Validator(s).iter_errors(r)]
-print("\n".join(errs)); sys.exit(1 if errs else 0)' "$TOP/schemas/metadata_schema.json" "$1" >schema.err 2>&1; then
-		ok "$2"
-	else
-		fail "$2"; sed 's/^/#   /' schema.err | head -n 5
-	fi
-}
-
-field() {
-	$PY -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); v=r.get(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
 }
 
 # 1. Boxes: aligned, unaligned, touching MaxPoint, one voxel, the whole volume.

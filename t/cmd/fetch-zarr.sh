@@ -5,6 +5,7 @@
 # killed run resumes to the same store without fetching again what it already has.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
+. "$TOP/t/records.sh"
 PY=/usr/bin/python3
 $PY -c 'import zarr, numpy' 2>/dev/null || skip "python3-zarr and python3-numpy are needed (make deps)"
 need_testdata zarr2
@@ -29,24 +30,6 @@ for d in zarr2 zarr3 n5; do ln -s "$TESTDATA/$d" "www/$d"; done
 start_origin main --root "$SCRATCH/www"
 BASE=$ORIGIN_URL
 
-# field FILE NAME: a top-level field of the first JSON line of FILE.
-# valid FILE DESC: the first JSON line of FILE validates against the record schema.
-valid() {
-	if $PY -c '
-import json, sys, jsonschema
-s = json.load(open(sys.argv[1]))
-r = json.loads(open(sys.argv[2]).readline())
-errs = [e.json_path + ": " + e.message[:120] for e in jsonschema.Draft202012Validator(s).iter_errors(r)]
-print("\n".join(errs)); sys.exit(1 if errs else 0)' "$TOP/schemas/metadata_schema.json" "$1" >schema.err 2>&1; then
-		ok "$2"
-	else
-		fail "$2"; sed 's/^/#   /' schema.err | head -n 5
-	fi
-}
-
-field() {
-	$PY -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); v=r.get(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
-}
 
 # 1. The shared test data.  Stores whose codec this build does not decode, and why:
 unsupported='
