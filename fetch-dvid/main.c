@@ -344,7 +344,7 @@ main(int argc, char **argv)
 		    scale > 0 ? " (the server does not have this scale)" : "");
 		rc = -1;
 	} else if (rc == 0) {
-		rc = em_dvid_parse_info(resp.body, resp.len, NULL, &di);
+		rc = em_dvid_parse_info(resp.body, resp.len, &di);
 	}
 	if (rc < 0) {
 		if (scale > 0)

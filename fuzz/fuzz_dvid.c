@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int i, uint8 = 0;
 
 	fuzz_quiet();
-	if (em_dvid_parse_info((const char *)data, size, "fuzz", &di) < 0)
+	if (em_dvid_parse_info((const char *)data, size, &di) < 0)
 		return 0;
 	(void)em_dvid_check_box(&di, "i", zero, one);
 	(void)em_dvid_check_box(&di, "i", far, one);

@@ -30,49 +30,44 @@ xyz_of(const json_t *ext, const char *key, double v[3])
 	return 1;
 }
 
-/* "'where': " before a message, or nothing when where is NULL. */
-#define WHERE_FMT "%s%s%s"
-#define WHERE(w) (w) != NULL ? "'" : "", (w) != NULL ? (w) : "", (w) != NULL ? "': " : ""
-
 /* A point: three integers within +-EM_DVID_MAX_COORD. */
 static int
-point_of(const json_t *ext, const char *key, const char *where, int64_t p[3])
+point_of(const json_t *ext, const char *key, int64_t p[3])
 {
 	double v[3];
 	int i, r = xyz_of(ext, key, v);
 
 	if (r <= 0)
-		return r == 0 ? 0 : em_fail(WHERE_FMT "Extended.%s is not three numbers",
-		    WHERE(where), key);
+		return r == 0 ? 0 : em_fail("Extended.%s is not three numbers", key);
 	for (i = 0; i < 3; i++) {
 		if (v[i] != floor(v[i]) || fabs(v[i]) > (double)EM_DVID_MAX_COORD)
-			return em_fail(WHERE_FMT "Extended.%s is not three integer coordinates "
-			    "within +-%" PRId64, WHERE(where), key, (int64_t)EM_DVID_MAX_COORD);
+			return em_fail("Extended.%s is not three integer coordinates within +-%"
+			    PRId64, key, (int64_t)EM_DVID_MAX_COORD);
 		p[i] = (int64_t)v[i];
 	}
 	return 1;
 }
 
 int
-em_dvid_parse_info(const char *text, size_t len, const char *where, struct em_dvid_info *di)
+em_dvid_parse_info(const char *text, size_t len, struct em_dvid_info *di)
 {
 	const json_t *ext, *units;
 	double v[3];
 	int i, rmin, rmax;
 
 	memset(di, 0, sizeof(*di));
-	if ((di->json = em_json_load_object(text, len, where)) == NULL)
+	if ((di->json = em_json_load_object(text, len, NULL)) == NULL)
 		return -1;
 	di->type_name = json_string_value(json_object_get(json_object_get(di->json, "Base"),
 	    "TypeName"));
 	ext = json_object_get(di->json, "Extended");
-	if ((rmin = point_of(ext, "MinPoint", where, di->min_xyz)) < 0 ||
-	    (rmax = point_of(ext, "MaxPoint", where, di->max_xyz)) < 0)
+	if ((rmin = point_of(ext, "MinPoint", di->min_xyz)) < 0 ||
+	    (rmax = point_of(ext, "MaxPoint", di->max_xyz)) < 0)
 		goto fail;
 	if (rmin == 1 && rmax == 1) {
 		for (i = 0; i < 3; i++)
 			if (di->max_xyz[i] < di->min_xyz[i]) {
-				em_fail(WHERE_FMT "Extended.MaxPoint is below MinPoint", WHERE(where));
+				em_fail("Extended.MaxPoint is below MinPoint");
 				goto fail;
 			}
 		di->have_extents = 1;

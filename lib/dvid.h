@@ -26,13 +26,12 @@ struct em_dvid_info {
 };
 
 /*
- * Read /info (len bytes of text); where names it in messages (the URL;
- * NULL when the caller's message names it already).
+ * Read /info (len bytes of text); the caller's message names the URL.
  * 0, or -1 with the reason: not JSON, not an object, MinPoint or MaxPoint
  * present but not three integers within +-EM_DVID_MAX_COORD, MaxPoint below
  * MinPoint.  Absent extents are not an error here (have_extents is 0).
  */
-int em_dvid_parse_info(const char *text, size_t len, const char *where, struct em_dvid_info *di);
+int em_dvid_parse_info(const char *text, size_t len, struct em_dvid_info *di);
 void em_dvid_info_release(struct em_dvid_info *di);
 
 /*

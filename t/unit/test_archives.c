@@ -197,7 +197,7 @@ START_TEST(dvid_info)
 	const uint64_t huge[3] = { UINT64_MAX / 4, 1, 1 };
 	const uint64_t below[3] = { 0, 0, 99 }, one[3] = { 1, 1, 1 };
 
-	ck_assert_int_eq(em_dvid_parse_info(dvid_json, LEN(dvid_json), "u", &di), 0);
+	ck_assert_int_eq(em_dvid_parse_info(dvid_json, LEN(dvid_json), &di), 0);
 	ck_assert_str_eq(di.type_name, "uint8blk");
 	ck_assert(di.have_extents);
 	ck_assert_int_eq(di.min_xyz[0], -10);
@@ -239,15 +239,18 @@ START_TEST(dvid_bad)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(em_dvid_parse_info(bad[i], LEN(bad[i]), "u", &di) == -1, "%s", bad[i]);
+		ck_assert_msg(em_dvid_parse_info(bad[i], LEN(bad[i]), &di) == -1, "%s", bad[i]);
 		ck_assert_ptr_null(di.json);
+		if (i == 3)
+			ck_assert_str_eq(em_errmsg(), "Extended.MaxPoint is not three integer "
+			    "coordinates within +-2147483647");
 	}
-	ck_assert_int_eq(em_dvid_parse_info(labels, LEN(labels), "u", &di), 0);
+	ck_assert_int_eq(em_dvid_parse_info(labels, LEN(labels), &di), 0);
 	ck_assert(!di.voxel_known);			/* an unknown unit */
 	ck_assert_int_eq(em_dvid_check_box(&di, "seg", o, s), -1);
 	ck_assert_str_eq(em_errmsg(), "instance 'seg' is of type 'labelmap', not uint8blk");
 	em_dvid_info_release(&di);
-	ck_assert_int_eq(em_dvid_parse_info(empty, LEN(empty), "u", &di), 0);
+	ck_assert_int_eq(em_dvid_parse_info(empty, LEN(empty), &di), 0);
 	ck_assert(di.voxel_known);			/* one unit for all three */
 	ck_assert_double_eq(di.voxel_nm[2], 8.0);
 	ck_assert(!di.have_extents);
