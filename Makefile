@@ -65,7 +65,9 @@ $(FLAGS_STAMP): FORCE
 	@printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_NOW)' > $@
 .PHONY: FORCE
 
-LIB_SRC = $(sort $(wildcard lib/*.c))
+# lib/ is in layers, one folder each (lib/README): core, formats, store, net, sources, meta, tool.
+LIB_LAYERS = core formats store net sources meta tool
+LIB_SRC = $(sort $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.c)))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB = lib/libem.a
 
@@ -93,16 +95,18 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 
 all: $(TOOLS)
 
-%.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h)
+# Each object depends on the headers it includes: the compiler writes them to a .d file beside it.
+%.o: %.c $(FLAGS_STAMP)
 	$(say) CC $@
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+-include $(wildcard lib/*/*.d */*.d t/unit/*.d t/prog/*.d fuzz/*.d bench/*.d)
 
 # Only this object knows the install location, so PREFIX rebuilds it and nothing else.
 DATADIR_STAMP = .build-datadir
 $(DATADIR_STAMP): FORCE
 	@printf '%s\n' '$(DATADIR)' | cmp -s - $@ || printf '%s\n' '$(DATADIR)' > $@
-lib/paths.o: ALL_CFLAGS += -DEM_DATADIR='"$(DATADIR)"'
-lib/paths.o: $(DATADIR_STAMP)
+lib/core/paths.o: ALL_CFLAGS += -DEM_DATADIR='"$(DATADIR)"'
+lib/core/paths.o: $(DATADIR_STAMP)
 
 $(LIB): $(LIB_OBJ)
 	$(say) AR $@
@@ -116,8 +120,6 @@ $(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
 		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
-# A tool's objects also depend on the headers in its own directory.
-$(foreach d,$(TOOL_DIRS),$(eval $(patsubst %.c,%.o,$(wildcard $(d)/*.c)): $(wildcard $(d)/*.h)))
 
 # The list of check suites is made from the file names: test_foo.c defines
 # Suite *foo_suite(void).
@@ -178,6 +180,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f lib/*.o $(LIB) */*.o t/unit/*.o t/prog/*.o $(TOOLS) $(UNIT) $(TPROGS) \
+	rm -f lib/*/*.o lib/*/*.d $(LIB) */*.o */*.d t/unit/*.[od] t/prog/*.[od] $(TOOLS) $(UNIT) $(TPROGS) \
 		t/unit/suites.inc $(FLAGS_STAMP) $(DATADIR_STAMP) bench/peakrss bench/*.o
 	rm -rf t/scratch demo

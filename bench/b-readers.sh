@@ -1,5 +1,5 @@
 #!/bin/sh
-# b-readers.sh - the image readers (lib/image.h via t/prog/imgsum: every plane read and
+# b-readers.sh - the image readers (lib/formats/image.h via t/prog/imgsum: every plane read and
 # SHA-256'd) against tifffile/mrcfile doing the same, page by page, on the shared EM volume.
 . "$(dirname "$0")/lib.sh"
 

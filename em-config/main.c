@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "diag.h"
-#include "jsonio.h"
-#include "parse.h"
-#include "tool.h"
-#include "banned.h"
+#include "meta/config.h"
+#include "core/diag.h"
+#include "core/jsonio.h"
+#include "core/parse.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 static void
 usage(FILE *fp, int status)

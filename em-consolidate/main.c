@@ -9,14 +9,14 @@
 
 #include <jansson.h>
 
-#include "catalog.h"
-#include "config.h"
-#include "diag.h"
-#include "jschema.h"
-#include "jsonio.h"
-#include "record.h"
-#include "tool.h"
-#include "banned.h"
+#include "meta/catalog.h"
+#include "meta/config.h"
+#include "core/diag.h"
+#include "meta/jschema.h"
+#include "core/jsonio.h"
+#include "meta/record.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 /* A schema file may be at most this long. */
 #define DEFAULT_SCHEMA "schemas/metadata_schema.json"

@@ -8,18 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "diag.h"
-#include "digestarray.h"
-#include "fsutil.h"
-#include "interrupt.h"
-#include "jsonio.h"
-#include "parse.h"
-#include "record.h"
-#include "tool.h"
-#include "version.h"
-#include "zarr.h"
-#include "banned.h"
+#include "store/codec.h"
+#include "core/diag.h"
+#include "meta/digestarray.h"
+#include "core/fsutil.h"
+#include "core/interrupt.h"
+#include "core/jsonio.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "tool/tool.h"
+#include "core/version.h"
+#include "store/zarr.h"
+#include "core/banned.h"
 
 /* A stub is one record: the record's own limit bounds it. */
 #define STUB_MAX_BYTES EM_RECORD_MAX_BYTES

@@ -11,11 +11,11 @@
 
 #include <jansson.h>
 
-#include "diag.h"
-#include "jsonio.h"
-#include "parse.h"
+#include "core/diag.h"
+#include "core/jsonio.h"
+#include "core/parse.h"
 #include "origin.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* DVID refuses boxes bigger than this; so do we (the box is built in memory). */
 #define DVID_BOX_MAX (1ULL << 30)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "parse.h"
+#include "core/diag.h"
+#include "core/parse.h"
 #include "origin.h"
-#include "banned.h"
+#include "core/banned.h"
 
 void
 fault_clear(struct fault *f)

@@ -14,13 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "fsutil.h"
-#include "parse.h"
-#include "tool.h"
+#include "core/buf.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "core/parse.h"
+#include "tool/tool.h"
 #include "origin.h"
-#include "banned.h"
+#include "core/banned.h"
 
 #define BODY_BLOCK (256 * 1024)
 

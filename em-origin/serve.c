@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "diag.h"
+#include "core/buf.h"
+#include "core/diag.h"
 #include "origin.h"
-#include "banned.h"
+#include "core/banned.h"
 
 #define INDEX_MAX (64u << 20)
 

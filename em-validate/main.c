@@ -10,12 +10,12 @@
 
 #include <jansson.h>
 
-#include "diag.h"
-#include "jschema.h"
-#include "jsonio.h"
-#include "record.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "meta/jschema.h"
+#include "core/jsonio.h"
+#include "meta/record.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 /* One document (one JSON text) may be at most this long. */
 #define MAX_TEXT (64UL << 20)

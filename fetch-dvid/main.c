@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "dvid.h"
-#include "fetch.h"
-#include "interrupt.h"
-#include "parse.h"
-#include "record.h"
-#include "remote.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "sources/dvid.h"
+#include "tool/fetch.h"
+#include "core/interrupt.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "sources/remote.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 enum { OPT_SERVER = EM_OPT_TOOL, OPT_UUID, OPT_INSTANCE, OPT_OFFSET, OPT_SIZE, OPT_SCALE };
 

@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "empiar.h"
-#include "fetch.h"
-#include "filefetch.h"
-#include "interrupt.h"
-#include "listing.h"
-#include "parse.h"
-#include "record.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "sources/empiar.h"
+#include "tool/fetch.h"
+#include "tool/filefetch.h"
+#include "core/interrupt.h"
+#include "net/listing.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 enum { OPT_ID = EM_OPT_TOOL };
 

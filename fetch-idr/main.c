@@ -3,15 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "fetch.h"
-#include "idr.h"
-#include "filefetch.h"
-#include "interrupt.h"
-#include "parse.h"
-#include "record.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "tool/fetch.h"
+#include "sources/idr.h"
+#include "tool/filefetch.h"
+#include "core/interrupt.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 enum { OPT_ID = EM_OPT_TOOL };
 

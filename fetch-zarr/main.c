@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "fetch.h"
-#include "interrupt.h"
-#include "parse.h"
-#include "record.h"
-#include "remote.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "tool/fetch.h"
+#include "core/interrupt.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "sources/remote.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 enum { OPT_LEVEL = EM_OPT_TOOL, OPT_BOX, OPT_CLEVEL };
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "diag.h"
-#include "image.h"
+#include "core/diag.h"
+#include "formats/image.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* Planes larger than this are not read: a fuzzer's memory is bounded at 2 GiB. */
 #define FUZZ_MAX_PLANE_BYTES ((size_t)64 << 20)

@@ -27,8 +27,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 check: $(FUZZ_REPLAY)
 
 # libFuzzer: everything built again with clang, instrumented, under fuzz/build.
-fuzz/build/lib/%.o: lib/%.c $(wildcard lib/*.h)
-	@mkdir -p fuzz/build/lib
+fuzz/build/lib/%.o: lib/%.c $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
 	$(say) FUZZCC $@
 	$(Q)$(FUZZ_CC) $(EM_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.c fuzz/fuzz.h $(FUZZ_LIB_OBJ)

@@ -2,10 +2,10 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "dm.h"
-#include "image.h"
+#include "formats/dm.h"
+#include "formats/image.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dvid.h"
+#include "sources/dvid.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: a /info document.  Boxes are checked against its extents: the

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "empiar.h"
-#include "safepath.h"
+#include "sources/empiar.h"
+#include "core/safepath.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: the API's answer for EMPIAR-11759 (the accession the seeds use).

@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "idr.h"
+#include "sources/idr.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: an imgData document.  What fetch-idr relies on is checked: the

@@ -3,9 +3,9 @@
 
 #include <jansson.h>
 
-#include "jschema.h"
+#include "meta/jschema.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: a schema (one JSON text) followed by the document (the rest).  A

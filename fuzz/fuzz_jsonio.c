@@ -4,9 +4,9 @@
 
 #include <jansson.h>
 
-#include "jsonio.h"
+#include "core/jsonio.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* Small enough that the input can pass it, so the over-long path is fuzzed too. */
 #define FUZZ_MAX_TEXT 4096

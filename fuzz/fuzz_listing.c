@@ -2,9 +2,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "listing.h"
+#include "net/listing.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* Every entry the parsers hand out must be a safe name: check what they promise. */
 static void

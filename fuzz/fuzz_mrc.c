@@ -3,10 +3,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "mrc.h"
+#include "formats/image.h"
+#include "formats/mrc.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

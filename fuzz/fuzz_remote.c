@@ -1,4 +1,4 @@
-/* fuzz_remote.c - fuzz target: Zarr v2/v3 and N5 metadata opened over file:// by lib/remote.c, a chunk decoded */
+/* fuzz_remote.c - fuzz target: Zarr v2/v3 and N5 metadata opened over file:// by lib/sources/remote.c, a chunk decoded */
 #include <sys/stat.h>
 
 #include <stdint.h>
@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
-#include "http.h"
-#include "remote.h"
+#include "store/codec.h"
+#include "net/http.h"
+#include "sources/remote.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: byte 0 picks the metadata file (zarr.json, .zarray, attributes.json),

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "remote.h"
+#include "net/http.h"
+#include "sources/remote.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* Inner chunks of shard 0 located and decoded per input, at most. */
 #define FUZZ_MAX_INNER 16

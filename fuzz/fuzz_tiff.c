@@ -1,11 +1,11 @@
-/* fuzz_tiff.c - fuzz target: a TIFF/BigTIFF/OME-TIFF/ImageJ file through lib/tiffvol.c and image.h */
+/* fuzz_tiff.c - fuzz target: a TIFF/BigTIFF/OME-TIFF/ImageJ file through lib/formats/tiff.c and image.h */
 #include <stdint.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "tiffvol.h"
+#include "formats/image.h"
+#include "formats/tiff.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

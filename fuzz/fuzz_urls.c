@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filefetch.h"
-#include "record.h"
-#include "safepath.h"
+#include "tool/filefetch.h"
+#include "meta/record.h"
+#include "core/safepath.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* Sign of a comparison, for the order's symmetry. */
 static int

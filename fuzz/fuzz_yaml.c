@@ -4,9 +4,9 @@
 
 #include <jansson.h>
 
-#include "config.h"
+#include "meta/config.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

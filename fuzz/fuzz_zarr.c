@@ -2,10 +2,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "safepath.h"
-#include "zarr.h"
+#include "core/safepath.h"
+#include "store/zarr.h"
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /*
  * Input: the .zarray text, a NUL byte, the .zattrs text (either may be

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "banned.h"
+#include "core/banned.h"
 
 /* The saved inputs are small; one larger than this is a mistake in the corpus. */
 #define REPLAY_MAX_BYTES ((size_t)8 << 20)

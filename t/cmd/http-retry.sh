@@ -1,5 +1,5 @@
 # http-retry.sh - retries, Retry-After, bounded attempts, missing resources, checks and
-# the other single-request calls of lib/http.h against em-origin's faults.
+# the other single-request calls of lib/net/http.h against em-origin's faults.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # imgread.sh - files written by the reference writers (tifffile, mrcfile) read back exactly by
-# lib/image.h through t/prog/imgsum: shape, dtype, sha256 of the array, voxel size, refusals.
+# lib/formats/image.h through t/prog/imgsum: shape, dtype, sha256 of the array, voxel size, refusals.
 . "$(dirname "$0")/../lib.sh"
 
 PY=/usr/bin/python3

@@ -5,9 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "parse.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "core/parse.h"
+#include "core/banned.h"
 
 int
 main(int argc, char **argv)

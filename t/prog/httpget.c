@@ -1,18 +1,18 @@
-/* httpget.c - test driver for lib/http.h and lib/listing.h: get, range, head, download, multi, list */
+/* httpget.c - test driver for lib/net/http.h and lib/net/listing.h: get, range, head, download, multi, list */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "http.h"
-#include "listing.h"
-#include "parse.h"
-#include "progress.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/buf.h"
+#include "core/diag.h"
+#include "net/http.h"
+#include "net/listing.h"
+#include "core/parse.h"
+#include "tool/display.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 #define EXIT_MISSING 4
 

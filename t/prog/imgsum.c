@@ -1,4 +1,4 @@
-/* imgsum.c - test driver: open image files with lib/image.h, print their info and SHA-256 as JSON */
+/* imgsum.c - test driver: open image files with lib/formats/image.h, print their info and SHA-256 as JSON */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,11 +8,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "diag.h"
-#include "image.h"
-#include "parse.h"
-#include "tool.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "formats/image.h"
+#include "core/parse.h"
+#include "tool/tool.h"
+#include "core/banned.h"
 
 static void
 usage(FILE *fp, int status)

@@ -5,10 +5,11 @@
 
 #include <jansson.h>
 
-#include "diag.h"
-#include "jschema.h"
-#include "jsonio.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "meta/jschema.h"
+#include "core/jsonio.h"
+#include "core/banned.h"
 
 /*
  * usage: jsonschema-suite FILE...

@@ -3,9 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "record.h"
-#include "banned.h"
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "meta/record.h"
+#include "core/banned.h"
 
 /* What a fetcher knows once it writes data, then what em-meta adds. */
 static int

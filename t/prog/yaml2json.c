@@ -2,10 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "diag.h"
-#include "jsonio.h"
-#include "banned.h"
+#include "meta/config.h"
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "core/jsonio.h"
+#include "core/banned.h"
 
 int
 main(int argc, char **argv)

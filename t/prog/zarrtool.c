@@ -15,14 +15,15 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "codec.h"
-#include "diag.h"
-#include "dtype.h"
-#include "fsutil.h"
-#include "parse.h"
-#include "zarr.h"
-#include "zwriter.h"
-#include "banned.h"
+#include "store/codec.h"
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "core/dtype.h"
+#include "core/fsutil.h"
+#include "core/parse.h"
+#include "store/zarr.h"
+#include "store/writer.h"
+#include "core/banned.h"
 
 static void
 usage(FILE *fp, int status)

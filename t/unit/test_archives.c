@@ -4,12 +4,12 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "dvid.h"
-#include "empiar.h"
-#include "idr.h"
-#include "jsonio.h"
+#include "core/buf.h"
+#include "core/diag.h"
+#include "sources/dvid.h"
+#include "sources/empiar.h"
+#include "sources/idr.h"
+#include "core/jsonio.h"
 
 #define LEN(s) strlen(s)
 

@@ -4,8 +4,8 @@
 
 #include <check.h>
 
-#include "buf.h"
-#include "diag.h"
+#include "core/buf.h"
+#include "core/diag.h"
 
 START_TEST(grows_to_max)
 {

@@ -8,10 +8,10 @@
 
 #include <check.h>
 
-#include "catalog.h"
-#include "diag.h"
-#include "jschema.h"
-#include "jsonio.h"
+#include "meta/catalog.h"
+#include "core/diag.h"
+#include "meta/jschema.h"
+#include "core/jsonio.h"
 
 #define RECORDS "t/data/records/"
 

@@ -9,9 +9,9 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "codec.h"
-#include "diag.h"
-#include "jsonio.h"
+#include "store/codec.h"
+#include "core/diag.h"
+#include "core/jsonio.h"
 
 static unsigned char *
 sample(size_t n)

@@ -7,8 +7,8 @@
 
 #include <check.h>
 
-#include "config.h"
-#include "diag.h"
+#include "meta/config.h"
+#include "core/diag.h"
 
 static char dir[64];
 

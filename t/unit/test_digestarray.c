@@ -5,10 +5,10 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "digest.h"
-#include "digestarray.h"
-#include "stats.h"
+#include "core/diag.h"
+#include "meta/digest.h"
+#include "meta/digestarray.h"
+#include "meta/stats.h"
 
 /* Hands out n elements in pieces of `piece` elements; fails at piece fail_at (1-based). */
 struct mem {

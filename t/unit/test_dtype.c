@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "dtype.h"
+#include "core/dtype.h"
 
 static const struct {
 	const char *zarr;

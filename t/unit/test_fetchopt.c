@@ -6,8 +6,8 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "fetchopt.h"
+#include "core/diag.h"
+#include "tool/options.h"
 
 static const struct {
 	int opt;

@@ -9,8 +9,8 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "fsutil.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
 
 static char dir[64];
 

@@ -1,7 +1,7 @@
 /* test_httpmulti.c - requests a multi run drops unfinished give their user data back */
 #include <check.h>
 
-#include "http.h"
+#include "net/http.h"
 
 static int released;
 

@@ -13,12 +13,12 @@
 #include <check.h>
 #include <openssl/evp.h>
 
-#include "diag.h"
-#include "dm.h"
-#include "image.h"
-#include "image_internal.h"
-#include "mrc.h"
-#include "tiffvol.h"
+#include "core/diag.h"
+#include "formats/dm.h"
+#include "formats/image.h"
+#include "formats/image_internal.h"
+#include "formats/mrc.h"
+#include "formats/tiff.h"
 
 static char tmpdir[256];
 

@@ -6,8 +6,8 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "jschema.h"
+#include "core/diag.h"
+#include "meta/jschema.h"
 
 static json_t *
 parse(const char *s)

@@ -6,8 +6,8 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "jsonio.h"
+#include "core/diag.h"
+#include "core/jsonio.h"
 
 /*
  * Read every text of s through a pipe; return the count, -1 on error (texts

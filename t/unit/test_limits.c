@@ -9,9 +9,9 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "em_limits.h"
-#include "image.h"
+#include "core/diag.h"
+#include "core/limits.h"
+#include "formats/image.h"
 
 static char dir[64];
 

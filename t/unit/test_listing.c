@@ -3,9 +3,9 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "listing.h"
-#include "progress.h"
+#include "core/diag.h"
+#include "net/listing.h"
+#include "tool/display.h"
 
 static const struct em_listing_entry *
 find(const struct em_listing *l, const char *name)

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "parse.h"
+#include "core/parse.h"
 
 static const struct {
 	const char *in;

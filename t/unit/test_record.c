@@ -8,8 +8,8 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "record.h"
+#include "core/diag.h"
+#include "meta/record.h"
 
 static char dir[64];
 

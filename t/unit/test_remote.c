@@ -8,10 +8,10 @@
 #include <check.h>
 #include <lz4.h>
 
-#include "diag.h"
-#include "fsutil.h"
-#include "http.h"
-#include "remote.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "net/http.h"
+#include "sources/remote.h"
 
 static char dir[64];
 static struct em_http *h;

@@ -3,10 +3,10 @@
 
 #include <check.h>
 
-#include "diag.h"
-#include "filefetch.h"
-#include "listing.h"
-#include "safepath.h"
+#include "core/diag.h"
+#include "tool/filefetch.h"
+#include "net/listing.h"
+#include "core/safepath.h"
 
 START_TEST(names)
 {

@@ -6,8 +6,8 @@
 
 #include <check.h>
 
-#include "digest.h"
-#include "stats.h"
+#include "meta/digest.h"
+#include "meta/stats.h"
 
 static double
 num(json_t *o, const char *k)

@@ -10,11 +10,11 @@
 
 #include <check.h>
 
-#include "codec.h"
-#include "diag.h"
-#include "fsutil.h"
-#include "zarr.h"
-#include "zwriter.h"
+#include "store/codec.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "store/zarr.h"
+#include "store/writer.h"
 
 static char dir[64];
 

@@ -1,0 +1,249 @@
+/* fsutil.c - atomic file replacement and directory creation */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "core/banned.h"
+
+static atomic_ulong tmp_counter;
+
+int
+em_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return em_fail_errno("write failed");
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+sync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd, rc = 0;
+
+	if (dir == NULL)
+		return em_fail("out of memory");
+	slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		free(dir);
+		dir = strdup(".");
+		if (dir == NULL)
+			return em_fail("out of memory");
+	} else if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		if (fsync(fd) < 0 && errno != EINVAL)
+			rc = em_fail_errno("cannot sync directory '%s'", dir);
+		close(fd);
+	}
+	free(dir);
+	return rc;
+}
+
+int
+em_atomic_open(struct em_atomic *a, const char *path)
+{
+	size_t n = strlen(path) + 64;
+
+	a->fd = -1;
+	a->path = strdup(path);
+	a->tmp = malloc(n);
+	if (a->path == NULL || a->tmp == NULL) {
+		free(a->path);
+		free(a->tmp);
+		a->path = a->tmp = NULL;
+		return em_fail("out of memory");
+	}
+	snprintf(a->tmp, n, "%s.tmp.%ld.%lu", path, (long)getpid(),
+	    (unsigned long)atomic_fetch_add(&tmp_counter, 1));
+	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (a->fd < 0) {
+		em_fail_errno("cannot create '%s'", a->tmp);
+		free(a->path);
+		free(a->tmp);
+		a->path = a->tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+em_atomic_abort(struct em_atomic *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp != NULL)
+		unlink(a->tmp);
+	free(a->path);
+	free(a->tmp);
+	a->fd = -1;
+	a->path = a->tmp = NULL;
+}
+
+int
+em_atomic_commit(struct em_atomic *a, int flags)
+{
+	int rc = -1;
+
+	if ((flags & EM_ATOMIC_SYNC) && fsync(a->fd) < 0) {
+		em_fail_errno("cannot sync '%s'", a->tmp);
+		goto out;
+	}
+	if (close(a->fd) < 0) {
+		a->fd = -1;
+		em_fail_errno("cannot close '%s'", a->tmp);
+		goto out;
+	}
+	a->fd = -1;
+	if (rename(a->tmp, a->path) < 0) {
+		em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+		goto out;
+	}
+	free(a->tmp);
+	a->tmp = NULL;
+	if ((flags & EM_ATOMIC_SYNC) && sync_dir_of(a->path) < 0)
+		goto out;
+	rc = 0;
+out:
+	em_atomic_abort(a);
+	return rc;
+}
+
+int
+em_write_atomic(const char *path, const void *data, size_t len, int flags)
+{
+	struct em_atomic a;
+
+	if (em_atomic_open(&a, path) < 0)
+		return -1;
+	if (em_write_all(a.fd, data, len) < 0) {
+		em_fail_ctx("cannot write '%s'", a.tmp);
+		em_atomic_abort(&a);
+		return -1;
+	}
+	return em_atomic_commit(&a, flags);
+}
+
+int
+em_mkdir_p(const char *path)
+{
+	char *p, *s;
+	int rc = 0;
+
+	if (path == NULL || *path == '\0')
+		return em_fail("empty directory name");
+	p = strdup(path);
+	if (p == NULL)
+		return em_fail("out of memory");
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+				rc = em_fail_errno("cannot create directory '%s'", p);
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (rc == 0) {
+		struct stat st;
+		if (stat(path, &st) < 0)
+			rc = em_fail_errno("cannot create directory '%s'", path);
+		else if (!S_ISDIR(st.st_mode))
+			rc = em_fail("'%s' exists and is not a directory", path);
+	}
+	free(p);
+	return rc;
+}
+
+int
+em_exists(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return 1;
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	return em_fail_errno("cannot stat '%s'", path);
+}
+
+static int
+du_walk(struct em_buf *path, unsigned long long *bytes, int depth)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	size_t len;
+	int rc = 0;
+
+	if (depth > 64)
+		return em_fail("directory tree too deep at '%s'", em_buf_cstr(path));
+	if (lstat(em_buf_cstr(path), &st) < 0)
+		return em_fail_errno("cannot stat '%s'", em_buf_cstr(path));
+	if (S_ISREG(st.st_mode)) {
+		*bytes += (unsigned long long)st.st_size;
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	d = opendir(em_buf_cstr(path));
+	if (d == NULL)
+		return em_fail_errno("cannot open directory '%s'", em_buf_cstr(path));
+	len = path->len;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (em_buf_addch(path, '/') < 0 || em_buf_addstr(path, e->d_name) < 0 ||
+		    du_walk(path, bytes, depth + 1) < 0) {
+			rc = -1;
+			break;
+		}
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+em_du(const char *path, unsigned long long *bytes)
+{
+	struct em_buf b = EM_BUF_INIT(1 << 16);
+	int rc;
+
+	*bytes = 0;
+	if (em_buf_addstr(&b, path) < 0)
+		return -1;
+	rc = du_walk(&b, bytes, 0);
+	em_buf_release(&b);
+	return rc;
+}

@@ -1,0 +1,1277 @@
+/* catalog.c - gathering records into the catalog, the validation report and the processing log */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "meta/catalog.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "core/jsonio.h"
+#include "meta/record.h"
+#include "core/version.h"
+#include "core/banned.h"
+
+/* The processing log is for people; past this it is cut with a note. */
+/* Entries of one directory searched at most (a guard against a runaway tree). */
+
+enum outcome {
+	OUT_CATALOG,		/* valid, in the catalog */
+	OUT_SUPERSEDED,		/* valid, a duplicate that lost */
+	OUT_INVALID,		/* fails the schema */
+	OUT_UNREADABLE,		/* could not be read */
+};
+
+static const char *const outcome_names[] = { "catalog", "superseded", "invalid", "unreadable" };
+
+struct entry {
+	json_t *doc;		/* NULL when unreadable */
+	char *path;
+	unsigned long text;
+	const char *source;	/* borrowed from doc, NULL when absent or not a string */
+	const char *id;
+	json_t *errors;		/* [{pointer, keyword, message}] */
+	size_t dropped;		/* errors not kept */
+	enum outcome outcome;
+	int complete;
+	int has_time;
+	int64_t sec;		/* last status_history time */
+	long nsec;
+	size_t winner;		/* for OUT_SUPERSEDED: the index of the entry that won */
+	json_t *warnings;	/* [{code, message}], made by finish */
+};
+
+struct em_catalog {
+	const struct em_jschema *schema;
+	char *schema_id;
+	struct entry *v;
+	size_t n, cap;
+	struct em_buf log;
+	int log_full;
+	int finished;
+	size_t skipped;
+};
+
+struct em_catalog *
+em_catalog_new(const struct em_jschema *schema, const char *schema_id)
+{
+	struct em_catalog *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	c->schema = schema;
+	if (schema_id != NULL && (c->schema_id = strdup(schema_id)) == NULL) {
+		free(c);
+		em_fail("out of memory");
+		return NULL;
+	}
+	em_buf_init(&c->log, EM_CATALOG_MAX_LOG);
+	return c;
+}
+
+void
+em_catalog_free(struct em_catalog *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		json_decref(c->v[i].doc);
+		json_decref(c->v[i].errors);
+		json_decref(c->v[i].warnings);
+		free(c->v[i].path);
+	}
+	free(c->v);
+	free(c->schema_id);
+	em_buf_release(&c->log);
+	free(c);
+}
+
+int
+em_catalog_logf(struct em_catalog *c, const char *fmt, ...)
+{
+	char line[8192];
+	va_list ap;
+	int k;
+
+	if (c->log_full)
+		return 0;
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return em_fail("cannot format a log line");
+	if (em_buf_addstr(&c->log, line) < 0 || em_buf_addch(&c->log, '\n') < 0) {
+		/* The log is bounded; say so once rather than fail the run. */
+		c->log_full = 1;
+		em_clear_error();
+		em_buf_addstr(&c->log, "\n(log cut: too long)\n");
+		return 0;
+	}
+	return 0;
+}
+
+/* A log line that is also said on stderr through the log hook at level (for -v and -q). */
+static void note(struct em_catalog *c, enum em_log_level level, const char *fmt, ...) EM_PRINTF(3, 4);
+
+static void
+note(struct em_catalog *c, enum em_log_level level, const char *fmt, ...)
+{
+	char line[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	em_catalog_logf(c, "%s", line);
+	if (em_log_get_level() >= (int)level)
+		em_log(level, "%s", line);
+}
+
+const char *
+em_catalog_log(const struct em_catalog *c)
+{
+	return em_buf_cstr(&c->log);
+}
+
+static const char *
+shown(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+/*
+ * The path as JSON can hold it: a file name is bytes, JSON text is UTF-8,
+ * so a name that is not UTF-8 is kept with '?' for each byte past ASCII.
+ */
+static char *
+json_path(const char *path)
+{
+	json_t *t = json_string(path);
+	char *s, *p;
+
+	if (t != NULL) {
+		json_decref(t);
+		return strdup(path);
+	}
+	if ((s = strdup(path)) == NULL)
+		return NULL;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return s;
+}
+
+static struct entry *
+new_entry(struct em_catalog *c, const char *path, unsigned long text)
+{
+	struct entry *e;
+
+	if (c->finished) {
+		em_fail("the catalog is finished");
+		return NULL;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct entry *v = realloc(c->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			em_fail("out of memory");
+			return NULL;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	e = &c->v[c->n];
+	memset(e, 0, sizeof(*e));
+	if ((e->path = json_path(path)) == NULL || (e->errors = json_array()) == NULL) {
+		free(e->path);
+		em_fail("out of memory");
+		return NULL;
+	}
+	e->text = text;
+	c->n++;
+	return e;
+}
+
+static int
+add_error(struct entry *e, const char *pointer, const char *keyword, const char *message)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "pointer", pointer, "keyword", keyword,
+	    "message", message);
+
+	if (o == NULL || json_array_append_new(e->errors, o) < 0)
+		return em_fail("out of memory");
+	return 0;
+}
+
+int
+em_catalog_add_unreadable(struct em_catalog *c, const char *path, unsigned long text,
+    const char *reason)
+{
+	struct entry *e = new_entry(c, path, text);
+
+	if (e == NULL)
+		return -1;
+	e->outcome = OUT_UNREADABLE;
+	if (text > 0)
+		note(c, EM_LOG_WARN, "cannot read '%s' (text %lu): %s", shown(path), text, reason);
+	else
+		note(c, EM_LOG_WARN, "cannot read '%s': %s", shown(path), reason);
+	return add_error(e, "", "read", reason);
+}
+
+/* The last status_history time of a record, if it has one that parses. */
+static void
+last_time(struct entry *e)
+{
+	json_t *h = json_object_get(e->doc, "status_history");
+	const char *t;
+
+	if (!json_is_array(h) || json_array_size(h) == 0)
+		return;
+	t = json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "time"));
+	if (t != NULL && em_time_parse(t, &e->sec, &e->nsec) == 0)
+		e->has_time = 1;
+	else
+		em_clear_error();
+}
+
+int
+em_catalog_add(struct em_catalog *c, json_t *doc, const char *path, unsigned long text)
+{
+	struct em_jschema_errors errs = EM_JSCHEMA_ERRORS_INIT(EM_CATALOG_MAX_ERRORS);
+	struct entry *e;
+	const char *status;
+	size_t i;
+	int v, rc = -1;
+
+	if ((e = new_entry(c, path, text)) == NULL) {
+		json_decref(doc);
+		return -1;
+	}
+	e->doc = doc;
+	if (json_is_object(doc)) {
+		e->source = json_string_value(json_object_get(doc, "source"));
+		e->id = json_string_value(json_object_get(doc, "id"));
+		status = json_string_value(json_object_get(doc, "status"));
+		e->complete = status != NULL && strcmp(status, "complete") == 0;
+		last_time(e);
+	}
+	v = em_jschema_validate(c->schema, doc, &errs);
+	if (v < 0) {
+		/* Validation that cannot finish (too deep, a runaway pattern) judges the record invalid. */
+		e->outcome = OUT_INVALID;
+		if (add_error(e, "", "validation", em_errmsg()) < 0)
+			goto out;
+	} else if (v == 0) {
+		e->outcome = OUT_INVALID;
+		for (i = 0; i < errs.n; i++)
+			if (add_error(e, errs.v[i].pointer, errs.v[i].keyword, errs.v[i].message) < 0)
+				goto out;
+		e->dropped = errs.dropped;
+	} else {
+		e->outcome = OUT_CATALOG;
+	}
+	if (e->outcome == OUT_CATALOG) {
+		note(c, EM_LOG_INFO, "read '%s' (text %lu, %s/%s): valid, status %s", shown(path), text,
+		    e->source, e->id, json_string_value(json_object_get(doc, "status")));
+	} else {
+		json_t *first = json_array_get(e->errors, 0);
+		const char *ptr = json_string_value(json_object_get(first, "pointer"));
+
+		note(c, EM_LOG_WARN, "invalid record '%s' (text %lu, %s/%s): %s: %s%s", shown(path), text,
+		    e->source ? e->source : "?", e->id ? e->id : "?",
+		    ptr != NULL && *ptr != '\0' ? ptr : "(root)",
+		    json_string_value(json_object_get(first, "message")),
+		    json_array_size(e->errors) + e->dropped > 1 ? " (and more)" : "");
+	}
+	rc = 0;
+out:
+	em_jschema_errors_reset(&errs);
+	return rc;
+}
+
+int
+em_catalog_is_record(const json_t *doc)
+{
+	static const char *const keys[] = { "schema_version", "source", "status",
+		"status_history" };
+	size_t i;
+
+	if (!json_is_object(doc))
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(doc, keys[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Every text of one file or stdin; found says it came from a directory search. */
+static int
+read_stream(struct em_catalog *c, const char *path, int found)
+{
+	struct em_json_reader *r = NULL;
+	json_t *doc = NULL;
+	unsigned long n = 0;
+	int fd, rc, ret = 0;
+	int is_stdin = strcmp(path, "-") == 0;
+
+	fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return em_catalog_add_unreadable(c, path, 0, strerror(errno));
+	if ((r = em_json_reader_new(fd, shown(path), EM_CATALOG_MAX_TEXT)) == NULL) {
+		ret = em_catalog_add_unreadable(c, path, 0, em_errmsg());
+		goto out;
+	}
+	while ((rc = em_json_reader_next(r, &doc)) == 1) {
+		n = em_json_reader_count(r);
+		if (found && !em_catalog_is_record(doc)) {
+			note(c, EM_LOG_INFO, "skipped '%s' (text %lu): not a record (%s)", path, n,
+			    json_is_object(doc) ? "no schema_version, source, status or "
+			    "status_history" : "not an object");
+			c->skipped++;
+			json_decref(doc);
+			doc = NULL;
+			continue;
+		}
+		if (em_catalog_add(c, doc, path, n) < 0) {
+			doc = NULL;
+			ret = -1;
+			goto out;
+		}
+		doc = NULL;
+	}
+	if (rc < 0) {
+		const char *msg = em_errmsg();
+		size_t k = strlen(shown(path));
+
+		/* The reader's reason starts with the input's name; it is said already. */
+		if (strncmp(msg, shown(path), k) == 0 && strncmp(msg + k, ": ", 2) == 0)
+			msg += k + 2;
+		ret = em_catalog_add_unreadable(c, path, n + 1, msg);
+	} else if (n == 0 && is_stdin) {
+		/* A pipe whose producer passed nothing on: no records, not an error. */
+		em_catalog_logf(c, "read '<stdin>': no JSON text in it");
+	} else if (n == 0) {
+		/* A record file is never empty (records are written atomically): a damaged one. */
+		ret = em_catalog_add_unreadable(c, path, 0, "no JSON text in it");
+	}
+out:
+	em_json_reader_free(r);
+	if (!is_stdin)
+		close(fd);
+	return ret;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(struct em_catalog *c, const char *dir, int depth);
+
+/* One entry found in a directory search. */
+static int
+walk_one(struct em_catalog *c, const char *path, const char *name, int depth)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return em_catalog_add_unreadable(c, path, 0, strerror(errno));
+	if (S_ISLNK(st.st_mode)) {
+		if (stat(path, &st) < 0) {
+			if (!has_suffix(name, ".json"))
+				return 0;
+			return em_catalog_add_unreadable(c, path, 0, strerror(errno));
+		}
+		if (S_ISDIR(st.st_mode)) {
+			em_catalog_logf(c, "skipped '%s': a symbolic link to a directory, not followed",
+			    path);
+			return 0;
+		}
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (has_suffix(name, ".zarr")) {
+			note(c, EM_LOG_INFO, "skipped '%s': a Zarr store, not searched", path);
+			return 0;
+		}
+		return walk(c, path, depth + 1);
+	}
+	if (!has_suffix(name, ".json"))
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		em_catalog_logf(c, "skipped '%s': not a regular file", path);
+		return 0;
+	}
+	return read_stream(c, path, 1);
+}
+
+static int
+walk(struct em_catalog *c, const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL, path[PATH_MAX];
+	size_t n = 0, cap = 0, i;
+	int ret = 0;
+
+	if (depth > EM_CATALOG_MAX_DEPTH) {
+		em_catalog_logf(c, "skipped '%s': deeper than %d directories", dir,
+		    EM_CATALOG_MAX_DEPTH);
+		return 0;
+	}
+	if ((d = opendir(dir)) == NULL)
+		return em_catalog_add_unreadable(c, dir, 0, strerror(errno));
+	/* Sorted, so that the log reads the same on every file system. */
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == EM_CATALOG_MAX_DIR_ENTRIES) {
+			em_catalog_logf(c, "skipped the rest of '%s': more than %d entries", dir,
+			    EM_CATALOG_MAX_DIR_ENTRIES);
+			break;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **t = realloc(names, ncap * sizeof(*t));
+
+			if (t == NULL) {
+				ret = em_fail("out of memory");
+				goto out;
+			}
+			names = t;
+			cap = ncap;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL) {
+			ret = em_fail("out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (errno != 0 && de == NULL) {
+		ret = em_catalog_add_unreadable(c, dir, 0, strerror(errno));
+		goto out;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n && ret == 0; i++) {
+		int k = snprintf(path, sizeof(path), "%s%s%s", dir,
+		    has_suffix(dir, "/") ? "" : "/", names[i]);
+
+		if (k < 0 || (size_t)k >= sizeof(path)) {
+			ret = em_catalog_add_unreadable(c, dir, 0, "a name in it is too long");
+			continue;
+		}
+		ret = walk_one(c, path, names[i], depth);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
+int
+em_catalog_add_path(struct em_catalog *c, const char *path)
+{
+	struct stat st;
+
+	if (c->finished)
+		return em_fail("the catalog is finished");
+	if (strcmp(path, "-") == 0)
+		return read_stream(c, path, 0);
+	if (stat(path, &st) < 0)
+		return em_catalog_add_unreadable(c, path, 0, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		em_catalog_logf(c, "searching '%s'", path);
+		return walk(c, path, 0);
+	}
+	return read_stream(c, path, 0);
+}
+
+/* Missing source or id sort first; then source, id, path and text number. */
+static int
+strcmp_null(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int
+cmp_entries(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+	int k;
+
+	if ((k = strcmp_null(a->source, b->source)) != 0)
+		return k;
+	if ((k = strcmp_null(a->id, b->id)) != 0)
+		return k;
+	if ((k = strcmp(a->path, b->path)) != 0)
+		return k;
+	return a->text < b->text ? -1 : a->text > b->text;
+}
+
+/* 1 if a should win over b: complete first, then the newer, then the earlier in sort order. */
+static int
+better(const struct entry *a, const struct entry *b)
+{
+	if (a->complete != b->complete)
+		return a->complete;
+	if (a->has_time != b->has_time)
+		return a->has_time;
+	if (a->has_time && (a->sec != b->sec || a->nsec != b->nsec))
+		return a->sec > b->sec || (a->sec == b->sec && a->nsec > b->nsec);
+	return cmp_entries(a, b) < 0;
+}
+
+static int
+warn(struct entry *e, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:s,s:s}", "code", code, "message", msg);
+	if (o == NULL || json_array_append_new(e->warnings, o) < 0)
+		return em_fail("out of memory");
+	return 0;
+}
+
+static int
+warnings(const struct em_catalog *c, struct entry *e)
+{
+	static const char *const axes[] = { "z", "y", "x" };
+	json_t *vs, *prov, *ff;
+	const char *status;
+	char list[16] = "";
+	size_t i;
+
+	if ((e->warnings = json_array()) == NULL)
+		return em_fail("out of memory");
+	if (!json_is_object(e->doc))
+		return 0;
+	vs = json_object_get(e->doc, "voxel_size_nm");
+	prov = json_object_get(e->doc, "voxel_size_source");
+	if (vs == NULL) {
+		if (warn(e, "no-voxel-size", "the voxel size is not known") < 0)
+			return -1;
+	} else if (json_is_array(prov)) {
+		for (i = 0; i < 3 && i < json_array_size(prov); i++) {
+			const char *p = json_string_value(json_array_get(prov, i));
+
+			if (p != NULL && strcmp(p, "config") == 0) {
+				if (list[0] != '\0')
+					strncat(list, ",", sizeof(list) - strlen(list) - 1);
+				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
+			}
+		}
+		if (list[0] != '\0' && warn(e, "voxel-size-from-config",
+		    "the voxel size along %s is from the configuration, not from the data or the archive",
+		    list) < 0)
+			return -1;
+	}
+	ff = json_object_get(json_object_get(e->doc, "statistics"), "fill_fraction");
+	if (json_is_number(ff) && json_number_value(ff) >= 1.0 &&
+	    warn(e, "all-fill", "every voxel is the fill value (statistics.fill_fraction is 1)") < 0)
+		return -1;
+	status = json_string_value(json_object_get(e->doc, "status"));
+	if (status != NULL && strcmp(status, "complete") != 0 &&
+	    warn(e, "not-complete", "the status is %s, not complete", status) < 0)
+		return -1;
+	if (e->outcome == OUT_SUPERSEDED) {
+		const struct entry *w = &c->v[e->winner];
+
+		if (warn(e, "duplicate-superseded", "another record of %s/%s is kept: %s (text %lu)",
+		    e->source, e->id, w->path, w->text) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+em_catalog_finish(struct em_catalog *c)
+{
+	size_t i, j, k, best;
+
+	if (c->finished)
+		return 0;
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), cmp_entries);
+	/* Entries of one (source, id) are now next to each other. */
+	for (i = 0; i < c->n; i = j) {
+		for (j = i + 1; j < c->n && c->v[i].source != NULL && c->v[i].id != NULL &&
+		    strcmp_null(c->v[j].source, c->v[i].source) == 0 &&
+		    strcmp_null(c->v[j].id, c->v[i].id) == 0; j++)
+			;
+		best = SIZE_MAX;
+		for (k = i; k < j; k++)
+			if (c->v[k].outcome == OUT_CATALOG && (best == SIZE_MAX ||
+			    better(&c->v[k], &c->v[best])))
+				best = k;
+		for (k = i; k < j; k++) {
+			if (k == best || c->v[k].outcome != OUT_CATALOG)
+				continue;
+			c->v[k].outcome = OUT_SUPERSEDED;
+			c->v[k].winner = best;
+			note(c, EM_LOG_INFO, "duplicate %s/%s: kept '%s' (text %lu), superseded '%s' "
+			    "(text %lu)", c->v[k].source, c->v[k].id, shown(c->v[best].path),
+			    c->v[best].text, shown(c->v[k].path), c->v[k].text);
+		}
+	}
+	for (i = 0; i < c->n; i++)
+		if (warnings(c, &c->v[i]) < 0)
+			return -1;
+	c->finished = 1;
+	return 0;
+}
+
+void
+em_catalog_counts(const struct em_catalog *c, struct em_catalog_counts *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->skipped = c->skipped;
+	for (i = 0; i < c->n; i++) {
+		const struct entry *e = &c->v[i];
+
+		out->read++;
+		switch (e->outcome) {
+		case OUT_CATALOG:
+			out->valid++;
+			out->cataloged++;
+			break;
+		case OUT_SUPERSEDED:
+			out->valid++;
+			out->superseded++;
+			break;
+		case OUT_INVALID:
+			out->invalid++;
+			break;
+		case OUT_UNREADABLE:
+			out->unreadable++;
+			break;
+		}
+		if (e->warnings != NULL && json_array_size(e->warnings) > 0)
+			out->warned++;
+	}
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* Add one to obj[key] (an integer). */
+static int
+count_up(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return json_object_set_new(obj, key, json_integer(1));
+	return json_integer_set(v, json_integer_value(v) + 1);
+}
+
+/* An object with its keys in byte order (the summary's maps read the same every time). */
+static json_t *
+sorted_object(const json_t *obj)
+{
+	const char **keys;
+	const char *key;
+	json_t *v, *out = json_object();
+	size_t n = 0, i;
+
+	if (out == NULL)
+		return NULL;
+	if ((keys = malloc((json_object_size(obj) + 1) * sizeof(*keys))) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	json_object_foreach((json_t *)obj, key, v)
+		keys[n++] = key;
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_names);
+	for (i = 0; i < n; i++) {
+		if (json_object_set(out, keys[i], json_object_get(obj, keys[i])) < 0) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	free(keys);
+	return out;
+}
+
+static json_t *
+sorted_keys_array(const json_t *set)
+{
+	json_t *sorted = sorted_object(set), *arr = json_array(), *v;
+	const char *key;
+
+	if (sorted == NULL || arr == NULL) {
+		json_decref(sorted);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_foreach(sorted, key, v)
+		json_array_append_new(arr, json_string(key));
+	json_decref(sorted);
+	return arr;
+}
+
+static json_t *
+summary(const struct em_catalog *c)
+{
+	json_t *by_source = json_object(), *by_status = json_object(), *fields = json_object();
+	json_t *out = NULL, *sets = NULL, *set, *v, *a = NULL, *b = NULL, *d = NULL;
+	struct em_catalog_counts k;
+	uint64_t voxels = 0, bytes = 0;
+	const char *key;
+	size_t i, j;
+
+	if (by_source == NULL || by_status == NULL || fields == NULL ||
+	    (sets = json_object()) == NULL)
+		goto oom;
+	for (i = 0; i < c->n; i++) {
+		const struct entry *e = &c->v[i];
+		json_t *shape, *fsz;
+		uint64_t prod = 1;
+
+		if (e->outcome != OUT_CATALOG)
+			continue;
+		if (count_up(by_source, e->source) < 0 ||
+		    count_up(by_status, json_string_value(json_object_get(e->doc, "status"))) < 0)
+			goto oom;
+		shape = json_object_get(e->doc, "volume_shape");
+		if (json_is_array(shape) && json_array_size(shape) > 0) {
+			for (j = 0; j < json_array_size(shape); j++) {
+				json_int_t x = json_integer_value(json_array_get(shape, j));
+
+				if (x < 0 || __builtin_mul_overflow(prod, (uint64_t)x, &prod)) {
+					em_fail("%s/%s: the voxel count does not fit 64 bits",
+					    e->source, e->id);
+					goto fail;
+				}
+			}
+			if (__builtin_add_overflow(voxels, prod, &voxels)) {
+				em_fail("the total voxel count does not fit 64 bits");
+				goto fail;
+			}
+		}
+		fsz = json_object_get(e->doc, "file_size_bytes");
+		if (json_is_integer(fsz) && json_integer_value(fsz) > 0 &&
+		    __builtin_add_overflow(bytes, (uint64_t)json_integer_value(fsz), &bytes)) {
+			em_fail("the total byte count does not fit 64 bits");
+			goto fail;
+		}
+		if ((set = json_object_get(sets, e->source)) == NULL) {
+			if ((set = json_object()) == NULL || json_object_set_new(sets, e->source,
+			    set) < 0)
+				goto oom;
+		}
+		json_object_foreach(e->doc, key, v)
+			if (json_object_set(set, key, json_true()) < 0)
+				goto oom;
+	}
+	if (voxels > INT64_MAX || bytes > INT64_MAX) {
+		em_fail("the totals do not fit a JSON integer");
+		goto fail;
+	}
+	json_object_foreach(sets, key, set) {
+		json_t *arr = sorted_keys_array(set);
+
+		if (arr == NULL || json_object_set_new(fields, key, arr) < 0)
+			goto oom;
+	}
+	em_catalog_counts(c, &k);
+	if ((a = sorted_object(by_source)) == NULL || (b = sorted_object(by_status)) == NULL ||
+	    (d = sorted_object(fields)) == NULL)
+		goto oom;
+	out = json_pack("{s:I,s:I,s:O,s:O,s:I,s:I,s:O}",
+	    "records", (json_int_t)k.cataloged,
+	    "rejected", (json_int_t)(k.invalid + k.unreadable + k.superseded),
+	    "by_source", a, "by_status", b,
+	    "total_voxels", (json_int_t)voxels, "total_bytes", (json_int_t)bytes,
+	    "fields_by_source", d);
+	if (out == NULL)
+		goto oom;
+	goto fail;
+oom:
+	em_fail("out of memory");
+fail:
+	json_decref(by_source);
+	json_decref(by_status);
+	json_decref(fields);
+	json_decref(sets);
+	json_decref(a);
+	json_decref(b);
+	json_decref(d);
+	return out;
+}
+
+/* "pointer: message" of the first error, and how many more there are. */
+static char *
+reason(const struct entry *e)
+{
+	char buf[2048];
+	json_t *first = json_array_get(e->errors, 0);
+	const char *ptr = json_string_value(json_object_get(first, "pointer"));
+	size_t more = json_array_size(e->errors) + e->dropped - 1;
+
+	if (e->outcome == OUT_UNREADABLE) {
+		snprintf(buf, sizeof(buf), "unreadable: %s",
+		    json_string_value(json_object_get(first, "message")));
+	} else if (more > 0) {
+		snprintf(buf, sizeof(buf), "invalid: %s: %s (and %zu more)",
+		    ptr != NULL && *ptr != '\0' ? ptr : "(root)",
+		    json_string_value(json_object_get(first, "message")), more);
+	} else {
+		snprintf(buf, sizeof(buf), "invalid: %s: %s",
+		    ptr != NULL && *ptr != '\0' ? ptr : "(root)",
+		    json_string_value(json_object_get(first, "message")));
+	}
+	return strdup(buf);
+}
+
+static json_t *
+rejected_entry(const struct em_catalog *c, const struct entry *e)
+{
+	char buf[PATH_MAX + 256], *r = NULL;
+	json_t *o;
+
+	if (e->outcome == OUT_SUPERSEDED) {
+		const struct entry *w = &c->v[e->winner];
+
+		snprintf(buf, sizeof(buf), "superseded: another record of the same source and id "
+		    "is kept (%s, text %lu)", w->path, w->text);
+	} else {
+		if ((r = reason(e)) == NULL) {
+			em_fail("out of memory");
+			return NULL;
+		}
+		snprintf(buf, sizeof(buf), "%s", r);
+		free(r);
+	}
+	o = json_pack("{s:o,s:o,s:s,s:I,s:s}", "source", str_or_null(e->source),
+	    "id", str_or_null(e->id), "path", e->path, "text", (json_int_t)e->text,
+	    "reason", buf);
+	if (o == NULL)
+		em_fail("out of memory");
+	return o;
+}
+
+json_t *
+em_catalog_json(const struct em_catalog *c, const char *generated)
+{
+	json_t *out = NULL, *records = json_array(), *rejected = json_array(), *sum = NULL;
+	size_t i;
+
+	if (!c->finished) {
+		em_fail("the catalog is not finished");
+		goto fail;
+	}
+	if (records == NULL || rejected == NULL)
+		goto oom;
+	for (i = 0; i < c->n; i++) {
+		const struct entry *e = &c->v[i];
+
+		if (e->outcome == OUT_CATALOG) {
+			if (json_array_append(records, e->doc) < 0)
+				goto oom;
+		} else {
+			json_t *r = rejected_entry(c, e);
+
+			if (r == NULL || json_array_append_new(rejected, r) < 0)
+				goto fail;
+		}
+	}
+	if ((sum = summary(c)) == NULL)
+		goto fail;
+	out = json_pack("{s:i,s:s,s:{s:s,s:s},s:o,s:O,s:O,s:O}",
+	    "catalog_version", 1, "generated", generated,
+	    "generator", "tool", "em-consolidate", "version", EM_VERSION,
+	    "schema", str_or_null(c->schema_id),
+	    "summary", sum, "records", records, "rejected", rejected);
+	if (out == NULL)
+		goto oom;
+	goto fail;
+oom:
+	em_fail("out of memory");
+fail:
+	json_decref(records);
+	json_decref(rejected);
+	json_decref(sum);
+	return out;
+}
+
+static json_t *
+report_entry(const struct entry *e)
+{
+	json_t *o, *missing = NULL, *score;
+	const char *status = json_string_value(json_object_get(e->doc, "status"));
+
+	if (json_is_object(e->doc)) {
+		score = json_real(em_record_completeness(e->doc, &missing));
+		if (missing == NULL)
+			missing = json_array();
+	} else {
+		score = json_null();
+		missing = json_null();
+	}
+	o = json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:b,s:O,s:I,s:o,s:o,s:O}",
+	    "path", e->path, "text", (json_int_t)e->text,
+	    "source", str_or_null(e->source), "id", str_or_null(e->id),
+	    "status", str_or_null(status),
+	    "outcome", outcome_names[e->outcome],
+	    "valid", e->outcome == OUT_CATALOG || e->outcome == OUT_SUPERSEDED,
+	    "errors", e->errors, "errors_not_kept", (json_int_t)e->dropped,
+	    "completeness", score, "missing", missing,
+	    "warnings", e->warnings);
+	if (o == NULL)
+		em_fail("out of memory");
+	return o;
+}
+
+json_t *
+em_catalog_report(const struct em_catalog *c, const char *generated)
+{
+	json_t *out = NULL, *entries = json_array();
+	struct em_catalog_counts k;
+	size_t i;
+
+	if (!c->finished) {
+		em_fail("the catalog is not finished");
+		goto out;
+	}
+	if (entries == NULL) {
+		em_fail("out of memory");
+		goto out;
+	}
+	for (i = 0; i < c->n; i++) {
+		json_t *r = report_entry(&c->v[i]);
+
+		if (r == NULL || json_array_append_new(entries, r) < 0)
+			goto out;
+	}
+	em_catalog_counts(c, &k);
+	out = json_pack("{s:i,s:s,s:{s:s,s:s},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:O}",
+	    "report_version", 1, "generated", generated,
+	    "generator", "tool", "em-consolidate", "version", EM_VERSION,
+	    "schema", str_or_null(c->schema_id),
+	    "summary", "read", (json_int_t)k.read, "valid", (json_int_t)k.valid,
+	    "invalid", (json_int_t)k.invalid, "unreadable", (json_int_t)k.unreadable,
+	    "superseded", (json_int_t)k.superseded, "cataloged", (json_int_t)k.cataloged,
+	    "skipped", (json_int_t)k.skipped, "with_warnings", (json_int_t)k.warned,
+	    "records", entries);
+	if (out == NULL)
+		em_fail("out of memory");
+out:
+	json_decref(entries);
+	return out;
+}
+
+/* The fewest significant digits that give back the same double. */
+static int
+put_real(struct em_buf *b, double d)
+{
+	char tmp[64];
+	int p;
+
+	if (!isfinite(d))
+		return em_fail("a number that JSON cannot hold");
+	for (p = 1; p <= 17; p++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	if (em_buf_addstr(b, tmp) < 0)
+		return -1;
+	/* Still a real when read back: 1.0, not 1. */
+	if (strpbrk(tmp, ".eEn") == NULL)
+		return em_buf_addstr(b, ".0");
+	return 0;
+}
+
+static int
+put_indent(struct em_buf *b, int depth)
+{
+	int i;
+
+	if (em_buf_addch(b, '\n') < 0)
+		return -1;
+	for (i = 0; i < depth; i++)
+		if (em_buf_addstr(b, "  ") < 0)
+			return -1;
+	return 0;
+}
+
+static int
+put_value(struct em_buf *b, const json_t *v, int depth)
+{
+	const char *key;
+	json_t *m;
+	size_t i, n;
+	char *s;
+	int first = 1;
+
+	if (depth > 1000)
+		return em_fail("JSON nested too deep to write");
+	switch (json_typeof(v)) {
+	case JSON_REAL:
+		return put_real(b, json_real_value(v));
+	case JSON_OBJECT:
+		if (json_object_size(v) == 0)
+			return em_buf_addstr(b, "{}");
+		if (em_buf_addch(b, '{') < 0)
+			return -1;
+		json_object_foreach((json_t *)v, key, m) {
+			json_t *k = json_string(key);
+
+			if (k == NULL)
+				return em_fail("out of memory");
+			s = json_dumps(k, JSON_ENCODE_ANY);
+			json_decref(k);
+			if (s == NULL)
+				return em_fail("cannot encode JSON");
+			if ((!first && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
+			    em_buf_addstr(b, s) < 0 || em_buf_addstr(b, ": ") < 0) {
+				free(s);
+				return -1;
+			}
+			free(s);
+			first = 0;
+			if (put_value(b, m, depth + 1) < 0)
+				return -1;
+		}
+		if (put_indent(b, depth) < 0)
+			return -1;
+		return em_buf_addch(b, '}');
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		if (n == 0)
+			return em_buf_addstr(b, "[]");
+		if (em_buf_addch(b, '[') < 0)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if ((i > 0 && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
+			    put_value(b, json_array_get(v, i), depth + 1) < 0)
+				return -1;
+		}
+		if (put_indent(b, depth) < 0)
+			return -1;
+		return em_buf_addch(b, ']');
+	default:
+		/* Strings, integers, true, false and null as jansson spells them. */
+		if ((s = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
+			return em_fail("cannot encode JSON");
+		first = em_buf_addstr(b, s);
+		free(s);
+		return first;
+	}
+}
+
+char *
+em_catalog_dump(const json_t *v)
+{
+	/* A catalog holds whole records, each at most EM_RECORD_MAX_BYTES read. */
+	struct em_buf b = EM_BUF_INIT((size_t)4 << 30);
+
+	if (put_value(&b, v, 0) < 0 || em_buf_addch(&b, '\n') < 0) {
+		em_buf_release(&b);
+		return NULL;
+	}
+	return em_buf_detach(&b, NULL);
+}
+
+static int
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+em_time_parse(const char *s, int64_t *sec, long *nsec)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0, leap, max;
+	long ns = 0, scale = 100000000;
+	const char *p;
+
+	if (strlen(s) < 20 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 ||
+	    s[7] != '-' || digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') ||
+	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 ||
+	    s[16] != ':' || digits(s + 17, 2, &se) < 0)
+		return em_fail("'%s' is not an RFC 3339 date-time", s);
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return em_fail("'%s' is not an RFC 3339 date-time", s);
+		for (; *p >= '0' && *p <= '9'; p++) {
+			ns += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (digits(p + 1, 2, &oh) < 0 || p[3] != ':' || digits(p + 4, 2, &om) < 0 ||
+		    oh > 23 || om > 59)
+			return em_fail("'%s' has a bad zone offset", s);
+		p += 6;
+	} else {
+		return em_fail("'%s' is not an RFC 3339 date-time (no zone)", s);
+	}
+	if (*p != '\0')
+		return em_fail("'%s' is not an RFC 3339 date-time", s);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	max = mo >= 1 && mo <= 12 ? mdays[mo - 1] + (mo == 2 && leap) : 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > max || h > 23 || mi > 59 || se > 60)
+		return em_fail("'%s' is not a possible date and time", s);
+	*sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+	    sign * (oh * 3600 + om * 60);
+	*nsec = ns;
+	return 0;
+}
+
+static int
+write_tmp(struct em_atomic *a, const char *path, const char *data)
+{
+	if (em_atomic_open(a, path) < 0)
+		return -1;
+	if (em_write_all(a->fd, data, strlen(data)) < 0) {
+		em_fail_ctx("cannot write '%s'", a->tmp);
+		em_atomic_abort(a);
+		return -1;
+	}
+	return 0;
+}
+
+int
+em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
+    struct em_catalog_files *files)
+{
+	struct em_atomic a[3];
+	const char *paths[3] = { files->catalog, files->report, files->log };
+	char stamp[32], generated[32], *text[3] = { NULL, NULL, NULL }, *logtext = NULL;
+	json_t *cat = NULL, *rep = NULL;
+	struct em_catalog_counts k;
+	struct em_buf lb = EM_BUF_INIT(EM_CATALOG_MAX_LOG + 4096);
+	struct tm tm;
+	time_t t = (time_t)now;
+	size_t i, opened = 0, done = 0;
+	int rc = -1;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return em_fail("the time %lld cannot be shown as a date", (long long)now);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	strftime(generated, sizeof(generated), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (snprintf(files->catalog, sizeof(files->catalog), "%s/metadata_catalog_%s.json", dir,
+	    stamp) >= (int)sizeof(files->catalog) ||
+	    snprintf(files->report, sizeof(files->report), "%s/validation_report_%s.json", dir,
+	    stamp) >= (int)sizeof(files->report) ||
+	    snprintf(files->log, sizeof(files->log), "%s/processing_log_%s.log", dir,
+	    stamp) >= (int)sizeof(files->log))
+		return em_fail("the output directory's name is too long");
+	if (em_catalog_finish(c) < 0)
+		return -1;
+	em_catalog_counts(c, &k);
+	if ((cat = em_catalog_json(c, generated)) == NULL ||
+	    (rep = em_catalog_report(c, generated)) == NULL ||
+	    (text[0] = em_catalog_dump(cat)) == NULL || (text[1] = em_catalog_dump(rep)) == NULL)
+		goto out;
+	if (em_buf_addf(&lb, "em-consolidate %s, %s\n", EM_VERSION, generated) < 0 ||
+	    em_buf_addf(&lb, "schema %s\n", c->schema_id ? c->schema_id : "(no $id)") < 0 ||
+	    em_buf_addstr(&lb, em_catalog_log(c)) < 0 ||
+	    em_buf_addf(&lb, "summary: %zu read, %zu valid, %zu invalid, %zu unreadable, "
+	    "%zu superseded, %zu skipped, %zu in the catalog, %zu with warnings\n", k.read,
+	    k.valid, k.invalid, k.unreadable, k.superseded, k.skipped, k.cataloged, k.warned) < 0 ||
+	    em_buf_addf(&lb, "catalog %s\nreport %s\n", files->catalog, files->report) < 0)
+		goto out;
+	text[2] = logtext = em_buf_detach(&lb, NULL);
+	if (logtext == NULL && (logtext = text[2] = strdup("")) == NULL) {
+		em_fail("out of memory");
+		goto out;
+	}
+	if (em_mkdir_p(dir) < 0) {
+		em_fail_ctx("cannot create the output directory '%s'", dir);
+		goto out;
+	}
+	for (opened = 0; opened < 3; opened++)
+		if (write_tmp(&a[opened], paths[opened], text[opened]) < 0)
+			goto out;
+	for (done = 0; done < 3; done++) {
+		/* The data is what a run leaves behind: sync it before it replaces anything. */
+		if (em_atomic_commit(&a[done], EM_ATOMIC_SYNC) < 0) {
+			done++;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		/* All or none: remove what was renamed, drop what was not. */
+		for (i = 0; i + 1 < done; i++)
+			unlink(paths[i]);
+		for (i = done; i < opened; i++)
+			em_atomic_abort(&a[i]);
+	}
+	json_decref(cat);
+	json_decref(rep);
+	free(text[0]);
+	free(text[1]);
+	free(text[2]);
+	em_buf_release(&lb);
+	return rc;
+}

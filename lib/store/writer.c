@@ -1,0 +1,904 @@
+/* writer.c - stream a volume into a Zarr v2 array: chunk assembly, a compression pool, atomic resumable writes */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "store/codec.h"
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "store/zarr.h"
+#include "store/writer.h"
+#include "core/banned.h"
+
+#define MAX_JOBS 64
+#define NBUCKETS 4096
+
+struct job {
+	struct job *next;
+	uint64_t cidx[EM_ZARR_MAXDIM];
+	unsigned char *data;	/* a full chunk, owned */
+};
+
+/* A chunk being assembled from boxes. */
+struct pend {
+	struct pend *next;
+	uint64_t lin;		/* linear chunk index */
+	uint64_t cidx[EM_ZARR_MAXDIM];
+	unsigned char *data;	/* NULL: already in the store, the data is dropped */
+	uint64_t got, need;	/* voxels arrived / voxels inside the array */
+};
+
+enum { MODE_NONE, MODE_PLANES, MODE_BOXES };
+
+struct em_zwriter {
+	struct em_zarr *a;
+	const struct em_zarr_meta *m;
+	struct em_zwriter_opts o;
+	size_t isz, cbytes, bound;
+	uint64_t grid[EM_ZARR_MAXDIM];
+	int mode;
+	/* planes */
+	unsigned char **rowc;	/* the chunks of the current chunk row */
+	uint64_t per_row;	/* chunks in a chunk row */
+	size_t plane_bytes;
+	uint64_t next_z;
+	/* boxes */
+	struct pend *tab[NBUCKETS];
+	uint64_t pending_bytes, npend;
+	/* the queue and the pool */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_space;
+	struct job *head, *tail;
+	int inflight, qmax, stop, failed;
+	char err[1024];
+	pthread_t th[MAX_JOBS];
+	int nth;
+	struct em_zwriter_stats st;
+	uint64_t cur_mem;
+	unsigned char **freel;	/* recycled chunk buffers */
+	int nfree, freecap;
+};
+
+static void
+mem_add(struct em_zwriter *w, uint64_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	w->cur_mem += n;
+	if (w->cur_mem > w->st.peak_buffer)
+		w->st.peak_buffer = w->cur_mem;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+mem_sub(struct em_zwriter *w, uint64_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	w->cur_mem -= n;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Chunk buffers are recycled through a free list rather than returned to
+ * malloc: a fresh 256 KiB buffer per chunk costs page faults (and mmap
+ * churn) that showed up as a quarter of the writer's time.
+ */
+static unsigned char *
+chunk_alloc(struct em_zwriter *w)
+{
+	unsigned char *p = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->nfree > 0)
+		p = w->freel[--w->nfree];
+	pthread_mutex_unlock(&w->mu);
+	if (p != NULL)
+		return p;
+	if ((p = malloc(w->cbytes)) == NULL) {
+		em_fail("out of memory for a chunk of %zu bytes", w->cbytes);
+		return NULL;
+	}
+	mem_add(w, w->cbytes);
+	return p;
+}
+
+static void
+chunk_release(struct em_zwriter *w, unsigned char *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->nfree < w->freecap) {
+		w->freel[w->nfree++] = p;
+		p = NULL;
+	} else {
+		w->cur_mem -= w->cbytes;
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(p);
+}
+
+/* Record the first failure (the error text is per thread, so copy it). */
+static void
+set_failed(struct em_zwriter *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!w->failed) {
+		__atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
+		snprintf(w->err, sizeof(w->err), "%s", em_errmsg());
+	}
+	pthread_cond_broadcast(&w->cv_space);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int
+all_fill(const struct em_zwriter *w, const unsigned char *p)
+{
+	size_t i, n = w->cbytes / w->isz;
+
+	for (i = 0; i < n; i++)
+		if (memcmp(p + i * w->isz, w->m->fill, w->isz) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+chunk_file(const struct em_zwriter *w, const uint64_t *cidx, char *buf, size_t n)
+{
+	const char *dir = em_zarr_path(w->a);
+	size_t len = strlen(dir);
+
+	if (len + 2 >= n)
+		return em_fail("path too long");
+	memcpy(buf, dir, len);
+	buf[len] = '/';
+	if (em_zarr_chunk_key(w->m, cidx, buf + len + 1, n - len - 1) == NULL)
+		return em_fail("path too long");
+	return 0;
+}
+
+static int
+open_tmp(struct em_atomic *at, const char *path)
+{
+	char parent[4096];
+	char *slash;
+
+	if (em_atomic_open(at, path) == 0)
+		return 0;
+	/* The first chunk of a nested ('/') key: make its directories. */
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	if (em_mkdir_p(parent) < 0)
+		return -1;
+	return em_atomic_open(at, path);
+}
+
+static int
+write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, struct job *j)
+{
+	char path[4096];
+	struct em_atomic at;
+	size_t olen = 0;
+	int present;
+
+	if (chunk_file(w, j->cidx, path, sizeof(path)) < 0)
+		return -1;
+	if (!w->o.no_resume) {
+		present = em_zarr_chunk_present(w->a, j->cidx, w->o.verify);
+		if (present < 0)
+			return -1;
+		if (present) {
+			pthread_mutex_lock(&w->mu);
+			w->st.chunks_present++;
+			pthread_mutex_unlock(&w->mu);
+			return 0;
+		}
+	}
+	if (w->o.skip_fill && all_fill(w, j->data)) {
+		pthread_mutex_lock(&w->mu);
+		w->st.chunks_fill++;
+		pthread_mutex_unlock(&w->mu);
+		if (w->o.no_resume && unlink(path) < 0 && errno != ENOENT)
+			return em_fail_errno("cannot remove '%s'", path);
+		return 0;
+	}
+	if (em_codec_encode(cx, &w->m->codec, j->data, w->cbytes, out, w->bound, &olen) < 0)
+		return em_fail_ctx("cannot compress chunk '%s'", path);
+	if (open_tmp(&at, path) < 0)
+		return -1;
+	if (em_write_all(at.fd, out, olen) < 0) {
+		em_fail_ctx("cannot write '%s'", at.tmp);
+		em_atomic_abort(&at);
+		return -1;
+	}
+	/* Testing: hold the half-done temporary file, so a kill can leave one behind. */
+	if (w->o.throttle_ms > 0) {
+		struct timespec ts = { (time_t)(w->o.throttle_ms / 1000),
+		    (long)(w->o.throttle_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (em_atomic_commit(&at, w->o.sync ? EM_ATOMIC_SYNC : 0) < 0)
+		return -1;
+	pthread_mutex_lock(&w->mu);
+	w->st.chunks_written++;
+	w->st.bytes_in += w->cbytes;
+	w->st.bytes_out += olen;
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+static void *
+worker(void *arg)
+{
+	struct em_zwriter *w = arg;
+	struct em_codec_ctx *cx = em_codec_ctx_new();
+	unsigned char *out = malloc(w->bound);
+	int ok = cx != NULL && out != NULL;
+
+	if (!ok) {
+		em_fail("out of memory");
+		set_failed(w);
+	} else {
+		mem_add(w, w->bound);
+	}
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct job *j;
+		int rc;
+		while (w->head == NULL && !w->stop)
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		if (w->head == NULL)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		/* After a failure the rest of the queue is dropped: a re-run writes it. */
+		rc = ok && !__atomic_load_n(&w->failed, __ATOMIC_RELAXED) ?
+		    write_job(w, cx, out, j) : 0;
+		if (rc < 0)
+			set_failed(w);
+		chunk_release(w, j->data);
+		free(j);
+		pthread_mutex_lock(&w->mu);
+		w->inflight--;
+		pthread_cond_broadcast(&w->cv_space);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (ok)
+		mem_sub(w, w->bound);
+	free(out);
+	em_codec_ctx_free(cx);
+	return NULL;
+}
+
+static int
+failure(struct em_zwriter *w)
+{
+	char msg[sizeof(w->err)];
+
+	pthread_mutex_lock(&w->mu);
+	snprintf(msg, sizeof(msg), "%s", w->err);
+	pthread_mutex_unlock(&w->mu);
+	return em_fail("%s", msg);
+}
+
+/* Hand a full chunk (data owned, counted in cur_mem) to the pool; blocks while the queue is full. */
+static int
+submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		chunk_release(w, data);
+		return em_fail("out of memory");
+	}
+	memcpy(j->cidx, cidx, sizeof(j->cidx));
+	j->data = data;
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight >= w->qmax && !w->failed)
+		pthread_cond_wait(&w->cv_space, &w->mu);
+	if (w->failed) {
+		pthread_mutex_unlock(&w->mu);
+		chunk_release(w, j->data);
+		free(j);
+		return failure(w);
+	}
+	if (w->tail != NULL)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->inflight++;
+	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+static void
+stop_pool(struct em_zwriter *w)
+{
+	int i;
+
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->nth; i++)
+		pthread_join(w->th[i], NULL);
+	w->nth = 0;
+}
+
+uint64_t
+em_zwriter_min_memory(const struct em_zarr_meta *m, int jobs, const uint64_t *box)
+{
+	uint64_t cb = em_zarr_chunk_bytes(m), g[EM_ZARR_MAXDIM], need, n;
+	int i;
+
+	if (jobs < 1)
+		jobs = 1;
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
+	/* The queue's chunks, plus the one the caller fills while it waits for room. */
+	need = (uint64_t)jobs * em_codec_bound(&m->codec, cb) + (2 * (uint64_t)jobs + 1) * cb;
+	em_zarr_grid(m, g);
+	if (box == NULL) {
+		/* The chunks of one chunk row (edge chunks full size). */
+		for (n = 1, i = 1; i < m->ndim; i++)
+			n *= g[i];
+		return need + n * cb;
+	}
+	n = box[0] / m->chunks[0] + 2;
+	if (n > g[0])
+		n = g[0];
+	for (i = 1; i < m->ndim; i++)
+		n *= g[i];
+	return need + n * cb;
+}
+
+struct em_zwriter *
+em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
+{
+	struct em_zwriter *w = calloc(1, sizeof(*w));
+	uint64_t removed = 0;
+	int i;
+
+	if (w == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	w->a = a;
+	w->m = em_zarr_meta(a);
+	if (o != NULL)
+		w->o = *o;
+	if (w->m->big_endian || w->m->order_f) {
+		free(w);
+		em_fail("the writer writes little-endian C-order arrays only");
+		return NULL;
+	}
+	if (w->o.jobs < 1)
+		w->o.jobs = 1;
+	if (w->o.jobs > MAX_JOBS)
+		w->o.jobs = MAX_JOBS;
+	w->isz = em_zarr_itemsize(a);
+	w->cbytes = em_zarr_chunk_bytes(w->m);
+	w->bound = em_codec_bound(&w->m->codec, w->cbytes);
+	em_zarr_grid(w->m, w->grid);
+	w->plane_bytes = w->isz;
+	w->per_row = 1;
+	for (i = 1; i < w->m->ndim; i++) {
+		w->plane_bytes *= (size_t)w->m->shape[i];
+		w->per_row *= w->grid[i];
+	}
+	/*
+	 * Queue: 2 * jobs chunks keep the pool busy; one more chunk row lets
+	 * the caller fill the next row while this one is compressed.  A
+	 * memory bound takes back what it must of that extra row.
+	 */
+	{
+		uint64_t minq = 2 * (uint64_t)w->o.jobs, q = minq + w->per_row;
+		uint64_t need = em_zwriter_min_memory(w->m, w->o.jobs, NULL);
+		if (w->o.max_memory > 0) {
+			uint64_t extra = w->o.max_memory > need ? (w->o.max_memory - need) / w->cbytes : 0;
+			if (extra < w->per_row)
+				q = minq + extra;
+		}
+		w->qmax = q > 1 << 20 ? 1 << 20 : (int)q;
+		/* Boxes: what the budget leaves after the pool and the queue holds partial chunks. */
+		if (w->o.max_memory > 0 && w->o.max_pending == 0) {
+			uint64_t base = (uint64_t)w->o.jobs * w->bound + (minq + 1) * w->cbytes;
+			w->o.max_pending = w->o.max_memory > base + w->cbytes ?
+			    w->o.max_memory - base : w->cbytes;
+		}
+		w->freecap = w->qmax + 1;
+		if ((w->freel = calloc((size_t)w->freecap, sizeof(*w->freel))) == NULL) {
+			free(w);
+			em_fail("out of memory");
+			return NULL;
+		}
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_space, NULL);
+	if (em_zarr_clean_tmp(em_zarr_path(a), 0, &removed) < 0)
+		goto fail;
+	if (removed > 0)
+		em_log(EM_LOG_INFO, "removed %llu temporary files of an interrupted run",
+		    (unsigned long long)removed);
+	for (i = 0; i < w->o.jobs; i++) {
+		if (pthread_create(&w->th[i], NULL, worker, w) != 0) {
+			em_fail("cannot start a writer thread");
+			goto fail;
+		}
+		w->nth++;
+	}
+	return w;
+fail:
+	em_zwriter_free(w);
+	return NULL;
+}
+
+/* Chunk k of the current row: its index and the part of it inside the array. */
+static int
+row_chunk(const struct em_zwriter *w, uint64_t r, uint64_t k, uint64_t *ci, uint64_t *cnt)
+{
+	const struct em_zarr_meta *m = w->m;
+	int n = m->ndim, i, edge = 0;
+
+	ci[0] = r;
+	for (i = n - 1; i >= 1; i--) {
+		ci[i] = k % w->grid[i];
+		k /= w->grid[i];
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t lo = ci[i] * m->chunks[i];
+		cnt[i] = m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
+		if (cnt[i] < m->chunks[i])
+			edge = 1;
+	}
+	return edge;
+}
+
+/*
+ * Copy planes z0 .. z0+nz (all in chunk row r) straight into the row's
+ * chunk buffers: one pass over the data, no intermediate row copy.
+ */
+static int
+fill_row(struct em_zwriter *w, uint64_t r, uint64_t z0, uint64_t nz, const unsigned char *src)
+{
+	const struct em_zarr_meta *m = w->m;
+	uint64_t k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM];
+	uint64_t dof[EM_ZARR_MAXDIM] = { 0 }, ssh[EM_ZARR_MAXDIM];
+	int n = m->ndim, i;
+
+	ssh[0] = nz;
+	for (i = 1; i < n; i++)
+		ssh[i] = m->shape[i];
+	for (k = 0; k < w->per_row; k++) {
+		int edge = row_chunk(w, r, k, ci, cnt);
+		if (w->rowc[k] == NULL) {
+			if ((w->rowc[k] = chunk_alloc(w)) == NULL)
+				return -1;
+			/* Zarr stores edge chunks full size; the part outside the array is fill. */
+			if (edge)
+				em_zarr_fill(w->rowc[k], w->cbytes / w->isz, w->isz, m->fill);
+		}
+		so[0] = 0;
+		for (i = 1; i < n; i++)
+			so[i] = ci[i] * m->chunks[i];
+		cnt[0] = nz;
+		dof[0] = z0 - r * m->chunks[0];
+		em_zarr_copy_box(n, w->isz, w->rowc[k], m->chunks, dof, src, ssh, so, cnt);
+	}
+	return 0;
+}
+
+/* Queue the chunks of the finished row. */
+static int
+submit_row(struct em_zwriter *w, uint64_t r)
+{
+	uint64_t k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+	int rc = 0;
+
+	for (k = 0; k < w->per_row; k++) {
+		unsigned char *c = w->rowc[k];
+		row_chunk(w, r, k, ci, cnt);
+		w->rowc[k] = NULL;
+		if (rc == 0 && submit(w, ci, c) < 0)
+			rc = -1;
+		else if (rc < 0)
+			chunk_release(w, c);
+	}
+	return rc;
+}
+
+int
+em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void *data)
+{
+	const struct em_zarr_meta *m = w->m;
+	const unsigned char *src = data;
+	uint64_t c0 = m->chunks[0];
+
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+		return failure(w);
+	if (w->mode == MODE_BOXES)
+		return em_fail("planes given to a writer fed with boxes");
+	if (z0 != w->next_z)
+		return em_fail("plane %llu given when plane %llu was expected",
+		    (unsigned long long)z0, (unsigned long long)w->next_z);
+	if (nz > m->shape[0] - z0)
+		return em_fail("planes %llu..%llu are beyond the array's %llu",
+		    (unsigned long long)z0, (unsigned long long)(z0 + nz),
+		    (unsigned long long)m->shape[0]);
+	if (w->rowc == NULL && (w->rowc = calloc((size_t)w->per_row, sizeof(*w->rowc))) == NULL)
+		return em_fail("out of memory");
+	w->mode = MODE_PLANES;
+	while (nz > 0) {
+		uint64_t r = w->next_z / c0, zr = w->next_z - r * c0, take = c0 - zr;
+		if (take > nz)
+			take = nz;
+		if (fill_row(w, r, w->next_z, take, src) < 0) {
+			set_failed(w);
+			return -1;
+		}
+		src += take * w->plane_bytes;
+		nz -= take;
+		w->next_z += take;
+		if ((w->next_z % c0 == 0 || w->next_z == m->shape[0]) && submit_row(w, r) < 0) {
+			set_failed(w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t
+lin_index(const struct em_zwriter *w, const uint64_t *ci)
+{
+	uint64_t l = 0;
+	int i;
+
+	for (i = 0; i < w->m->ndim; i++)
+		l = l * w->grid[i] + ci[i];
+	return l;
+}
+
+static struct pend *
+pend_get(struct em_zwriter *w, const uint64_t *ci, int *err)
+{
+	const struct em_zarr_meta *m = w->m;
+	uint64_t lin = lin_index(w, ci);
+	struct pend *p;
+	int i, present = 0;
+
+	*err = 0;
+	for (p = w->tab[lin % NBUCKETS]; p != NULL; p = p->next)
+		if (p->lin == lin)
+			return p;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		*err = em_fail("out of memory");
+		return NULL;
+	}
+	p->lin = lin;
+	memcpy(p->cidx, ci, sizeof(p->cidx));
+	p->need = 1;
+	for (i = 0; i < m->ndim; i++) {
+		uint64_t lo = ci[i] * m->chunks[i];
+		p->need *= m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
+	}
+	if (!w->o.no_resume && (present = em_zarr_chunk_present(w->a, ci, w->o.verify)) < 0) {
+		free(p);
+		*err = -1;
+		return NULL;
+	}
+	if (!present) {
+		if (w->o.max_pending > 0 && w->pending_bytes + w->cbytes > w->o.max_pending) {
+			free(p);
+			*err = em_fail("incomplete chunks would need more than %llu bytes "
+			    "(%llu chunks wait for data): feed the boxes in chunk order or allow "
+			    "more memory", (unsigned long long)w->o.max_pending,
+			    (unsigned long long)w->npend);
+			return NULL;
+		}
+		if ((p->data = chunk_alloc(w)) == NULL) {
+			free(p);
+			*err = -1;
+			return NULL;
+		}
+		em_zarr_fill(p->data, w->cbytes / w->isz, w->isz, m->fill);
+		w->pending_bytes += w->cbytes;
+	}
+	p->next = w->tab[lin % NBUCKETS];
+	w->tab[lin % NBUCKETS] = p;
+	w->npend++;
+	return p;
+}
+
+static void
+pend_remove(struct em_zwriter *w, struct pend *p)
+{
+	struct pend **pp = &w->tab[p->lin % NBUCKETS];
+
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	w->npend--;
+	if (p->data != NULL)
+		w->pending_bytes -= w->cbytes;
+}
+
+int
+em_zwriter_put_box(struct em_zwriter *w, const uint64_t *start, const uint64_t *count,
+    const void *data)
+{
+	const struct em_zarr_meta *m = w->m;
+	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
+	int n = m->ndim, i, err;
+
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+		return failure(w);
+	if (w->mode == MODE_PLANES)
+		return em_fail("a box given to a writer fed with planes");
+	for (i = 0; i < n; i++) {
+		if (start[i] > m->shape[i] || count[i] > m->shape[i] - start[i])
+			return em_fail("box %llu+%llu is outside the array (%llu) in dimension %d",
+			    (unsigned long long)start[i], (unsigned long long)count[i],
+			    (unsigned long long)m->shape[i], i);
+		if (count[i] == 0)
+			return 0;
+	}
+	w->mode = MODE_BOXES;
+	for (i = 0; i < n; i++) {
+		c0[i] = start[i] / m->chunks[i];
+		c1[i] = (start[i] + count[i] - 1) / m->chunks[i];
+		ci[i] = c0[i];
+	}
+	for (;;) {
+		uint64_t so[EM_ZARR_MAXDIM], dof[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], vox = 1;
+		struct pend *p = pend_get(w, ci, &err);
+		if (p == NULL)
+			return -1;
+		for (i = 0; i < n; i++) {
+			uint64_t lo = ci[i] * m->chunks[i], hi = lo + m->chunks[i];
+			uint64_t b0 = start[i] > lo ? start[i] : lo;
+			uint64_t b1 = start[i] + count[i] < hi ? start[i] + count[i] : hi;
+			so[i] = b0 - start[i];
+			dof[i] = b0 - lo;
+			cnt[i] = b1 - b0;
+			vox *= cnt[i];
+		}
+		if (p->data != NULL)
+			em_zarr_copy_box(n, w->isz, p->data, m->chunks, dof, data, count, so, cnt);
+		p->got += vox;
+		if (p->got > p->need) {
+			char key[256];
+			return em_fail("boxes overlap in chunk %s",
+			    em_zarr_chunk_key(m, ci, key, sizeof(key)) ? key : "?");
+		}
+		if (p->got == p->need) {
+			pend_remove(w, p);
+			if (p->data == NULL) {
+				pthread_mutex_lock(&w->mu);
+				w->st.chunks_present++;
+				pthread_mutex_unlock(&w->mu);
+			} else if (submit(w, p->cidx, p->data) < 0) {
+				free(p);
+				return -1;
+			}
+			free(p);
+		}
+		for (i = n - 1; i >= 0; i--) {
+			if (++ci[i] <= c1[i])
+				break;
+			ci[i] = c0[i];
+		}
+		if (i < 0)
+			break;
+	}
+	(void)err;
+	return 0;
+}
+
+int
+em_zwriter_box_done(struct em_zwriter *w, const uint64_t *start, const uint64_t *count)
+{
+	const struct em_zarr_meta *m = w->m;
+	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
+	int n = m->ndim, i, rc;
+
+	for (i = 0; i < n; i++) {
+		if (start[i] > m->shape[i] || count[i] > m->shape[i] - start[i])
+			return em_fail("box is outside the array in dimension %d", i);
+		if (count[i] == 0)
+			return 1;
+		c0[i] = ci[i] = start[i] / m->chunks[i];
+		c1[i] = (start[i] + count[i] - 1) / m->chunks[i];
+	}
+	if (w->o.no_resume)
+		return 0;
+	for (;;) {
+		rc = em_zarr_chunk_present(w->a, ci, w->o.verify);
+		if (rc <= 0)
+			return rc;
+		for (i = n - 1; i >= 0; i--) {
+			if (++ci[i] <= c1[i])
+				break;
+			ci[i] = c0[i];
+		}
+		if (i < 0)
+			return 1;
+	}
+}
+
+int
+em_zwriter_finish(struct em_zwriter *w, struct em_zwriter_stats *stats)
+{
+	int rc = 0, b;
+
+	if (w->mode == MODE_PLANES && w->next_z < w->m->shape[0])
+		rc = em_fail("only %llu of %llu planes arrived", (unsigned long long)w->next_z,
+		    (unsigned long long)w->m->shape[0]);
+	for (b = 0; rc == 0 && b < NBUCKETS; b++)
+		if (w->tab[b] != NULL) {
+			char key[256];
+			struct pend *p = w->tab[b];
+			rc = em_fail("chunk %s is incomplete (%llu of %llu voxels arrived; "
+			    "%llu chunks in all)", em_zarr_chunk_key(w->m, p->cidx, key, sizeof(key)) ?
+			    key : "?", (unsigned long long)p->got, (unsigned long long)p->need,
+			    (unsigned long long)w->npend);
+		}
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight > 0)
+		pthread_cond_wait(&w->cv_space, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	stop_pool(w);
+	if (rc == 0 && w->failed)
+		rc = failure(w);
+	if (stats != NULL)
+		*stats = w->st;
+	return rc;
+}
+
+void
+em_zwriter_free(struct em_zwriter *w)
+{
+	struct job *j;
+	int b;
+
+	if (w == NULL)
+		return;
+	/* Drop what is queued: a re-run writes those chunks. */
+	pthread_mutex_lock(&w->mu);
+	while ((j = w->head) != NULL) {
+		w->head = j->next;
+		free(j->data);
+		free(j);
+		w->inflight--;
+	}
+	w->tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	stop_pool(w);
+	for (b = 0; b < NBUCKETS; b++)
+		while (w->tab[b] != NULL) {
+			struct pend *p = w->tab[b];
+			w->tab[b] = p->next;
+			free(p->data);
+			free(p);
+		}
+	if (w->rowc != NULL) {
+		uint64_t k;
+		for (k = 0; k < w->per_row; k++)
+			free(w->rowc[k]);
+		free(w->rowc);
+	}
+	while (w->nfree > 0)
+		free(w->freel[--w->nfree]);
+	free(w->freel);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv_work);
+	pthread_cond_destroy(&w->cv_space);
+	free(w);
+}
+
+/* "<name>.tmp.<pid>.<n>": the pid, or -1 if name is not such a temporary file. */
+static long
+tmp_pid(const char *name)
+{
+	const char *t = NULL, *s;
+	long pid = 0;
+
+	for (s = strstr(name, ".tmp."); s != NULL; s = strstr(s + 1, ".tmp."))
+		t = s;
+	if (t == NULL || t == name)
+		return -1;
+	s = t + 5;
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		if (pid > 1L << 30)
+			return -1;
+		pid = pid * 10 + (*s++ - '0');
+	}
+	if (*s++ != '.' || *s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return *s == '\0' ? pid : -1;
+}
+
+static int
+clean_walk(struct em_buf *path, int all, uint64_t *removed, int depth)
+{
+	DIR *d;
+	struct dirent *e;
+	size_t len = path->len;
+	int rc = 0;
+
+	if (depth > EM_ZARR_MAXDIM + 2)
+		return 0;
+	if ((d = opendir(em_buf_cstr(path))) == NULL)
+		return errno == ENOENT ? 0 : em_fail_errno("cannot open directory '%s'",
+		    em_buf_cstr(path));
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		long pid;
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+		    (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+			continue;
+		if (em_buf_addch(path, '/') < 0 || em_buf_addstr(path, e->d_name) < 0) {
+			rc = -1;
+			break;
+		}
+		if (lstat(em_buf_cstr(path), &st) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				if (clean_walk(path, all, removed, depth + 1) < 0) {
+					rc = -1;
+					break;
+				}
+			} else if (S_ISREG(st.st_mode) && (pid = tmp_pid(e->d_name)) > 0 &&
+			    (all || (pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
+			    errno == ESRCH))) {
+				if (unlink(em_buf_cstr(path)) == 0)
+					(*removed)++;
+				else if (errno != ENOENT) {
+					rc = em_fail_errno("cannot remove '%s'", em_buf_cstr(path));
+					break;
+				}
+			}
+		}
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+em_zarr_clean_tmp(const char *dir, int all_pids, uint64_t *removed)
+{
+	struct em_buf b = EM_BUF_INIT(1 << 16);
+	uint64_t n = 0;
+	int rc;
+
+	if (em_buf_addstr(&b, dir) < 0)
+		return -1;
+	rc = clean_walk(&b, all_pids, &n, 0);
+	em_buf_release(&b);
+	if (removed != NULL)
+		*removed = n;
+	return rc;
+}

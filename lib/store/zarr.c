@@ -1,0 +1,1537 @@
+/* zarr.c - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "store/codec.h"
+#include "core/diag.h"
+#include "core/dtype.h"
+#include "core/fsutil.h"
+#include "core/jsonio.h"
+#include "core/safepath.h"
+#include "store/zarr.h"
+#include "core/banned.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the store code assumes a little-endian host"
+#endif
+
+
+struct em_zarr {
+	char *path;		/* array directory */
+	char *group;		/* group directory, or NULL for a bare array */
+	struct em_zarr_meta m;
+	size_t itemsize;
+	size_t chunk_bytes;
+	uint64_t grid[EM_ZARR_MAXDIM];
+	int nvoxel;		/* axes with a known length */
+	double voxel[EM_ZARR_MAXDIM];
+};
+
+/* What one thread needs to read chunks: codec contexts and scratch buffers. */
+struct rd {
+	struct em_codec_ctx *cx;
+	unsigned char *cbuf;	/* the encoded chunk file */
+	size_t ccap;
+	unsigned char *tmp;	/* a decoded chunk before transposing (F order) */
+	unsigned char *chunk;	/* a decoded chunk (box and slab reads) */
+};
+
+static void
+rd_release(struct rd *r)
+{
+	em_codec_ctx_free(r->cx);
+	free(r->cbuf);
+	free(r->tmp);
+	free(r->chunk);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- meta ---- */
+
+size_t
+em_zarr_chunk_bytes(const struct em_zarr_meta *m)
+{
+	size_t n = em_dtype_size(m->dtype);
+	int i;
+
+	for (i = 0; i < m->ndim; i++)
+		n *= (size_t)m->chunks[i];
+	return n;
+}
+
+void
+em_zarr_grid(const struct em_zarr_meta *m, uint64_t *grid)
+{
+	int i;
+
+	for (i = 0; i < m->ndim; i++)
+		grid[i] = (m->shape[i] + m->chunks[i] - 1) / m->chunks[i];
+}
+
+uint64_t
+em_zarr_nchunks(const struct em_zarr_meta *m)
+{
+	uint64_t g[EM_ZARR_MAXDIM], n = 1;
+	int i;
+
+	em_zarr_grid(m, g);
+	for (i = 0; i < m->ndim; i++)
+		n *= g[i];
+	return n;
+}
+
+/* Shape and chunks are sane: no overflow of the element count or the chunk size. */
+static int
+check_geometry(const struct em_zarr_meta *m)
+{
+	uint64_t elems = 1, cel = 1;
+	size_t isz = em_dtype_size(m->dtype);
+	int i;
+
+	if (m->ndim < 1 || m->ndim > EM_ZARR_MAXDIM)
+		return em_fail("arrays of %d dimensions are not supported (1..%d)", m->ndim,
+		    EM_ZARR_MAXDIM);
+	if (isz == 0)
+		return em_fail("no element type");
+	for (i = 0; i < m->ndim; i++) {
+		if (m->chunks[i] == 0)
+			return em_fail("chunk size 0 in dimension %d", i);
+		if (m->shape[i] > 0 && elems > UINT64_MAX / m->shape[i])
+			return em_fail("array shape overflows");
+		elems *= m->shape[i];
+		if (cel > (EM_ZARR_MAX_CHUNK_BYTES / isz) / m->chunks[i])
+			return em_fail("chunks of more than %zu bytes are not supported",
+			    EM_ZARR_MAX_CHUNK_BYTES);
+		cel *= m->chunks[i];
+	}
+	if (elems > UINT64_MAX / isz)
+		return em_fail("array shape overflows");
+	return 0;
+}
+
+int
+em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
+    const uint64_t *chunks, enum em_dtype dtype, const struct em_codec *codec)
+{
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	m->ndim = ndim;
+	m->dtype = dtype;
+	m->sep = '/';
+	if (ndim < 1 || ndim > EM_ZARR_MAXDIM)
+		return check_geometry(m);
+	for (i = 0; i < ndim; i++) {
+		m->shape[i] = shape[i];
+		m->chunks[i] = chunks[i];
+	}
+	if (codec != NULL)
+		m->codec = *codec;
+	else
+		em_codec_from_name("raw", 0, &m->codec);
+	m->codec.typesize = em_dtype_size(dtype);
+	return check_geometry(m);
+}
+
+int
+em_zarr_meta_set_fill(struct em_zarr_meta *m, double v)
+{
+	unsigned char *f = m->fill;
+
+	memset(f, 0, sizeof(m->fill));
+	m->fill_null = 0;
+	if (em_dtype_is_float(m->dtype)) {
+		if (m->dtype == EM_DT_F4) {
+			float x = (float)v;
+			memcpy(f, &x, 4);
+		} else {
+			memcpy(f, &v, 8);
+		}
+		return 0;
+	}
+	if (isnan(v) || v != floor(v))
+		return em_fail("fill value %g is not an integer", v);
+	switch (m->dtype) {
+	case EM_DT_U1: case EM_DT_U2: case EM_DT_U4: case EM_DT_U8: {
+		uint64_t u;
+		size_t sz = em_dtype_size(m->dtype);
+		if (v < 0 || (sz < 8 && v >= ldexp(1.0, (int)(8 * sz))) || v >= 18446744073709551616.0)
+			return em_fail("fill value %g does not fit %s", v, em_dtype_name(m->dtype));
+		u = (uint64_t)v;
+		memcpy(f, &u, sz);
+		return 0;
+	}
+	case EM_DT_I1: case EM_DT_I2: case EM_DT_I4: case EM_DT_I8: {
+		int64_t s;
+		size_t sz = em_dtype_size(m->dtype);
+		double lim = ldexp(1.0, (int)(8 * sz - 1));
+		if (v < -lim || v >= lim)
+			return em_fail("fill value %g does not fit %s", v, em_dtype_name(m->dtype));
+		s = (int64_t)v;
+		memcpy(f, &s, sz);	/* little-endian: the low bytes carry the value */
+		return 0;
+	}
+	default:
+		return em_fail("no element type");
+	}
+}
+
+char *
+em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf, size_t n)
+{
+	size_t off = 0;
+	int i, w;
+
+	for (i = 0; i < m->ndim; i++) {
+		if (i > 0) {
+			if (off + 1 >= n)
+				return NULL;
+			buf[off++] = m->sep;
+		}
+		w = snprintf(buf + off, n - off, "%llu", (unsigned long long)cidx[i]);
+		if (w < 0 || (size_t)w >= n - off)
+			return NULL;
+		off += (size_t)w;
+	}
+	return buf;
+}
+
+/* ---- .zarray ---- */
+
+static int
+json_u64_list(const json_t *v, const char *what, uint64_t *out, int *n)
+{
+	size_t i;
+
+	if (!json_is_array(v))
+		return em_fail("'%s' is not a list", what);
+	if (json_array_size(v) > EM_ZARR_MAXDIM)
+		return em_fail("'%s' has more than %d dimensions", what, EM_ZARR_MAXDIM);
+	for (i = 0; i < json_array_size(v); i++) {
+		json_t *e = json_array_get(v, i);
+		if (!json_is_integer(e) || json_integer_value(e) < 0)
+			return em_fail("'%s' holds something other than a non-negative integer",
+			    what);
+		out[i] = (uint64_t)json_integer_value(e);
+	}
+	*n = (int)json_array_size(v);
+	return 0;
+}
+
+static int
+parse_fill(struct em_zarr_meta *m, const json_t *v)
+{
+	double d;
+
+	if (v == NULL || json_is_null(v)) {
+		m->fill_null = 1;
+		memset(m->fill, 0, sizeof(m->fill));
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (!em_dtype_is_float(m->dtype))
+			return em_fail("fill_value '%s' for an integer dtype", s);
+		if (strcmp(s, "NaN") == 0)
+			d = NAN;
+		else if (strcmp(s, "Infinity") == 0)
+			d = INFINITY;
+		else if (strcmp(s, "-Infinity") == 0)
+			d = -INFINITY;
+		else
+			return em_fail("fill_value '%s' is not a number", s);
+		return em_zarr_meta_set_fill(m, d);
+	}
+	if (json_is_integer(v) && !em_dtype_is_float(m->dtype)) {
+		json_int_t i = json_integer_value(v);
+		size_t sz = em_dtype_size(m->dtype);
+		if (em_dtype_is_signed(m->dtype)) {
+			if (sz < 8 && (i < -((json_int_t)1 << (8 * sz - 1)) ||
+			    i >= ((json_int_t)1 << (8 * sz - 1))))
+				return em_fail("fill_value %lld does not fit the dtype", (long long)i);
+		} else if (i < 0 || (sz < 8 && i >= ((json_int_t)1 << (8 * sz)))) {
+			return em_fail("fill_value %lld does not fit the dtype", (long long)i);
+		}
+		memcpy(m->fill, &i, sz);
+		return 0;
+	}
+	if (json_is_boolean(v))
+		return em_zarr_meta_set_fill(m, json_is_true(v) ? 1 : 0);
+	if (!json_is_number(v))
+		return em_fail("fill_value is not a number");
+	return em_zarr_meta_set_fill(m, json_number_value(v));
+}
+
+/* Fill in m from the .zarray object j; name is the file for messages. */
+static int
+parse_zarray(struct em_zarr_meta *m, const json_t *j)
+{
+	const json_t *v;
+	const char *s;
+	int n2 = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(j))
+		return em_fail("not a JSON object");
+	v = json_object_get(j, "zarr_format");
+	if (!json_is_integer(v) || json_integer_value(v) != 2)
+		return em_fail("zarr_format is not 2");
+	if (json_u64_list(json_object_get(j, "shape"), "shape", m->shape, &m->ndim) < 0 ||
+	    json_u64_list(json_object_get(j, "chunks"), "chunks", m->chunks, &n2) < 0)
+		return -1;
+	if (m->ndim != n2)
+		return em_fail("shape has %d dimensions, chunks %d", m->ndim, n2);
+	if (m->ndim == 0)
+		return em_fail("0-d arrays are not supported");
+	v = json_object_get(j, "dtype");
+	if (!json_is_string(v))
+		return em_fail("unsupported dtype (not a plain numeric type string)");
+	s = json_string_value(v);
+	m->dtype = em_dtype_from_zarr(s, &m->big_endian);
+	if (m->dtype == EM_DT_NONE)
+		return em_fail("unsupported dtype '%s'", s);
+	if (check_geometry(m) < 0)
+		return -1;
+	v = json_object_get(j, "order");
+	s = json_string_value(v);
+	if (s == NULL || (strcmp(s, "C") != 0 && strcmp(s, "F") != 0))
+		return em_fail("order is not \"C\" or \"F\"");
+	m->order_f = s[0] == 'F';
+	v = json_object_get(j, "filters");
+	if (v != NULL && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0)) {
+		const char *id = json_string_value(json_object_get(json_array_get(v, 0), "id"));
+		return em_fail("unsupported filter '%s'", id ? id : "?");
+	}
+	v = json_object_get(j, "dimension_separator");
+	s = json_string_value(v);
+	if (v == NULL || json_is_null(v))
+		m->sep = '.';
+	else if (s != NULL && (strcmp(s, "/") == 0 || strcmp(s, ".") == 0))
+		m->sep = s[0];
+	else
+		return em_fail("dimension_separator is not \"/\" or \".\"");
+	if (em_codec_from_json(json_object_get(j, "compressor"), &m->codec) < 0)
+		return -1;
+	m->codec.typesize = em_dtype_size(m->dtype);
+	return parse_fill(m, json_object_get(j, "fill_value"));
+}
+
+int
+em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *j)
+{
+	return parse_zarray(m, j);
+}
+
+int
+em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *v)
+{
+	return parse_fill(m, v);
+}
+
+static json_t *
+fill_json(const struct em_zarr_meta *m)
+{
+	size_t sz = em_dtype_size(m->dtype);
+
+	if (m->fill_null)
+		return json_null();
+	if (em_dtype_is_float(m->dtype)) {
+		double d;
+		if (sz == 4) {
+			float f;
+			memcpy(&f, m->fill, 4);
+			d = f;
+		} else {
+			memcpy(&d, m->fill, 8);
+		}
+		if (isnan(d))
+			return json_string("NaN");
+		if (isinf(d))
+			return json_string(d > 0 ? "Infinity" : "-Infinity");
+		return json_real(d);
+	}
+	if (em_dtype_is_signed(m->dtype)) {
+		int64_t s = 0;
+		memcpy(&s, m->fill, sz);
+		if (sz < 8 && (s >> (8 * sz - 1)) & 1)	/* sign-extend */
+			s |= (int64_t)(~(uint64_t)0 << (8 * sz));
+		return json_integer(s);
+	} else {
+		uint64_t u = 0;
+		memcpy(&u, m->fill, sz);
+		if (u > INT64_MAX)
+			return NULL;
+		return json_integer((json_int_t)u);
+	}
+}
+
+static json_t *
+zarray_json(const struct em_zarr_meta *m)
+{
+	json_t *shape = json_array(), *chunks = json_array(), *fill = fill_json(m);
+	char sep[2] = { m->sep, '\0' };
+	int i;
+
+	for (i = 0; i < m->ndim; i++) {
+		json_array_append_new(shape, json_integer((json_int_t)m->shape[i]));
+		json_array_append_new(chunks, json_integer((json_int_t)m->chunks[i]));
+	}
+	if (fill == NULL) {
+		json_decref(shape);
+		json_decref(chunks);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:s, s:s, s:o, s:n, s:s, s:o, s:i}",
+	    "chunks", chunks, "compressor", em_codec_to_json(&m->codec),
+	    "dimension_separator", sep, "dtype", em_dtype_zarr(m->dtype), "fill_value", fill,
+	    "filters", "order", "C", "shape", shape, "zarr_format", 2);
+}
+
+/* The same array (what readers would see), as far as the store is concerned. */
+static const char *
+meta_diff(const struct em_zarr_meta *a, const struct em_zarr_meta *b)
+{
+	int i;
+
+	if (a->ndim != b->ndim)
+		return "number of dimensions";
+	for (i = 0; i < a->ndim; i++) {
+		if (a->shape[i] != b->shape[i])
+			return "shape";
+		if (a->chunks[i] != b->chunks[i])
+			return "chunks";
+	}
+	if (a->dtype != b->dtype || a->big_endian != b->big_endian)
+		return "dtype";
+	if (a->order_f != b->order_f)
+		return "order";
+	if (a->sep != b->sep)
+		return "dimension_separator";
+	if (a->fill_null != b->fill_null || memcmp(a->fill, b->fill, sizeof(a->fill)) != 0)
+		return "fill_value";
+	if (a->codec.id != b->codec.id || a->codec.level != b->codec.level ||
+	    a->codec.checksum != b->codec.checksum || strcmp(a->codec.cname, b->codec.cname) != 0 ||
+	    a->codec.shuffle != b->codec.shuffle || a->codec.blocksize != b->codec.blocksize ||
+	    (a->codec.id == EM_CODEC_LZ4 && a->codec.acceleration != b->codec.acceleration))
+		return "compressor";
+	return NULL;
+}
+
+static char *
+path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* Write j to path as zarr-python does (sorted keys, indent 4), unless the same text is there. */
+static int
+write_json_file(const char *path, const json_t *j)
+{
+	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(4));
+	json_t *old;
+	int rc;
+
+	if (text == NULL)
+		return em_fail("cannot format JSON for '%s'", path);
+	old = json_load_file(path, 0, NULL);
+	if (old != NULL && json_equal(old, j)) {
+		json_decref(old);
+		free(text);
+		return 0;
+	}
+	json_decref(old);
+	rc = em_write_atomic(path, text, strlen(text), 0);
+	free(text);
+	return rc;
+}
+
+int
+em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
+{
+	char *p = NULL;
+	json_t *j = NULL, *old = NULL;
+	struct em_zarr_meta om;
+	const char *diff;
+	int rc = -1;
+
+	if (check_geometry(m) < 0)
+		return -1;
+	if (m->big_endian || m->order_f)
+		return em_fail("the store writes little-endian C-order arrays only");
+	if (m->sep != '/' && m->sep != '.')
+		return em_fail("dimension separator must be '/' or '.'");
+	if (em_mkdir_p(dir) < 0 || (p = path_join(dir, ".zarray")) == NULL)
+		goto out;
+	if ((j = zarray_json(m)) == NULL) {
+		em_fail("cannot express the array's metadata in JSON");
+		goto out;
+	}
+	old = json_load_file(p, 0, NULL);
+	if (old != NULL) {
+		if (parse_zarray(&om, old) < 0) {
+			em_fail_ctx("'%s' exists and is not a Zarr v2 array we can read", p);
+			goto out;
+		}
+		if ((diff = meta_diff(&om, m)) != NULL) {
+			em_fail("'%s' exists with a different %s", p, diff);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (em_exists(p) == 1) {
+		em_fail("'%s' exists and is not valid JSON", p);
+		goto out;
+	}
+	rc = write_json_file(p, j);
+out:
+	json_decref(j);
+	json_decref(old);
+	free(p);
+	return rc;
+}
+
+int
+em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
+    const char *name)
+{
+	static const char *const names3[] = { "z", "y", "x" };
+	json_t *axes = NULL, *scale = NULL, *ms = NULL, *attrs = NULL, *grp = NULL;
+	char *p = NULL;
+	int i, rc = -1;
+
+	if (m->ndim != 2 && m->ndim != 3)
+		return em_fail("an OME-Zarr image needs 2 or 3 dimensions, not %d", m->ndim);
+	if (voxel_nm != NULL)
+		for (i = 0; i < m->ndim; i++)
+			if (!(voxel_nm[i] > 0) || !isfinite(voxel_nm[i]))
+				return em_fail("voxel size %g nm is not a positive number", voxel_nm[i]);
+	if (em_mkdir_p(store) < 0)
+		return -1;
+	axes = json_array();
+	scale = json_array();
+	for (i = 0; i < m->ndim; i++) {
+		const char *an = names3[3 - m->ndim + i];
+		json_t *ax = voxel_nm != NULL ?
+		    json_pack("{s:s, s:s, s:s}", "name", an, "type", "space", "unit", "nanometer") :
+		    json_pack("{s:s, s:s}", "name", an, "type", "space");
+		json_array_append_new(axes, ax);
+		json_array_append_new(scale, json_real(voxel_nm != NULL ? voxel_nm[i] : 1.0));
+	}
+	ms = json_pack("{s:s, s:o, s:[{s:s, s:[{s:s, s:o}]}]}", "version", "0.4", "axes", axes,
+	    "datasets", "path", "0", "coordinateTransformations", "type", "scale", "scale", scale);
+	axes = scale = NULL;
+	if (ms == NULL)
+		goto nomem;
+	if (name != NULL && json_object_set_new(ms, "name", json_string(name)) < 0)
+		goto nomem;
+	attrs = json_pack("{s:[o]}", "multiscales", ms);
+	ms = NULL;
+	grp = json_pack("{s:i}", "zarr_format", 2);
+	if (attrs == NULL || grp == NULL)
+		goto nomem;
+	if ((p = path_join(store, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+		goto out;
+	free(p);
+	if ((p = path_join(store, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
+		goto out;
+	free(p);
+	if ((p = path_join(store, "0")) == NULL || em_zarr_create_array(p, m) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+nomem:
+	em_fail("out of memory");
+out:
+	json_decref(axes);
+	json_decref(scale);
+	json_decref(ms);
+	json_decref(attrs);
+	json_decref(grp);
+	free(p);
+	return rc;
+}
+
+/* ---- open ---- */
+
+static double
+unit_nm(const char *u)
+{
+	static const struct { const char *name; double nm; } units[] = {
+		{ "nanometer", 1 }, { "micrometer", 1e3 }, { "angstrom", 0.1 },
+		{ "picometer", 1e-3 }, { "millimeter", 1e6 }, { "centimeter", 1e7 },
+		{ "meter", 1e9 }, { "femtometer", 1e-6 },
+	};
+	size_t i;
+
+	for (i = 0; u != NULL && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(u, units[i].name) == 0)
+			return units[i].nm;
+	return 0;
+}
+
+double
+em_zarr_unit_nm(const char *unit)
+{
+	return unit_nm(unit);
+}
+
+static const json_t *
+scale_of(const json_t *transforms)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(transforms); i++) {
+		const json_t *t = json_array_get(transforms, i);
+		const char *type = json_string_value(json_object_get(t, "type"));
+		if (type != NULL && strcmp(type, "scale") == 0)
+			return json_object_get(t, "scale");
+	}
+	return NULL;
+}
+
+/* Voxel sizes from multiscales[0] ms and its first dataset ds, for its axes. */
+static void
+voxel_from_ms(struct em_zarr_attrs *at, const json_t *ms, const json_t *ds)
+{
+	const json_t *axes = json_object_get(ms, "axes");
+	const json_t *s1 = scale_of(json_object_get(ds, "coordinateTransformations"));
+	const json_t *s2 = scale_of(json_object_get(ms, "coordinateTransformations"));
+	size_t n = json_array_size(axes), i;
+
+	if (n > EM_ZARR_MAXDIM)
+		return;
+	at->naxes = (int)n;
+	if (json_array_size(s1) != n || (s2 != NULL && json_array_size(s2) != n))
+		return;
+	for (i = 0; i < n; i++) {
+		const json_t *ax = json_array_get(axes, i);
+		double f = unit_nm(json_string_value(json_object_get(ax, "unit")));
+		double v = json_number_value(json_array_get(s1, i));
+		if (s2 != NULL)
+			v *= json_number_value(json_array_get(s2, i));
+		at->voxel_nm[i] = f > 0 && v > 0 ? v * f : 0;
+	}
+}
+
+static int
+attrs_from_json(const json_t *attrs, struct em_zarr_attrs *at)
+{
+	const json_t *ms = json_array_get(json_object_get(attrs, "multiscales"), 0);
+	const json_t *ds = json_array_get(json_object_get(ms, "datasets"), 0);
+	const char *dp = json_string_value(json_object_get(ds, "path"));
+
+	memset(at, 0, sizeof(*at));
+	if (dp == NULL || !em_relpath_ok(dp))
+		return em_fail("no usable multiscales[0].datasets[0].path");
+	if ((at->path = strdup(dp)) == NULL)
+		return em_fail("out of memory");
+	voxel_from_ms(at, ms, ds);
+	return 0;
+}
+
+void
+em_zarr_attrs_release(struct em_zarr_attrs *at)
+{
+	if (at == NULL)
+		return;
+	free(at->path);
+	at->path = NULL;
+}
+
+/* One JSON text of at most EM_ZARR_MAX_META_BYTES from memory. */
+static json_t *
+meta_from_text(const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (len > EM_ZARR_MAX_META_BYTES) {
+		em_fail("metadata has %zu bytes, more than %d", len, EM_ZARR_MAX_META_BYTES);
+		return NULL;
+	}
+	if ((j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)) == NULL)
+		em_fail("line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	return j;
+}
+
+int
+em_zarr_meta_parse(const char *text, size_t len, struct em_zarr_meta *m)
+{
+	json_t *j = meta_from_text(text, len);
+	int rc;
+
+	if (j == NULL)
+		return -1;
+	rc = parse_zarray(m, j);
+	json_decref(j);
+	return rc;
+}
+
+int
+em_zarr_attrs_parse(const char *text, size_t len, struct em_zarr_attrs *at)
+{
+	json_t *j = meta_from_text(text, len);
+	int rc;
+
+	memset(at, 0, sizeof(*at));
+	if (j == NULL)
+		return -1;
+	rc = attrs_from_json(j, at);
+	json_decref(j);
+	return rc;
+}
+
+static json_t *
+load_meta(const char *path)
+{
+	json_t *j = em_json_load_file(path, EM_ZARR_MAX_META_BYTES);
+
+	if (j == NULL)
+		em_fail_ctx("cannot read '%s'", path);
+	return j;
+}
+
+static int
+open_array(struct em_zarr *a)
+{
+	char *p = path_join(a->path, ".zarray");
+	json_t *j;
+	int i;
+
+	if (p == NULL)
+		return -1;
+	j = load_meta(p);
+	if (j == NULL || parse_zarray(&a->m, j) < 0) {
+		if (j != NULL)
+			em_fail_ctx("'%s'", p);
+		free(p);
+		json_decref(j);
+		return -1;
+	}
+	free(p);
+	json_decref(j);
+	a->itemsize = em_dtype_size(a->m.dtype);
+	a->chunk_bytes = em_zarr_chunk_bytes(&a->m);
+	em_zarr_grid(&a->m, a->grid);
+	for (i = 0; i < a->m.ndim; i++)
+		a->voxel[i] = 0;
+	return 0;
+}
+
+struct em_zarr *
+em_zarr_open(const char *path)
+{
+	struct em_zarr *a = calloc(1, sizeof(*a));
+	struct em_zarr_attrs at = { NULL, 0, { 0 } };
+	json_t *attrs = NULL;
+	char *p = NULL;
+	int i;
+
+	if (a == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	if ((p = path_join(path, ".zarray")) == NULL)
+		goto fail;
+	if (em_exists(p) == 1) {
+		if ((a->path = strdup(path)) == NULL || open_array(a) < 0)
+			goto fail;
+		free(p);
+		return a;
+	}
+	free(p);
+	if ((p = path_join(path, ".zgroup")) == NULL)
+		goto fail;
+	if (em_exists(p) != 1) {
+		free(p);
+		if ((p = path_join(path, "zarr.json")) == NULL)
+			goto fail;
+		if (em_exists(p) == 1)
+			em_fail("'%s' is a Zarr v3 store; this reader reads Zarr v2", path);
+		else
+			em_fail("'%s' is not a Zarr v2 array or group (no .zarray or .zgroup)", path);
+		goto fail;
+	}
+	free(p);
+	if ((p = path_join(path, ".zattrs")) == NULL)
+		goto fail;
+	if (em_exists(p) != 1) {
+		em_fail("'%s' is a Zarr group without .zattrs (no OME-NGFF multiscales)", path);
+		goto fail;
+	}
+	if ((attrs = load_meta(p)) == NULL)
+		goto fail;
+	if (attrs_from_json(attrs, &at) < 0) {
+		em_fail_ctx("'%s'", p);
+		goto fail;
+	}
+	if ((a->group = strdup(path)) == NULL || (a->path = path_join(path, at.path)) == NULL)
+		goto fail;
+	if (open_array(a) < 0)
+		goto fail;
+	if (at.naxes == a->m.ndim) {
+		for (i = 0; i < a->m.ndim; i++) {
+			a->voxel[i] = at.voxel_nm[i];
+			if (a->voxel[i] > 0)
+				a->nvoxel++;
+		}
+	}
+	em_zarr_attrs_release(&at);
+	json_decref(attrs);
+	free(p);
+	return a;
+fail:
+	if (a->path == NULL && a->group == NULL && em_errmsg()[0] == '\0')
+		em_fail("out of memory");
+	em_zarr_attrs_release(&at);
+	json_decref(attrs);
+	free(p);
+	em_zarr_close(a);
+	return NULL;
+}
+
+void
+em_zarr_close(struct em_zarr *a)
+{
+	if (a == NULL)
+		return;
+	free(a->path);
+	free(a->group);
+	free(a);
+}
+
+const struct em_zarr_meta *
+em_zarr_meta(const struct em_zarr *a)
+{
+	return &a->m;
+}
+
+const char *
+em_zarr_path(const struct em_zarr *a)
+{
+	return a->path;
+}
+
+size_t
+em_zarr_itemsize(const struct em_zarr *a)
+{
+	return a->itemsize;
+}
+
+uint64_t
+em_zarr_nbytes(const struct em_zarr *a)
+{
+	uint64_t n = a->itemsize;
+	int i;
+
+	for (i = 0; i < a->m.ndim; i++)
+		n *= a->m.shape[i];
+	return n;
+}
+
+int
+em_zarr_voxel_nm(const struct em_zarr *a, double *out)
+{
+	int i;
+
+	for (i = 0; i < a->m.ndim; i++)
+		out[i] = a->voxel[i];
+	return a->nvoxel;
+}
+
+/* ---- copying ---- */
+
+void
+em_zarr_fill(void *dst, size_t n, size_t itemsize, const unsigned char *elem)
+{
+	unsigned char *d = dst;
+	size_t i, k;
+
+	for (k = 0; k < itemsize && elem[k] == elem[0]; k++)
+		;
+	if (k == itemsize) {
+		memset(d, elem[0], n * itemsize);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(d + i * itemsize, elem, itemsize);
+}
+
+void
+em_zarr_copy_box(int n, size_t itemsize, void *dst, const uint64_t *dst_shape,
+    const uint64_t *dst_off, const void *src, const uint64_t *src_shape,
+    const uint64_t *src_off, const uint64_t *count)
+{
+	uint64_t ss[EM_ZARR_MAXDIM], ds[EM_ZARR_MAXDIM], pos[EM_ZARR_MAXDIM];
+	size_t row;
+	int i, k;
+
+	for (i = 0; i < n; i++)
+		if (count[i] == 0)
+			return;
+	ss[n - 1] = ds[n - 1] = 1;
+	for (i = n - 2; i >= 0; i--) {
+		ss[i] = ss[i + 1] * src_shape[i + 1];
+		ds[i] = ds[i + 1] * dst_shape[i + 1];
+	}
+	/* Merge trailing dimensions copied whole into one run. */
+	row = (size_t)count[n - 1] * itemsize;
+	while (n > 1 && count[n - 1] == src_shape[n - 1] && count[n - 1] == dst_shape[n - 1] &&
+	    src_off[n - 1] == 0 && dst_off[n - 1] == 0) {
+		n--;
+		row *= (size_t)count[n - 1];
+	}
+	memset(pos, 0, sizeof(pos));
+	for (;;) {
+		uint64_t so = 0, dof = 0;
+		for (i = 0; i < n - 1; i++) {
+			so += (src_off[i] + pos[i]) * ss[i];
+			dof += (dst_off[i] + pos[i]) * ds[i];
+		}
+		so += src_off[n - 1] * ss[n - 1];
+		dof += dst_off[n - 1] * ds[n - 1];
+		memcpy((char *)dst + dof * itemsize, (const char *)src + so * itemsize, row);
+		for (k = n - 2; k >= 0; k--) {
+			if (++pos[k] < count[k])
+				break;
+			pos[k] = 0;
+		}
+		if (k < 0)
+			break;
+	}
+}
+
+/* Fortran-order chunk src to C order in dst. */
+static void
+transpose_f(const struct em_zarr_meta *m, size_t isz, const unsigned char *src, unsigned char *dst)
+{
+	uint64_t pos[EM_ZARR_MAXDIM] = { 0 }, fst[EM_ZARR_MAXDIM];
+	size_t total = em_zarr_chunk_bytes(m) / isz, i;
+	int n = m->ndim, k;
+
+	fst[0] = 1;
+	for (k = 1; k < n; k++)
+		fst[k] = fst[k - 1] * m->chunks[k - 1];
+	for (i = 0; i < total; i++) {
+		uint64_t fo = 0;
+		for (k = 0; k < n; k++)
+			fo += pos[k] * fst[k];
+		memcpy(dst + i * isz, src + fo * isz, isz);
+		for (k = n - 1; k >= 0; k--) {
+			if (++pos[k] < m->chunks[k])
+				break;
+			pos[k] = 0;
+		}
+	}
+}
+
+/* ---- reading chunks ---- */
+
+static char *
+chunk_path(const struct em_zarr *a, const uint64_t *cidx, char *buf, size_t n)
+{
+	size_t len = strlen(a->path);
+
+	if (len + 2 >= n)
+		return NULL;
+	memcpy(buf, a->path, len);
+	buf[len] = '/';
+	if (em_zarr_chunk_key(&a->m, cidx, buf + len + 1, n - len - 1) == NULL)
+		return NULL;
+	return buf;
+}
+
+static int
+check_cidx(const struct em_zarr *a, const uint64_t *cidx)
+{
+	int i;
+
+	for (i = 0; i < a->m.ndim; i++)
+		if (cidx[i] >= a->grid[i])
+			return em_fail("chunk index %llu is outside the grid (%llu) in dimension %d",
+			    (unsigned long long)cidx[i], (unsigned long long)a->grid[i], i);
+	return 0;
+}
+
+/* Largest chunk file we accept: any encoder's worst case for this chunk size, with margin. */
+static size_t
+max_file_bytes(const struct em_zarr *a)
+{
+	size_t b = em_codec_bound(&a->m.codec, a->chunk_bytes);
+
+	if (b < a->chunk_bytes)
+		b = a->chunk_bytes;
+	return b + a->chunk_bytes / 8 + 65536;
+}
+
+/* Read the chunk file into r->cbuf: 1 read (*len set), 0 missing, -1 error. */
+static int
+load_file(struct em_zarr *a, struct rd *r, const char *path, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return em_fail_errno("cannot open chunk '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		em_fail_errno("cannot stat chunk '%s'", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		em_fail("chunk '%s' is not a regular file", path);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > max_file_bytes(a)) {
+		em_fail("chunk '%s' has %llu bytes, more than any encoding of a %zu-byte chunk",
+		    path, (unsigned long long)st.st_size, a->chunk_bytes);
+		goto fail;
+	}
+	if ((size_t)st.st_size + 1 > r->ccap) {
+		size_t cap = (size_t)st.st_size + 1;
+		unsigned char *nb = realloc(r->cbuf, cap);
+		if (nb == NULL) {
+			em_fail("out of memory");
+			goto fail;
+		}
+		r->cbuf = nb;
+		r->ccap = cap;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, r->cbuf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			em_fail_errno("cannot read chunk '%s'", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return 1;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int
+read_chunk_rd(struct em_zarr *a, struct rd *r, const uint64_t *cidx, void *out)
+{
+	char path[4096];
+	size_t len = 0;
+	int rc, need_tmp = a->m.order_f;
+
+	if (check_cidx(a, cidx) < 0)
+		return -1;
+	if (chunk_path(a, cidx, path, sizeof(path)) == NULL)
+		return em_fail("chunk path too long in '%s'", a->path);
+	rc = load_file(a, r, path, &len);
+	if (rc <= 0) {
+		if (rc == 0)
+			em_zarr_fill(out, a->chunk_bytes / a->itemsize, a->itemsize, a->m.fill);
+		return rc;
+	}
+	if (r->cx == NULL && (r->cx = em_codec_ctx_new()) == NULL)
+		return -1;
+	if (need_tmp && r->tmp == NULL && (r->tmp = malloc(a->chunk_bytes)) == NULL)
+		return em_fail("out of memory");
+	if (em_zarr_decode_chunk(r->cx, &a->m, r->cbuf, len, out, r->tmp) < 0)
+		return em_fail_ctx("chunk '%s'", path);
+	return 1;
+}
+
+int
+em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m, const void *src,
+    size_t n, void *out, void *tmp)
+{
+	size_t cb = em_zarr_chunk_bytes(m), isz = em_dtype_size(m->dtype);
+	unsigned char *dst = m->order_f ? tmp : out;
+
+	if (dst == NULL)
+		return em_fail("no buffer for a Fortran-order chunk");
+	if (em_codec_decode(cx, &m->codec, src, n, dst, cb) < 0)
+		return -1;
+	if (m->big_endian && isz > 1)
+		em_swap_bytes(dst, cb / isz, isz);
+	if (m->order_f)
+		transpose_f(m, isz, dst, out);
+	return 0;
+}
+
+int
+em_zarr_read_chunk(struct em_zarr *a, const uint64_t *cidx, void *out)
+{
+	struct rd r = { 0 };
+	int rc = read_chunk_rd(a, &r, cidx, out);
+
+	rd_release(&r);
+	return rc;
+}
+
+int
+em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify)
+{
+	char path[4096];
+	struct stat st;
+	void *buf;
+	int rc;
+
+	if (check_cidx(a, cidx) < 0)
+		return -1;
+	if (chunk_path(a, cidx, path, sizeof(path)) == NULL)
+		return em_fail("chunk path too long in '%s'", a->path);
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return em_fail_errno("cannot stat chunk '%s'", path);
+	}
+	/*
+	 * Chunks are renamed into place only when whole, so a regular file
+	 * under the final name is whole.  An empty one can only come from a
+	 * crash of the machine before the data reached the disk (no fsync);
+	 * no codec produces 0 bytes, so it is not whole.
+	 */
+	if (!S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	if (!verify)
+		return 1;
+	if ((buf = malloc(a->chunk_bytes)) == NULL)
+		return em_fail("out of memory");
+	rc = em_zarr_read_chunk(a, cidx, buf);
+	free(buf);
+	if (rc < 0) {
+		em_debug("chunk '%s' does not decode: %s", path, em_errmsg());
+		return 0;
+	}
+	return rc;
+}
+
+static int
+check_box(const struct em_zarr *a, const uint64_t *start, const uint64_t *count)
+{
+	int i;
+
+	for (i = 0; i < a->m.ndim; i++)
+		if (start[i] > a->m.shape[i] || count[i] > a->m.shape[i] - start[i])
+			return em_fail("box %llu+%llu is outside the array (%llu) in dimension %d",
+			    (unsigned long long)start[i], (unsigned long long)count[i],
+			    (unsigned long long)a->m.shape[i], i);
+	return 0;
+}
+
+int
+em_zarr_read_box(struct em_zarr *a, const uint64_t *start, const uint64_t *count, void *out)
+{
+	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
+	struct rd r = { 0 };
+	int n = a->m.ndim, i, rc = -1;
+
+	if (check_box(a, start, count) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (count[i] == 0)
+			return 0;
+		c0[i] = start[i] / a->m.chunks[i];
+		c1[i] = (start[i] + count[i] - 1) / a->m.chunks[i];
+		ci[i] = c0[i];
+	}
+	if ((r.chunk = malloc(a->chunk_bytes)) == NULL)
+		return em_fail("out of memory");
+	for (;;) {
+		uint64_t so[EM_ZARR_MAXDIM], dof[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+		for (i = 0; i < n; i++) {
+			uint64_t lo = ci[i] * a->m.chunks[i], hi = lo + a->m.chunks[i];
+			uint64_t b0 = start[i] > lo ? start[i] : lo;
+			uint64_t b1 = start[i] + count[i] < hi ? start[i] + count[i] : hi;
+			so[i] = b0 - lo;
+			dof[i] = b0 - start[i];
+			cnt[i] = b1 - b0;
+		}
+		if (read_chunk_rd(a, &r, ci, r.chunk) < 0)
+			goto out;
+		em_zarr_copy_box(n, a->itemsize, out, count, dof, r.chunk, a->m.chunks, so, cnt);
+		for (i = n - 1; i >= 0; i--) {
+			if (++ci[i] <= c1[i])
+				break;
+			ci[i] = c0[i];
+		}
+		if (i < 0)
+			break;
+	}
+	rc = 0;
+out:
+	rd_release(&r);
+	return rc;
+}
+
+int
+em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out)
+{
+	uint64_t start[EM_ZARR_MAXDIM] = { 0 }, count[EM_ZARR_MAXDIM];
+	int i;
+
+	start[0] = z0;
+	count[0] = nz;
+	for (i = 1; i < a->m.ndim; i++)
+		count[i] = a->m.shape[i];
+	return em_zarr_read_box(a, start, count, out);
+}
+
+/* ---- the slab iterator ---- */
+
+/*
+ * Workers decode the chunks of a chunk row straight into a row buffer
+ * (chunk after chunk, as stored); the caller's thread then gathers a few
+ * planes at a time from it into a small buffer and hands that out.  The
+ * gathered planes are still in cache when the caller hashes them, and the
+ * decoders write their output sequentially: scattering each chunk into a
+ * C-order slab instead cost a fifth of the read time in cache misses.
+ */
+#define GATHER_BYTES ((size_t)4 << 20)
+
+struct em_zarr_iter {
+	struct em_zarr *a;
+	int threads, nbuf;
+	uint64_t rows;		/* chunk rows along dimension 0 */
+	uint64_t per_row;	/* chunks in one row */
+	uint64_t plane_elems;	/* elements of one plane (all but dimension 0) */
+	size_t row_cap;		/* per_row decoded chunks */
+	unsigned char *buf[2];
+	uint64_t buf_row[2], buf_done[2];
+	uint64_t next_item;	/* next chunk to decode: row * per_row + k */
+	uint64_t released;	/* rows whose buffer may be reused */
+	uint64_t cur_row;	/* row being gathered (ready) */
+	uint64_t cur_z;		/* next plane of the array to gather */
+	int have_row;
+	/*
+	 * Gathered planes handed to the caller, two buffers in turn: a slab
+	 * stays valid for one more call, so the caller may hash it on another
+	 * thread while the next one is gathered.
+	 */
+	unsigned char *gbuf[2];
+	int gnext;
+	size_t gcap;
+	uint64_t gplanes;	/* planes per hand-out */
+	uint64_t missing;
+	int failed, stop;
+	char err[512];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th[16];
+	int started;
+	struct rd r0;		/* the caller's own decoding */
+};
+
+static uint64_t
+gather_planes(const struct em_zarr_meta *m, uint64_t plane_bytes)
+{
+	uint64_t g = plane_bytes > 0 ? GATHER_BYTES / plane_bytes : 1;
+
+	if (g < 1)
+		g = 1;
+	if (g > m->chunks[0])
+		g = m->chunks[0];
+	return g;
+}
+
+uint64_t
+em_zarr_iter_memory(const struct em_zarr_meta *m, int threads)
+{
+	uint64_t cb = em_zarr_chunk_bytes(m), per_row = 1, g[EM_ZARR_MAXDIM];
+	uint64_t plane = em_dtype_size(m->dtype);
+	int i, nbuf = threads > 0 ? 2 : 1;
+
+	em_zarr_grid(m, g);
+	for (i = 1; i < m->ndim; i++) {
+		per_row *= g[i];
+		plane *= m->shape[i];
+	}
+	if (threads < 1)
+		threads = 1;
+	return (uint64_t)nbuf * per_row * cb + 2 * gather_planes(m, plane) * plane +
+	    (uint64_t)(threads + 1) * (cb + em_codec_bound(&m->codec, cb));
+}
+
+/* Decode chunk k of row into its place in the row buffer b. */
+static int
+iter_do(struct em_zarr_iter *it, struct rd *r, uint64_t row, uint64_t k, unsigned char *b)
+{
+	struct em_zarr *a = it->a;
+	uint64_t ci[EM_ZARR_MAXDIM], rest = k;
+	int i, rc;
+
+	ci[0] = row;
+	for (i = a->m.ndim - 1; i >= 1; i--) {
+		ci[i] = rest % a->grid[i];
+		rest /= a->grid[i];
+	}
+	rc = read_chunk_rd(a, r, ci, b + k * a->chunk_bytes);
+	if (rc == 0)
+		__atomic_add_fetch(&it->missing, 1, __ATOMIC_RELAXED);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Take the next chunk to decode if its row may use a buffer (lock held); 0 if none. */
+static int
+iter_take(struct em_zarr_iter *it, uint64_t only_row, int any_row, uint64_t *row, uint64_t *k,
+    int *b)
+{
+	uint64_t item = it->next_item;
+
+	if (item >= it->rows * it->per_row)
+		return 0;
+	*row = item / it->per_row;
+	if (*row >= it->released + (uint64_t)it->nbuf || (!any_row && *row != only_row))
+		return 0;
+	*k = item % it->per_row;
+	*b = (int)(*row % (uint64_t)it->nbuf);
+	if (*k == 0) {
+		it->buf_row[*b] = *row;
+		it->buf_done[*b] = 0;
+	}
+	it->next_item++;
+	return 1;
+}
+
+/* Decode (lock released meanwhile) and count the chunk done (lock held). */
+static void
+iter_run(struct em_zarr_iter *it, struct rd *r, uint64_t row, uint64_t k, int b)
+{
+	int rc;
+
+	pthread_mutex_unlock(&it->mu);
+	rc = iter_do(it, r, row, k, it->buf[b]);
+	pthread_mutex_lock(&it->mu);
+	if (rc < 0 && !it->failed) {
+		it->failed = 1;
+		snprintf(it->err, sizeof(it->err), "%s", em_errmsg());
+	}
+	it->buf_done[b]++;
+	pthread_cond_broadcast(&it->cv);
+}
+
+static void *
+iter_worker(void *arg)
+{
+	struct em_zarr_iter *it = arg;
+	struct rd r = { 0 };
+	uint64_t row, k;
+	int b;
+
+	pthread_mutex_lock(&it->mu);
+	while (!it->stop && !it->failed && it->next_item < it->rows * it->per_row) {
+		if (iter_take(it, 0, 1, &row, &k, &b))
+			iter_run(it, &r, row, k, b);
+		else
+			pthread_cond_wait(&it->cv, &it->mu);
+	}
+	pthread_cond_broadcast(&it->cv);
+	pthread_mutex_unlock(&it->mu);
+	rd_release(&r);
+	return NULL;
+}
+
+struct em_zarr_iter *
+em_zarr_iter_new(struct em_zarr *a, int threads)
+{
+	struct em_zarr_iter *it = calloc(1, sizeof(*it));
+	int i;
+
+	if (it == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	if (threads < 0)
+		threads = 0;
+	if (threads > 16)
+		threads = 16;
+	it->a = a;
+	it->threads = threads;
+	it->nbuf = threads > 0 ? 2 : 1;
+	it->rows = a->grid[0];
+	it->per_row = 1;
+	it->plane_elems = 1;
+	for (i = 1; i < a->m.ndim; i++) {
+		it->per_row *= a->grid[i];
+		it->plane_elems *= a->m.shape[i];
+	}
+	it->row_cap = (size_t)(it->per_row * a->chunk_bytes);
+	it->gplanes = gather_planes(&a->m, it->plane_elems * a->itemsize);
+	it->gcap = (size_t)(it->gplanes * it->plane_elems * a->itemsize);
+	pthread_mutex_init(&it->mu, NULL);
+	pthread_cond_init(&it->cv, NULL);
+	for (i = 0; i < it->nbuf; i++)
+		if ((it->buf[i] = malloc(it->row_cap ? it->row_cap : 1)) == NULL) {
+			em_fail("out of memory for a chunk row of %zu bytes", it->row_cap);
+			em_zarr_iter_free(it);
+			return NULL;
+		}
+	for (i = 0; i < 2; i++)
+		if ((it->gbuf[i] = malloc(it->gcap ? it->gcap : 1)) == NULL) {
+			em_fail("out of memory");
+			em_zarr_iter_free(it);
+			return NULL;
+		}
+	for (i = 0; i < threads; i++) {
+		if (pthread_create(&it->th[i], NULL, iter_worker, it) != 0)
+			break;
+		it->started++;
+	}
+	if (threads > 0 && it->started == 0) {
+		em_fail("cannot start decoding threads");
+		em_zarr_iter_free(it);
+		return NULL;
+	}
+	return it;
+}
+
+/* Wait until chunk row `row` is decoded, decoding its chunks here too. */
+static int
+iter_wait_row(struct em_zarr_iter *it, uint64_t row)
+{
+	int b = (int)(row % (uint64_t)it->nbuf);
+	uint64_t r, k;
+	int bb;
+
+	pthread_mutex_lock(&it->mu);
+	while (!it->failed && !(it->next_item > row * it->per_row && it->buf_row[b] == row &&
+	    it->buf_done[b] == it->per_row)) {
+		/* Rather than sleep, decode chunks of the row we wait for. */
+		if (iter_take(it, row, 0, &r, &k, &bb))
+			iter_run(it, &it->r0, r, k, bb);
+		else
+			pthread_cond_wait(&it->cv, &it->mu);
+	}
+	pthread_mutex_unlock(&it->mu);
+	return it->failed ? em_fail("%s", it->err) : 0;
+}
+
+int
+em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint64_t *z0,
+    uint64_t *nz)
+{
+	struct em_zarr *a = it->a;
+	uint64_t row, zr, n, k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], so[EM_ZARR_MAXDIM];
+	uint64_t dof[EM_ZARR_MAXDIM] = { 0 }, dsh[EM_ZARR_MAXDIM], row_end;
+	int nd = a->m.ndim, i, b;
+	unsigned char *g;
+
+	if (it->cur_z >= a->m.shape[0])
+		return 0;
+	row = it->cur_z / a->m.chunks[0];
+	if (!it->have_row) {
+		if (it->threads == 0) {
+			for (k = 0; k < it->per_row; k++)
+				if (iter_do(it, &it->r0, row, k, it->buf[0]) < 0)
+					return -1;
+		} else if (iter_wait_row(it, row) < 0) {
+			return -1;
+		}
+		it->have_row = 1;
+	}
+	b = (int)(row % (uint64_t)it->nbuf);
+	zr = it->cur_z - row * a->m.chunks[0];
+	row_end = (row + 1) * a->m.chunks[0];
+	if (row_end > a->m.shape[0])
+		row_end = a->m.shape[0];
+	n = row_end - it->cur_z < it->gplanes ? row_end - it->cur_z : it->gplanes;
+	/* Gather planes cur_z .. cur_z+n from the row's chunks into the next gather buffer. */
+	g = it->gbuf[it->gnext];
+	it->gnext ^= 1;
+	dsh[0] = n;
+	for (i = 1; i < nd; i++)
+		dsh[i] = a->m.shape[i];
+	for (k = 0; k < it->per_row; k++) {
+		uint64_t rest = k;
+		for (i = nd - 1; i >= 1; i--) {
+			ci[i] = rest % a->grid[i];
+			rest /= a->grid[i];
+		}
+		cnt[0] = n;
+		so[0] = zr;
+		for (i = 1; i < nd; i++) {
+			uint64_t lo = ci[i] * a->m.chunks[i];
+			cnt[i] = a->m.shape[i] - lo < a->m.chunks[i] ? a->m.shape[i] - lo :
+			    a->m.chunks[i];
+			so[i] = 0;
+			dof[i] = lo;
+		}
+		em_zarr_copy_box(nd, a->itemsize, g, dsh, dof,
+		    it->buf[b] + k * a->chunk_bytes, a->m.chunks, so, cnt);
+	}
+	*data = g;
+	*len = (size_t)(n * it->plane_elems * a->itemsize);
+	*z0 = it->cur_z;
+	*nz = n;
+	it->cur_z += n;
+	if (it->cur_z == row_end) {
+		/* The row is gathered: its buffer may take the row after next. */
+		it->have_row = 0;
+		if (it->threads > 0) {
+			pthread_mutex_lock(&it->mu);
+			it->released = row + 1;
+			pthread_cond_broadcast(&it->cv);
+			pthread_mutex_unlock(&it->mu);
+		}
+	}
+	return 1;
+}
+
+uint64_t
+em_zarr_iter_missing(const struct em_zarr_iter *it)
+{
+	return __atomic_load_n(&it->missing, __ATOMIC_RELAXED);
+}
+
+void
+em_zarr_iter_free(struct em_zarr_iter *it)
+{
+	int i;
+
+	if (it == NULL)
+		return;
+	if (it->started > 0) {
+		pthread_mutex_lock(&it->mu);
+		it->stop = 1;
+		pthread_cond_broadcast(&it->cv);
+		pthread_mutex_unlock(&it->mu);
+		for (i = 0; i < it->started; i++)
+			pthread_join(it->th[i], NULL);
+	}
+	pthread_mutex_destroy(&it->mu);
+	pthread_cond_destroy(&it->cv);
+	rd_release(&it->r0);
+	free(it->buf[0]);
+	free(it->buf[1]);
+	free(it->gbuf[0]);
+	free(it->gbuf[1]);
+	free(it);
+}

@@ -1,0 +1,199 @@
+/* zarr.h - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+#ifndef EM_ZARR_H
+#define EM_ZARR_H
+
+#include "core/limits.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/codec.h"
+#include "core/dtype.h"
+
+/*
+ * What .zarray says.  The store always writes little-endian, C order and
+ * filters null; big_endian and order_f describe arrays written by others,
+ * whose data the reader converts so callers always get C order,
+ * little-endian bytes.
+ */
+struct em_zarr_meta {
+	int ndim;				/* 1..EM_ZARR_MAXDIM (0-d arrays are refused) */
+	uint64_t shape[EM_ZARR_MAXDIM];		/* slowest first (z, y, x) */
+	uint64_t chunks[EM_ZARR_MAXDIM];
+	enum em_dtype dtype;
+	int big_endian;				/* read only: on-disk byte order */
+	int order_f;				/* read only: chunks in Fortran order */
+	char sep;				/* dimension_separator: '/' or '.' */
+	struct em_codec codec;			/* typesize is kept = dtype size */
+	int fill_null;				/* fill_value null: read as zeros */
+	unsigned char fill[8];			/* fill value as one little-endian element */
+};
+
+/*
+ * A meta for a new array: C order, little-endian, separator '/', fill 0,
+ * codec copied (typesize set from dtype).  -1 on a bad shape/chunk/dtype.
+ */
+int em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
+    const uint64_t *chunks, enum em_dtype dtype, const struct em_codec *codec);
+/* Set the fill value from a number (rounded/clamped into the dtype; NaN allowed for floats). */
+int em_zarr_meta_set_fill(struct em_zarr_meta *m, double v);
+/* Bytes of one decoded chunk (prod(chunks) * itemsize). */
+size_t em_zarr_chunk_bytes(const struct em_zarr_meta *m);
+/* Number of chunks along each dimension, and in all. */
+void em_zarr_grid(const struct em_zarr_meta *m, uint64_t *grid);
+uint64_t em_zarr_nchunks(const struct em_zarr_meta *m);
+/*
+ * The key of a chunk ("3/0/1" or "3.0.1") into buf of size n; returns buf,
+ * or NULL if it does not fit.
+ */
+char *em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf, size_t n);
+
+/*
+ * Fill in m from a parsed .zarray object (an array written by anyone: any
+ * byte order, C or F order).  -1 naming what is wrong or unsupported.
+ */
+int em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *zarray);
+/* Set m's fill value from a .zarray fill_value (number, "NaN", null...); m->dtype must be set. */
+int em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *fill_value);
+/* Nanometres in one OME-NGFF space unit ("micrometer" 1000); 0 if not a known length. */
+double em_zarr_unit_nm(const char *unit);
+/*
+ * Decode one encoded chunk of m (n bytes at src) into out: full chunk,
+ * C order, little-endian.  tmp (em_zarr_chunk_bytes() bytes) is needed
+ * for Fortran-order arrays only.  cx may be NULL.
+ */
+int em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m,
+    const void *src, size_t n, void *out, void *tmp);
+
+/*
+ * Write dir/.zarray for m (creating dir).  Idempotent and safe when several
+ * processes race: an existing .zarray that describes the same array is
+ * kept; one that differs is an error naming the difference.  Files are
+ * written to a temporary name and renamed.
+ */
+int em_zarr_create_array(const char *dir, const struct em_zarr_meta *m);
+/*
+ * An OME-Zarr image: store/.zgroup, store/.zattrs with OME-NGFF 0.4
+ * multiscales (axes z,y,x of type space, dataset "0" with a scale
+ * transformation) and the array at store/0.  ndim must be 2 or 3 (axes y,x
+ * or z,y,x).  voxel_nm (ndim values, slowest first) gives unit "nanometer"
+ * and scale = voxel size; NULL (unknown) gives axes with no unit and scale
+ * 1 - one voxel, a length we do not claim to know.  name may be NULL.
+ * Idempotent like em_zarr_create_array(); .zattrs is rewritten only when
+ * its content changes.
+ */
+int em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
+    const char *name);
+
+/*
+ * The metadata parsers em_zarr_open() uses, from memory (len bytes of text,
+ * at most 1 MiB): so the tests and the fuzzers reach them without files.
+ * em_zarr_meta_parse fills m from the text of a .zarray; the errors are
+ * the ones em_zarr_open gives for that file.
+ */
+int em_zarr_meta_parse(const char *text, size_t len, struct em_zarr_meta *m);
+
+/* What an OME-NGFF group's .zattrs says about its first image. */
+struct em_zarr_attrs {
+	char *path;		/* multiscales[0].datasets[0].path, a safe relative path; owned */
+	int naxes;		/* entries in multiscales[0].axes (0..EM_ZARR_MAXDIM) */
+	double voxel_nm[EM_ZARR_MAXDIM];	/* per axis, 0 when not a known length */
+};
+/*
+ * Parse the text of a .zattrs.  Fails when the first dataset's path is
+ * missing, empty, absolute or leaves the group ("..").  Voxel sizes are
+ * set only when axes and the scale transformations agree in length;
+ * em_zarr_open uses them when that length is the array's ndim.
+ * Release with em_zarr_attrs_release().
+ */
+int em_zarr_attrs_parse(const char *text, size_t len, struct em_zarr_attrs *at);
+void em_zarr_attrs_release(struct em_zarr_attrs *at);
+
+/* An open array (read side, also what the writer writes through). */
+struct em_zarr;
+
+/*
+ * Open a Zarr v2 array: path is the array directory (has .zarray), or an
+ * OME-Zarr group whose .zattrs multiscales[0].datasets[0].path names it.
+ * Errors name what is wrong: not Zarr, Zarr v3, unsupported dtype, order,
+ * filters or compressor ("unsupported compressor 'bz2'").
+ */
+struct em_zarr *em_zarr_open(const char *path);
+void em_zarr_close(struct em_zarr *a);
+const struct em_zarr_meta *em_zarr_meta(const struct em_zarr *a);
+/* The array directory (borrowed). */
+const char *em_zarr_path(const struct em_zarr *a);
+size_t em_zarr_itemsize(const struct em_zarr *a);
+/* Bytes of the whole array in C order. */
+uint64_t em_zarr_nbytes(const struct em_zarr *a);
+/*
+ * Voxel size in nanometres from the group's multiscales (dataset scale
+ * times the multiscale's own scale, units converted): the number of axes
+ * filled into out (ndim), or 0 when the store does not say (no group, no
+ * unit, or a unit that is not a length).
+ */
+int em_zarr_voxel_nm(const struct em_zarr *a, double *out);
+
+/*
+ * Read one chunk, decoded, full chunk size, C order, little-endian, into
+ * out (em_zarr_chunk_bytes() bytes).  1 if it was stored, 0 if missing
+ * (out is the fill value), -1 on error (message names the chunk file).
+ * Safe to call from several threads on the same array.
+ */
+int em_zarr_read_chunk(struct em_zarr *a, const uint64_t *cidx, void *out);
+/* 1 if the chunk file exists and is whole (verify: it decodes), 0 if not, -1 on error. */
+int em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify);
+/*
+ * Read the box start[i] .. start[i]+count[i] (inside the array) into out,
+ * C order, little-endian, packed (prod(count) * itemsize bytes).
+ */
+int em_zarr_read_box(struct em_zarr *a, const uint64_t *start, const uint64_t *count,
+    void *out);
+/* The planes z0 .. z0+nz (all of the other dimensions) into out. */
+int em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out);
+
+/*
+ * Stream the whole array once in C order with bounded memory.  `threads`
+ * worker threads (0 = none) decode the chunks of the next chunk row
+ * (chunks[0] planes) while the caller works; the caller's thread helps
+ * when it would otherwise wait.  Each call hands out a run of whole planes
+ * of at most 4 MiB (at least one plane), gathered from the decoded row into
+ * one of two small buffers in turn, so the caller's hashing and statistics
+ * of it run from cache, and a slab may still be read (on another thread)
+ * while the next is gathered.  Memory: em_zarr_iter_memory() (two chunk
+ * rows with threads, one without).
+ *
+ *	it = em_zarr_iter_new(a, 2);
+ *	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1)
+ *		EVP_DigestUpdate(md, p, len);	// p valid until the call after next
+ *	if (r < 0) ... em_errmsg() ...
+ *	em_zarr_iter_free(it);
+ */
+struct em_zarr_iter;
+struct em_zarr_iter *em_zarr_iter_new(struct em_zarr *a, int threads);
+/*
+ * 1 with the next slab (borrowed, valid until the call after next) of *len bytes
+ * holding planes *z0 .. *z0+*nz; 0 at the end; -1 on error.
+ */
+int em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint64_t *z0,
+    uint64_t *nz);
+/* Chunks found missing (read as fill value) so far. */
+uint64_t em_zarr_iter_missing(const struct em_zarr_iter *it);
+void em_zarr_iter_free(struct em_zarr_iter *it);
+/* Bytes the iterator holds at most for this array and thread count. */
+uint64_t em_zarr_iter_memory(const struct em_zarr_meta *m, int threads);
+
+/*
+ * Copy the box count[] at src_off[] of a C-order array of shape src_shape
+ * to dst_off[] of one of shape dst_shape (n dimensions, itemsize bytes per
+ * element).  Used by the reader and the writer; exposed for tests.
+ */
+void em_zarr_copy_box(int n, size_t itemsize, void *dst, const uint64_t *dst_shape,
+    const uint64_t *dst_off, const void *src, const uint64_t *src_shape,
+    const uint64_t *src_off, const uint64_t *count);
+/* Fill n elements of itemsize bytes with the element pattern elem. */
+void em_zarr_fill(void *dst, size_t n, size_t itemsize, const unsigned char *elem);
+
+#endif

@@ -1,0 +1,528 @@
+/* fetch.c - what every fetcher does around its transfer: settings, the record's life, the store, the stub */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "tool/display.h"
+#include "tool/fetch.h"
+#include "core/fsutil.h"
+#include "core/interrupt.h"
+#include "core/jsonio.h"
+#include "core/parse.h"
+#include "meta/record.h"
+#include "core/version.h"
+#include "core/banned.h"
+
+int
+em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
+    const struct em_fetch_opts *o)
+{
+	const char *root = NULL, *comp = NULL;
+	long long v, level;
+	int prog = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->tool = tool;
+	f->source = source;
+	f->opts = o;
+	em_progress_init(&f->progress);
+	f->cfg = em_config_open(o->config, NULL);
+	if (f->cfg == NULL)
+		return -1;
+	if (o->outdir != NULL) {
+		snprintf(f->root, sizeof(f->root), "%s", o->outdir);
+	} else {
+		if (em_config_get_str(f->cfg, "global.data_root", "data", &root) < 0)
+			return -1;
+		if ((size_t)snprintf(f->root, sizeof(f->root), "%s/%s", root, source) >=
+		    sizeof(f->root))
+			return em_fail("data root '%s' is too long", root);
+	}
+	if (o->chunks[0] != 0)
+		memcpy(f->chunks, o->chunks, sizeof(f->chunks));
+	else if (em_config_get_u64_list(f->cfg, "global.chunks", f->chunks, 3, 1, 4096,
+	    (const uint64_t[3]){ 64, 64, 64 }) < 0)
+		return -1;
+	comp = o->compressor;
+	if (comp == NULL && em_config_get_str(f->cfg, "global.compressor", "zstd", &comp) < 0)
+		return -1;
+	level = o->level;
+	if (level < 0 && o->compressor == NULL &&
+	    em_config_get_int(f->cfg, "global.level", -1, &level) < 0)
+		return -1;
+	if (em_codec_from_name(comp, (int)level, &f->codec) < 0)
+		return em_fail_ctx("compressor");
+	f->codec_name = comp;
+	if (o->jobs > 0) {
+		f->jobs = o->jobs;
+	} else {
+		if (em_config_get_int(f->cfg, "global.jobs", 4, &v) < 0)
+			return -1;
+		if (v < 1 || v > 256)
+			return em_fail("global.jobs must be 1..256, not %lld", v);
+		f->jobs = (int)v;
+	}
+	if (o->max_memory > 0)
+		f->max_memory = o->max_memory;
+	if (em_config_get_bool(f->cfg, "global.progress", 0, &prog) < 0)
+		return -1;
+	em_http_opts_init(&f->http_opts);
+	f->http_opts.jobs = f->jobs;
+	f->http_opts.cacert = o->cacert;
+	f->http_opts.progress = &f->progress;
+	if (em_config_get_int(f->cfg, "global.http.retries", 5, &v) < 0)
+		return -1;
+	f->http_opts.attempts = v < 1 ? 1 : (int)v;
+	if (em_config_get_int(f->cfg, "global.http.connect_timeout_s", 15, &v) < 0)
+		return -1;
+	f->http_opts.connect_timeout_ms = (long)v * 1000;
+	if (em_config_get_int(f->cfg, "global.http.low_speed_bytes", 1, &v) < 0)
+		return -1;
+	f->http_opts.low_speed_bytes = (long)v;
+	if (em_config_get_int(f->cfg, "global.http.low_speed_time_s", 60, &v) < 0)
+		return -1;
+	f->http_opts.low_speed_secs = (long)v;
+	if (em_config_get_int(f->cfg, "global.http.backoff_initial_ms", 500, &v) < 0)
+		return -1;
+	f->http_opts.backoff_ms = (long)v;
+	if (em_config_get_int(f->cfg, "global.http.backoff_max_ms", 30000, &v) < 0)
+		return -1;
+	f->http_opts.backoff_max_ms = (long)v;
+	f->http = em_http_new(&f->http_opts);
+	if (f->http == NULL)
+		return -1;
+	f->display = em_progress_display_start(&f->progress, o->quiet ? EM_PROGRESS_OFF :
+	    (o->progress || prog) ? EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
+	return 0;
+}
+
+const char *
+em_fetch_conf_str(struct em_fetch *f, const char *key, const char *def)
+{
+	char path[256];
+	const char *v = def;
+
+	snprintf(path, sizeof(path), "sources.%s.%s", f->source, key);
+	if (em_config_get_str(f->cfg, path, def, &v) < 0)
+		return def;
+	return v;
+}
+
+static int
+save(struct em_fetch *f)
+{
+	if (em_record_save(f->rec, f->recpath) < 0)
+		return em_fail_ctx("cannot write record '%s'", f->recpath);
+	return 0;
+}
+
+int
+em_fetch_set_id(struct em_fetch *f, const char *id)
+{
+	json_t *params;
+
+	if (!em_record_id_valid(id))
+		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
+		    id);
+	/* A second volume in the same run: the first one's store is closed. */
+	em_zwriter_free(f->w);
+	f->w = NULL;
+	em_zarr_close(f->arr);
+	f->arr = NULL;
+	f->failed = 0;
+	if (f->display == NULL)
+		em_progress_init(&f->progress);
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	if ((size_t)snprintf(f->store, sizeof(f->store), "%s/%s.zarr", f->root, id) >=
+	    sizeof(f->store) ||
+	    (size_t)snprintf(f->recpath, sizeof(f->recpath), "%s/%s.json", f->root, id) >=
+	    sizeof(f->recpath))
+		return em_fail("path of '%s' in '%s' is too long", id, f->root);
+	if (em_mkdir_p(f->root) < 0)
+		return -1;
+	json_decref(f->rec);
+	/*
+	 * The record is <root>/<id>.json (root already names the source), so
+	 * em_record_load_or_new(), which adds <source>/, is not the one.
+	 */
+	switch (em_exists(f->recpath)) {
+	case 0:
+		f->rec = em_record_new(f->source, id);
+		break;
+	case 1:
+		f->rec = em_record_load(f->recpath);
+		if (f->rec != NULL && (!json_is_string(json_object_get(f->rec, "source")) ||
+		    strcmp(json_string_value(json_object_get(f->rec, "source")), f->source) != 0 ||
+		    strcmp(json_string_value(json_object_get(f->rec, "id")), id) != 0)) {
+			json_decref(f->rec);
+			f->rec = NULL;
+			return em_fail("'%s' is the record of another volume", f->recpath);
+		}
+		break;
+	default:
+		return -1;
+	}
+	if (f->rec == NULL)
+		return em_fail_ctx("cannot read record '%s'", f->recpath);
+	if (em_record_start(f->rec) < 0)
+		return -1;
+	params = json_pack("{s:[III], s:s, s:i, s:i}",
+	    "chunks", (json_int_t)f->chunks[0], (json_int_t)f->chunks[1],
+	    (json_int_t)f->chunks[2], "compressor", f->codec_name, "level", f->codec.level,
+	    "jobs", f->jobs);
+	if (params != NULL && f->max_memory > 0)
+		json_object_set_new(params, "max_memory", json_integer((json_int_t)f->max_memory));
+	if (f->opts->url != NULL)
+		json_object_set_new(params, "url", json_string(f->opts->url));
+	if (em_record_add_step(f->rec, f->tool, EM_VERSION, params) < 0)
+		return -1;
+	return save(f);
+}
+
+int
+em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
+    const double *voxel_nm, const char *const *prov, const uint64_t *box,
+    uint64_t caller_bytes)
+{
+	struct em_zarr_meta m;
+	struct em_zwriter_opts wo;
+	char need[32], have[32];
+	uint64_t mem = 0, chunks[3];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
+	if (em_zarr_meta_init(&m, 3, shape, chunks, dtype, &f->codec) < 0)
+		return -1;
+	/* Fewer jobs before giving up: each holds buffers of its own. */
+	for (; f->jobs >= 1; f->jobs--) {
+		mem = em_zwriter_min_memory(&m, f->jobs, box) + caller_bytes;
+		if (f->max_memory == 0 || mem <= f->max_memory)
+			break;
+	}
+	if (f->jobs < 1) {
+		f->jobs = 1;
+		return em_fail("needs at least %s of memory for %llu,%llu,%llu chunks of %s "
+		    "planes, more than --max-memory %s",
+		    em_format_size(mem, need, sizeof(need)), (unsigned long long)chunks[0],
+		    (unsigned long long)chunks[1], (unsigned long long)chunks[2],
+		    em_dtype_name(dtype), em_format_size(f->max_memory, have, sizeof(have)));
+	}
+	if (em_zarr_create(f->store, &m, voxel_nm, f->id) < 0)
+		return em_fail_ctx("cannot create store '%s'", f->store);
+	f->arr = em_zarr_open(f->store);
+	if (f->arr == NULL)
+		return em_fail_ctx("cannot open store '%s'", f->store);
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = f->jobs;
+	f->w = em_zwriter_new(f->arr, &wo);
+	if (f->w == NULL)
+		return -1;
+	em_progress_add_items_total(&f->progress, em_zarr_nchunks(&m));
+	em_progress_add_bytes_total(&f->progress, em_zarr_nbytes(f->arr));
+	if (em_record_set_zyx(f->rec, "volume_shape", shape) < 0 ||
+	    em_record_set_str(f->rec, "data_type", em_dtype_name(dtype)) < 0 ||
+	    em_record_set(f->rec, "axes", json_pack("[sss]", "z", "y", "x")) < 0 ||
+	    em_record_set_zyx(f->rec, "chunk_size", chunks) < 0 ||
+	    em_record_set(f->rec, "compression", f->codec.id == EM_CODEC_RAW ?
+	    json_pack("{s:s}", "codec", f->codec_name) :
+	    json_pack("{s:s, s:i}", "codec", f->codec_name, "level", f->codec.level)) < 0 ||
+	    em_record_set(f->rec, "zarr_format", json_integer(2)) < 0 ||
+	    em_record_set_str(f->rec, "internal_zarr_path", f->store) < 0)
+		return -1;
+	if (voxel_nm != NULL && em_record_set_voxel_size(f->rec, voxel_nm, prov) < 0)
+		return -1;
+	if (em_record_set_status(f->rec, EM_STATUS_SAVING_DATA, NULL) < 0)
+		return -1;
+	return save(f);
+}
+
+/* Chunks are counted as the data that completes them arrives. */
+static void
+count(struct em_fetch *f, uint64_t bytes)
+{
+	em_progress_add_bytes(&f->progress, bytes);
+}
+
+int
+em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data)
+{
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+	uint64_t plane = m->shape[1] * m->shape[2] * em_dtype_size(m->dtype);
+
+	if (em_interrupted())
+		return em_fail("interrupted");
+	if (em_zwriter_put_planes(f->w, z0, nz, data) < 0)
+		return -1;
+	count(f, nz * plane);
+	/* A chunk row is written when its last plane arrives. */
+	if ((z0 + nz) % m->chunks[0] == 0 || z0 + nz == m->shape[0]) {
+		uint64_t grid[EM_ZARR_MAXDIM];
+
+		em_zarr_grid(m, grid);
+		em_progress_add_items(&f->progress, grid[1] * grid[2]);
+	}
+	return 0;
+}
+
+/*
+ * Chunks whose last voxel lies in the box: boxes do not overlap, so each
+ * chunk is counted once, when (or about when) it completes.
+ */
+static uint64_t
+chunks_ending_in(const struct em_zarr_meta *m, const uint64_t start[3], const uint64_t n[3])
+{
+	uint64_t total = 1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t ch = m->chunks[i], k = 0, c;
+		for (c = start[i] / ch; c * ch < start[i] + n[i]; c++) {
+			uint64_t last = (c + 1) * ch < m->shape[i] ? (c + 1) * ch - 1 : m->shape[i] - 1;
+			if (last >= start[i] && last < start[i] + n[i])
+				k++;
+		}
+		total *= k;
+	}
+	return total;
+}
+
+int
+em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3],
+    const void *data)
+{
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+
+	if (em_interrupted())
+		return em_fail("interrupted");
+	if (em_zwriter_put_box(f->w, start, count3, data) < 0)
+		return -1;
+	count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+	em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
+	return 0;
+}
+
+int
+em_fetch_box_done(struct em_fetch *f, const uint64_t start[3], const uint64_t count3[3])
+{
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+	int rc = em_zwriter_box_done(f->w, start, count3);
+
+	if (rc == 1) {
+		count(f, count3[0] * count3[1] * count3[2] * em_dtype_size(m->dtype));
+		em_progress_add_items(&f->progress, chunks_ending_in(m, start, count3));
+	}
+	return rc;
+}
+
+static int
+print_stub(struct em_fetch *f)
+{
+	if (em_json_write_line(stdout, f->rec) < 0 || fflush(stdout) == EOF)
+		return em_fail_errno("cannot write the stub to stdout");
+	return 0;
+}
+
+int
+em_fetch_done(struct em_fetch *f)
+{
+	struct em_zwriter_stats st;
+	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
+
+	if (em_zwriter_finish(f->w, &st) < 0)
+		return em_fail_ctx("cannot finish store '%s'", f->store), em_fetch_fail(f, "write");
+	em_log(EM_LOG_INFO, "%s: %llu chunks written, %llu already present, peak buffers %llu bytes",
+	    f->store, (unsigned long long)st.chunks_written,
+	    (unsigned long long)st.chunks_present, (unsigned long long)st.peak_buffer);
+	em_progress_display_stop(f->display);
+	f->display = NULL;
+	if (em_record_set_progress(f->rec, em_zarr_nchunks(m), em_zarr_nchunks(m),
+	    em_zarr_nbytes(f->arr), em_zarr_nbytes(f->arr)) < 0 || save(f) < 0 ||
+	    print_stub(f) < 0) {
+		em_err("cannot save '%s': %s", f->recpath, em_errmsg());
+		return 1;
+	}
+	return 0;
+}
+
+int
+em_fetch_fail(struct em_fetch *f, const char *what)
+{
+	char reason[1100];
+	int sig = em_interrupted();
+
+	snprintf(reason, sizeof(reason), "%s%s%s", what ? what : "", what ? ": " : "",
+	    sig ? "interrupted by a signal" : em_errmsg());
+	em_progress_display_stop(f->display);
+	f->display = NULL;
+	em_err("%s", reason);
+	if (f->w != NULL) {
+		/* Whole chunks already written stay; the rest is dropped for a re-run. */
+		em_zwriter_free(f->w);
+		f->w = NULL;
+	}
+	f->failed = 1;
+	if (f->rec != NULL) {
+		enum em_status st;
+
+		if (em_record_status(f->rec, &st) == 0 && !em_status_is_final(st) &&
+		    em_record_set_status(f->rec, sig ? EM_STATUS_CANCELLED : EM_STATUS_FAILED,
+		    reason) == 0) {
+			if (save(f) < 0 || print_stub(f) < 0)
+				em_err("%s", em_errmsg());
+		}
+	}
+	return sig ? em_interrupt_status() : 1;
+}
+
+void
+em_fetch_end(struct em_fetch *f)
+{
+	em_progress_display_stop(f->display);
+	em_zwriter_free(f->w);
+	em_zarr_close(f->arr);
+	em_http_free(f->http);
+	json_decref(f->rec);
+	em_config_free(f->cfg);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_spacing_nm)
+{
+	struct em_fetch_image_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.z_spacing_nm = z_spacing_nm;
+	return em_fetch_image_ex(f, paths, n, &o);
+}
+
+int
+em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
+    const struct em_fetch_image_opts *o)
+{
+	struct em_img *img = NULL;
+	const struct em_img_info *in;
+	const char *prov[3];
+	double voxel[3];
+	int known = 1, i, rc = -1;
+	unsigned char *plane = NULL;
+	uint64_t z;
+	size_t pb;
+
+	if (n == 0)
+		return em_fail("no image files");
+	if ((n == 1 ? em_img_open(paths[0], o->img, &img) :
+	    em_img_open_series(paths, n, o->z_spacing_nm, &img)) < 0)
+		return n == 1 ? em_fail_ctx("cannot decode '%s'", paths[0]) :
+		    em_fail_ctx("cannot decode the series of %zu files from '%s'", n, paths[0]);
+	in = em_img_info(img);
+	if (o->expect_shape != NULL && memcmp(o->expect_shape, in->shape,
+	    sizeof(in->shape)) != 0) {
+		em_fail("'%s' holds %llu x %llu x %llu (z,y,x) voxels but %s says "
+		    "%llu x %llu x %llu", paths[0], (unsigned long long)in->shape[0],
+		    (unsigned long long)in->shape[1], (unsigned long long)in->shape[2],
+		    o->expect_from ? o->expect_from : "the archive",
+		    (unsigned long long)o->expect_shape[0], (unsigned long long)o->expect_shape[1],
+		    (unsigned long long)o->expect_shape[2]);
+		goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		voxel[i] = in->voxel_nm[i];
+		prov[i] = "file";
+		if (!in->voxel_known[i] || !(voxel[i] > 0)) {
+			if (o->fallback_nm != NULL && o->fallback_nm[i] > 0) {
+				voxel[i] = o->fallback_nm[i];
+				prov[i] = o->fallback_prov != NULL && o->fallback_prov[i] != NULL ?
+				    o->fallback_prov[i] : "config";
+			} else {
+				known = 0;
+			}
+		}
+	}
+	/*
+	 * A series' z spacing is the caller's (the files do not carry it).  With
+	 * any axis unknown the record has no voxel size at all: the schema
+	 * wants all three, and a value not known is not guessed (the file's own
+	 * calibration stays in source_metadata).
+	 */
+	if (n > 1 && o->z_spacing_nm > 0)
+		prov[0] = "config";
+	pb = em_img_plane_bytes(img);
+	if (em_fetch_open_store(f, in->shape, in->dtype, known ? voxel : NULL, prov, NULL,
+	    pb) < 0)
+		goto out;
+	if (in->source_metadata != NULL && json_object_size(in->source_metadata) > 0) {
+		json_t *sm = json_object_get(f->rec, "source_metadata");
+
+		if (!json_is_object(sm)) {
+			sm = json_object();
+			if (em_record_set(f->rec, "source_metadata", sm) < 0)
+				goto out;
+		}
+		json_object_set(sm, "file", in->source_metadata);
+		json_object_set_new(sm, "file_format",
+		    json_string(em_img_format_name(in->format)));
+	}
+	plane = malloc(pb ? pb : 1);
+	if (plane == NULL) {
+		em_fail("out of memory for a plane of %zu bytes", pb);
+		goto out;
+	}
+	for (z = 0; z < in->shape[0]; z++) {
+		if (em_img_read_plane(img, z, plane) < 0) {
+			em_fail_ctx("cannot read plane %llu of '%s'", (unsigned long long)z,
+			    n == 1 ? paths[0] : paths[z]);
+			goto out;
+		}
+		if (em_fetch_put_planes(f, z, 1, plane) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(plane);
+	em_img_free(img);
+	return rc;
+}
+
+int
+em_fetch_describe(struct em_fetch *f)
+{
+	static const char *const strs[] = { "description", "modality", "license" };
+	const char *v, *doi, *cite;
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		v = em_fetch_conf_str(f, strs[i], NULL);
+		if (v != NULL && *v != '\0' && em_record_set_str(f->rec, strs[i], v) < 0)
+			return -1;
+	}
+	doi = em_fetch_conf_str(f, "doi", NULL);
+	cite = em_fetch_conf_str(f, "citation", NULL);
+	if ((cite != NULL && *cite != '\0') || (doi != NULL && *doi != '\0')) {
+		json_t *c = json_object();
+
+		if (c == NULL)
+			return em_fail("out of memory");
+		if (cite != NULL && *cite != '\0')
+			json_object_set_new(c, "text", json_string(cite));
+		if (doi != NULL && *doi != '\0')
+			json_object_set_new(c, "doi", json_string(doi));
+		if (em_record_set(f->rec, "citation", c) < 0)
+			return -1;
+	}
+	v = em_fetch_conf_str(f, "organism", NULL);
+	if (v != NULL && *v != '\0') {
+		json_t *x = json_object_get(f->rec, "extra");
+
+		if (!json_is_object(x)) {
+			x = json_object();
+			if (x == NULL || em_record_set(f->rec, "extra", x) < 0)
+				return em_fail("out of memory");
+		}
+		json_object_set_new(x, "organism", json_string(v));
+	}
+	return 0;
+}

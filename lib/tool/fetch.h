@@ -1,0 +1,161 @@
+/* fetch.h - what every fetcher does around its transfer: settings, the record's life, the store, the stub */
+#ifndef EM_FETCH_H
+#define EM_FETCH_H
+
+#include "core/limits.h"
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/codec.h"
+#include "meta/config.h"
+#include "core/dtype.h"
+#include "tool/options.h"
+#include "net/http.h"
+#include "formats/image.h"
+#include "tool/display.h"
+#include "store/zarr.h"
+#include "store/writer.h"
+
+/*
+ * One fetch of one volume.  The life of a fetcher:
+ *
+ *	em_fetch_begin(&f, "fetch-idr", "idr", &opts);	settings, transport
+ *	em_fetch_set_id(&f, "9846137");			record -> processing
+ *	... ask the archive, set description, URLs ... in f.rec
+ *	em_fetch_open_store(&f, shape, dtype, voxel, prov, NULL, plane_bytes);
+ *							store, record -> saving-data
+ *	em_fetch_put_planes(&f, z, 1, plane);		... for every plane
+ *	status = em_fetch_done(&f);			stub on stdout
+ *	(on any failure: status = em_fetch_fail(&f, "cannot decode 'x.tif'"))
+ *	em_fetch_end(&f);
+ *
+ * Every step that changes the record writes it atomically beside the store
+ * (<root>/<id>.json), so a crash at any point leaves an honest trace; a
+ * later run of the same id resumes the store and starts a new run of the
+ * record (em_record_start()).
+ */
+struct em_fetch {
+	const char *tool;		/* "fetch-idr" (borrowed) */
+	const char *source;		/* "idr" (borrowed) */
+	const struct em_fetch_opts *opts;	/* the command line (borrowed) */
+	struct em_config *cfg;		/* the configuration, for the tool's own keys */
+	/* Settings: command line, then config, then built-in defaults. */
+	char root[EM_FETCH_PATH_MAX];	/* directory of this source's stores and records */
+	uint64_t chunks[3];
+	struct em_codec codec;
+	const char *codec_name;		/* as on the command line: "zstd" */
+	int jobs;
+	uint64_t max_memory;		/* 0: no limit */
+	struct em_http_opts http_opts;
+	struct em_http *http;		/* for the tool's requests */
+	/* Set by em_fetch_set_id(). */
+	char id[129];
+	char store[EM_FETCH_PATH_MAX];	/* <root>/<id>.zarr */
+	char recpath[EM_FETCH_PATH_MAX];	/* <root>/<id>.json */
+	json_t *rec;			/* the record; the tool sets its own fields here */
+	/* Set by em_fetch_open_store(). */
+	struct em_zarr *arr;
+	struct em_zwriter *w;
+	struct em_progress progress;
+	struct em_progress_display *display;
+	int failed;
+};
+
+/*
+ * Resolve the settings and make the transport.  -1 (error text set) on a
+ * bad config file or value; the tool reports it and exits 1.
+ */
+int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
+    const struct em_fetch_opts *opts);
+/*
+ * Name the volume: the store and record paths, and the record loaded (or
+ * made) and moved to processing with this tool's step in
+ * processing_pipeline.  The id must be one safe path component.  Called
+ * again after em_fetch_done() or em_fetch_fail(), it starts the next
+ * volume of the same run (the previous store is closed).
+ */
+int em_fetch_set_id(struct em_fetch *f, const char *id);
+/*
+ * Create (or reopen, to resume) the OME-Zarr store and its writer, and
+ * move the record to saving-data with the store's layout.  voxel_nm is
+ * z,y,x in nanometres with its provenance per axis ("file", "archive-api",
+ * "config"), or NULL when unknown.  box is the size of the blocks the tool
+ * will put (NULL: whole planes).  caller_bytes is the memory the tool
+ * itself holds while feeding (a plane buffer, responses in flight), so
+ * that --max-memory covers the whole process: when the total does not fit,
+ * fewer jobs are tried, and if one job does not fit either this fails with
+ * the smallest budget that would work.
+ */
+int em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
+    const double *voxel_nm, const char *const *provenance, const uint64_t *box,
+    uint64_t caller_bytes);
+/* Feed the writer (see store/writer.h) and count progress; -1 when interrupted. */
+int em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data);
+int em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3],
+    const void *data);
+/*
+ * 1 if every chunk of the box is already written (a resumed run skips it;
+ * the box then counts as done in the progress), 0 if not, -1 on error.
+ * Both calls count a chunk in the progress when its last voxel comes.
+ */
+int em_fetch_box_done(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3]);
+/*
+ * Finish the store, save the record (still saving-data: em-meta completes
+ * it) and print it on stdout as the stub.  Returns the exit status: 0, or
+ * what em_fetch_fail() returns when finishing fails.
+ */
+int em_fetch_done(struct em_fetch *f);
+/*
+ * Report "what: reason" (reason = the current error text), move the record
+ * to failed, or cancelled when a signal stopped the run, save it and print
+ * it on stdout so the pipeline's catalog sees it.  Returns the exit status:
+ * 1, or 130/143 after SIGINT/SIGTERM.
+ */
+int em_fetch_fail(struct em_fetch *f, const char *what);
+/* Free everything; the store's written chunks stay for a later run. */
+void em_fetch_end(struct em_fetch *f);
+
+/*
+ * Decode local image files (DM3/DM4, MRC, TIFF, OME-TIFF: lib/formats/image.h) into
+ * the store, one plane at a time: one file, or a series of 2-D files
+ * stacked in the given order with z_spacing_nm between them (0: unknown;
+ * its provenance is "config").  Opens the store (em_fetch_open_store) with
+ * the file's shape, type and voxel size (provenance "file"), records the
+ * file's own metadata under source_metadata, and feeds every plane.  The
+ * caller then calls em_fetch_done().  -1 with the reason naming the file.
+ */
+int em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n,
+    double z_spacing_nm);
+
+/*
+ * The source's facts from its config block into the record: description,
+ * modality, license, citation (text and doi) and organism (under extra);
+ * settings absent or null are left out.
+ */
+int em_fetch_describe(struct em_fetch *f);
+
+/* What em_fetch_image_ex() may be told beyond the files.  Zero = none. */
+struct em_fetch_image_opts {
+	double z_spacing_nm;		/* a series' z step, provenance "config"; 0: unknown */
+	/*
+	 * Voxel size (z,y,x nm, > 0) for the axes the file does not state,
+	 * with its provenance per axis ("archive-api", "config"): the file's
+	 * own value always wins.  NULL: none.
+	 */
+	const double *fallback_nm;
+	const char *const *fallback_prov;
+	/* Shape (z,y,x) the archive states; a file that differs is refused naming both. */
+	const uint64_t *expect_shape;
+	const char *expect_from;	/* who states it, for that error: "imgData" */
+	const struct em_img_opts *img;	/* reader choices (one file only); NULL: defaults */
+};
+/* em_fetch_image with the choices above; em_fetch_image(f, p, n, z) is z_spacing_nm = z. */
+int em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
+    const struct em_fetch_image_opts *o);
+
+/* A string setting of this source: sources.<source>.<key>, or def (borrowed). */
+const char *em_fetch_conf_str(struct em_fetch *f, const char *key, const char *def);
+
+#endif

@@ -1,0 +1,598 @@
+/* filefetch.c - the file-based fetchers' shared path: files from URLs into a cache, then into the store */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/diag.h"
+#include "tool/tool.h"
+#include "tool/filefetch.h"
+#include "core/fsutil.h"
+#include "core/interrupt.h"
+#include "core/jsonio.h"
+#include "net/listing.h"
+#include "meta/record.h"
+#include "core/banned.h"
+
+void
+em_filelist_init(struct em_filelist *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+void
+em_filelist_release(struct em_filelist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].url);
+		free(l->v[i].path);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int
+em_filelist_add(struct em_filelist *l, const char *url, int64_t size)
+{
+	struct em_filelist_item *it;
+
+	if (l->n >= EM_FILELIST_MAX)
+		return em_fail("more than %d files in one volume", EM_FILELIST_MAX);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct em_filelist_item *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return em_fail("out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	it = &l->v[l->n];
+	memset(it, 0, sizeof(*it));
+	it->size = size;
+	if ((it->url = strdup(url)) == NULL)
+		return em_fail("out of memory");
+	l->n++;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Whether url starts with a scheme ("x+y-z.w:"). */
+static size_t
+scheme_len(const char *url)
+{
+	size_t i = 0;
+
+	if (!isalpha((unsigned char)url[0]))
+		return 0;
+	while (isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' ||
+	    url[i] == '.')
+		i++;
+	return url[i] == ':' ? i : 0;
+}
+
+int
+em_file_url_path(const char *url, char *out, size_t n)
+{
+	size_t sl = scheme_len(url), o = 0;
+	const char *p;
+
+	if (sl == 0) {
+		if ((size_t)snprintf(out, n, "%s", url) >= n)
+			return em_fail("path '%s' is too long", url);
+		return 1;
+	}
+	if (sl != 4 || strncasecmp(url, "file", 4) != 0)
+		return 0;
+	p = url + 5;
+	if (strncmp(p, "//", 2) != 0)
+		return em_fail("'%s' is not a file:// URL with an absolute path", url);
+	p += 2;
+	if (strncasecmp(p, "localhost/", 10) == 0)
+		p += 9;
+	if (*p != '/')
+		return em_fail("'%s': only local files (file:///path) can be read", url);
+	for (; *p != '\0' && *p != '?' && *p != '#'; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%') {
+			int h = hexval(p[1]), l = h < 0 ? -1 : hexval(p[2]);
+
+			if (l < 0)
+				return em_fail("'%s': bad %%-escape", url);
+			c = h * 16 + l;
+			if (c == 0)
+				return em_fail("'%s': %%00 in a path", url);
+			p += 2;
+		}
+		if (o + 1 >= n)
+			return em_fail("path of '%s' is too long", url);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 1;
+}
+
+/* The last path component of url (without query or fragment), percent-decoded. */
+static int
+url_basename(const char *url, char *out, size_t n)
+{
+	const char *end = url + strcspn(url, "?#"), *b = end;
+	size_t o = 0;
+
+	while (b > url && b[-1] == '/')
+		b--, end--;
+	while (b > url && b[-1] != '/')
+		b--;
+	for (; b < end; b++) {
+		int c = (unsigned char)*b;
+
+		if (c == '%' && end - b >= 3 && hexval(b[1]) >= 0 && hexval(b[2]) >= 0) {
+			c = hexval(b[1]) * 16 + hexval(b[2]);
+			b += 2;
+			/* "a%00x" and "a%00y" would both be the file "a". */
+			if (c == 0)
+				return em_fail("'%s': %%00 in a file name", url);
+		}
+		if (o + 1 >= n)
+			return em_fail("file name in '%s' is too long", url);
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	if (o == 0)
+		return em_fail("'%s' names no file", url);
+	return 0;
+}
+
+int
+em_file_url_id(const char *url, char *out, size_t n)
+{
+	static const char *const exts[] = {
+		".ome.tiff", ".ome.tif", ".ome.btf", ".tiff", ".tif", ".btf", ".dm3", ".dm4",
+		".mrcs", ".mrc", ".map", ".ccp4", ".rec", ".st", ".ali", ".gz", NULL,
+	};
+	char name[256];
+	size_t len, i, k;
+
+	if (url_basename(url, name, sizeof(name)) < 0)
+		return -1;
+	len = strlen(name);
+	for (k = 0; exts[k] != NULL; k++) {
+		size_t el = strlen(exts[k]);
+
+		if (len > el && strcasecmp(name + len - el, exts[k]) == 0) {
+			len -= el;
+			name[len] = '\0';
+			break;
+		}
+	}
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' &&
+		    name[i] != '-')
+			name[i] = '_';
+	/* Not hidden, not "." or "..". */
+	while (name[0] == '.')
+		memmove(name, name + 1, len--);
+	if (len == 0 || len > 128 || len >= n)
+		return em_fail("no usable volume id in '%s' (give --id)", url);
+	memcpy(out, name, len + 1);
+	return 0;
+}
+
+static int
+same_sources(const json_t *have, const struct em_filelist *l)
+{
+	size_t i;
+
+	if (!json_is_array(have) || json_array_size(have) != l->n)
+		return 0;
+	for (i = 0; i < l->n; i++) {
+		const json_t *e = json_array_get(have, i);
+		const char *u = json_string_value(json_object_get(e, "url"));
+		const json_t *sz = json_object_get(e, "size_bytes");
+
+		if (u == NULL || strcmp(u, l->v[i].url) != 0)
+			return 0;
+		if (l->v[i].size >= 0 && json_is_integer(sz) &&
+		    json_integer_value(sz) != l->v[i].size)
+			return 0;
+	}
+	return 1;
+}
+
+int
+em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist *l)
+{
+	char path[EM_FETCH_PATH_MAX], zarray[EM_FETCH_PATH_MAX + 16];
+	const json_t *p, *comp, *cs;
+	enum em_status st;
+	json_t *rec;
+	struct stat sb;
+	const char *store;
+	int same = 0, i;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", f->root, id) >= sizeof(path))
+		return em_fail("path of '%s' in '%s' is too long", id, f->root);
+	if (stat(path, &sb) < 0)
+		return 0;
+	if ((rec = em_record_load(path)) == NULL)
+		return em_fail_ctx("cannot read record '%s'", path);
+	if (em_record_status(rec, &st) < 0 ||
+	    (st != EM_STATUS_COMPLETE && st != EM_STATUS_SAVING_DATA))
+		goto out;
+	p = json_object_get(rec, "progress");
+	if (st == EM_STATUS_SAVING_DATA && (!json_is_integer(json_object_get(p, "chunks_total")) ||
+	    json_integer_value(json_object_get(p, "chunks_done")) !=
+	    json_integer_value(json_object_get(p, "chunks_total"))))
+		goto out;
+	if (!same_sources(json_object_get(rec, "source_files"), l))
+		goto out;
+	comp = json_object_get(rec, "compression");
+	if (!json_is_string(json_object_get(comp, "codec")) ||
+	    strcmp(json_string_value(json_object_get(comp, "codec")), f->codec_name) != 0)
+		goto out;
+	if (f->codec.id != EM_CODEC_RAW &&
+	    json_integer_value(json_object_get(comp, "level")) != f->codec.level)
+		goto out;
+	cs = json_object_get(rec, "chunk_size");
+	for (i = 0; i < 3; i++) {
+		const json_t *sh = json_array_get(json_object_get(rec, "volume_shape"), (size_t)i);
+		json_int_t c = json_integer_value(json_array_get(cs, (size_t)i));
+		json_int_t want = (json_int_t)f->chunks[i];
+
+		if (json_integer_value(sh) < want)
+			want = json_integer_value(sh);
+		if (c != want)
+			goto out;
+	}
+	store = json_string_value(json_object_get(rec, "internal_zarr_path"));
+	if (store == NULL)
+		goto out;
+	snprintf(zarray, sizeof(zarray), "%s/0/.zarray", store);
+	if (stat(zarray, &sb) < 0)
+		goto out;
+	same = 1;
+	em_log(EM_LOG_WARN, "%s/%s is already ingested from the same %zu file%s (record '%s', "
+	    "status %s): nothing to do", f->source, id, l->n, l->n == 1 ? "" : "s", path,
+	    em_status_name(st));
+	if (em_json_write_line(stdout, rec) < 0 || fflush(stdout) == EOF) {
+		json_decref(rec);
+		return em_fail_errno("cannot write the stub to stdout");
+	}
+out:
+	json_decref(rec);
+	return same;
+}
+
+static int
+cache_dir(struct em_fetch *f, char *out, size_t n)
+{
+	const char *dir = "cache";
+
+	if (em_config_get_str(f->cfg, "global.cache_dir", "cache", &dir) < 0)
+		return -1;
+	if ((size_t)snprintf(out, n, "%s/%s/%s", dir, f->source, f->id) >= n)
+		return em_fail("cache directory '%s' is too long", dir);
+	return 0;
+}
+
+/* Downloads shared out among threads, each with its own transport. */
+struct dl_pool {
+	struct em_fetch *f;
+	struct em_filelist *l;
+	pthread_mutex_t mu;
+	size_t next;
+	int failed;
+	char error[1024];
+};
+
+/* Download item i (its path is the cache path): 0 or -1 with the error text set. */
+static int
+download_one(struct em_http *h, struct em_filelist_item *it)
+{
+	struct em_http_check chk = { 0, NULL };
+	struct em_http_dl dl;
+	struct stat sb;
+	int r;
+
+	if (it->size > 0)
+		chk.size = (uint64_t)it->size;
+	/*
+	 * A finished download is only ever renamed into place whole (its
+	 * Content-Length checked): with no size to check it against, the
+	 * copy already in the cache is the file.
+	 */
+	else if (stat(it->path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+		chk.size = (uint64_t)sb.st_size;
+	em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, it->path);
+	r = em_http_download(h, it->url, it->path, &chk, &dl);
+	if (r == EM_HTTP_MISSING)
+		return em_fail_ctx("cannot download '%s'", it->url);
+	if (r < 0)
+		return -1;
+	it->size = (int64_t)dl.size;
+	return 0;
+}
+
+static void *
+dl_worker(void *arg)
+{
+	struct dl_pool *p = arg;
+	struct em_http *h = em_http_new(&p->f->http_opts);
+
+	for (;;) {
+		struct em_filelist_item *it = NULL;
+
+		pthread_mutex_lock(&p->mu);
+		if (h == NULL && !p->failed) {
+			p->failed = 1;
+			snprintf(p->error, sizeof(p->error), "%s", em_errmsg());
+		}
+		while (!p->failed && p->next < p->l->n && !p->l->v[p->next].downloaded)
+			p->next++;
+		if (!p->failed && p->next < p->l->n)
+			it = &p->l->v[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if (it == NULL)
+			break;
+		if (download_one(h, it) < 0) {
+			pthread_mutex_lock(&p->mu);
+			if (!p->failed) {
+				p->failed = 1;
+				snprintf(p->error, sizeof(p->error), "%s", em_errmsg());
+			}
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+	}
+	em_http_free(h);
+	return NULL;
+}
+
+/* The downloads (items marked downloaded), at most `par` at a time. */
+static int
+download_all(struct em_fetch *f, struct em_filelist *l, size_t nremote, long long par)
+{
+	struct dl_pool p;
+	pthread_t th[16];
+	size_t i, nth;
+
+	if (par > f->jobs)
+		par = f->jobs;
+	if (par > 16)
+		par = 16;
+	if (par <= 1 || nremote <= 1) {
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].downloaded && download_one(f->http, &l->v[i]) < 0)
+				return -1;
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p.f = f;
+	p.l = l;
+	pthread_mutex_init(&p.mu, NULL);
+	nth = nremote < (size_t)par ? nremote : (size_t)par;
+	for (i = 0; i < nth; i++)
+		if (pthread_create(&th[i], NULL, dl_worker, &p) != 0)
+			break;
+	if (i == 0) {
+		pthread_mutex_destroy(&p.mu);
+		return em_fail("cannot start download threads");
+	}
+	nth = i;
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	if (p.failed)
+		return em_fail("%s", p.error);
+	return 0;
+}
+
+int
+em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
+{
+	char path[EM_FETCH_PATH_MAX], dir[EM_FETCH_PATH_MAX], name[256];
+	json_t *files;
+	long long par = 4;
+	size_t i, nremote = 0;
+
+	dir[0] = '\0';
+	/* Progress counts the bytes downloaded, then the bytes stored. */
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].size > 0 && em_file_url_path(l->v[i].url, path, sizeof(path)) == 0)
+			em_progress_add_bytes_total(&f->progress, (uint64_t)l->v[i].size);
+	/* Local files are read in place; the others get a path in the cache. */
+	for (i = 0; i < l->n; i++) {
+		struct em_filelist_item *it = &l->v[i];
+		int r = em_file_url_path(it->url, path, sizeof(path));
+		struct stat sb;
+
+		if (r < 0)
+			return -1;
+		it->downloaded = 0;
+		if (r == 1) {
+			if (stat(path, &sb) < 0)
+				return em_fail_errno("cannot read '%s'", path);
+			if (!S_ISREG(sb.st_mode))
+				return em_fail("cannot read '%s': not a regular file", path);
+			it->size = (int64_t)sb.st_size;
+		} else {
+			if (dir[0] == '\0' && (cache_dir(f, dir, sizeof(dir)) < 0 ||
+			    em_mkdir_p(dir) < 0))
+				return em_fail_ctx("cannot make cache directory '%s'", dir);
+			if (url_basename(it->url, name, sizeof(name)) < 0)
+				return -1;
+			if (!em_listing_name_ok(name))
+				snprintf(name, sizeof(name), "file-%zu", i);
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+			    sizeof(path))
+				return em_fail("cache path for '%s' is too long", it->url);
+			it->downloaded = 1;
+			nremote++;
+		}
+		free(it->path);
+		if ((it->path = strdup(path)) == NULL)
+			return em_fail("out of memory");
+	}
+	/* The archive's fair use: sources.<source>.max_parallel transfers (and --jobs). */
+	{
+		char key[128];
+
+		snprintf(key, sizeof(key), "sources.%s.max_parallel", f->source);
+		if (em_config_get_int(f->cfg, key, 4, &par) < 0)
+			return -1;
+	}
+	if (nremote > 0 && download_all(f, l, nremote, par) < 0)
+		return -1;
+	if (em_interrupted())
+		return em_fail("interrupted");
+	files = json_array();
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(files, json_pack("{s:s, s:I}", "url", l->v[i].url,
+		    "size_bytes", (json_int_t)l->v[i].size));
+	if (em_record_set(f->rec, "source_files", files) < 0)
+		return -1;
+	if (l->n == 1 && em_record_set_str(f->rec, "download_url", l->v[0].url) < 0)
+		return -1;
+	return 0;
+}
+
+int
+em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
+    const struct em_fetch_image_opts *o)
+{
+	const char **paths = NULL;
+	int keep = 0, status;
+	size_t i;
+
+	if (em_filelist_fetch(f, l) < 0)
+		return em_fetch_fail(f, NULL);
+	paths = calloc(l->n ? l->n : 1, sizeof(*paths));
+	if (paths == NULL) {
+		em_fail("out of memory");
+		return em_fetch_fail(f, NULL);
+	}
+	for (i = 0; i < l->n; i++)
+		paths[i] = l->v[i].path;
+	if (em_fetch_image_ex(f, paths, l->n, o) < 0) {
+		free(paths);
+		return em_fetch_fail(f, NULL);
+	}
+	free(paths);
+	status = em_fetch_done(f);
+	if (status != 0)
+		return status;
+	if (em_config_get_bool(f->cfg, "global.keep_downloads", 0, &keep) < 0)
+		keep = 1;
+	if (!keep) {
+		char dir[EM_FETCH_PATH_MAX];
+		int any = 0;
+
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].downloaded) {
+				any = 1;
+				if (unlink(l->v[i].path) < 0 && errno != ENOENT)
+					em_log(EM_LOG_WARN, "cannot remove download '%s': %s",
+					    l->v[i].path, strerror(errno));
+			}
+		if (any && cache_dir(f, dir, sizeof(dir)) == 0)
+			(void)rmdir(dir);
+	}
+	return 0;
+}
+
+int
+em_fetch_conf_nm3(struct em_fetch *f, const char *key, double out[3])
+{
+	char path[256];
+	json_t *v = NULL;
+	size_t i;
+
+	snprintf(path, sizeof(path), "sources.%s.%s", f->source, key);
+	if (em_config_get(f->cfg, path, &v) < 0 || v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_number(v) && json_number_value(v) > 0) {
+		out[0] = out[1] = out[2] = json_number_value(v);
+		return 1;
+	}
+	if (!json_is_array(v) || json_array_size(v) != 3)
+		return em_fail("%s must be three numbers (z,y,x nm) or one", path);
+	for (i = 0; i < 3; i++) {
+		const json_t *e = json_array_get(v, i);
+
+		if (!json_is_number(e) || !(json_number_value(e) > 0))
+			return em_fail("%s must hold positive numbers", path);
+		out[i] = json_number_value(e);
+	}
+	return 1;
+}
+
+int
+em_natural_cmp(const char *a, const char *b)
+{
+	while (*a != '\0' && *b != '\0') {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			const char *ea, *eb;
+			size_t la, lb;
+			int c;
+
+			while (*a == '0' && isdigit((unsigned char)a[1]))
+				a++;
+			while (*b == '0' && isdigit((unsigned char)b[1]))
+				b++;
+			for (ea = a; isdigit((unsigned char)*ea); ea++)
+				;
+			for (eb = b; isdigit((unsigned char)*eb); eb++)
+				;
+			la = (size_t)(ea - a);
+			lb = (size_t)(eb - b);
+			if (la != lb)
+				return la < lb ? -1 : 1;
+			if ((c = memcmp(a, b, la)) != 0)
+				return c < 0 ? -1 : 1;
+			a = ea;
+			b = eb;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	if (*a == *b)
+		return 0;
+	return *a == '\0' ? -1 : 1;
+}
+
+int
+em_filelist_start(struct em_fetch *f, const char *id, const struct em_filelist *l)
+{
+	int r = em_filelist_already(f, id, l);
+
+	if (r != 0) {
+		if (r < 0)
+			em_err("%s", em_errmsg());
+		return r < 0 ? 1 : 0;
+	}
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		return 1;
+	}
+	return EM_FETCH_GO;
+}
