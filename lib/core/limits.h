@@ -151,6 +151,14 @@
 /* PCRE2 backtracking steps per match: a pattern/value pair past it is an error, not a hang. */
 #define EM_JSCHEMA_REGEX_MATCH_LIMIT 1000000
 
+/* ---- the store's chunk journal (store/journal.h) ---- */
+/*
+ * Chunks of one array a writer keeps track of (4 bytes each in memory): 2^26
+ * is 17 TB of uint8 at 64^3 chunks, 256 MB of memory.  Larger volumes use
+ * larger chunks or shards.
+ */
+#define EM_JOURNAL_MAX_CHUNKS ((uint64_t)1 << 26)
+
 /* ---- remote listings and HTTP (listing.h, http.h) ---- */
 /* No listing may hold more entries than this (a hostile one is refused). */
 #define EM_LISTING_MAX 1000000
