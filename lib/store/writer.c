@@ -17,6 +17,7 @@
 #include "store/codec.h"
 #include "core/diag.h"
 #include "core/fsutil.h"
+#include "store/journal.h"
 #include "store/zarr.h"
 #include "store/writer.h"
 #include "core/banned.h"
@@ -167,6 +168,47 @@ chunk_file(const struct em_zwriter *w, const uint64_t *cidx, char *buf, size_t n
 	return 0;
 }
 
+static uint64_t
+lin_index(const struct em_zwriter *w, const uint64_t *ci)
+{
+	uint64_t l = 0;
+	int i;
+
+	for (i = 0; i < w->m->ndim; i++)
+		l = l * w->grid[i] + ci[i];
+	return l;
+}
+
+/*
+ * Whether chunk cidx is already in the store.  With a journal, only a file
+ * of the size this store's writers recorded counts: one cut short, or put
+ * there by another program, is written again.  Without one, a regular file
+ * under the chunk's name counts (chunks are renamed into place when whole).
+ * verify: also decode it.
+ */
+static int
+chunk_present(const struct em_zwriter *w, const uint64_t *cidx)
+{
+	char path[4096];
+	struct stat st;
+
+	if (w->o.journal == NULL)
+		return em_zarr_chunk_present(w->a, cidx, w->o.verify);
+	if (chunk_file(w, cidx, path, sizeof(path)) < 0)
+		return -1;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return em_fail_errno("cannot stat chunk '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)
+	    || !em_journal_has(w->o.journal, lin_index(w, cidx), (uint64_t)st.st_size)) {
+		em_debug("chunk '%s' is not one this store's writers finished: writing it again", path);
+		return 0;
+	}
+	return w->o.verify ? em_zarr_chunk_present(w->a, cidx, 1) : 1;
+}
+
 static int
 open_tmp(struct em_atomic *at, const char *path)
 {
@@ -197,7 +239,7 @@ write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, str
 	if (chunk_file(w, j->cidx, path, sizeof(path)) < 0)
 		return -1;
 	if (!w->o.no_resume) {
-		present = em_zarr_chunk_present(w->a, j->cidx, w->o.verify);
+		present = chunk_present(w, j->cidx);
 		if (present < 0)
 			return -1;
 		if (present) {
@@ -231,6 +273,9 @@ write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, str
 		nanosleep(&ts, NULL);
 	}
 	if (em_atomic_commit(&at, w->o.sync ? EM_ATOMIC_SYNC : 0) < 0)
+		return -1;
+	if (w->o.journal != NULL && em_journal_add(w->o.journal, lin_index(w, j->cidx),
+	    path + strlen(em_zarr_path(w->a)) + 1, olen) < 0)
 		return -1;
 	pthread_mutex_lock(&w->mu);
 	w->st.chunks_written++;
@@ -566,16 +611,6 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 	return 0;
 }
 
-static uint64_t
-lin_index(const struct em_zwriter *w, const uint64_t *ci)
-{
-	uint64_t l = 0;
-	int i;
-
-	for (i = 0; i < w->m->ndim; i++)
-		l = l * w->grid[i] + ci[i];
-	return l;
-}
 
 static struct pend *
 pend_get(struct em_zwriter *w, const uint64_t *ci, int *err)
@@ -600,7 +635,7 @@ pend_get(struct em_zwriter *w, const uint64_t *ci, int *err)
 		uint64_t lo = ci[i] * m->chunks[i];
 		p->need *= m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
 	}
-	if (!w->o.no_resume && (present = em_zarr_chunk_present(w->a, ci, w->o.verify)) < 0) {
+	if (!w->o.no_resume && (present = chunk_present(w, ci)) < 0) {
 		free(p);
 		*err = -1;
 		return NULL;
@@ -731,7 +766,7 @@ em_zwriter_box_done(struct em_zwriter *w, const uint64_t *start, const uint64_t 
 	if (w->o.no_resume)
 		return 0;
 	for (;;) {
-		rc = em_zarr_chunk_present(w->a, ci, w->o.verify);
+		rc = chunk_present(w, ci);
 		if (rc <= 0)
 			return rc;
 		for (i = n - 1; i >= 0; i--) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/journal.h"
 #include "store/zarr.h"
 
 /*
@@ -46,6 +47,12 @@ struct em_zwriter_opts {
 	uint64_t max_pending;	/* boxes: bytes of incomplete chunks held at most (0: no limit) */
 	uint64_t max_memory;	/* bound the queue (and max_pending if 0) to stay under this */
 	unsigned throttle_ms;	/* testing: sleep this long before renaming each chunk */
+	/*
+	 * The store's chunk journal (store/journal.h; borrowed): every chunk
+	 * written is added, and resume trusts only chunks it names with their
+	 * size.  NULL: any regular file under a chunk's name counts as written.
+	 */
+	struct em_journal *journal;
 };
 
 struct em_zwriter_stats {
