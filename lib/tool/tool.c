@@ -69,6 +69,13 @@ em_tool_begin(const char *argv0)
 	em_set_progname(argv0);
 	em_log_set_level(EM_LOG_WARN);
 	em_log_set_hook(log_to_stderr, NULL);
+	/*
+	 * A reader that goes away (the next tool of a pipeline stopped by the
+	 * same Ctrl-C) must not kill a tool before it has saved its record as
+	 * cancelled: writes fail with EPIPE instead, and em_tool_end() says
+	 * nothing of it.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int

@@ -14,8 +14,10 @@
 #define EM_EXIT_SIGTERM 143
 
 /*
- * Set the program name for messages from argv[0], and hook the library's
- * log to stderr (the library itself never prints).
+ * Set the program name for messages from argv[0], hook the library's log
+ * to stderr (the library itself never prints), and ignore SIGPIPE: a write
+ * to a reader that went away fails with EPIPE, so a tool stopped with its
+ * pipeline still saves its record.
  */
 void em_tool_begin(const char *argv0);
 
