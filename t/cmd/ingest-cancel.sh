@@ -72,4 +72,26 @@ for trial in 1 2 3 4 5 6 7 8; do
 		fail "trial $trial: a record's history says failed"
 	fi
 done
+
+# --- kill -9 leaves em-ingest's working directory; the next run removes it ---
+mkdir -p "$SCRATCH/tmp" "$SCRATCH/k9"
+set -- $SRC
+(cd "$SCRATCH/k9" && TMPDIR=$SCRATCH/tmp exec dash "$TOP/em-ingest" "$1") >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ -z "$(ls "$SCRATCH/tmp")" ] && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+# Its tools run on as orphans until their pipeline ends.
+sleep 3
+[ -n "$(ls "$SCRATCH/tmp")" ] && ok "kill -9 left $(ls "$SCRATCH/tmp")" || fail "kill -9 left nothing to clean"
+mkdir "$SCRATCH/tmp/em-ingest.other"
+echo "1 another-host" >"$SCRATCH/tmp/em-ingest.other/pid"
+(cd "$SCRATCH/k9" && TMPDIR=$SCRATCH/tmp exec dash "$TOP/em-ingest" "$1") >"$SCRATCH/out" 2>"$SCRATCH/err"
+RC=$?
+expect_rc 0 "the next run completes"
+ls "$SCRATCH/tmp" >"$SCRATCH/k9.left"
+expect_same /dev/stdin "$SCRATCH/k9.left" "only another host's directory is left" <<EOT
+em-ingest.other
+EOT
 done_testing
