@@ -7,6 +7,7 @@
 
 #include "core/diag.h"
 #include "sources/dvid.h"
+#include "tool/blockfetch.h"
 #include "tool/fetch.h"
 #include "core/interrupt.h"
 #include "core/parse.h"
@@ -27,138 +28,49 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-struct req {
-	uint64_t start[3];	/* z,y,x in the box */
-	uint64_t count[3];
-	int tries;
-};
-
+/* The source as the engine sees it: blocks are requests of the box, box-relative z,y,x. */
 struct run {
-	struct em_fetch *f;
 	char base[4096];		/* <server>/api/node/<uuid>/<instance> */
 	int throttle;
-	int attempts;
 	uint64_t off[3];		/* the box's corner in the volume, z,y,x */
-	uint64_t shape[3];		/* the box, z,y,x */
-	uint64_t step[3];		/* one request, z,y,x */
-	uint64_t grid[3], pos[3];
-	int started, finished;
-	uint64_t fetched, skipped, retried;
-	struct em_http_multi *m;
 };
 
 static int
-add_request(struct run *x, struct em_http_multi *m, struct req *q)
+request(void *ctx, const struct em_block *b, char *url, size_t n, uint64_t *off, uint64_t *len,
+    size_t *max)
 {
-	char url[4400];
-	uint64_t n = q->count[0] * q->count[1] * q->count[2];
+	struct run *x = ctx;
 
 	/* DVID speaks X_Y_Z; the volume's corner plus the request's. */
-	snprintf(url, sizeof(url), "%s/raw/0_1_2/%" PRIu64 "_%" PRIu64 "_%" PRIu64 "/%" PRIu64 "_%"
-	    PRIu64 "_%" PRIu64 "%s", x->base, q->count[2], q->count[1], q->count[0],
-	    x->off[2] + q->start[2], x->off[1] + q->start[1], x->off[0] + q->start[0],
-	    x->throttle ? "?throttle=true" : "");
+	if ((size_t)snprintf(url, n, "%s/raw/0_1_2/%" PRIu64 "_%" PRIu64 "_%" PRIu64 "/%" PRIu64
+	    "_%" PRIu64 "_%" PRIu64 "%s", x->base, b->n[2], b->n[1], b->n[0],
+	    x->off[2] + b->lo[2], x->off[1] + b->lo[1], x->off[0] + b->lo[0],
+	    x->throttle ? "?throttle=true" : "") >= n)
+		return em_fail("URL of '%s' is too long", x->base);
+	*off = *len = 0;
 	/* Room for a longer answer, so that it is seen and retried like a short one. */
-	return em_http_multi_add(m, url, 0, 0, (size_t)n * 2 + 4096, q);
-}
-
-static int
-on_done(void *ctx, const struct em_http_reply *rp)
-{
-	struct run *x = ctx;
-	struct req *q = rp->user;
-	uint64_t want = q->count[0] * q->count[1] * q->count[2];
-	int rc = -1;
-
-	if (em_interrupted()) {
-		em_fail("interrupted");
-		goto out;
-	}
-	if (rp->result == EM_HTTP_MISSING) {
-		em_fail("GET '%s': HTTP %ld %s", rp->url, rp->status, em_http_reason(rp->status));
-		goto out;
-	}
-	if (rp->result < 0) {
-		em_fail("%s", rp->error);
-		goto out;
-	}
-	if ((uint64_t)rp->len != want) {
-		if (++q->tries < x->attempts) {
-			em_log(EM_LOG_INFO, "GET '%s': %zu bytes, expected %" PRIu64 "; retrying",
-			    rp->url, rp->len, want);
-			x->retried++;
-			if (add_request(x, x->m, q) < 0)
-				goto out;
-			return 0;
-		}
-		em_fail("GET '%s': %zu bytes, expected %" PRIu64 " (%" PRIu64 "x%" PRIu64 "x%"
-		    PRIu64 " voxels) after %d attempts", rp->url, rp->len, want, q->count[2],
-		    q->count[1], q->count[0], q->tries);
-		goto out;
-	}
-	x->fetched++;
-	rc = em_fetch_put_box(x->f, q->start, q->count, rp->body);
-out:
-	free(q);
-	return rc;
-}
-
-static int
-next_box(struct run *x, uint64_t *start, uint64_t *count)
-{
-	int i;
-
-	if (x->finished)
-		return 0;
-	if (x->started) {
-		for (i = 2; i >= 0; i--) {
-			if (++x->pos[i] < x->grid[i])
-				break;
-			x->pos[i] = 0;
-		}
-		if (i < 0) {
-			x->finished = 1;
-			return 0;
-		}
-	}
-	x->started = 1;
-	for (i = 0; i < 3; i++) {
-		start[i] = x->pos[i] * x->step[i];
-		count[i] = x->shape[i] - start[i] < x->step[i] ? x->shape[i] - start[i] : x->step[i];
-	}
-	return 1;
-}
-
-static int
-on_feed(void *ctx, struct em_http_multi *m)
-{
-	struct run *x = ctx;
-	uint64_t start[3], count[3];
-	struct req *q;
-	int rc;
-
-	while (next_box(x, start, count)) {
-		if (em_interrupted())
-			return em_fail("interrupted");
-		rc = em_fetch_box_done(x->f, start, count);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			x->skipped++;
-			continue;
-		}
-		if ((q = calloc(1, sizeof(*q))) == NULL)
-			return em_fail("out of memory");
-		memcpy(q->start, start, sizeof(start));
-		memcpy(q->count, count, sizeof(count));
-		if (add_request(x, m, q) < 0) {
-			free(q);
-			return -1;
-		}
-		return 1;
-	}
+	*max = (size_t)(b->n[0] * b->n[1] * b->n[2]) * 2 + 4096;
 	return 0;
 }
+
+/* The answer is the part's voxels, ZYX, or it was cut (or padded) on the way. */
+static int
+decode(void *ctx, const struct em_block *b, const struct em_http_reply *rp, const void **data)
+{
+	uint64_t want = b->n[0] * b->n[1] * b->n[2];
+
+	(void)ctx;
+	if ((uint64_t)rp->len != want) {
+		em_fail("GET '%s': %zu bytes, expected %" PRIu64 " (%" PRIu64 "x%" PRIu64 "x%"
+		    PRIu64 " voxels)", rp->url, rp->len, want, b->n[2], b->n[1], b->n[0]);
+		return EM_BLOCKFETCH_AGAIN;
+	}
+	*data = rp->body;
+	return 0;
+}
+
+/* DVID answers every box inside the extents: a missing one is an error. */
+static const struct em_blockfetch_ops ops = { request, decode, NULL };
 
 static int
 conf_xyz(struct em_fetch *f, const char *key, uint64_t *out, uint64_t min)
@@ -190,9 +102,8 @@ main(int argc, char **argv)
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct run x;
+	struct em_blockfetch bf;
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
-	struct em_http_opts ho;
-	struct em_http *h = NULL;
 	const char *server = NULL, *uuid = NULL, *instance = NULL;
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
 	char inst[256], id[300], what[5000], url[4400], shortid[9], boxs[160];
@@ -204,6 +115,7 @@ main(int argc, char **argv)
 	size_t k;
 
 	memset(&x, 0, sizeof(x));
+	memset(&bf, 0, sizeof(bf));
 	memset(&di, 0, sizeof(di));
 	em_tool_begin(argv[0]);
 	em_fetch_opts_init(&o);
@@ -247,12 +159,11 @@ main(int argc, char **argv)
 	if (optind < argc || o.url != NULL)
 		usage(stderr, EM_EXIT_USAGE);
 	em_interrupt_install();
-	if (em_fetch_begin(&f, "fetch-dvid", "dvid", &o) < 0) {
+	if (em_fetch_begin(&f, "fetch-dvid", "dvid", 4, &o) < 0) {
 		em_err("cannot start: %s", em_errmsg());
 		em_fetch_end(&f);
 		return em_tool_end(EM_EXIT_FAIL);
 	}
-	x.f = &f;
 	if (server == NULL)
 		server = em_fetch_conf_str(&f, "server", NULL);
 	if (uuid == NULL)
@@ -276,18 +187,9 @@ main(int argc, char **argv)
 	}
 	if (reqx[0] == 0)
 		reqx[0] = reqx[1] = reqx[2] = 256;
-	{
-		int t = 1;
-		long long mp;
-		if (em_config_get_bool(f.cfg, "sources.dvid.throttle", 1, &t) < 0 ||
-		    em_config_get_int(f.cfg, "sources.dvid.max_parallel", 4, &mp) < 0 ||
-		    mp < 1 || mp > 256) {
-			em_err("bad sources.dvid setting: %s", em_errmsg());
-			goto end;
-		}
-		x.throttle = t;
-		if (o.jobs == 0)
-			f.jobs = (int)mp;
+	if (em_config_get_bool(f.cfg, "sources.dvid.throttle", 1, &x.throttle) < 0) {
+		em_err("bad sources.dvid setting: %s", em_errmsg());
+		goto end;
 	}
 	if (strchr(uuid, '/') != NULL || *uuid == '\0' || strchr(instance, '/') != NULL ||
 	    *instance == '\0') {
@@ -309,9 +211,9 @@ main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < 3; i++) {
-		/* z,y,x from DVID's X,Y,Z. */
+		/* z,y,x from DVID's X,Y,Z; the engine's box is box-relative. */
 		x.off[i] = offx[2 - i];
-		x.shape[i] = sizex[2 - i];
+		bf.b1[i] = sizex[2 - i];
 	}
 	snprintf(shortid, sizeof(shortid), "%s", uuid);
 	snprintf(id, sizeof(id), "%s_%s_%" PRIu64 "_%" PRIu64 "_%" PRIu64 "_%" PRIu64 "x%" PRIu64 "x%"
@@ -328,17 +230,9 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, "record");
 		goto end;
 	}
-	ho = f.http_opts;
-	ho.progress = NULL;
-	x.attempts = ho.attempts;
-	if ((h = em_http_new(&ho)) == NULL) {
-		status = em_fetch_fail(&f, "cannot start");
-		goto end;
-	}
-
 	/* The instance: its type, block size, voxel size and extents. */
 	snprintf(url, sizeof(url), "%s/info", x.base);
-	rc = em_http_get(h, url, EM_DVID_MAX_INFO_BYTES, &resp);
+	rc = em_http_get(f.http, url, EM_DVID_MAX_INFO_BYTES, &resp);
 	if (rc == EM_HTTP_MISSING) {
 		em_fail("HTTP %ld: no instance '%s' in node '%s'%s", resp.status, inst, uuid,
 		    scale > 0 ? " (the server does not have this scale)" : "");
@@ -366,14 +260,13 @@ main(int argc, char **argv)
 	}
 	/* Requests: the configured size in whole output chunks, so each one completes its chunks. */
 	for (i = 0; i < 3; i++) {
-		uint64_t ch = f.chunks[i] < x.shape[i] ? f.chunks[i] : x.shape[i];
+		uint64_t ch = f.chunks[i] < bf.b1[i] ? f.chunks[i] : bf.b1[i];
 		uint64_t r = reqx[2 - i] / ch * ch;
-		x.step[i] = r < ch ? ch : r;
-		if (x.step[i] > x.shape[i])
-			x.step[i] = x.shape[i];
-		x.grid[i] = (x.shape[i] + x.step[i] - 1) / x.step[i];
+		bf.block[i] = r < ch ? ch : r;
+		if (bf.block[i] > bf.b1[i])
+			bf.block[i] = bf.b1[i];
 	}
-	if (x.step[0] * x.step[1] * x.step[2] > EM_DVID_MAX_REQUEST_VOXELS) {
+	if (bf.block[0] * bf.block[1] * bf.block[2] > EM_DVID_MAX_REQUEST_VOXELS) {
 		em_fail("sources.dvid.request_xyz asks for more than %" PRIu64 " voxels at once",
 		    EM_DVID_MAX_REQUEST_VOXELS);
 		status = em_fetch_fail(&f, "cannot fetch");
@@ -393,36 +286,15 @@ main(int argc, char **argv)
 		status = em_fetch_fail(&f, "record");
 		goto end;
 	}
-	{
-		uint64_t caller = (uint64_t)f.jobs * (x.step[0] * x.step[1] * x.step[2] * 2 + 4096);
-		if (em_fetch_open_store(&f, x.shape, EM_DT_U1, di.voxel_known ? voxel : NULL, prov,
-		    x.step, caller) < 0) {
-			snprintf(what, sizeof(what), "cannot open store '%s'", f.store);
-			status = em_fetch_fail(&f, what);
-			goto end;
-		}
-	}
-	ho.jobs = f.jobs;
-	em_http_free(h);
-	if ((h = em_http_new(&ho)) == NULL || (x.m = em_http_multi_new(h, on_done, &x)) == NULL) {
-		status = em_fetch_fail(&f, "cannot fetch");
-		goto end;
-	}
-	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
-	em_http_multi_set_release(x.m, free);
-	if (em_http_multi_run(x.m, on_feed, &x) < 0) {
-		snprintf(what, sizeof(what), "cannot fetch from '%s'", x.base);
-		status = em_fetch_fail(&f, what);
-		goto end;
-	}
-	em_log(EM_LOG_INFO, "%s: %" PRIu64 " requests, %" PRIu64 " retried for their length, %"
-	    PRIu64 " boxes already in the store", x.base, x.fetched, x.retried, x.skipped);
-	status = em_fetch_done(&f);
+	bf.ops = &ops;
+	bf.ctx = &x;
+	bf.url = x.base;
+	bf.dtype = EM_DT_U1;
+	bf.max_body = (size_t)(bf.block[0] * bf.block[1] * bf.block[2]) * 2 + 4096;
+	status = em_blockfetch_run(&f, &bf, di.voxel_known ? voxel : NULL, prov);
 end:
 	em_http_resp_release(&resp);
 	em_dvid_info_release(&di);
-	em_http_multi_free(x.m);
-	em_http_free(h);
 	em_fetch_end(&f);
 	return em_tool_end(status);
 }

@@ -285,35 +285,6 @@ out:
 	return status;
 }
 
-/* --url: one file, nothing asked of the archive. */
-static int
-one_url(struct em_fetch *f, const char *url, const char *idopt)
-{
-	struct em_filelist files;
-	struct em_fetch_image_opts io;
-	char id[129];
-	int status = 1;
-
-	em_filelist_init(&files);
-	memset(&io, 0, sizeof(io));
-	if (idopt != NULL)
-		snprintf(id, sizeof(id), "%s", idopt);
-	else if (em_file_url_id(url, id, sizeof(id)) < 0) {
-		em_err("%s", em_errmsg());
-		goto out;
-	}
-	if (em_filelist_add(&files, url, -1) < 0) {
-		em_err("%s", em_errmsg());
-		goto out;
-	}
-	if ((status = em_filelist_start(f, id, &files)) != EM_FETCH_GO)
-		goto out;
-	status = em_filelist_ingest(f, &files, &io);
-out:
-	em_filelist_release(&files);
-	return status;
-}
-
 /* A failure before any volume is named still leaves a record: the entry's. */
 static int
 fail_entry(struct em_fetch *f, const char *id, const char *what)
@@ -365,12 +336,12 @@ main(int argc, char **argv)
 	}
 	memset(&entry, 0, sizeof(entry));
 	em_interrupt_install();
-	if (em_fetch_begin(&f, "fetch-empiar", "empiar", &o) < 0) {
+	if (em_fetch_begin(&f, "fetch-empiar", "empiar", 4, &o) < 0) {
 		em_err("cannot start: %s", em_errmsg());
 		goto out;
 	}
 	if (o.url != NULL) {
-		status = one_url(&f, o.url, idopt);
+		status = em_filelist_url(&f, o.url, idopt);
 		goto out;
 	}
 	conf_entry = em_fetch_conf_str(&f, "entry", "11759");

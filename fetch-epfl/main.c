@@ -108,11 +108,13 @@ main(int argc, char **argv)
 	struct em_filelist files;
 	struct em_fetch_image_opts io;
 	const struct volume *v = &volumes[0];
-	const char *idopt = NULL, *dataset, *base;
+	const char *idopt = NULL, *dataset, *base, *file;
 	const char *prov[3] = { "config", "config", "config" };
-	char id[129], url[4096];
+	char id[129], url[4096], fname[64];
 	uint64_t shape[3];
 	double voxel[3];
+	int64_t size;
+	size_t bl;
 	int c, r, status = 1, began = 0;
 
 	em_tool_begin(argv[0]);
@@ -137,72 +139,57 @@ main(int argc, char **argv)
 	em_filelist_init(&files);
 	memset(&io, 0, sizeof(io));
 	began = 1;
-	if (em_fetch_begin(&f, "fetch-epfl", "epfl", &o) < 0) {
+	if (em_fetch_begin(&f, "fetch-epfl", "epfl", 4, &o) < 0) {
 		em_err("cannot start: %s", em_errmsg());
 		goto out;
 	}
-	dataset = em_fetch_conf_str(&f, "dataset", "hippocampus-ca1");
 	if (o.url != NULL) {
-		snprintf(url, sizeof(url), "%s", o.url);
-		if (idopt != NULL)
-			snprintf(id, sizeof(id), "%s", idopt);
-		else if (em_file_url_id(url, id, sizeof(id)) < 0) {
-			em_err("%s", em_errmsg());
-			goto out;
-		}
-		if (em_filelist_add(&files, url, -1) < 0) {
-			em_err("%s", em_errmsg());
-			goto out;
-		}
-	} else {
-		const char *file = v == &volumes[0] ? em_fetch_conf_str(&f, "file",
-		    "volumedata.tif") : NULL;
-		char fname[64];
-		size_t bl;
-		int64_t size;
-
-		if (file == NULL) {
-			snprintf(fname, sizeof(fname), "%s.tif", v->name);
-			file = fname;
-		}
-		base = em_fetch_conf_str(&f, "base_url", "");
-		bl = strlen(base);
-		if ((size_t)snprintf(url, sizeof(url), "%s%s%s", base,
-		    bl > 0 && base[bl - 1] != '/' ? "/" : "", file) >= sizeof(url)) {
-			em_err("sources.epfl.base_url is too long");
-			goto out;
-		}
-		if (idopt != NULL)
-			snprintf(id, sizeof(id), "%s", idopt);
-		else if (v == &volumes[0])
-			snprintf(id, sizeof(id), "%s", dataset);
-		else
-			snprintf(id, sizeof(id), "%s-%s", dataset, v->name);
-		size = conf_int_or_null(&f, v == &volumes[0] ? "expected_bytes" :
-		    "other_files_bytes");
-		if (em_filelist_add(&files, url, size) < 0) {
-			em_err("%s", em_errmsg());
-			goto out;
-		}
-		if (conf_shape(&f, v == &volumes[0] ? "expected_shape" : "other_files_shape",
-		    shape)) {
-			io.expect_shape = shape;
-			io.expect_from = "the configuration (sources.epfl)";
-		}
-		/* The TIFF's resolution tag is a print setting: the voxel size is the page's. */
-		r = em_fetch_conf_nm3(&f, "voxel_size_nm", voxel);
-		if (r < 0) {
-			em_err("%s", em_errmsg());
-			goto out;
-		}
-		if (r == 1) {
-			io.fallback_nm = voxel;
-			io.fallback_prov = prov;
-		}
+		status = em_filelist_url(&f, o.url, idopt);
+		goto out;
+	}
+	dataset = em_fetch_conf_str(&f, "dataset", "hippocampus-ca1");
+	file = v == &volumes[0] ? em_fetch_conf_str(&f, "file", "volumedata.tif") : NULL;
+	if (file == NULL) {
+		snprintf(fname, sizeof(fname), "%s.tif", v->name);
+		file = fname;
+	}
+	base = em_fetch_conf_str(&f, "base_url", "");
+	bl = strlen(base);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s%s", base,
+	    bl > 0 && base[bl - 1] != '/' ? "/" : "", file) >= sizeof(url)) {
+		em_err("sources.epfl.base_url is too long");
+		goto out;
+	}
+	if (idopt != NULL)
+		snprintf(id, sizeof(id), "%s", idopt);
+	else if (v == &volumes[0])
+		snprintf(id, sizeof(id), "%s", dataset);
+	else
+		snprintf(id, sizeof(id), "%s-%s", dataset, v->name);
+	size = conf_int_or_null(&f, v == &volumes[0] ? "expected_bytes" :
+	    "other_files_bytes");
+	if (em_filelist_add(&files, url, size) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	if (conf_shape(&f, v == &volumes[0] ? "expected_shape" : "other_files_shape",
+	    shape)) {
+		io.expect_shape = shape;
+		io.expect_from = "the configuration (sources.epfl)";
+	}
+	/* The TIFF's resolution tag is a print setting: the voxel size is the page's. */
+	r = em_fetch_conf_nm3(&f, "voxel_size_nm", voxel);
+	if (r < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	if (r == 1) {
+		io.fallback_nm = voxel;
+		io.fallback_prov = prov;
 	}
 	if ((status = em_filelist_start(&f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	if (o.url == NULL && describe(&f, v, dataset) < 0) {
+	if (describe(&f, v, dataset) < 0) {
 		status = em_fetch_fail(&f, "cannot describe the volume");
 		goto out;
 	}

@@ -152,16 +152,20 @@ main(int argc, char **argv)
 	em_filelist_init(&files);
 	memset(&io, 0, sizeof(io));
 	began = 1;
-	if (em_fetch_begin(&f, "fetch-idr", "idr", &o) < 0) {
+	if (em_fetch_begin(&f, "fetch-idr", "idr", 4, &o) < 0) {
 		em_err("cannot start: %s", em_errmsg());
 		goto out;
 	}
-	conf_image = em_fetch_conf_str(&f, "image_id", "9846137");
 	/* --url alone ingests just that file; with IMAGE, the file is that image's. */
-	if (image == NULL && o.url == NULL)
+	if (image == NULL && o.url != NULL) {
+		status = em_filelist_url(&f, o.url, idopt);
+		goto out;
+	}
+	conf_image = em_fetch_conf_str(&f, "image_id", "9846137");
+	if (image == NULL)
 		image = conf_image;
-	configured = image != NULL && strcmp(image, conf_image) == 0;
-	if (image != NULL && o.url == NULL && !configured) {
+	configured = strcmp(image, conf_image) == 0;
+	if (o.url == NULL && !configured) {
 		em_err("no file URL is known for IDR image %s: give it with --url", image);
 		goto out;
 	}
@@ -170,31 +174,22 @@ main(int argc, char **argv)
 		em_err("no file URL: set sources.idr.file_url or give --url");
 		goto out;
 	}
-	if (idopt != NULL)
-		snprintf(id, sizeof(id), "%s", idopt);
-	else if (image != NULL)
-		snprintf(id, sizeof(id), "%s", image);
-	else if (em_file_url_id(url, id, sizeof(id)) < 0) {
-		em_err("%s", em_errmsg());
-		goto out;
-	}
+	snprintf(id, sizeof(id), "%s", idopt != NULL ? idopt : image);
 	if (em_filelist_add(&files, url, -1) < 0) {
 		em_err("%s", em_errmsg());
 		goto out;
 	}
 	if ((status = em_filelist_start(&f, id, &files)) != EM_FETCH_GO)
 		goto out;
-	if (image != NULL) {
-		if (ask_idr(&f, image, configured, shape, voxel, &have_voxel) < 0) {
-			status = em_fetch_fail(&f, "cannot read the image metadata");
-			goto out;
-		}
-		io.expect_shape = shape;
-		io.expect_from = "IDR imgData";
-		if (have_voxel) {
-			io.fallback_nm = voxel;
-			io.fallback_prov = prov;
-		}
+	if (ask_idr(&f, image, configured, shape, voxel, &have_voxel) < 0) {
+		status = em_fetch_fail(&f, "cannot read the image metadata");
+		goto out;
+	}
+	io.expect_shape = shape;
+	io.expect_from = "IDR imgData";
+	if (have_voxel) {
+		io.fallback_nm = voxel;
+		io.fallback_prov = prov;
 	}
 	status = em_filelist_ingest(&f, &files, &io);
 out:

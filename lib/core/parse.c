@@ -10,6 +10,9 @@
 #include "core/parse.h"
 #include "core/banned.h"
 
+/* scan_u64's failures: not a number (-1), or digits past UINT64_MAX. */
+enum { SCAN_TOO_LARGE = -2 };
+
 /* Digits only: strtoull would accept leading blanks and a minus sign. */
 static int
 scan_u64(const char *s, uint64_t *out, const char **end)
@@ -21,8 +24,13 @@ scan_u64(const char *s, uint64_t *out, const char **end)
 		return em_fail("'%s' is not a number", s);
 	for (; isdigit((unsigned char)*p); p++) {
 		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return em_fail("'%s' is too large", s);
+		if (v > (UINT64_MAX - d) / 10) {
+			/* Name the number, not the rest of a list it starts. */
+			while (isdigit((unsigned char)*p))
+				p++;
+			em_fail("'%.*s' is too large", (int)(p - s), s);
+			return SCAN_TOO_LARGE;
+		}
 		v = v * 10 + d;
 	}
 	*out = v;
@@ -132,7 +140,11 @@ em_parse_u64_list(const char *s, uint64_t *out, size_t n, uint64_t min, uint64_t
 	if (s == NULL || n == 0 || n > 16)
 		return em_fail("missing list");
 	for (i = 0; i < n; i++) {
-		if (scan_u64(p, &tmp[i], &end) < 0)
+		int r = scan_u64(p, &tmp[i], &end);
+
+		if (r == SCAN_TOO_LARGE)
+			return em_fail_ctx("'%s'", s);
+		if (r < 0)
 			return em_fail("'%s' is not a list of %zu numbers", s, n);
 		if (tmp[i] < min || tmp[i] > max)
 			return em_fail("'%s': %llu is out of range [%llu, %llu]", s,
@@ -147,6 +159,42 @@ em_parse_u64_list(const char *s, uint64_t *out, size_t n, uint64_t min, uint64_t
 		}
 	}
 	memcpy(out, tmp, n * sizeof(*out));
+	return 0;
+}
+
+int
+em_parse_range_list(const char *s, uint64_t *lo, uint64_t *hi, size_t n, uint64_t max)
+{
+	uint64_t a[16], b[16];
+	const char *p = s, *end;
+	size_t i;
+
+	if (s == NULL || n == 0 || n > 16)
+		return em_fail("missing list");
+	for (i = 0; i < n; i++) {
+		int r = scan_u64(p, &a[i], &end);
+
+		if (r == 0 && *end == ':')
+			r = scan_u64(end + 1, &b[i], &end);
+		else if (r == 0)
+			r = -1;
+		if (r == 0 && *end != (i + 1 < n ? ',' : '\0'))
+			r = -1;
+		/* An overflow keeps its own reason (it names the number). */
+		if (r == SCAN_TOO_LARGE)
+			return em_fail_ctx("'%s'", s);
+		if (r < 0)
+			return em_fail("'%s' is not %zu ranges START:END separated by commas", s, n);
+		if (b[i] > max)
+			return em_fail("'%s': %llu is out of range [0, %llu]", s,
+			    (unsigned long long)b[i], (unsigned long long)max);
+		if (a[i] >= b[i])
+			return em_fail("'%s': range %zu (%llu:%llu) does not start below its end", s,
+			    i + 1, (unsigned long long)a[i], (unsigned long long)b[i]);
+		p = end + 1;
+	}
+	memcpy(lo, a, n * sizeof(*lo));
+	memcpy(hi, b, n * sizeof(*hi));
 	return 0;
 }
 

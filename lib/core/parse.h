@@ -26,6 +26,11 @@ int em_parse_size(const char *s, uint64_t *out);
  * each in [min, max].
  */
 int em_parse_u64_list(const char *s, uint64_t *out, size_t n, uint64_t min, uint64_t max);
+/*
+ * A list of exactly n half-open ranges START:END separated by commas
+ * ("0:64,10:20,5:6"), each with START < END <= max: lo and hi set.
+ */
+int em_parse_range_list(const char *s, uint64_t *lo, uint64_t *hi, size_t n, uint64_t max);
 /* Format a byte count for people: "1.5 GiB", "512 B" (into buf of size n). */
 const char *em_format_size(uint64_t bytes, char *buf, size_t n);
 

@@ -16,10 +16,11 @@
 #include "core/banned.h"
 
 int
-em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
+em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max_parallel,
     const struct em_fetch_opts *o)
 {
 	const char *root = NULL, *comp = NULL;
+	char key[128];
 	long long v, level;
 	int prog = 0;
 
@@ -60,16 +61,22 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
 	} else {
 		if (em_config_get_int(f->cfg, "global.jobs", 4, &v) < 0)
 			return -1;
-		if (v < 1 || v > 256)
-			return em_fail("global.jobs must be 1..256, not %lld", v);
+		if (v < 1 || v > EM_JOBS_MAX)
+			return em_fail("global.jobs must be 1..%d, not %lld", EM_JOBS_MAX, v);
 		f->jobs = (int)v;
 	}
+	snprintf(key, sizeof(key), "sources.%s.max_parallel", source);
+	if (em_config_get_int(f->cfg, key, max_parallel, &v) < 0)
+		return -1;
+	if (v < 1 || v > EM_JOBS_MAX)
+		return em_fail("%s must be 1..%d, not %lld", key, EM_JOBS_MAX, v);
+	f->max_parallel = (int)v;
 	if (o->max_memory > 0)
 		f->max_memory = o->max_memory;
 	if (em_config_get_bool(f->cfg, "global.progress", 0, &prog) < 0)
 		return -1;
 	em_http_opts_init(&f->http_opts);
-	f->http_opts.jobs = f->jobs;
+	f->http_opts.jobs = em_fetch_transfers(f);
 	f->http_opts.cacert = o->cacert;
 	f->http_opts.progress = &f->progress;
 	if (em_config_get_int(f->cfg, "global.http.retries", 5, &v) < 0)
@@ -96,6 +103,12 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
 	f->display = em_progress_display_start(&f->progress, o->quiet ? EM_PROGRESS_OFF :
 	    (o->progress || prog) ? EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
 	return 0;
+}
+
+int
+em_fetch_transfers(const struct em_fetch *f)
+{
+	return em_transfers(f->jobs, f->max_parallel);
 }
 
 const char *
@@ -131,7 +144,6 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	f->w = NULL;
 	em_zarr_close(f->arr);
 	f->arr = NULL;
-	f->failed = 0;
 	if (f->display == NULL)
 		em_progress_init(&f->progress);
 	snprintf(f->id, sizeof(f->id), "%s", id);
@@ -184,25 +196,20 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 int
 em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
     const double *voxel_nm, const char *const *prov, const uint64_t *box,
-    uint64_t caller_bytes)
+    const struct em_mem_share *share)
 {
 	struct em_zarr_meta m;
 	struct em_zwriter_opts wo;
 	char need[32], have[32];
 	uint64_t mem = 0, chunks[3];
-	int i;
+	int i, jobs;
 
 	for (i = 0; i < 3; i++)
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
 	if (em_zarr_meta_init(&m, 3, shape, chunks, dtype, &f->codec) < 0)
 		return -1;
-	/* Fewer jobs before giving up: each holds buffers of its own. */
-	for (; f->jobs >= 1; f->jobs--) {
-		mem = em_zwriter_min_memory(&m, f->jobs, box) + caller_bytes;
-		if (f->max_memory == 0 || mem <= f->max_memory)
-			break;
-	}
-	if (f->jobs < 1) {
+	jobs = em_fit_jobs(&m, box, f->jobs, f->max_parallel, share, f->max_memory, &mem);
+	if (jobs < 1) {
 		f->jobs = 1;
 		return em_fail("needs at least %s of memory for %llu,%llu,%llu chunks of %s "
 		    "planes, more than --max-memory %s",
@@ -210,6 +217,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		    (unsigned long long)chunks[1], (unsigned long long)chunks[2],
 		    em_dtype_name(dtype), em_format_size(f->max_memory, have, sizeof(have)));
 	}
+	f->jobs = jobs;
 	if (em_zarr_create(f->store, &m, voxel_nm, f->id) < 0)
 		return em_fail_ctx("cannot create store '%s'", f->store);
 	f->arr = em_zarr_open(f->store);
@@ -246,8 +254,9 @@ count(struct em_fetch *f, uint64_t bytes)
 	em_progress_add_bytes(&f->progress, bytes);
 }
 
-int
-em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data)
+/* Feed the writer whole planes (store/writer.h) and count progress; -1 when interrupted. */
+static int
+put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data)
 {
 	const struct em_zarr_meta *m = em_zarr_meta(f->arr);
 	uint64_t plane = m->shape[1] * m->shape[2] * em_dtype_size(m->dtype);
@@ -363,7 +372,6 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 		em_zwriter_free(f->w);
 		f->w = NULL;
 	}
-	f->failed = 1;
 	if (f->rec != NULL) {
 		enum em_status st;
 
@@ -390,22 +398,13 @@ em_fetch_end(struct em_fetch *f)
 }
 
 int
-em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n, double z_spacing_nm)
-{
-	struct em_fetch_image_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.z_spacing_nm = z_spacing_nm;
-	return em_fetch_image_ex(f, paths, n, &o);
-}
-
-int
 em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
     const struct em_fetch_image_opts *o)
 {
 	struct em_img *img = NULL;
 	const struct em_img_info *in;
 	const char *prov[3];
+	struct em_mem_share share = { 0, 0 };
 	double voxel[3];
 	int known = 1, i, rc = -1;
 	unsigned char *plane = NULL;
@@ -451,8 +450,9 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 	if (n > 1 && o->z_spacing_nm > 0)
 		prov[0] = "config";
 	pb = em_img_plane_bytes(img);
+	share.fixed = pb;
 	if (em_fetch_open_store(f, in->shape, in->dtype, known ? voxel : NULL, prov, NULL,
-	    pb) < 0)
+	    &share) < 0)
 		goto out;
 	if (in->source_metadata != NULL && json_object_size(in->source_metadata) > 0) {
 		json_t *sm = json_object_get(f->rec, "source_metadata");
@@ -477,7 +477,7 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 			    n == 1 ? paths[0] : paths[z]);
 			goto out;
 		}
-		if (em_fetch_put_planes(f, z, 1, plane) < 0)
+		if (put_planes(f, z, 1, plane) < 0)
 			goto out;
 	}
 	rc = 0;

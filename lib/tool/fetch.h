@@ -15,16 +15,17 @@
 #include "net/http.h"
 #include "formats/image.h"
 #include "tool/display.h"
+#include "tool/parallel.h"
 #include "store/zarr.h"
 #include "store/writer.h"
 
 /*
  * One fetch of one volume.  The life of a fetcher:
  *
- *	em_fetch_begin(&f, "fetch-idr", "idr", &opts);	settings, transport
+ *	em_fetch_begin(&f, "fetch-idr", "idr", 4, &opts);	settings, transport
  *	em_fetch_set_id(&f, "9846137");			record -> processing
  *	... ask the archive, set description, URLs ... in f.rec
- *	em_fetch_open_store(&f, shape, dtype, voxel, prov, NULL, plane_bytes);
+ *	em_fetch_open_store(&f, shape, dtype, voxel, prov, NULL, &share);
  *							store, record -> saving-data
  *	em_fetch_put_planes(&f, z, 1, plane);		... for every plane
  *	status = em_fetch_done(&f);			stub on stdout
@@ -35,6 +36,11 @@
  * (<root>/<id>.json), so a crash at any point leaves an honest trace; a
  * later run of the same id resumes the store and starts a new run of the
  * record (em_record_start()).
+ *
+ * The block fetchers go through tool/blockfetch.h, the file fetchers
+ * through tool/filefetch.h.  Tools read the fields below (the record they
+ * fill in through f->rec and record.h) but never write them: every
+ * setting is resolved here, once.
  */
 struct em_fetch {
 	const char *tool;		/* "fetch-idr" (borrowed) */
@@ -46,7 +52,8 @@ struct em_fetch {
 	uint64_t chunks[3];
 	struct em_codec codec;
 	const char *codec_name;		/* as on the command line: "zstd" */
-	int jobs;
+	int jobs;			/* compression threads: --jobs, else global.jobs */
+	int max_parallel;		/* the archive's fair use (tool/parallel.h) */
 	uint64_t max_memory;		/* 0: no limit */
 	struct em_http_opts http_opts;
 	struct em_http *http;		/* for the tool's requests */
@@ -60,15 +67,17 @@ struct em_fetch {
 	struct em_zwriter *w;
 	struct em_progress progress;
 	struct em_progress_display *display;
-	int failed;
 };
 
 /*
- * Resolve the settings and make the transport.  -1 (error text set) on a
- * bad config file or value; the tool reports it and exits 1.
+ * Resolve the settings and make the transport.  max_parallel is the
+ * tool's default for sources.<source>.max_parallel.  -1 (error text set)
+ * on a bad config file or value; the tool reports it and exits 1.
  */
-int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source,
+int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max_parallel,
     const struct em_fetch_opts *opts);
+/* Transfers to run at once: em_transfers(f->jobs, f->max_parallel). */
+int em_fetch_transfers(const struct em_fetch *f);
 /*
  * Name the volume: the store and record paths, and the record loaded (or
  * made) and moved to processing with this tool's step in
@@ -82,17 +91,17 @@ int em_fetch_set_id(struct em_fetch *f, const char *id);
  * move the record to saving-data with the store's layout.  voxel_nm is
  * z,y,x in nanometres with its provenance per axis ("file", "archive-api",
  * "config"), or NULL when unknown.  box is the size of the blocks the tool
- * will put (NULL: whole planes).  caller_bytes is the memory the tool
- * itself holds while feeding (a plane buffer, responses in flight), so
+ * will put (NULL: whole planes).  share is the memory the tool itself
+ * holds while feeding (a plane buffer, answers in flight; NULL: none), so
  * that --max-memory covers the whole process: when the total does not fit,
- * fewer jobs are tried, and if one job does not fit either this fails with
- * the smallest budget that would work.
+ * fewer jobs are tried (em_fit_jobs: the transfers' share is recounted for
+ * each), and if one job does not fit either this fails with the smallest
+ * budget that would work.  f->jobs is then the jobs that fit.
  */
 int em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
     const double *voxel_nm, const char *const *provenance, const uint64_t *box,
-    uint64_t caller_bytes);
+    const struct em_mem_share *share);
 /* Feed the writer (see store/writer.h) and count progress; -1 when interrupted. */
-int em_fetch_put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data);
 int em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3],
     const void *data);
 /*
@@ -118,18 +127,6 @@ int em_fetch_fail(struct em_fetch *f, const char *what);
 void em_fetch_end(struct em_fetch *f);
 
 /*
- * Decode local image files (DM3/DM4, MRC, TIFF, OME-TIFF: lib/formats/image.h) into
- * the store, one plane at a time: one file, or a series of 2-D files
- * stacked in the given order with z_spacing_nm between them (0: unknown;
- * its provenance is "config").  Opens the store (em_fetch_open_store) with
- * the file's shape, type and voxel size (provenance "file"), records the
- * file's own metadata under source_metadata, and feeds every plane.  The
- * caller then calls em_fetch_done().  -1 with the reason naming the file.
- */
-int em_fetch_image(struct em_fetch *f, const char *const *paths, size_t n,
-    double z_spacing_nm);
-
-/*
  * The source's facts from its config block into the record: description,
  * modality, license, citation (text and doi) and organism (under extra);
  * settings absent or null are left out.
@@ -151,7 +148,16 @@ struct em_fetch_image_opts {
 	const char *expect_from;	/* who states it, for that error: "imgData" */
 	const struct em_img_opts *img;	/* reader choices (one file only); NULL: defaults */
 };
-/* em_fetch_image with the choices above; em_fetch_image(f, p, n, z) is z_spacing_nm = z. */
+/*
+ * Decode local image files (DM3/DM4, MRC, TIFF, OME-TIFF: lib/formats/image.h) into
+ * the store, one plane at a time: one file, or a series of 2-D files
+ * stacked in the given order with o->z_spacing_nm between them (0:
+ * unknown; its provenance is "config").  Opens the store
+ * (em_fetch_open_store) with the file's shape, type and voxel size
+ * (provenance "file"), records the file's own metadata under
+ * source_metadata, and feeds every plane.  The caller then calls
+ * em_fetch_done().  -1 with the reason naming the file.
+ */
 int em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
     const struct em_fetch_image_opts *o);
 

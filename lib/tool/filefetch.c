@@ -37,31 +37,6 @@ em_filelist_release(struct em_filelist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int
-em_filelist_add(struct em_filelist *l, const char *url, int64_t size)
-{
-	struct em_filelist_item *it;
-
-	if (l->n >= EM_FILELIST_MAX)
-		return em_fail("more than %d files in one volume", EM_FILELIST_MAX);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct em_filelist_item *v = realloc(l->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return em_fail("out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
-	it = &l->v[l->n];
-	memset(it, 0, sizeof(*it));
-	it->size = size;
-	if ((it->url = strdup(url)) == NULL)
-		return em_fail("out of memory");
-	l->n++;
-	return 0;
-}
-
 static int
 hexval(int c)
 {
@@ -85,6 +60,77 @@ scheme_len(const char *url)
 	    url[i] == '.')
 		i++;
 	return url[i] == ':' ? i : 0;
+}
+
+/* Bytes a file:// URL keeps as they are (RFC 3986 unreserved, and the path's '/'). */
+static int
+url_plain(int c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+}
+
+int
+em_file_path_url(const char *path, char *out, size_t n)
+{
+	char *real = realpath(path, NULL);
+	const char *p;
+	size_t o;
+	int rc = -1;
+
+	if (real == NULL)
+		return em_fail_errno("cannot read '%s'", path);
+	o = (size_t)snprintf(out, n, "file://");
+	for (p = real; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (o + 4 > n) {
+			em_fail("path '%s' is too long", real);
+			goto out;
+		}
+		if (url_plain(c))
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, n - o, "%%%02X", c);
+	}
+	out[o] = '\0';
+	rc = 0;
+out:
+	free(real);
+	return rc;
+}
+
+int
+em_filelist_add(struct em_filelist *l, const char *url, int64_t size)
+{
+	struct em_filelist_item *it;
+	char fu[EM_FETCH_PATH_MAX * 3 + 8];
+
+	if (l->n >= EM_FILELIST_MAX)
+		return em_fail("more than %d files in one volume", EM_FILELIST_MAX);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct em_filelist_item *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return em_fail("out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	/*
+	 * A plain path is recorded as the file:// URL of the file it names: the
+	 * record's URLs have a scheme, and the same file is the same URL from
+	 * any working directory.  One that names no file stays as it is, for
+	 * the read to fail on with its own name.
+	 */
+	if (scheme_len(url) == 0 && em_file_path_url(url, fu, sizeof(fu)) == 0)
+		url = fu;
+	it = &l->v[l->n];
+	memset(it, 0, sizeof(*it));
+	it->size = size;
+	if ((it->url = strdup(url)) == NULL)
+		return em_fail("out of memory");
+	l->n++;
+	return 0;
 }
 
 int
@@ -365,18 +411,20 @@ dl_worker(void *arg)
 	return NULL;
 }
 
-/* The downloads (items marked downloaded), at most `par` at a time. */
+/* Download threads at most, whatever the transfers allowed. */
+#define DL_THREADS_MAX 16
+
+/* The downloads (items marked downloaded), em_fetch_transfers() at a time. */
 static int
-download_all(struct em_fetch *f, struct em_filelist *l, size_t nremote, long long par)
+download_all(struct em_fetch *f, struct em_filelist *l, size_t nremote)
 {
 	struct dl_pool p;
-	pthread_t th[16];
+	pthread_t th[DL_THREADS_MAX];
 	size_t i, nth;
+	int par = em_fetch_transfers(f);
 
-	if (par > f->jobs)
-		par = f->jobs;
-	if (par > 16)
-		par = 16;
+	if (par > DL_THREADS_MAX)
+		par = DL_THREADS_MAX;
 	if (par <= 1 || nremote <= 1) {
 		for (i = 0; i < l->n; i++)
 			if (l->v[i].downloaded && download_one(f->http, &l->v[i]) < 0)
@@ -409,7 +457,6 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 {
 	char path[EM_FETCH_PATH_MAX], dir[EM_FETCH_PATH_MAX], name[256];
 	json_t *files;
-	long long par = 4;
 	size_t i, nremote = 0;
 
 	dir[0] = '\0';
@@ -450,15 +497,7 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 		if ((it->path = strdup(path)) == NULL)
 			return em_fail("out of memory");
 	}
-	/* The archive's fair use: sources.<source>.max_parallel transfers (and --jobs). */
-	{
-		char key[128];
-
-		snprintf(key, sizeof(key), "sources.%s.max_parallel", f->source);
-		if (em_config_get_int(f->cfg, key, 4, &par) < 0)
-			return -1;
-	}
-	if (nremote > 0 && download_all(f, l, nremote, par) < 0)
+	if (nremote > 0 && download_all(f, l, nremote) < 0)
 		return -1;
 	if (em_interrupted())
 		return em_fail("interrupted");
@@ -578,6 +617,35 @@ em_natural_cmp(const char *a, const char *b)
 	if (*a == *b)
 		return 0;
 	return *a == '\0' ? -1 : 1;
+}
+
+int
+em_filelist_url(struct em_fetch *f, const char *url, const char *id)
+{
+	struct em_filelist files;
+	struct em_fetch_image_opts io;
+	char name[129];
+	int status = 1;
+
+	em_filelist_init(&files);
+	memset(&io, 0, sizeof(io));
+	if (id == NULL) {
+		if (em_file_url_id(url, name, sizeof(name)) < 0) {
+			em_err("%s", em_errmsg());
+			goto out;
+		}
+		id = name;
+	}
+	if (em_filelist_add(&files, url, -1) < 0) {
+		em_err("%s", em_errmsg());
+		goto out;
+	}
+	if ((status = em_filelist_start(f, id, &files)) != EM_FETCH_GO)
+		goto out;
+	status = em_filelist_ingest(f, &files, &io);
+out:
+	em_filelist_release(&files);
+	return status;
 }
 
 int

@@ -27,8 +27,20 @@ struct em_filelist {
 
 void em_filelist_init(struct em_filelist *l);
 void em_filelist_release(struct em_filelist *l);
-/* Append url with its size (-1 unknown); at most 100000 files. */
+/*
+ * Append url with its size (-1 unknown); at most 100000 files.  A plain
+ * path that names a file is kept as its file:// URL (em_file_path_url),
+ * which the record then shows.
+ */
 int em_filelist_add(struct em_filelist *l, const char *url, int64_t size);
+
+/*
+ * The absolute file:// URL of the file a path names: its realpath, bytes
+ * other than letters, digits, '-', '.', '_', '~' and '/' %-escaped, so
+ * that em_file_url_path() gives the realpath back.  -1 (error set) when
+ * the path resolves to nothing or the URL does not fit in n.
+ */
+int em_file_path_url(const char *path, char *out, size_t n);
 
 /*
  * The local path of a file:// URL (percent-decoded; host empty or
@@ -56,6 +68,14 @@ int em_file_url_id(const char *url, char *out, size_t n);
 int em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist *l);
 
 /*
+ * --url: one file from anywhere, nothing asked of the archive.  The volume
+ * id is id, or (NULL) the file's name (em_file_url_id); then
+ * em_filelist_start and em_filelist_ingest.  Returns the exit status, as
+ * em_filelist_ingest does; failures before the run begins are reported.
+ */
+int em_filelist_url(struct em_fetch *f, const char *url, const char *id);
+
+/*
  * The start every file fetcher makes for a volume: em_filelist_already,
  * then em_fetch_set_id.  EM_FETCH_GO when the volume is to be made (the
  * run has begun); otherwise the tool's exit status: 0 when it is already
@@ -66,8 +86,8 @@ int em_filelist_start(struct em_fetch *f, const char *id, const struct em_fileli
 
 /*
  * Make every file local: downloads go to the cache with resume and the
- * size check, at most min(--jobs, sources.<source>.max_parallel) at a
- * time, each thread with its own transport; sizes found on the way are
+ * size check, em_fetch_transfers() at a time (at most 16), each thread
+ * with its own transport; sizes found on the way are
  * filled in.  Sets the record's
  * source_files, and download_url when there is one file (the tool sets
  * it for a series: the listing's URL).  -1 with the

@@ -176,8 +176,9 @@ if diff -r st/unaligned st/throttled -x '*.json' >/dev/null 2>&1; then ok "the t
 	fail "throttling changed the store"
 fi
 # Sustained throttling against many jobs and few attempts: the fetcher halves the requests it
-# runs at once when DVID says it is busy, rather than spending every request's attempts.
-sed 's/retries: 8/retries: 2/' overlay.yaml >few-attempts.yaml
+# runs at once when DVID says it is busy, rather than spending every request's attempts
+# (max_parallel 8, so that all eight jobs ask at once to begin with).
+sed -e "s/retries: 8/retries: 2/" -e "s/^    request_xyz:.*/&\n    max_parallel: 8/" overlay.yaml >few-attempts.yaml
 start_origin throttled1 --root "$SCRATCH/www" --dvid-throttle 1 --fault 'path=*/raw/*,rate=2M'
 EM_CONFIG_OVERLAY=$SCRATCH/few-attempts.yaml run fetch-dvid $CONF -v --server "$ORIGIN_URL" --uuid $UUID \
 	--offset 1000,2000,3000 --size 100,90,80 --chunks 16,16,16 --jobs 8 -o st/throttled8

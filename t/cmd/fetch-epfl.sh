@@ -84,6 +84,32 @@ jget "$R2" 'r["description"]' | grep -q 'mitochondria labels' && ok "described a
 run fetch-epfl --volume nonsense
 expect_rc 2 "an unknown --volume is a usage error"
 
+# ---- --url with a plain path: the record names the file by its file:// URL ----
+# The path is relative, through a symbolic link, with a space in a folder's name: the URL is
+# the realpath's, %-escaped, and the record is valid (download_url and source_files[].url).
+ln -s "$E" "$SCRATCH/link"
+cd "$SCRATCH" || exit 1
+run fetch-epfl -o "$SCRATCH/p" $OPTS --url "link/training.tif"
+cd "$OLDPWD" || exit 1
+expect_rc 0 "--url with a relative plain path"
+RP=$SCRATCH/p/training.json
+WANT="file://$(cd "$E" && pwd -P | sed 's/ /%20/g')/training.tif"
+[ "$(jget "$RP" 'r["download_url"], r["source_files"][0]["url"]')" = "('$WANT', '$WANT')" ] &&
+	ok "download_url and source_files[].url are the file:// URL of the realpath" ||
+	fail "URLs $(jget "$RP" 'r.get("download_url"), r.get("source_files")') (want $WANT)"
+em-meta -q <"$SCRATCH/out" >"$SCRATCH/pmeta" || fail "em-meta after --url"
+if validate "$SCRATCH/pmeta" "$RP"; then ok "the --url record is valid"; else fail "--url record not valid"; fi
+[ "$(zsum "$SCRATCH/p/training.zarr")" = "12,48,64 uint8 $(cat "$E/training.tif.sha")" ] &&
+	ok "--url plain path: the array is tifffile's" || fail "--url plain path store differs"
+# The same file again, from another directory by its absolute path: already there.
+run fetch-epfl -o "$SCRATCH/p" $OPTS --url "$E/training.tif"
+expect_rc 0 "the same file by its absolute path"
+[ "$(jget "$SCRATCH/out" 'r["download_url"], r["id"]')" = "('$WANT', 'training')" ] &&
+	ok "is the same volume" || fail "another volume: $(head -c 300 "$SCRATCH/out")"
+run fetch-epfl -o "$SCRATCH/p" $OPTS --url "$SCRATCH/nothing-here.tif"
+expect_rc 1 "--url naming no file"
+expect_grep "cannot read '$SCRATCH/nothing-here.tif'" "$SCRATCH/err" "names the path as given"
+
 # ---- the configured size and shape are checked ----
 overlay badsize "$CLEAN" 12345
 EM_CONFIG_OVERLAY=$SCRATCH/badsize.yaml run fetch-epfl -o "$SCRATCH/s" $OPTS

@@ -337,6 +337,21 @@ expect_rc 1 "a box past the array's end fails"
 expect_grep 'outside the array.*of shape 21,30,37' "$SCRATCH/err" "the message says the box is outside the array and gives its shape"
 run fetch-zarr $CONF -q -o st/box --box 3:1,0:2,0:2 "${BASE}py/box.zarr"
 expect_rc 2 "a malformed box is a usage error"
+expect_grep "bad --box: '3:1,0:2,0:2': range 1 (3:1) does not start below its end" "$SCRATCH/err" \
+	"the message names the range that is backwards"
+# Numbers past 64 bits or junk after one are refused, never wrapped or cut short (strtoull did).
+run fetch-zarr $CONF -q -o st/box --box 0:18446744073709551617,0:2,0:2 "${BASE}py/box.zarr"
+expect_rc 2 "a box end past 64 bits is a usage error"
+expect_grep "bad --box: .*'18446744073709551617' is too large" "$SCRATCH/err" "the message names the number"
+run fetch-zarr $CONF -q -o st/box --box 0:4611686018427387904,0:2,0:2 "${BASE}py/box.zarr"
+expect_rc 2 "a box end too large to add to is a usage error"
+expect_grep "4611686018427387904 is out of range" "$SCRATCH/err" "the message says it is out of range"
+for b in 0:2x,0:2,0:2 0:2,0:2 0:2,0:2,0:2,0:2 ' 0:2,0:2,0:2' 0:2,-1:2,0:2 0:2,0:2,0:; do
+	run fetch-zarr $CONF -q -o st/box --box "$b" "${BASE}py/box.zarr"
+	expect_rc 2 "--box '$b' is a usage error"
+	expect_grep "bad --box: .*is not 3 ranges START:END" "$SCRATCH/err" "the message says what a box is"
+done
+[ ! -e st/box ] && ok "no refused box made a store or record" || fail "a refused box left $(ls st/box)"
 run fetch-zarr $CONF -q -o st/mem --max-memory 64K "${BASE}py/box.zarr"
 expect_rc 1 "a --max-memory too small for one job is refused"
 expect_grep 'needs at least [0-9.]* [KM]iB of memory' "$SCRATCH/err" "the message gives the memory needed"

@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+#include "core/diag.h"
 #include "core/parse.h"
 
 static const struct {
@@ -85,6 +86,64 @@ START_TEST(lists)
 }
 END_TEST
 
+/* Boxes: START:END ranges, checked as the numbers above are; the message says why. */
+static const struct {
+	const char *in;
+	const char *msg;	/* NULL: accepted */
+} range_cases[] = {
+	{ "0:64,10:20,5:6", NULL },
+	{ "0:18446744073709551615,0:1,0:1", NULL },
+	{ "0:18446744073709551616,0:1,0:1", "'18446744073709551616' is too large" },
+	{ "99999999999999999999999:1,0:1,0:1", "'99999999999999999999999' is too large" },
+	{ "0:4,0:4", "is not 3 ranges START:END" },
+	{ "0:4,0:4,0:4,0:4", "is not 3 ranges START:END" },
+	{ "0:4,0:4,0:4x", "is not 3 ranges START:END" },
+	{ "0:4,0:4,-1:4", "is not 3 ranges START:END" },
+	{ "0:4, 0:4,0:4", "is not 3 ranges START:END" },
+	{ "0-4,0:4,0:4", "is not 3 ranges START:END" },
+	{ "0:,0:4,0:4", "is not 3 ranges START:END" },
+	{ "", "is not 3 ranges START:END" },
+	{ "0:4,5:5,0:4", "range 2 (5:5) does not start below its end" },
+	{ "0:4,6:5,0:4", "range 2 (6:5) does not start below its end" },
+};
+
+START_TEST(ranges)
+{
+	uint64_t lo[3] = { 7, 7, 7 }, hi[3] = { 7, 7, 7 };
+	int rc = em_parse_range_list(range_cases[_i].in, lo, hi, 3, UINT64_MAX);
+
+	if (range_cases[_i].msg == NULL) {
+		ck_assert_int_eq(rc, 0);
+		return;
+	}
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(em_errmsg(), range_cases[_i].msg) != NULL, "'%s': '%s' lacks '%s'",
+	    range_cases[_i].in, em_errmsg(), range_cases[_i].msg);
+	/* Nothing is stored on failure. */
+	ck_assert_uint_eq(lo[0], 7);
+	ck_assert_uint_eq(hi[2], 7);
+}
+END_TEST
+
+START_TEST(range_values)
+{
+	uint64_t lo[3], hi[3];
+
+	ck_assert_int_eq(em_parse_range_list("0:64,10:20,5:6", lo, hi, 3, 1000), 0);
+	ck_assert_uint_eq(lo[0], 0);
+	ck_assert_uint_eq(hi[0], 64);
+	ck_assert_uint_eq(lo[1], 10);
+	ck_assert_uint_eq(hi[1], 20);
+	ck_assert_uint_eq(lo[2], 5);
+	ck_assert_uint_eq(hi[2], 6);
+	ck_assert_int_eq(em_parse_range_list("0:64,10:20,5:1001", lo, hi, 3, 1000), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "1001 is out of range [0, 1000]"));
+	/* A list of numbers names the one that overflows too. */
+	ck_assert_int_eq(em_parse_u64_list("1,99999999999999999999,3", lo, 3, 0, UINT64_MAX), -1);
+	ck_assert_ptr_nonnull(strstr(em_errmsg(), "'99999999999999999999' is too large"));
+}
+END_TEST
+
 START_TEST(doubles)
 {
 	double d = 0;
@@ -119,6 +178,8 @@ parse_suite(void)
 	tcase_add_loop_test(tc, size, 0, sizeof(size_cases) / sizeof(size_cases[0]));
 	tcase_add_loop_test(tc, ints, 0, sizeof(int_cases) / sizeof(int_cases[0]));
 	tcase_add_test(tc, lists);
+	tcase_add_loop_test(tc, ranges, 0, sizeof(range_cases) / sizeof(range_cases[0]));
+	tcase_add_test(tc, range_values);
 	tcase_add_test(tc, doubles);
 	tcase_add_test(tc, format);
 	suite_add_tcase(s, tc);

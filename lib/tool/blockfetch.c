@@ -1,0 +1,303 @@
+/* blockfetch.c - the block fetchers' engine: a box of a remote array, block by block, into the store */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/diag.h"
+#include "core/interrupt.h"
+#include "tool/blockfetch.h"
+#include "core/banned.h"
+
+void
+em_boxiter_init(struct em_boxiter *it, const uint64_t b0[3], const uint64_t b1[3],
+    const uint64_t block[3], const uint64_t *group)
+{
+	int i;
+
+	memset(it, 0, sizeof(*it));
+	for (i = 0; i < 3; i++) {
+		uint64_t blo = b0[i] / block[i], bhi = (b1[i] + block[i] - 1) / block[i];
+
+		it->b0[i] = b0[i];
+		it->b1[i] = b1[i];
+		it->block[i] = block[i];
+		/* No groups: one group as wide as every block of the box. */
+		it->group[i] = group != NULL && group[i] > 0 ? group[i] : bhi;
+		it->g_lo[i] = blo / it->group[i];
+		it->g_hi[i] = (bhi + it->group[i] - 1) / it->group[i];
+	}
+}
+
+/* The blocks of group g that touch the box. */
+static void
+group_range(struct em_boxiter *it)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t lo = it->g[i] * it->group[i], hi = lo + it->group[i];
+		uint64_t blo = it->b0[i] / it->block[i];
+		uint64_t bhi = (it->b1[i] + it->block[i] - 1) / it->block[i];
+
+		it->c_lo[i] = lo > blo ? lo : blo;
+		it->c_hi[i] = hi < bhi ? hi : bhi;
+		it->c[i] = it->c_lo[i];
+	}
+}
+
+/* Step the C-order counter v in [lo, hi); 0 when it wraps round. */
+static int
+step(uint64_t *v, const uint64_t *lo, const uint64_t *hi)
+{
+	int i;
+
+	for (i = 2; i >= 0; i--) {
+		if (++v[i] < hi[i])
+			return 1;
+		v[i] = lo[i];
+	}
+	return 0;
+}
+
+int
+em_boxiter_next(struct em_boxiter *it, struct em_block *b)
+{
+	int i;
+
+	if (it->finished)
+		return 0;
+	if (!it->started) {
+		it->started = 1;
+		memcpy(it->g, it->g_lo, sizeof(it->g));
+		group_range(it);
+	} else if (!step(it->c, it->c_lo, it->c_hi)) {
+		if (!step(it->g, it->g_lo, it->g_hi)) {
+			it->finished = 1;
+			return 0;
+		}
+		group_range(it);
+	}
+	for (i = 0; i < 3; i++) {
+		uint64_t a = it->c[i] * it->block[i], e = a + it->block[i];
+
+		if (a < it->b0[i])
+			a = it->b0[i];
+		if (e > it->b1[i])
+			e = it->b1[i];
+		b->idx[i] = it->c[i];
+		b->lo[i] = a;
+		b->n[i] = e - a;
+		b->out[i] = a - it->b0[i];
+	}
+	return 1;
+}
+
+/* One request in flight. */
+struct unit {
+	struct em_block b;
+	uint64_t off, len;	/* the byte range asked for (len 0: all) */
+	size_t max;
+	int tries;		/* answers that did not decode */
+};
+
+/* A run: the tool's box and what the engine holds while it fetches. */
+struct run {
+	struct em_fetch *f;
+	struct em_blockfetch *bf;
+	struct em_boxiter it;
+	struct em_http_multi *m;
+	unsigned char *pack;	/* a block's part, cut from a whole block */
+	size_t isz;
+	int attempts;
+};
+
+/* Put block b's voxels (data, laid out as decode() gives them) into the store. */
+static int
+put(struct run *x, const struct em_block *b, const void *data)
+{
+	uint64_t off[3], zero[3] = { 0, 0, 0 };
+	int i, part = 0;
+
+	if (!x->bf->whole)
+		return em_fetch_put_box(x->f, b->out, b->n, data);
+	for (i = 0; i < 3; i++) {
+		off[i] = b->lo[i] - b->idx[i] * x->bf->block[i];
+		if (b->n[i] != x->bf->block[i])
+			part = 1;
+	}
+	if (!part)
+		return em_fetch_put_box(x->f, b->out, b->n, data);
+	em_zarr_copy_box(3, x->isz, x->pack, b->n, zero, data, x->bf->block, off, b->n);
+	return em_fetch_put_box(x->f, b->out, b->n, x->pack);
+}
+
+static int
+fill(struct run *x, const struct em_block *b)
+{
+	const void *data = NULL;
+
+	if (x->bf->ops->fill(x->bf->ctx, b, &data) < 0)
+		return -1;
+	x->bf->missing++;
+	return put(x, b, data);
+}
+
+static int
+on_done(void *ctx, const struct em_http_reply *rp)
+{
+	struct run *x = ctx;
+	struct unit *u = rp->user;
+	const void *data = NULL;
+	char why[1024];
+	int rc = -1, r;
+
+	if (em_interrupted()) {
+		em_fail("interrupted");
+		goto out;
+	}
+	if (rp->result == EM_HTTP_MISSING) {
+		if (x->bf->ops->fill == NULL) {
+			em_fail("GET '%s': HTTP %ld %s", rp->url, rp->status,
+			    em_http_reason(rp->status));
+			goto out;
+		}
+		rc = fill(x, &u->b);
+		goto out;
+	}
+	if (rp->result < 0) {
+		em_fail("%s", rp->error);
+		goto out;
+	}
+	r = x->bf->ops->decode(x->bf->ctx, &u->b, rp, &data);
+	if (r == EM_BLOCKFETCH_AGAIN) {
+		/* A body cut or garbled on the way is fetched again; a bad block stays bad. */
+		snprintf(why, sizeof(why), "%s", em_errmsg());
+		if (++u->tries < x->attempts) {
+			em_log(EM_LOG_INFO, "%s; fetching it again", why);
+			x->bf->retried++;
+			if (em_http_multi_add(x->m, rp->url, u->off, u->len, u->max, u) < 0)
+				goto out;
+			return 0;
+		}
+		em_fail("%s after %d attempts", why, u->tries);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	x->bf->fetched++;
+	rc = put(x, &u->b, data);
+out:
+	free(u);
+	return rc;
+}
+
+static int
+on_feed(void *ctx, struct em_http_multi *m)
+{
+	struct run *x = ctx;
+	struct em_block b;
+	struct unit *u;
+	char url[8192];
+	uint64_t off, len;
+	size_t max;
+	int rc;
+
+	while (em_boxiter_next(&x->it, &b)) {
+		if (em_interrupted())
+			return em_fail("interrupted");
+		rc = em_fetch_box_done(x->f, b.out, b.n);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			x->bf->skipped++;
+			continue;
+		}
+		rc = x->bf->ops->request(x->bf->ctx, &b, url, sizeof(url), &off, &len, &max);
+		if (rc < 0)
+			return -1;
+		if (rc == EM_HTTP_MISSING) {
+			if (x->bf->ops->fill == NULL)
+				return em_fail("no block at %" PRIu64 ",%" PRIu64 ",%" PRIu64 " in '%s'",
+				    b.lo[0], b.lo[1], b.lo[2], x->bf->url);
+			if (fill(x, &b) < 0)
+				return -1;
+			continue;
+		}
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return em_fail("out of memory");
+		u->b = b;
+		u->off = off;
+		u->len = len;
+		u->max = max;
+		if (em_http_multi_add(m, url, off, len, max, u) < 0) {
+			free(u);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int
+em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *voxel_nm,
+    const char *const *prov)
+{
+	struct em_http_opts ho;
+	struct em_http *h = NULL;
+	struct em_mem_share share;
+	struct run x;
+	char what[4200];
+	uint64_t shape[3], wbox[3], part = 0;
+	int i, status = 1;
+
+	memset(&x, 0, sizeof(x));
+	x.f = f;
+	x.bf = bf;
+	x.isz = em_dtype_size(bf->dtype);
+	bf->fetched = bf->missing = bf->skipped = bf->retried = 0;
+	for (i = 0; i < 3; i++) {
+		shape[i] = bf->b1[i] - bf->b0[i];
+		/* The writer is fed blocks' parts of at most this size. */
+		wbox[i] = bf->block[i] < shape[i] ? bf->block[i] : shape[i];
+	}
+	if (bf->whole)
+		part = wbox[0] * wbox[1] * wbox[2] * x.isz;
+	share.fixed = bf->own_bytes + part;
+	share.per_transfer = bf->max_body;
+	if (em_fetch_open_store(f, shape, bf->dtype, voxel_nm, prov, wbox, &share) < 0) {
+		snprintf(what, sizeof(what), "cannot open store '%s'", f->store);
+		return em_fetch_fail(f, what);
+	}
+	if (part > 0 && (x.pack = malloc(part)) == NULL) {
+		em_fail("out of memory");
+		status = em_fetch_fail(f, "cannot fetch");
+		goto out;
+	}
+	/* The store's writer may have taken fewer jobs to fit --max-memory. */
+	ho = f->http_opts;
+	ho.progress = NULL;
+	ho.jobs = em_fetch_transfers(f);
+	x.attempts = ho.attempts;
+	if ((h = em_http_new(&ho)) == NULL || (x.m = em_http_multi_new(h, on_done, &x)) == NULL) {
+		status = em_fetch_fail(f, "cannot fetch");
+		goto out;
+	}
+	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
+	em_http_multi_set_release(x.m, free);
+	em_boxiter_init(&x.it, bf->b0, bf->b1, bf->block, bf->group);
+	if (em_http_multi_run(x.m, on_feed, &x) < 0) {
+		snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
+		status = em_fetch_fail(f, what);
+		goto out;
+	}
+	em_log(EM_LOG_INFO, "%s: %" PRIu64 " blocks fetched, %" PRIu64 " missing (fill value), %"
+	    PRIu64 " already in the store, %" PRIu64 " fetched again", bf->url, bf->fetched,
+	    bf->missing, bf->skipped, bf->retried);
+	status = em_fetch_done(f);
+out:
+	em_http_multi_free(x.m);
+	em_http_free(h);
+	free(x.pack);
+	return status;
+}
