@@ -16,6 +16,7 @@
 #include "core/diag.h"
 #include "formats/dm.h"
 #include "formats/image.h"
+#include "core/units.h"
 #include "formats/image_internal.h"
 #include "formats/mrc.h"
 #include "formats/tiff.h"
@@ -253,13 +254,12 @@ expected_voxels(const struct expect *e, int ndim, double v[3])
 		for (i = 0; i < n && i < 3; i++) {
 			/* The last axis is x, the one before y, then z. */
 			char *x = strstr(tok[n - 1 - i], "\xc3\x97"), *end;
-			double val, f;
+			double val;
 
 			if (x == NULL)
 				continue;
 			val = strtod(x + 2, &end);
-			if (em_unit_to_nm(end, &f))
-				v[2 - i] = val * f;
+			(void)em_length_nm(val, end, &v[2 - i]);
 		}
 		return 0;
 	}
@@ -1126,27 +1126,6 @@ END_TEST
 
 /* ---- units, half floats, sniffing, series ---- */
 
-START_TEST(units)
-{
-	static const struct { const char *u; double nm; int ok; } cases[] = {
-		{ "nm", 1, 1 }, { "um", 1e3, 1 }, { "\xc2\xb5m", 1e3, 1 }, { "\xce\xbcm", 1e3, 1 },
-		{ "micron", 1e3, 1 }, { "A", 0.1, 1 }, { "\xc3\x85", 0.1, 1 }, { "angstrom", 0.1, 1 },
-		{ "pm", 1e-3, 1 }, { "mm", 1e6, 1 }, { "m", 1e9, 1 }, { "NM", 1, 1 },
-		{ "a", 0, 0 }, { "eV", 0, 0 }, { "1/nm", 0, 0 }, { "", 0, 0 }, { "px", 0, 0 },
-		{ "pixel", 0, 0 },
-	};
-	size_t i;
-	double f;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		f = -1;
-		ck_assert_msg(em_unit_to_nm(cases[i].u, &f) == cases[i].ok, "'%s'", cases[i].u);
-		if (cases[i].ok)
-			ck_assert_msg(fabs(f - cases[i].nm) < 1e-12 * cases[i].nm, "'%s' %g", cases[i].u, f);
-	}
-}
-END_TEST
-
 START_TEST(utf8_clean)
 {
 	static const struct { const char *in; size_t cap; const char *out; } cases[] = {
@@ -1381,7 +1360,6 @@ image_suite(void)
 	tcase_add_test(tm, dm_depth_limit);
 	tcase_add_test(tm, mrc_modes);
 	tcase_add_test(tm, mrc_axis_orders);
-	tcase_add_test(tm, units);
 	tcase_add_test(tm, utf8_clean);
 	tcase_add_test(tm, not_images);
 	tcase_add_test(tm, format_entry_points);
