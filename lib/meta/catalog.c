@@ -998,118 +998,6 @@ out:
 	return out;
 }
 
-/* The fewest significant digits that give back the same double. */
-static int
-put_real(struct em_buf *b, double d)
-{
-	char tmp[64];
-	int p;
-
-	if (!isfinite(d))
-		return em_fail("a number that JSON cannot hold");
-	for (p = 1; p <= 17; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (em_buf_addstr(b, tmp) < 0)
-		return -1;
-	/* Still a real when read back: 1.0, not 1. */
-	if (strpbrk(tmp, ".eEn") == NULL)
-		return em_buf_addstr(b, ".0");
-	return 0;
-}
-
-static int
-put_indent(struct em_buf *b, int depth)
-{
-	int i;
-
-	if (em_buf_addch(b, '\n') < 0)
-		return -1;
-	for (i = 0; i < depth; i++)
-		if (em_buf_addstr(b, "  ") < 0)
-			return -1;
-	return 0;
-}
-
-static int
-put_value(struct em_buf *b, const json_t *v, int depth)
-{
-	const char *key;
-	json_t *m;
-	size_t i, n;
-	char *s;
-	int first = 1;
-
-	if (depth > 1000)
-		return em_fail("JSON nested too deep to write");
-	switch (json_typeof(v)) {
-	case JSON_REAL:
-		return put_real(b, json_real_value(v));
-	case JSON_OBJECT:
-		if (json_object_size(v) == 0)
-			return em_buf_addstr(b, "{}");
-		if (em_buf_addch(b, '{') < 0)
-			return -1;
-		json_object_foreach((json_t *)v, key, m) {
-			json_t *k = json_string(key);
-
-			if (k == NULL)
-				return em_fail("out of memory");
-			s = json_dumps(k, JSON_ENCODE_ANY);
-			json_decref(k);
-			if (s == NULL)
-				return em_fail("cannot encode JSON");
-			if ((!first && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
-			    em_buf_addstr(b, s) < 0 || em_buf_addstr(b, ": ") < 0) {
-				free(s);
-				return -1;
-			}
-			free(s);
-			first = 0;
-			if (put_value(b, m, depth + 1) < 0)
-				return -1;
-		}
-		if (put_indent(b, depth) < 0)
-			return -1;
-		return em_buf_addch(b, '}');
-	case JSON_ARRAY:
-		n = json_array_size(v);
-		if (n == 0)
-			return em_buf_addstr(b, "[]");
-		if (em_buf_addch(b, '[') < 0)
-			return -1;
-		for (i = 0; i < n; i++) {
-			if ((i > 0 && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
-			    put_value(b, json_array_get(v, i), depth + 1) < 0)
-				return -1;
-		}
-		if (put_indent(b, depth) < 0)
-			return -1;
-		return em_buf_addch(b, ']');
-	default:
-		/* Strings, integers, true, false and null as jansson spells them. */
-		if ((s = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
-			return em_fail("cannot encode JSON");
-		first = em_buf_addstr(b, s);
-		free(s);
-		return first;
-	}
-}
-
-char *
-em_catalog_dump(const json_t *v)
-{
-	/* A catalog holds whole records, each at most EM_RECORD_MAX_BYTES read. */
-	struct em_buf b = EM_BUF_INIT((size_t)4 << 30);
-
-	if (put_value(&b, v, 0) < 0 || em_buf_addch(&b, '\n') < 0) {
-		em_buf_release(&b);
-		return NULL;
-	}
-	return em_buf_detach(&b, NULL);
-}
 
 static int
 digits(const char *s, int n, int *out)
@@ -1229,7 +1117,8 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	em_catalog_counts(c, &k);
 	if ((cat = em_catalog_json(c, generated)) == NULL ||
 	    (rep = em_catalog_report(c, generated)) == NULL ||
-	    (text[0] = em_catalog_dump(cat)) == NULL || (text[1] = em_catalog_dump(rep)) == NULL)
+	    (text[0] = em_json_dump_pretty(cat)) == NULL ||
+	    (text[1] = em_json_dump_pretty(rep)) == NULL)
 		goto out;
 	if (em_buf_addf(&lb, "em-consolidate %s, %s\n", EM_VERSION, generated) < 0 ||
 	    em_buf_addf(&lb, "schema %s\n", c->schema_id ? c->schema_id : "(no $id)") < 0 ||

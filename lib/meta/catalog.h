@@ -94,12 +94,6 @@ json_t *em_catalog_report(const struct em_catalog *c, const char *generated);
 /* The processing log so far (borrowed). */
 const char *em_catalog_log(const struct em_catalog *c);
 
-/*
- * Indented JSON ending in '\n' (caller frees), keys in insertion order,
- * each floating-point number in the fewest digits that read back as the
- * same double (0.1, not 0.10000000000000001).
- */
-char *em_catalog_dump(const json_t *v);
 
 /*
  * Parse an RFC 3339 date-time ("2026-11-24T03:15:00.123Z", any zone

@@ -448,12 +448,13 @@ path_join(const char *a, const char *b)
 static int
 write_json_file(const char *path, const json_t *j)
 {
-	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(4));
+	size_t len;
+	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
 	json_t *old;
 	int rc;
 
 	if (text == NULL)
-		return em_fail("cannot format JSON for '%s'", path);
+		return em_fail_ctx("cannot format JSON for '%s'", path);
 	old = json_load_file(path, 0, NULL);
 	if (old != NULL && json_equal(old, j)) {
 		json_decref(old);
@@ -461,7 +462,7 @@ write_json_file(const char *path, const json_t *j)
 		return 0;
 	}
 	json_decref(old);
-	rc = em_write_atomic(path, text, strlen(text), 0);
+	rc = em_write_atomic(path, text, len, 0);
 	free(text);
 	return rc;
 }
