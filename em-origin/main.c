@@ -18,6 +18,7 @@
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "core/parse.h"
+#include "core/timefmt.h"
 #include "tool/tool.h"
 #include "origin.h"
 #include "core/banned.h"
@@ -48,10 +49,8 @@ now_s(void)
 void
 http_date(time_t t, char *buf, size_t n)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (em_time_format((int64_t)t, 0, EM_TIME_HTTP, buf, n) < 0)
+		snprintf(buf, n, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 static void

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "meta/jschema.h"
 #include "core/jsonio.h"
 #include "core/paths.h"
+#include "core/timefmt.h"
 #include "meta/record.h"
 #include "core/banned.h"
 
@@ -124,23 +124,6 @@ em_record_id_valid(const char *id)
 	return 1;
 }
 
-int
-em_now_rfc3339(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	char sec[32];
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-		return em_fail_errno("cannot read the clock");
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return em_fail("cannot format the time");
-	if ((size_t)snprintf(buf, n, "%s.%03ldZ", sec, ts.tv_nsec / 1000000L) >= n)
-		return em_fail("time buffer too small");
-	return 0;
-}
-
 static json_t *
 history_entry(const char *status, const char *time)
 {
@@ -163,7 +146,7 @@ em_record_new(const char *source, const char *id)
 		    "starting with a letter or digit)", id ? id : "(none)");
 		return NULL;
 	}
-	if (em_now_rfc3339(now, sizeof(now)) < 0)
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0)
 		return NULL;
 	rec = json_pack("{s:i,s:s,s:s,s:s,s:[o]}", "schema_version", EM_RECORD_SCHEMA_VERSION,
 	    "id", id, "source", source, "status", "pending", "status_history",
@@ -183,7 +166,7 @@ em_record_status(const json_t *rec, enum em_status *out)
 	return em_status_parse(s, out);
 }
 
-/* Same fixed form as em_now_rfc3339: then text order is time order. */
+/* Same fixed form as em_time_now_rfc3339: then text order is time order. */
 static int
 is_our_time(const char *t)
 {
@@ -219,7 +202,7 @@ em_record_set_status(json_t *rec, enum em_status to, const char *error)
 		return em_fail("the record has no status history");
 	if (json_array_size(hist) >= EM_RECORD_MAX_HISTORY)
 		return em_fail("the status history is full (%d entries)", EM_RECORD_MAX_HISTORY);
-	if (em_now_rfc3339(now, sizeof(now)) < 0)
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0)
 		return -1;
 	/* Times never go backwards within a history, even if the clock does. */
 	last = json_array_get(hist, json_array_size(hist) - 1);
@@ -410,7 +393,7 @@ em_record_add_step(json_t *rec, const char *tool, const char *version, json_t *p
 		json_decref(params);
 		return em_fail("the record's processing_pipeline is not an array");
 	}
-	if (em_now_rfc3339(now, sizeof(now)) < 0) {
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0) {
 		json_decref(params);
 		return -1;
 	}

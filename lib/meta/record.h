@@ -98,9 +98,6 @@ double em_record_completeness(const json_t *rec, json_t **missing);
 /* Store quality.completeness and quality.missing, keeping quality.validation. */
 int em_record_update_quality(json_t *rec);
 
-/* "2026-11-24T03:09:26.123Z": UTC, milliseconds.  buf holds at least 25 bytes. */
-int em_now_rfc3339(char *buf, size_t n);
-
 /* "<root>/<source>/<id>.json"; -1 if the id or source is not valid or it does not fit. */
 int em_record_path(const char *root, const char *source, const char *id, char *out, size_t n);
 /*

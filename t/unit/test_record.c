@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "core/diag.h"
+#include "core/timefmt.h"
 #include "meta/record.h"
 
 static char dir[64];
@@ -214,9 +215,9 @@ START_TEST(history_times)
 	}
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, 0), "status")),
 	    "pending");
-	ck_assert_int_eq(em_now_rfc3339(now, sizeof(now)), 0);
+	ck_assert_int_eq(em_time_now_rfc3339(now, sizeof(now)), 0);
 	ck_assert(is_rfc3339_ms(now));
-	ck_assert_int_eq(em_now_rfc3339(now, 10), -1);
+	ck_assert_int_eq(em_time_now_rfc3339(now, 10), -1);
 	json_decref(rec);
 
 	/* a clock that went backwards does not make the history go backwards */
