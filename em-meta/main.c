@@ -12,6 +12,7 @@
 #include "core/diag.h"
 #include "meta/digestarray.h"
 #include "core/fsutil.h"
+#include "core/ident.h"
 #include "core/interrupt.h"
 #include "core/jsonio.h"
 #include "core/parse.h"
@@ -224,7 +225,7 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 	source = json_string_value(json_object_get(stub, "source"));
 	store = json_string_value(json_object_get(stub, "internal_zarr_path"));
 	if (!json_is_object(stub) || id == NULL || source == NULL ||
-	    !em_record_id_valid(id) || em_record_status(stub, &st) < 0) {
+	    !em_id_ok(id) || em_record_status(stub, &st) < 0) {
 		em_err("cannot enrich '%s': not a record stub (an object with a valid id, "
 		    "source and status)", where);
 		return 1;

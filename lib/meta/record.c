@@ -6,6 +6,7 @@
 
 #include "core/diag.h"
 #include "core/fsutil.h"
+#include "core/ident.h"
 #include "meta/jschema.h"
 #include "core/jsonio.h"
 #include "core/paths.h"
@@ -106,24 +107,6 @@ em_source_valid(const char *source)
 	return source != NULL && in_list(source, sources);
 }
 
-int
-em_record_id_valid(const char *id)
-{
-	size_t i;
-
-	if (id == NULL || id[0] == '\0' || strlen(id) > 128)
-		return 0;
-	for (i = 0; id[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)id[i];
-		int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
-}
-
 static json_t *
 history_entry(const char *status, const char *time)
 {
@@ -141,7 +124,7 @@ em_record_new(const char *source, const char *id)
 		    source ? source : "(none)");
 		return NULL;
 	}
-	if (!em_record_id_valid(id)) {
+	if (!em_id_ok(id)) {
 		em_fail("bad volume id '%s' (letters, digits, '.', '_' and '-', at most 128, "
 		    "starting with a letter or digit)", id ? id : "(none)");
 		return NULL;
@@ -475,7 +458,7 @@ em_record_path(const char *root, const char *source, const char *id, char *out, 
 
 	if (!em_source_valid(source))
 		return em_fail("unknown source '%s'", source ? source : "(none)");
-	if (!em_record_id_valid(id))
+	if (!em_id_ok(id))
 		return em_fail("bad volume id '%s'", id ? id : "(none)");
 	k = snprintf(out, n, "%s/%s/%s.json", root, source, id);
 	if (k < 0 || (size_t)k >= n)
@@ -513,7 +496,7 @@ em_record_load(const char *path)
 		em_fail("%s: unknown or missing source", path);
 		goto bad;
 	}
-	if (!em_record_id_valid(id)) {
+	if (!em_id_ok(id)) {
 		em_fail("%s: missing or bad id", path);
 		goto bad;
 	}

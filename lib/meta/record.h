@@ -45,8 +45,6 @@ int em_status_allowed(enum em_status from, enum em_status to);
 
 /* The source names of the schema: empiar, epfl, dvid, idr, openorganelle. */
 int em_source_valid(const char *source);
-/* An id is one safe path component: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
-int em_record_id_valid(const char *id);
 
 /*
  * A new record: schema_version, id, source, status pending with one
