@@ -1126,6 +1126,41 @@ END_TEST
 
 /* ---- units, half floats, sniffing, series ---- */
 
+/* Float32 calibrations carry the decimal the writer meant (EMPIAR-11759: 8 nm, not 8.00000038). */
+START_TEST(float32_calibrations)
+{
+	struct dm_spec s = { 0, 1, 10, 4, 2, 3, { 4, 3, 2 },
+	    { "\xc2\xb5m", "\xc2\xb5m", "nm" }, { 0.008f, 0.008f, 0.3f }, 24, 0 };
+	unsigned char file[EM_MRC_HEADER_BYTES + 8];
+	const struct em_img_info *in;
+	struct em_img *img;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/f32.dm3", tmpdir);
+	make_dm(path, &s);
+	ck_assert_msg(em_img_open(path, NULL, &img) == 0, "%s", em_errmsg());
+	in = em_img_info(img);
+	ck_assert_msg(in->voxel_nm[EM_X] == 8 && in->voxel_nm[EM_Y] == 8, "%.17g %.17g",
+	    in->voxel_nm[EM_X], in->voxel_nm[EM_Y]);
+	ck_assert_msg(in->voxel_nm[EM_Z] == 0.3, "%.17g", in->voxel_nm[EM_Z]);
+	em_img_free(img);
+
+	/* An MRC cell of 10.56 x 10.56 x 3 A over 2 x 2 x 1 voxels: 0.528 nm, 0.3 nm. */
+	snprintf(path, sizeof(path), "%s/f32.mrc", tmpdir);
+	mrc_header(file, 1, 2, 2, 1, 0, 0);
+	put32(file + 40, f32bits(10.56f), 1);
+	put32(file + 44, f32bits(10.56f), 1);
+	put32(file + 48, f32bits(3.0f), 1);
+	memset(file + EM_MRC_HEADER_BYTES, 0, 8);
+	write_file(path, file, EM_MRC_HEADER_BYTES + 4);
+	ck_assert_msg(em_img_open(path, NULL, &img) == 0, "%s", em_errmsg());
+	in = em_img_info(img);
+	ck_assert_msg(in->voxel_nm[EM_X] == 0.528 && in->voxel_nm[EM_Y] == 0.528, "%.17g %.17g",
+	    in->voxel_nm[EM_X], in->voxel_nm[EM_Y]);
+	em_img_free(img);
+}
+END_TEST
+
 START_TEST(utf8_clean)
 {
 	static const struct { const char *in; size_t cap; const char *out; } cases[] = {
@@ -1360,6 +1395,7 @@ image_suite(void)
 	tcase_add_test(tm, dm_depth_limit);
 	tcase_add_test(tm, mrc_modes);
 	tcase_add_test(tm, mrc_axis_orders);
+	tcase_add_test(tm, float32_calibrations);
 	tcase_add_test(tm, utf8_clean);
 	tcase_add_test(tm, not_images);
 	tcase_add_test(tm, format_entry_points);
