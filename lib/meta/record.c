@@ -451,8 +451,9 @@ em_record_update_quality(json_t *rec)
 	return 0;
 }
 
-int
-em_record_path(const char *root, const char *source, const char *id, char *out, size_t n)
+/* "<root>/<source>/<id>.json"; -1 if the id or source is not valid or it does not fit. */
+static int
+record_path(const char *root, const char *source, const char *id, char *out, size_t n)
 {
 	int k;
 
@@ -522,7 +523,7 @@ em_record_load_or_new(const char *root, const char *source, const char *id)
 	json_t *rec;
 	int e;
 
-	if (em_record_path(root, source, id, path, sizeof(path)) < 0)
+	if (record_path(root, source, id, path, sizeof(path)) < 0)
 		return NULL;
 	e = em_exists(path);
 	if (e < 0)
@@ -571,24 +572,6 @@ em_record_save(const json_t *rec, const char *path)
 	rc = em_write_atomic(path, text, strlen(text), EM_ATOMIC_SYNC);
 	free(text);
 	return rc;
-}
-
-int
-em_record_save_in(const json_t *rec, const char *root)
-{
-	const char *source = json_string_value(json_object_get(rec, "source"));
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	char path[4096], dir[4096];
-	int k;
-
-	if (em_record_path(root, source, id, path, sizeof(path)) < 0)
-		return -1;
-	k = snprintf(dir, sizeof(dir), "%s/%s", root, source);
-	if (k < 0 || (size_t)k >= sizeof(dir))
-		return em_fail("path of the record is too long");
-	if (em_mkdir_p(dir) < 0)
-		return -1;
-	return em_record_save(rec, path);
 }
 
 /* A schema file larger than this is not the record schema (it is about 20 kB). */
