@@ -372,11 +372,7 @@ main(int argc, char **argv)
 		{ "dvid-throttle", required_argument, NULL, 'T' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		EM_TOOL_LONGOPTS,
 	};
 	static struct origin o;
 	const char *root = ".", *port_file = NULL, *log_path = NULL;
@@ -453,20 +449,8 @@ main(int argc, char **argv)
 		case 'K':
 			key_path = optarg;
 			break;
-		case 'q':
-			em_tool_quiet();
-			break;
-		case 'v':
-			em_tool_verbose();
-			break;
-		case 'h':
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case 'V':
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
 		default:
-			usage(stderr, EM_EXIT_USAGE);
+			em_tool_option(ch, usage);
 		}
 	}
 	if (optind != argc)
