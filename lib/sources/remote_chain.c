@@ -13,7 +13,8 @@
  * configuration of a sharding_indexed codec, which must then be the only one.
  */
 int
-em_remote_chain_parse(const json_t *codecs, struct chain *ch, int ndim, size_t isz, const json_t **shard)
+em_remote_chain_parse(const json_t *codecs, struct em_remote_chain *ch, int ndim, size_t isz,
+    const json_t **shard)
 {
 	size_t i;
 	int have_a2b = 0, have_comp = 0;
@@ -84,7 +85,7 @@ em_remote_chain_parse(const json_t *codecs, struct chain *ch, int ndim, size_t i
 			if (ch->nb2b == EM_REMOTE_MAX_B2B)
 				return em_fail("more than %d bytes-to-bytes codecs", EM_REMOTE_MAX_B2B);
 			if (strcmp(name, "crc32c") == 0) {
-				ch->b2b[ch->nb2b++] = B2B_CRC32C;
+				ch->b2b[ch->nb2b++] = EM_B2B_CRC32C;
 				continue;
 			}
 			if (have_comp)
@@ -94,7 +95,7 @@ em_remote_chain_parse(const json_t *codecs, struct chain *ch, int ndim, size_t i
 			    &ch->codec) < 0)
 				return -1;
 			ch->codec.typesize = isz;
-			ch->b2b[ch->nb2b++] = B2B_CODEC;
+			ch->b2b[ch->nb2b++] = EM_B2B_CODEC;
 		} else {
 			return em_fail("unsupported codec '%s'", name);
 		}
@@ -105,7 +106,7 @@ em_remote_chain_parse(const json_t *codecs, struct chain *ch, int ndim, size_t i
 }
 
 void
-em_remote_chain_describe(const struct chain *ch, const char *a2b, char *buf, size_t n)
+em_remote_chain_describe(const struct em_remote_chain *ch, const char *a2b, char *buf, size_t n)
 {
 	char d[64];
 	int i;
@@ -115,7 +116,7 @@ em_remote_chain_describe(const struct chain *ch, const char *a2b, char *buf, siz
 	    ch->big_endian ? "(big)" : "");
 	for (i = 0; i < ch->nb2b; i++) {
 		o = strlen(buf);
-		snprintf(buf + o, n - o, ",%s", ch->b2b[i] == B2B_CRC32C ? "crc32c" :
+		snprintf(buf + o, n - o, ",%s", ch->b2b[i] == EM_B2B_CRC32C ? "crc32c" :
 		    em_codec_describe(&ch->codec, d, sizeof(d)));
 	}
 }
@@ -154,17 +155,18 @@ untranspose(const struct em_remote *r, const unsigned char *src, unsigned char *
  * bytes of want bytes, in *outp (one of r's buffers, or src itself).
  */
 int
-em_remote_chain_undo(struct em_remote *r, struct em_codec_ctx *cx, const struct chain *ch,
-    const unsigned char *src, size_t n, size_t want, const unsigned char **outp)
+em_remote_chain_undo(struct em_remote *r, struct em_codec_ctx *cx,
+    const struct em_remote_chain *ch, const unsigned char *src, size_t n, size_t want,
+    const unsigned char **outp)
 {
 	size_t sizes[EM_REMOTE_MAX_B2B + 1];
 	int k, which = 0;
 
 	sizes[0] = want;
 	for (k = 0; k < ch->nb2b; k++)
-		sizes[k + 1] = ch->b2b[k] == B2B_CRC32C ? sizes[k] + 4 : 0;
+		sizes[k + 1] = ch->b2b[k] == EM_B2B_CRC32C ? sizes[k] + 4 : 0;
 	for (k = ch->nb2b - 1; k >= 0; k--) {
-		if (ch->b2b[k] == B2B_CRC32C) {
+		if (ch->b2b[k] == EM_B2B_CRC32C) {
 			uint32_t got, stored;
 			if (n < 4)
 				return em_fail("shorter than its crc32c checksum");

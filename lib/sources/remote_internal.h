@@ -20,15 +20,15 @@
  * remote_shard.c the shard index of sharded Zarr v3 arrays.
  */
 
-enum b2b { B2B_CODEC = 1, B2B_CRC32C };
+enum em_remote_b2b { EM_B2B_CODEC = 1, EM_B2B_CRC32C };
 
 /* A Zarr v3 codec chain (also used for N5's single compressor). */
-struct chain {
+struct em_remote_chain {
 	int perm[EM_ZARR_MAXDIM];	/* transpose: stored axis i is array axis perm[i] */
 	int has_perm;
 	int big_endian;
 	int nb2b;
-	enum b2b b2b[EM_REMOTE_MAX_B2B];		/* in encoding order */
+	enum em_remote_b2b b2b[EM_REMOTE_MAX_B2B];	/* in encoding order */
 	struct em_codec codec;		/* the one compressor, if any */
 };
 
@@ -37,7 +37,7 @@ struct em_remote {
 	char *url, *group_url, *level;
 	json_t *meta;
 	struct em_zarr_meta zm;		/* Zarr v2 */
-	struct chain ch;		/* Zarr v3 (inner chain when sharded), N5 */
+	struct em_remote_chain ch;	/* Zarr v3 (inner chain when sharded), N5 */
 	int n5_lz4;			/* N5 lz4: lz4-java block streams */
 	/* Zarr v3 */
 	int v2_keys;			/* chunk_key_encoding "v2" */
@@ -82,16 +82,18 @@ int em_remote_key(const struct em_remote *r, const uint64_t *idx, char *url, siz
  * elements).  shard (may be NULL) receives the configuration of a
  * sharding_indexed codec, which must then be the only one.
  */
-int em_remote_chain_parse(const json_t *codecs, struct chain *ch, int ndim, size_t isz,
+int em_remote_chain_parse(const json_t *codecs, struct em_remote_chain *ch, int ndim, size_t isz,
     const json_t **shard);
 /* The chain for records: "transpose,bytes(big),crc32c,zstd(3)" with a2b the array-to-bytes name. */
-void em_remote_chain_describe(const struct chain *ch, const char *a2b, char *buf, size_t n);
+void em_remote_chain_describe(const struct em_remote_chain *ch, const char *a2b, char *buf,
+    size_t n);
 /*
  * Undo the bytes-to-bytes codecs of ch (in reverse): src/n to the raw
  * bytes of want bytes, in *outp (one of r's buffers, or src itself).
  */
-int em_remote_chain_undo(struct em_remote *r, struct em_codec_ctx *cx, const struct chain *ch,
-    const unsigned char *src, size_t n, size_t want, const unsigned char **outp);
+int em_remote_chain_undo(struct em_remote *r, struct em_codec_ctx *cx,
+    const struct em_remote_chain *ch, const unsigned char *src, size_t n, size_t want,
+    const unsigned char **outp);
 /* Decode a Zarr v3 chunk (inner chunk when sharded) through r's chain into out. */
 int em_remote_chain_decode(struct em_remote *r, struct em_codec_ctx *cx, const void *src,
     size_t n, void *out);
@@ -101,7 +103,7 @@ int em_remote_open_zarr3(struct em_remote *r, const json_t *j);
 
 /* remote_n5.c: r's geometry, dtype and compression from an N5 dataset's attributes.json j. */
 int em_remote_open_n5(struct em_remote *r, const json_t *j);
-/* remote_n5.c: voxel size and offset from N5 / COSEM attributes ("transform", "pixelResolution"). */
+/* remote_n5.c: voxel size and offset from N5 / COSEM "transform" or "pixelResolution". */
 void em_remote_cosem_scale(struct em_remote *r, const json_t *attrs);
 /* remote_n5.c: decode one N5 block (header, compression, big-endian) into a whole chunk. */
 int em_remote_decode_n5(struct em_remote *r, struct em_codec_ctx *cx, const unsigned char *src,

@@ -117,16 +117,16 @@ em_remote_open_n5(struct em_remote *r, const json_t *j)
 		if (em_remote_codec_by_id(json_is_true(json_object_get(comp, "useZlib")) ? "zlib" : "gzip",
 		    &r->ch.codec) < 0)
 			return -1;
-		r->ch.b2b[r->ch.nb2b++] = B2B_CODEC;
+		r->ch.b2b[r->ch.nb2b++] = EM_B2B_CODEC;
 	} else if (strcmp(type, "zstandard") == 0 || strcmp(type, "zstd") == 0) {
 		if (em_remote_codec_by_id("zstd", &r->ch.codec) < 0)
 			return -1;
-		r->ch.b2b[r->ch.nb2b++] = B2B_CODEC;
+		r->ch.b2b[r->ch.nb2b++] = EM_B2B_CODEC;
 	} else if (strcmp(type, "blosc") == 0) {
 		if (em_remote_codec_by_id("blosc", &r->ch.codec) < 0)
 			return -1;
 		r->ch.codec.typesize = r->isz;
-		r->ch.b2b[r->ch.nb2b++] = B2B_CODEC;
+		r->ch.b2b[r->ch.nb2b++] = EM_B2B_CODEC;
 	} else if (strcmp(type, "lz4") == 0) {
 		r->n5_lz4 = 1;
 	} else {

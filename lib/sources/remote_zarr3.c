@@ -76,7 +76,7 @@ em_remote_open_zarr3(struct em_remote *r, const json_t *j)
 	memcpy(r->in.chunks, r->in.shard, sizeof(r->in.chunks));
 	if (shard != NULL) {
 		const json_t *ic;
-		struct chain idx;
+		struct em_remote_chain idx;
 		const char *loc;
 		int n3 = 0;
 
@@ -109,7 +109,7 @@ em_remote_open_zarr3(struct em_remote *r, const json_t *j)
 		} else {
 			if (em_remote_chain_parse(ic, &idx, 1, 8, NULL) < 0)
 				return em_fail_ctx("index_codecs");
-			if (idx.has_perm || (idx.nb2b > 0 && idx.b2b[0] == B2B_CODEC) ||
+			if (idx.has_perm || (idx.nb2b > 0 && idx.b2b[0] == EM_B2B_CODEC) ||
 			    idx.nb2b > 1)
 				return em_fail("unsupported index_codecs (only bytes and crc32c)");
 			r->index_crc = idx.nb2b == 1;
