@@ -12,6 +12,7 @@
 #include "core/diag.h"
 #include "meta/digestarray.h"
 #include "core/fsutil.h"
+#include "core/ident.h"
 #include "core/interrupt.h"
 #include "core/jsonio.h"
 #include "core/parse.h"
@@ -224,7 +225,7 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 	source = json_string_value(json_object_get(stub, "source"));
 	store = json_string_value(json_object_get(stub, "internal_zarr_path"));
 	if (!json_is_object(stub) || id == NULL || source == NULL ||
-	    !em_record_id_valid(id) || em_record_status(stub, &st) < 0) {
+	    !em_id_ok(id) || em_record_status(stub, &st) < 0) {
 		em_err("cannot enrich '%s': not a record stub (an object with a valid id, "
 		    "source and status)", where);
 		return 1;
@@ -333,11 +334,7 @@ main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "max-memory", required_argument, NULL, 'm' },
 		{ "allow-missing", no_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		EM_TOOL_LONGOPTS,
 	};
 	struct opts o = { 2, 0, 0 };
 	int c, i, status = 0;
@@ -360,20 +357,8 @@ main(int argc, char **argv)
 		case 'a':
 			o.allow_missing = 1;
 			break;
-		case 'q':
-			em_tool_quiet();
-			break;
-		case 'v':
-			em_tool_verbose();
-			break;
-		case 'h':
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case 'V':
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
 		default:
-			usage(stderr, EM_EXIT_USAGE);
+			em_tool_option(c, usage);
 		}
 	}
 	em_interrupt_install();

@@ -18,6 +18,7 @@
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "core/parse.h"
+#include "core/timefmt.h"
 #include "tool/tool.h"
 #include "origin.h"
 #include "core/banned.h"
@@ -48,10 +49,8 @@ now_s(void)
 void
 http_date(time_t t, char *buf, size_t n)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (em_time_format((int64_t)t, 0, EM_TIME_HTTP, buf, n) < 0)
+		snprintf(buf, n, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 static void
@@ -373,11 +372,7 @@ main(int argc, char **argv)
 		{ "dvid-throttle", required_argument, NULL, 'T' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		EM_TOOL_LONGOPTS,
 	};
 	static struct origin o;
 	const char *root = ".", *port_file = NULL, *log_path = NULL;
@@ -454,20 +449,8 @@ main(int argc, char **argv)
 		case 'K':
 			key_path = optarg;
 			break;
-		case 'q':
-			em_tool_quiet();
-			break;
-		case 'v':
-			em_tool_verbose();
-			break;
-		case 'h':
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case 'V':
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
 		default:
-			usage(stderr, EM_EXIT_USAGE);
+			em_tool_option(ch, usage);
 		}
 	}
 	if (optind != argc)

@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/diag.h"
+#include "core/timefmt.h"
 #include "origin.h"
 #include "core/banned.h"
 
@@ -320,7 +321,6 @@ index_page(struct origin *o, const char *fspath, const char *url, struct em_buf 
 		const char *name = names[i]->d_name;
 		char *full = path_join(fspath, name), date[32], size[32];
 		struct stat st;
-		struct tm tm;
 		int dir;
 
 		if (full == NULL || stat(full, &st) == -1) {
@@ -329,10 +329,12 @@ index_page(struct origin *o, const char *fspath, const char *url, struct em_buf 
 		}
 		free(full);
 		dir = S_ISDIR(st.st_mode);
-		gmtime_r(&st.st_mtime, &tm);
+		if (em_time_format((int64_t)st.st_mtime, 0, o->index_nginx ? EM_TIME_NGINX :
+		    EM_TIME_APACHE, date, sizeof(date)) < 0)
+			snprintf(date, sizeof(date), "-");
 		if (o->index_nginx) {
 			size_t w = strlen(name) + (size_t)dir;
-			strftime(date, sizeof(date), "%d-%b-%Y %H:%M", &tm);
+
 			if (dir)
 				snprintf(size, sizeof(size), "%20s", "-");
 			else
@@ -344,7 +346,6 @@ index_page(struct origin *o, const char *fspath, const char *url, struct em_buf 
 			    size) == -1)
 				goto out;
 		} else {
-			strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
 			if (dir)
 				snprintf(size, sizeof(size), "  - ");
 			else

@@ -184,11 +184,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "schema", required_argument, NULL, 's' },
 		{ "filter", no_argument, NULL, 'F' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		EM_TOOL_LONGOPTS,
 	};
 	struct opts o = { 0, 0, 0 };
 	struct totals t = { 0, 0 };
@@ -208,20 +204,14 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			o.quiet = 1;
-			em_tool_quiet();
+			em_tool_option(ch, usage);
 			break;
 		case 'v':
 			o.verbose++;
-			em_tool_verbose();
+			em_tool_option(ch, usage);
 			break;
-		case 'h':
-			usage(stdout, EM_EXIT_OK);
-			break;
-		case 'V':
-			em_tool_version();
-			return em_tool_end(EM_EXIT_OK);
 		default:
-			usage(stderr, EM_EXIT_USAGE);
+			em_tool_option(ch, usage);
 		}
 	}
 	argc -= optind;

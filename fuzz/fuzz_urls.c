@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tool/filefetch.h"
-#include "meta/record.h"
+#include "core/ident.h"
 #include "core/safepath.h"
 #include "fuzz.h"
 #include "core/banned.h"
@@ -36,9 +36,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t = s + strlen(s) + 1;
 	(void)em_file_url_path(s, out, sizeof(out));
 	(void)em_file_url_path(s, out, 16);
-	if (em_file_url_id(s, out, sizeof(out)) == 0 && !em_name_ok(out))
+	/* An id made from a name is one the id rule accepts, and a safe name. */
+	if (em_file_url_id(s, out, sizeof(out)) == 0 && (!em_name_ok(out) || !em_id_ok(out)))
 		abort();
-	(void)em_record_id_valid(s);
+	if (em_id_from_name(s, out, sizeof(out)) == 0 && !em_id_ok(out))
+		abort();
+	(void)em_id_ok(s);
 	(void)em_relpath_ok(s);
 	if (t <= s + size) {
 		r = em_natural_cmp(s, t);

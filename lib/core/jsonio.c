@@ -1,12 +1,14 @@
-/* jsonio.c - read a stream of JSON texts (one document or JSON Lines) and write records one per line */
+/* jsonio.c - read a stream of JSON texts (one document or JSON Lines); the one JSON writer */
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/decimal.h"
 #include "core/diag.h"
 #include "core/jsonio.h"
 #include "core/parse.h"
@@ -287,35 +289,219 @@ out:
 	return v;
 }
 
+/* ---- writing ---- */
+
+/* Deeper than jansson's parser goes: nothing read can be that deep. */
+#define WRITE_MAX_DEPTH 2048
+/* A record is at most EM_RECORD_MAX_BYTES, a catalog holds many: the bound is a safety net. */
+#define WRITE_MAX_BYTES ((size_t)4 << 30)
+
+static int
+put_string(struct em_buf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+	char esc[8];
+
+	if (em_buf_addch(b, '"') < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *e = NULL;
+		size_t skip = 1;
+
+		if (c == '"')
+			e = "\\\"";
+		else if (c == '\\')
+			e = "\\\\";
+		else if (c == '\b')
+			e = "\\b";
+		else if (c == '\f')
+			e = "\\f";
+		else if (c == '\n')
+			e = "\\n";
+		else if (c == '\r')
+			e = "\\r";
+		else if (c == '\t')
+			e = "\\t";
+		else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04X", c);
+			e = esc;
+		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+			/* LINE SEPARATOR, PARAGRAPH SEPARATOR: see jsonio.h. */
+			e = (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+			skip = 3;
+		}
+		if (e == NULL) {
+			run++;
+			continue;
+		}
+		if (em_buf_add(b, s + i - run, run) < 0 || em_buf_addstr(b, e) < 0)
+			return -1;
+		run = 0;
+		i += skip - 1;
+	}
+	if (em_buf_add(b, s + n - run, run) < 0)
+		return -1;
+	return em_buf_addch(b, '"');
+}
+
+/* A newline and the indent of depth, when indenting; else a space when space and not compact. */
+static int
+put_indent(struct em_buf *b, int flags, int depth)
+{
+	int i, n = EM_JSON_INDENT(flags) * depth;
+
+	if (EM_JSON_INDENT(flags) == 0)
+		return 0;
+	if (em_buf_addch(b, '\n') < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (em_buf_addch(b, ' ') < 0)
+			return -1;
+	return 0;
+}
+
+struct key {
+	const char *s;
+	size_t n;
+	json_t *v;
+};
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+
+	return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int put_value(struct em_buf *b, const json_t *v, int flags, int depth);
+
+static int
+put_object(struct em_buf *b, const json_t *v, int flags, int depth)
+{
+	size_t n = json_object_size(v), i = 0;
+	struct key *keys;
+	void *it;
+	int rc = -1;
+
+	if (n == 0)
+		return em_buf_addstr(b, "{}");
+	if ((keys = malloc(n * sizeof(*keys))) == NULL)
+		return em_fail("out of memory");
+	for (it = json_object_iter((json_t *)v); it != NULL && i < n;
+	    it = json_object_iter_next((json_t *)v, it), i++) {
+		keys[i].s = json_object_iter_key(it);
+		keys[i].n = json_object_iter_key_len(it);
+		keys[i].v = json_object_iter_value(it);
+	}
+	n = i;
+	if (flags & EM_JSON_SORTED)
+		qsort(keys, n, sizeof(*keys), key_cmp);
+	if (em_buf_addch(b, '{') < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && em_buf_addch(b, ',') < 0) || put_indent(b, flags, depth + 1) < 0 ||
+		    put_string(b, keys[i].s, keys[i].n) < 0 ||
+		    em_buf_addstr(b, EM_JSON_INDENT(flags) ? ": " : ":") < 0 ||
+		    put_value(b, keys[i].v, flags, depth + 1) < 0)
+			goto out;
+	}
+	if (put_indent(b, flags, depth) < 0 || em_buf_addch(b, '}') < 0)
+		goto out;
+	rc = 0;
+out:
+	free(keys);
+	return rc;
+}
+
+static int
+put_value(struct em_buf *b, const json_t *v, int flags, int depth)
+{
+	char num[EM_DECIMAL_MAX];
+	size_t i, n;
+
+	if (depth > WRITE_MAX_DEPTH)
+		return em_fail("JSON nested too deep to write");
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return put_object(b, v, flags, depth);
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		if (n == 0)
+			return em_buf_addstr(b, "[]");
+		if (em_buf_addch(b, '[') < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if ((i > 0 && em_buf_addch(b, ',') < 0) ||
+			    put_indent(b, flags, depth + 1) < 0 ||
+			    put_value(b, json_array_get(v, i), flags, depth + 1) < 0)
+				return -1;
+		if (put_indent(b, flags, depth) < 0)
+			return -1;
+		return em_buf_addch(b, ']');
+	case JSON_STRING:
+		return put_string(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return em_buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL:
+		if (em_decimal_spell(json_real_value(v), num, sizeof(num)) < 0)
+			return -1;
+		return em_buf_addstr(b, num);
+	case JSON_TRUE:
+		return em_buf_addstr(b, "true");
+	case JSON_FALSE:
+		return em_buf_addstr(b, "false");
+	case JSON_NULL:
+		return em_buf_addstr(b, "null");
+	}
+	return em_fail("not a JSON value");
+}
+
+/* The text of v, then a newline when nl. */
+static char *
+text_of(const json_t *v, int flags, int nl, size_t *len)
+{
+	struct em_buf b = EM_BUF_INIT(WRITE_MAX_BYTES);
+
+	if (v == NULL) {
+		em_fail("no JSON value to write");
+		return NULL;
+	}
+	if (put_value(&b, v, flags, 0) < 0 || (nl && em_buf_addch(&b, '\n') < 0)) {
+		em_buf_release(&b);
+		return NULL;
+	}
+	return em_buf_detach(&b, len);
+}
+
+char *
+em_json_text(const json_t *v, int flags, size_t *len)
+{
+	return text_of(v, flags, 0, len);
+}
+
 int
 em_json_write_line(FILE *fp, const json_t *v)
 {
-	if (json_dumpf(v, fp, JSON_COMPACT | JSON_ENCODE_ANY) < 0 || putc('\n', fp) == EOF)
-		return em_fail_errno("cannot write JSON");
-	return 0;
+	size_t n;
+	char *s = text_of(v, EM_JSON_LINE, 1, &n);
+	int rc = 0;
+
+	if (s == NULL)
+		return em_fail_ctx("cannot write JSON");
+	if (fwrite(s, 1, n, fp) != n)
+		rc = em_fail_errno("cannot write JSON");
+	free(s);
+	return rc;
 }
 
 char *
 em_json_dump_pretty(const json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
-	char *t;
-	size_t n;
-
-	if (s == NULL) {
-		em_fail("cannot encode JSON");
-		return NULL;
-	}
-	n = strlen(s);
-	t = realloc(s, n + 2);
-	if (t == NULL) {
-		free(s);
-		em_fail("out of memory");
-		return NULL;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return t;
+	return text_of(v, EM_JSON_INDENT(2), 1, NULL);
 }
 
 json_t *

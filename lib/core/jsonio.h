@@ -53,9 +53,29 @@ json_t *em_json_load_object(const char *text, size_t len, const char *where);
  */
 int em_json_num(const json_t *v, double *out);
 
+/*
+ * The one JSON writer: every JSON text the tools write (records, JSON
+ * Lines on stdout, the catalog, a store's .zarray and .zattrs) is spelled
+ * here, so that one value is always spelled one way.  Layout as jansson's
+ * json_dumps lays it out; then
+ *   - a real number in the fewest digits that read back as the same double
+ *     (core/decimal.h: 0.1, not 0.10000000000000001; 8.0 stays 8.0);
+ *   - U+2028 and U+2029 escaped as \u2028 and \u2029: JSON allows them raw,
+ *     but common line readers (JavaScript's, Python's str.splitlines) break
+ *     a JSON Lines record there, and a DM3 tag value may carry one.
+ * flags: EM_JSON_LINE (no whitespace at all), or EM_JSON_INDENT(n) (a
+ * newline and n spaces a level, ": " after keys); EM_JSON_SORTED sorts an
+ * object's keys by bytes, else they keep their insertion order.  NaN and
+ * the infinities fail: JSON has no spelling for them.
+ */
+#define EM_JSON_LINE 0
+#define EM_JSON_INDENT(n) ((n) & 0x0f)
+#define EM_JSON_SORTED 0x10
+/* The text, NUL-terminated, *len (may be NULL) its length: the caller frees it.  NULL on error. */
+char *em_json_text(const json_t *v, int flags, size_t *len);
 /* One compact line, keys in insertion order, then '\n'. */
 int em_json_write_line(FILE *fp, const json_t *v);
-/* Indented text for files people read, ending in '\n' (caller frees). */
+/* Indented text (2 spaces) for files people read, ending in '\n' (caller frees). */
 char *em_json_dump_pretty(const json_t *v);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/decimal.h"
 #include "core/diag.h"
 #include "formats/dm.h"
 #include "formats/image_internal.h"
@@ -265,7 +266,8 @@ simple_json(const struct rd *r, uint64_t t, const unsigned char *p)
 		uint32_t v = (uint32_t)u;
 
 		memcpy(&f, &v, 4);
-		return isfinite(f) ? json_real(f) : json_null();
+		/* The decimal the float32 stands for: a 0.008 um scale is 8 nm, not 8.00000038. */
+		return isfinite(f) ? json_real(em_decimal_f32(f)) : json_null();
 	}
 	case T_F8:
 		memcpy(&d, &u, 8);

@@ -4,12 +4,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "core/diag.h"
 #include "formats/image.h"
 #include "formats/image_internal.h"
+#include "core/units.h"
 #include "core/banned.h"
 
 /* Bytes read to tell the format: the MRC header's fixed part is 1024. */
@@ -80,40 +80,6 @@ em_img_format_name(enum em_img_format f)
 	return "unknown";
 }
 
-static const struct {
-	const char *name;
-	double nm;
-} units[] = {
-	{ "nm", 1 }, { "nanometer", 1 }, { "nanometre", 1 }, { "nanometers", 1 },
-	{ "nanometres", 1 },
-	{ "um", 1e3 }, { "\xc2\xb5m", 1e3 }, { "\xce\xbcm", 1e3 }, { "micron", 1e3 },
-	{ "microns", 1e3 }, { "micrometer", 1e3 }, { "micrometre", 1e3 },
-	{ "micrometers", 1e3 }, { "micrometres", 1e3 },
-	{ "\xc3\x85", 0.1 }, { "\xe2\x84\xab", 0.1 }, { "A", 0.1 }, { "angstrom", 0.1 },
-	{ "angstroms", 0.1 },
-	{ "pm", 1e-3 }, { "picometer", 1e-3 }, { "picometre", 1e-3 },
-	{ "mm", 1e6 }, { "millimeter", 1e6 }, { "millimetre", 1e6 },
-	{ "cm", 1e7 }, { "centimeter", 1e7 }, { "centimetre", 1e7 },
-	{ "m", 1e9 }, { "meter", 1e9 }, { "metre", 1e9 },
-	{ "inch", 2.54e7 }, { "in", 2.54e7 },
-};
-
-int
-em_unit_to_nm(const char *unit, double *nm)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		/* "A" is the one unit whose case matters: "a" is no length. */
-		if (strcmp(unit, units[i].name) == 0 ||
-		    (strlen(units[i].name) > 1 && strcasecmp(unit, units[i].name) == 0)) {
-			*nm = units[i].nm;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* Length of the well-formed UTF-8 sequence at p (1-4), 0 if it is not one. */
 static size_t
 utf8_seq(const unsigned char *p)
@@ -172,14 +138,14 @@ em_utf8_clean(char *dst, size_t cap, const char *src)
 void
 em_img_set_voxel(struct em_img_info *info, int axis, double value, const char *unit)
 {
-	double f;
+	double nm;
 
 	em_utf8_clean(info->voxel_unit[axis], sizeof(info->voxel_unit[axis]), unit);
 	info->voxel_known[axis] = 0;
 	info->voxel_nm[axis] = 0;
-	if (em_unit_to_nm(unit, &f) && isfinite(value) && value > 0 && isfinite(value * f)) {
+	if (em_length_nm(value, unit, &nm) && value > 0 && nm > 0) {
 		info->voxel_known[axis] = 1;
-		info->voxel_nm[axis] = value * f;
+		info->voxel_nm[axis] = nm;
 	}
 }
 

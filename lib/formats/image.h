@@ -114,12 +114,4 @@ int em_img_read_plane(struct em_img *img, uint64_t z, void *buf);
 /* "DM3", "DM4", "MRC", "TIFF", "OME-TIFF", "series". */
 const char *em_img_format_name(enum em_img_format f);
 
-/*
- * Nanometres per unit of a length unit as files write it: "nm", "um",
- * "µm", "micron", "Å", "A", "angstrom", "pm", "mm", "cm", "m", ...
- * Returns 1 and sets *nm for a length, 0 for anything else ("", "eV",
- * "1/nm", "px").
- */
-int em_unit_to_nm(const char *unit, double *nm);
-
 #endif

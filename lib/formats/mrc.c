@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/decimal.h"
 #include "core/diag.h"
 #include "formats/image_internal.h"
 #include "formats/mrc.h"
@@ -292,11 +293,14 @@ mrc_close(void *priv)
 
 static const struct em_img_ops mrc_ops = { mrc_read_plane, mrc_close };
 
-/* A header float as JSON: null when it is not a finite number (JSON has no NaN). */
+/*
+ * A header float as JSON: the decimal it stands for (80.0, not
+ * 80.00000762939453), null when it is not a finite number (JSON has no NaN).
+ */
 static json_t *
 fnum(float f)
 {
-	return isfinite(f) ? json_real(f) : json_null();
+	return isfinite(f) ? json_real(em_decimal_f32(f)) : json_null();
 }
 
 static json_t *
@@ -481,8 +485,10 @@ em_mrc_open_img(const char *path, int fd, const struct em_img_opts *opts, struct
 
 		if (outax == EM_Z && info->ndim == 2)
 			continue;
+		/* The cell's decimal, not its float32: 8.0 nm, not 8.00000037997961. */
 		if (mwords[a] > 0)
-			em_img_set_voxel(info, outax, (double)m->h.cella[a] / mwords[a], "\xc3\x85");
+			em_img_set_voxel(info, outax, em_decimal_f32(m->h.cella[a]) / mwords[a],
+			    "\xc3\x85");
 		else
 			em_img_set_voxel(info, outax, 0, "\xc3\x85");
 	}

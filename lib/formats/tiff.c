@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 #include <tiffio.h>
 
+#include "core/decimal.h"
 #include "core/diag.h"
 #include "formats/image_internal.h"
 #include "formats/tiff.h"
@@ -619,15 +620,16 @@ imagej_layout(const char *desc, TIFF *tif, uint64_t npages, struct layout *l, js
 		l->map[i] = (uint32_t)i;
 	/* XResolution is pixels per unit, in ImageJ's unit when ResolutionUnit is none. */
 	TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &ru);
+	/* libtiff hands the rational out as a float32: take the decimal it stands for. */
 	if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &fr) && fr > 0)
-		xres = fr;
+		xres = em_decimal_f32(fr);
 	if (ru == RESUNIT_NONE && unit[0] != '\0' && xres > 0) {
 		l->have_voxel[2] = 1;
 		l->voxel[2] = 1 / xres;
 		snprintf(l->unit[2], sizeof(l->unit[2]), "%s", unit);
 		if (TIFFGetField(tif, TIFFTAG_YRESOLUTION, &fr) && fr > 0) {
 			l->have_voxel[1] = 1;
-			l->voxel[1] = 1 / (double)fr;
+			l->voxel[1] = 1 / em_decimal_f32(fr);
 			snprintf(l->unit[1], sizeof(l->unit[1]), "%s", unit);
 		}
 	}

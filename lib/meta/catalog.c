@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -17,6 +16,7 @@
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "core/jsonio.h"
+#include "core/timefmt.h"
 #include "meta/record.h"
 #include "core/version.h"
 #include "core/banned.h"
@@ -998,192 +998,6 @@ out:
 	return out;
 }
 
-/* The fewest significant digits that give back the same double. */
-static int
-put_real(struct em_buf *b, double d)
-{
-	char tmp[64];
-	int p;
-
-	if (!isfinite(d))
-		return em_fail("a number that JSON cannot hold");
-	for (p = 1; p <= 17; p++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (em_buf_addstr(b, tmp) < 0)
-		return -1;
-	/* Still a real when read back: 1.0, not 1. */
-	if (strpbrk(tmp, ".eEn") == NULL)
-		return em_buf_addstr(b, ".0");
-	return 0;
-}
-
-static int
-put_indent(struct em_buf *b, int depth)
-{
-	int i;
-
-	if (em_buf_addch(b, '\n') < 0)
-		return -1;
-	for (i = 0; i < depth; i++)
-		if (em_buf_addstr(b, "  ") < 0)
-			return -1;
-	return 0;
-}
-
-static int
-put_value(struct em_buf *b, const json_t *v, int depth)
-{
-	const char *key;
-	json_t *m;
-	size_t i, n;
-	char *s;
-	int first = 1;
-
-	if (depth > 1000)
-		return em_fail("JSON nested too deep to write");
-	switch (json_typeof(v)) {
-	case JSON_REAL:
-		return put_real(b, json_real_value(v));
-	case JSON_OBJECT:
-		if (json_object_size(v) == 0)
-			return em_buf_addstr(b, "{}");
-		if (em_buf_addch(b, '{') < 0)
-			return -1;
-		json_object_foreach((json_t *)v, key, m) {
-			json_t *k = json_string(key);
-
-			if (k == NULL)
-				return em_fail("out of memory");
-			s = json_dumps(k, JSON_ENCODE_ANY);
-			json_decref(k);
-			if (s == NULL)
-				return em_fail("cannot encode JSON");
-			if ((!first && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
-			    em_buf_addstr(b, s) < 0 || em_buf_addstr(b, ": ") < 0) {
-				free(s);
-				return -1;
-			}
-			free(s);
-			first = 0;
-			if (put_value(b, m, depth + 1) < 0)
-				return -1;
-		}
-		if (put_indent(b, depth) < 0)
-			return -1;
-		return em_buf_addch(b, '}');
-	case JSON_ARRAY:
-		n = json_array_size(v);
-		if (n == 0)
-			return em_buf_addstr(b, "[]");
-		if (em_buf_addch(b, '[') < 0)
-			return -1;
-		for (i = 0; i < n; i++) {
-			if ((i > 0 && em_buf_addch(b, ',') < 0) || put_indent(b, depth + 1) < 0 ||
-			    put_value(b, json_array_get(v, i), depth + 1) < 0)
-				return -1;
-		}
-		if (put_indent(b, depth) < 0)
-			return -1;
-		return em_buf_addch(b, ']');
-	default:
-		/* Strings, integers, true, false and null as jansson spells them. */
-		if ((s = json_dumps(v, JSON_ENCODE_ANY)) == NULL)
-			return em_fail("cannot encode JSON");
-		first = em_buf_addstr(b, s);
-		free(s);
-		return first;
-	}
-}
-
-char *
-em_catalog_dump(const json_t *v)
-{
-	/* A catalog holds whole records, each at most EM_RECORD_MAX_BYTES read. */
-	struct em_buf b = EM_BUF_INIT((size_t)4 << 30);
-
-	if (put_value(&b, v, 0) < 0 || em_buf_addch(&b, '\n') < 0) {
-		em_buf_release(&b);
-		return NULL;
-	}
-	return em_buf_detach(&b, NULL);
-}
-
-static int
-digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-em_time_parse(const char *s, int64_t *sec, long *nsec)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0, leap, max;
-	long ns = 0, scale = 100000000;
-	const char *p;
-
-	if (strlen(s) < 20 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 ||
-	    s[7] != '-' || digits(s + 8, 2, &d) < 0 || (s[10] != 'T' && s[10] != 't') ||
-	    digits(s + 11, 2, &h) < 0 || s[13] != ':' || digits(s + 14, 2, &mi) < 0 ||
-	    s[16] != ':' || digits(s + 17, 2, &se) < 0)
-		return em_fail("'%s' is not an RFC 3339 date-time", s);
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return em_fail("'%s' is not an RFC 3339 date-time", s);
-		for (; *p >= '0' && *p <= '9'; p++) {
-			ns += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (digits(p + 1, 2, &oh) < 0 || p[3] != ':' || digits(p + 4, 2, &om) < 0 ||
-		    oh > 23 || om > 59)
-			return em_fail("'%s' has a bad zone offset", s);
-		p += 6;
-	} else {
-		return em_fail("'%s' is not an RFC 3339 date-time (no zone)", s);
-	}
-	if (*p != '\0')
-		return em_fail("'%s' is not an RFC 3339 date-time", s);
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	max = mo >= 1 && mo <= 12 ? mdays[mo - 1] + (mo == 2 && leap) : 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > max || h > 23 || mi > 59 || se > 60)
-		return em_fail("'%s' is not a possible date and time", s);
-	*sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-	    sign * (oh * 3600 + om * 60);
-	*nsec = ns;
-	return 0;
-}
 
 static int
 write_tmp(struct em_atomic *a, const char *path, const char *data)
@@ -1208,15 +1022,12 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	json_t *cat = NULL, *rep = NULL;
 	struct em_catalog_counts k;
 	struct em_buf lb = EM_BUF_INIT(EM_CATALOG_MAX_LOG + 4096);
-	struct tm tm;
-	time_t t = (time_t)now;
 	size_t i, opened = 0, done = 0;
 	int rc = -1;
 
-	if (gmtime_r(&t, &tm) == NULL)
-		return em_fail("the time %lld cannot be shown as a date", (long long)now);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	strftime(generated, sizeof(generated), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (em_time_format(now, 0, EM_TIME_STAMP, stamp, sizeof(stamp)) < 0 ||
+	    em_time_format(now, 0, EM_TIME_RFC3339, generated, sizeof(generated)) < 0)
+		return -1;
 	if (snprintf(files->catalog, sizeof(files->catalog), "%s/metadata_catalog_%s.json", dir,
 	    stamp) >= (int)sizeof(files->catalog) ||
 	    snprintf(files->report, sizeof(files->report), "%s/validation_report_%s.json", dir,
@@ -1229,7 +1040,8 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	em_catalog_counts(c, &k);
 	if ((cat = em_catalog_json(c, generated)) == NULL ||
 	    (rep = em_catalog_report(c, generated)) == NULL ||
-	    (text[0] = em_catalog_dump(cat)) == NULL || (text[1] = em_catalog_dump(rep)) == NULL)
+	    (text[0] = em_json_dump_pretty(cat)) == NULL ||
+	    (text[1] = em_json_dump_pretty(rep)) == NULL)
 		goto out;
 	if (em_buf_addf(&lb, "em-consolidate %s, %s\n", EM_VERSION, generated) < 0 ||
 	    em_buf_addf(&lb, "schema %s\n", c->schema_id ? c->schema_id : "(no $id)") < 0 ||

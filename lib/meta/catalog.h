@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "core/diag.h"
+#include "core/timefmt.h"
 #include "meta/jschema.h"
 
 /*
@@ -94,19 +95,6 @@ json_t *em_catalog_report(const struct em_catalog *c, const char *generated);
 /* The processing log so far (borrowed). */
 const char *em_catalog_log(const struct em_catalog *c);
 
-/*
- * Indented JSON ending in '\n' (caller frees), keys in insertion order,
- * each floating-point number in the fewest digits that read back as the
- * same double (0.1, not 0.10000000000000001).
- */
-char *em_catalog_dump(const json_t *v);
-
-/*
- * Parse an RFC 3339 date-time ("2026-11-24T03:15:00.123Z", any zone
- * offset) into seconds since the epoch and nanoseconds.  -1 (error set)
- * when it is not one or names an impossible date.
- */
-int em_time_parse(const char *s, int64_t *sec, long *nsec);
 
 /* The names of the three outputs, made from the time (UTC). */
 struct em_catalog_files {

@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/diag.h"
 #include "core/fsutil.h"
+#include "core/ident.h"
 #include "meta/jschema.h"
 #include "core/jsonio.h"
 #include "core/paths.h"
+#include "core/timefmt.h"
 #include "meta/record.h"
 #include "core/banned.h"
 
@@ -106,41 +107,6 @@ em_source_valid(const char *source)
 	return source != NULL && in_list(source, sources);
 }
 
-int
-em_record_id_valid(const char *id)
-{
-	size_t i;
-
-	if (id == NULL || id[0] == '\0' || strlen(id) > 128)
-		return 0;
-	for (i = 0; id[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)id[i];
-		int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
-}
-
-int
-em_now_rfc3339(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	char sec[32];
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
-		return em_fail_errno("cannot read the clock");
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return em_fail("cannot format the time");
-	if ((size_t)snprintf(buf, n, "%s.%03ldZ", sec, ts.tv_nsec / 1000000L) >= n)
-		return em_fail("time buffer too small");
-	return 0;
-}
-
 static json_t *
 history_entry(const char *status, const char *time)
 {
@@ -158,12 +124,12 @@ em_record_new(const char *source, const char *id)
 		    source ? source : "(none)");
 		return NULL;
 	}
-	if (!em_record_id_valid(id)) {
+	if (!em_id_ok(id)) {
 		em_fail("bad volume id '%s' (letters, digits, '.', '_' and '-', at most 128, "
 		    "starting with a letter or digit)", id ? id : "(none)");
 		return NULL;
 	}
-	if (em_now_rfc3339(now, sizeof(now)) < 0)
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0)
 		return NULL;
 	rec = json_pack("{s:i,s:s,s:s,s:s,s:[o]}", "schema_version", EM_RECORD_SCHEMA_VERSION,
 	    "id", id, "source", source, "status", "pending", "status_history",
@@ -183,7 +149,7 @@ em_record_status(const json_t *rec, enum em_status *out)
 	return em_status_parse(s, out);
 }
 
-/* Same fixed form as em_now_rfc3339: then text order is time order. */
+/* Same fixed form as em_time_now_rfc3339: then text order is time order. */
 static int
 is_our_time(const char *t)
 {
@@ -219,7 +185,7 @@ em_record_set_status(json_t *rec, enum em_status to, const char *error)
 		return em_fail("the record has no status history");
 	if (json_array_size(hist) >= EM_RECORD_MAX_HISTORY)
 		return em_fail("the status history is full (%d entries)", EM_RECORD_MAX_HISTORY);
-	if (em_now_rfc3339(now, sizeof(now)) < 0)
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0)
 		return -1;
 	/* Times never go backwards within a history, even if the clock does. */
 	last = json_array_get(hist, json_array_size(hist) - 1);
@@ -410,7 +376,7 @@ em_record_add_step(json_t *rec, const char *tool, const char *version, json_t *p
 		json_decref(params);
 		return em_fail("the record's processing_pipeline is not an array");
 	}
-	if (em_now_rfc3339(now, sizeof(now)) < 0) {
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0) {
 		json_decref(params);
 		return -1;
 	}
@@ -485,14 +451,15 @@ em_record_update_quality(json_t *rec)
 	return 0;
 }
 
-int
-em_record_path(const char *root, const char *source, const char *id, char *out, size_t n)
+/* "<root>/<source>/<id>.json"; -1 if the id or source is not valid or it does not fit. */
+static int
+record_path(const char *root, const char *source, const char *id, char *out, size_t n)
 {
 	int k;
 
 	if (!em_source_valid(source))
 		return em_fail("unknown source '%s'", source ? source : "(none)");
-	if (!em_record_id_valid(id))
+	if (!em_id_ok(id))
 		return em_fail("bad volume id '%s'", id ? id : "(none)");
 	k = snprintf(out, n, "%s/%s/%s.json", root, source, id);
 	if (k < 0 || (size_t)k >= n)
@@ -530,7 +497,7 @@ em_record_load(const char *path)
 		em_fail("%s: unknown or missing source", path);
 		goto bad;
 	}
-	if (!em_record_id_valid(id)) {
+	if (!em_id_ok(id)) {
 		em_fail("%s: missing or bad id", path);
 		goto bad;
 	}
@@ -556,7 +523,7 @@ em_record_load_or_new(const char *root, const char *source, const char *id)
 	json_t *rec;
 	int e;
 
-	if (em_record_path(root, source, id, path, sizeof(path)) < 0)
+	if (record_path(root, source, id, path, sizeof(path)) < 0)
 		return NULL;
 	e = em_exists(path);
 	if (e < 0)
@@ -605,24 +572,6 @@ em_record_save(const json_t *rec, const char *path)
 	rc = em_write_atomic(path, text, strlen(text), EM_ATOMIC_SYNC);
 	free(text);
 	return rc;
-}
-
-int
-em_record_save_in(const json_t *rec, const char *root)
-{
-	const char *source = json_string_value(json_object_get(rec, "source"));
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	char path[4096], dir[4096];
-	int k;
-
-	if (em_record_path(root, source, id, path, sizeof(path)) < 0)
-		return -1;
-	k = snprintf(dir, sizeof(dir), "%s/%s", root, source);
-	if (k < 0 || (size_t)k >= sizeof(dir))
-		return em_fail("path of the record is too long");
-	if (em_mkdir_p(dir) < 0)
-		return -1;
-	return em_record_save(rec, path);
 }
 
 /* A schema file larger than this is not the record schema (it is about 20 kB). */

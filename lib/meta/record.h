@@ -45,8 +45,6 @@ int em_status_allowed(enum em_status from, enum em_status to);
 
 /* The source names of the schema: empiar, epfl, dvid, idr, openorganelle. */
 int em_source_valid(const char *source);
-/* An id is one safe path component: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
-int em_record_id_valid(const char *id);
 
 /*
  * A new record: schema_version, id, source, status pending with one
@@ -98,11 +96,6 @@ double em_record_completeness(const json_t *rec, json_t **missing);
 /* Store quality.completeness and quality.missing, keeping quality.validation. */
 int em_record_update_quality(json_t *rec);
 
-/* "2026-11-24T03:09:26.123Z": UTC, milliseconds.  buf holds at least 25 bytes. */
-int em_now_rfc3339(char *buf, size_t n);
-
-/* "<root>/<source>/<id>.json"; -1 if the id or source is not valid or it does not fit. */
-int em_record_path(const char *root, const char *source, const char *id, char *out, size_t n);
 /*
  * Load a record file: one JSON object with a known source, a valid id and
  * a known status, at most EM_RECORD_MAX_BYTES.  Not a schema check: that is
@@ -126,8 +119,6 @@ json_t *em_record_load_or_new(const char *root, const char *source, const char *
 int em_record_start(json_t *rec);
 /* Write rec pretty-printed to path atomically (temporary file, fsync, rename). */
 int em_record_save(const json_t *rec, const char *path);
-/* em_record_save to <root>/<source>/<id>.json, creating the directories. */
-int em_record_save_in(const json_t *rec, const char *root);
 
 /*
  * The record schema the tools validate against: path when given, else

@@ -6,7 +6,7 @@
 #include "core/diag.h"
 #include "sources/dvid.h"
 #include "core/jsonio.h"
-#include "sources/remote.h"
+#include "core/units.h"
 #include "core/banned.h"
 
 /* Extended.<key>: three finite numbers; 1, 0 when absent, -1 when present but not three numbers. */
@@ -82,12 +82,11 @@ em_dvid_parse_info(const char *text, size_t len, struct em_dvid_info *di)
 		di->voxel_known = 1;
 		for (i = 0; i < 3; i++) {
 			const char *u = json_string_value(json_array_get(units, (size_t)i));
-			double fnm;
+			double nm;
 
 			if (u == NULL)
 				u = json_string_value(json_array_get(units, 0));
-			fnm = em_remote_unit_nm(u);
-			di->voxel_nm[i] = v[i] > 0 && v[i] < 1e12 ? v[i] * fnm : 0;
+			di->voxel_nm[i] = v[i] > 0 && v[i] < 1e12 && em_length_nm(v[i], u, &nm) ? nm : 0;
 			if (!(di->voxel_nm[i] > 0))
 				di->voxel_known = 0;
 		}

@@ -7,6 +7,7 @@
 #include "sources/empiar.h"
 #include "core/jsonio.h"
 #include "core/safepath.h"
+#include "core/units.h"
 #include "core/banned.h"
 
 /* A citation's text at most: a paper's authors, title and journal fit many times over. */
@@ -134,10 +135,10 @@ em_empiar_parse(const char *text, size_t len, const char *acc, const char *where
 		s->dir = set_dir(s->json);
 		/* Å in the API; both or neither. */
 		if (em_json_num(json_object_get(s->json, "pixel_width"), &w) && w > 0 &&
-		    em_json_num(json_object_get(s->json, "pixel_height"), &h) && h > 0) {
-			s->pixel_w_nm = w / 10.0;
-			s->pixel_h_nm = h / 10.0;
-		}
+		    em_json_num(json_object_get(s->json, "pixel_height"), &h) && h > 0 &&
+		    (!em_length_nm(w, "\xc3\x85", &s->pixel_w_nm) ||
+		    !em_length_nm(h, "\xc3\x85", &s->pixel_h_nm)))
+			s->pixel_w_nm = s->pixel_h_nm = 0;
 	}
 	c0 = json_array_get(json_object_get(e->json, "citation"), 0);
 	if (json_is_object(c0)) {

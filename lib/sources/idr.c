@@ -4,6 +4,7 @@
 #include "core/diag.h"
 #include "sources/idr.h"
 #include "core/jsonio.h"
+#include "core/units.h"
 #include "core/banned.h"
 
 /* A size: a whole number in 1..EM_IMG_MAX_DIM (a number or a numeric string). */
@@ -63,10 +64,11 @@ em_idr_parse(const char *text, size_t len, const char *where, struct em_idr_imag
 		double um;
 
 		/* OMERO gives micrometres; null when unknown. */
-		if (em_json_num(json_object_get(ps, pskeys[i]), &um) && um > 0 && um < 1e9)
-			im->voxel_nm[i] = um * 1000.0;
-		else
-			im->voxel_nm[i] = 0, im->have_voxel = 0;
+		if (!(em_json_num(json_object_get(ps, pskeys[i]), &um) && um > 0 && um < 1e9 &&
+		    em_length_nm(um, "micrometer", &im->voxel_nm[i]))) {
+			im->voxel_nm[i] = 0;
+			im->have_voxel = 0;
+		}
 	}
 	meta = json_object_get(im->json, "meta");
 	im->name = text_of(meta, "imageName");

@@ -104,16 +104,4 @@ int em_remote_decode(struct em_remote *r, struct em_codec_ctx *cx, const uint64_
 /* A chunk of fill value into out. */
 void em_remote_fill(const struct em_remote *r, void *out);
 
-/*
- * Nanometres in a length unit as archives write it: the OME-NGFF names
- * ("micrometer"), plurals ("nanometers", as DVID says), and the short forms
- * "nm", "um", "\xc2\xb5m", "A"; 0 when it is not a known length.
- */
-double em_remote_unit_nm(const char *unit);
-
-/* XXH32 of n bytes with seed (lz4-java's block checksum is its low 28 bits, seed 0x9747b28c). */
-uint32_t em_xxh32(const void *p, size_t n, uint32_t seed);
-/* CRC-32C (Castagnoli) of n bytes, as the Zarr v3 crc32c codec computes it. */
-uint32_t em_crc32c(const void *p, size_t n);
-
 #endif

@@ -1,5 +1,6 @@
-/* codec.c - the chunk compressors of Zarr v2 (raw, zlib, gzip, zstd, blosc, lz4) and their JSON form */
+/* codec.c - the chunk compressors of Zarr v2 (raw, zlib, gzip, zstd, blosc, lz4), their JSON form, and the checksums chunks carry */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,4 +527,88 @@ em_codec_decode(struct em_codec_ctx *x, const struct em_codec *c, const void *sr
 	rc = decode(x, c, src, n, dst, expect);
 	em_codec_ctx_free(own);
 	return rc;
+}
+
+/* ---- checksums ---- */
+
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void
+crc32c_init(void)
+{
+	uint32_t k, v;
+	int j;
+
+	for (k = 0; k < 256; k++) {
+		v = k;
+		for (j = 0; j < 8; j++)
+			v = (v & 1) ? (v >> 1) ^ 0x82f63b78u : v >> 1;
+		crc32c_table[k] = v;
+	}
+}
+
+uint32_t
+em_crc32c(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t c = 0xffffffffu;
+	size_t i;
+
+	/* Decoding runs on worker threads: the table is made once, before any use. */
+	pthread_once(&crc32c_once, crc32c_init);
+	for (i = 0; i < n; i++)
+		c = crc32c_table[(c ^ b[i]) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* XXH32 (xxHash, 32 bits) of n bytes with seed: what lz4-java checks its blocks with. */
+static uint32_t
+rotl32(uint32_t x, int r)
+{
+	return x << r | x >> (32 - r);
+}
+
+uint32_t
+em_xxh32(const void *p, size_t n, uint32_t seed)
+{
+	static const uint32_t P1 = 2654435761u, P2 = 2246822519u, P3 = 3266489917u,
+	    P4 = 668265263u, P5 = 374761393u;
+	const unsigned char *b = p, *end = b + n;
+	uint32_t h;
+
+	if (n >= 16) {
+		uint32_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+		while (end - b >= 16) {
+			v1 = rotl32(v1 + le32(b) * P2, 13) * P1;
+			v2 = rotl32(v2 + le32(b + 4) * P2, 13) * P1;
+			v3 = rotl32(v3 + le32(b + 8) * P2, 13) * P1;
+			v4 = rotl32(v4 + le32(b + 12) * P2, 13) * P1;
+			b += 16;
+		}
+		h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+	} else {
+		h = seed + P5;
+	}
+	h += (uint32_t)n;
+	while (end - b >= 4) {
+		h = rotl32(h + le32(b) * P3, 17) * P4;
+		b += 4;
+	}
+	while (b < end) {
+		h = rotl32(h + *b * P5, 11) * P1;
+		b++;
+	}
+	h ^= h >> 15;
+	h *= P2;
+	h ^= h >> 13;
+	h *= P3;
+	h ^= h >> 16;
+	return h;
 }

@@ -3,6 +3,7 @@
 #define EM_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -84,5 +85,10 @@ int em_codec_encode(struct em_codec_ctx *x, const struct em_codec *c, const void
  */
 int em_codec_decode(struct em_codec_ctx *x, const struct em_codec *c, const void *src,
     size_t n, void *dst, size_t expect);
+
+/* CRC-32C (Castagnoli) of n bytes, as the Zarr v3 crc32c codec computes it. */
+uint32_t em_crc32c(const void *p, size_t n);
+/* XXH32 of n bytes with seed (lz4-java's block checksum is its low 28 bits, seed 0x9747b28c). */
+uint32_t em_xxh32(const void *p, size_t n, uint32_t seed);
 
 #endif

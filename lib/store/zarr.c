@@ -20,6 +20,7 @@
 #include "core/fsutil.h"
 #include "core/jsonio.h"
 #include "core/safepath.h"
+#include "store/ngff.h"
 #include "store/zarr.h"
 #include "core/banned.h"
 
@@ -210,8 +211,8 @@ em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf,
 
 /* ---- .zarray ---- */
 
-static int
-json_u64_list(const json_t *v, const char *what, uint64_t *out, int *n)
+int
+em_zarr_u64_list(const json_t *v, const char *what, uint64_t *out, int *n)
 {
 	size_t i;
 
@@ -288,8 +289,8 @@ parse_zarray(struct em_zarr_meta *m, const json_t *j)
 	v = json_object_get(j, "zarr_format");
 	if (!json_is_integer(v) || json_integer_value(v) != 2)
 		return em_fail("zarr_format is not 2");
-	if (json_u64_list(json_object_get(j, "shape"), "shape", m->shape, &m->ndim) < 0 ||
-	    json_u64_list(json_object_get(j, "chunks"), "chunks", m->chunks, &n2) < 0)
+	if (em_zarr_u64_list(json_object_get(j, "shape"), "shape", m->shape, &m->ndim) < 0 ||
+	    em_zarr_u64_list(json_object_get(j, "chunks"), "chunks", m->chunks, &n2) < 0)
 		return -1;
 	if (m->ndim != n2)
 		return em_fail("shape has %d dimensions, chunks %d", m->ndim, n2);
@@ -447,12 +448,13 @@ path_join(const char *a, const char *b)
 static int
 write_json_file(const char *path, const json_t *j)
 {
-	char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(4));
+	size_t len;
+	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
 	json_t *old;
 	int rc;
 
 	if (text == NULL)
-		return em_fail("cannot format JSON for '%s'", path);
+		return em_fail_ctx("cannot format JSON for '%s'", path);
 	old = json_load_file(path, 0, NULL);
 	if (old != NULL && json_equal(old, j)) {
 		json_decref(old);
@@ -460,7 +462,7 @@ write_json_file(const char *path, const json_t *j)
 		return 0;
 	}
 	json_decref(old);
-	rc = em_write_atomic(path, text, strlen(text), 0);
+	rc = em_write_atomic(path, text, len, 0);
 	free(text);
 	return rc;
 }
@@ -515,8 +517,7 @@ int
 em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name)
 {
-	static const char *const names3[] = { "z", "y", "x" };
-	json_t *axes = NULL, *scale = NULL, *ms = NULL, *attrs = NULL, *grp = NULL;
+	json_t *attrs = NULL, *grp = NULL;
 	char *p = NULL;
 	int i, rc = -1;
 
@@ -528,28 +529,12 @@ em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *vo
 				return em_fail("voxel size %g nm is not a positive number", voxel_nm[i]);
 	if (em_mkdir_p(store) < 0)
 		return -1;
-	axes = json_array();
-	scale = json_array();
-	for (i = 0; i < m->ndim; i++) {
-		const char *an = names3[3 - m->ndim + i];
-		json_t *ax = voxel_nm != NULL ?
-		    json_pack("{s:s, s:s, s:s}", "name", an, "type", "space", "unit", "nanometer") :
-		    json_pack("{s:s, s:s}", "name", an, "type", "space");
-		json_array_append_new(axes, ax);
-		json_array_append_new(scale, json_real(voxel_nm != NULL ? voxel_nm[i] : 1.0));
-	}
-	ms = json_pack("{s:s, s:o, s:[{s:s, s:[{s:s, s:o}]}]}", "version", "0.4", "axes", axes,
-	    "datasets", "path", "0", "coordinateTransformations", "type", "scale", "scale", scale);
-	axes = scale = NULL;
-	if (ms == NULL)
-		goto nomem;
-	if (name != NULL && json_object_set_new(ms, "name", json_string(name)) < 0)
-		goto nomem;
-	attrs = json_pack("{s:[o]}", "multiscales", ms);
-	ms = NULL;
+	attrs = em_ngff_image_attrs(m->ndim, voxel_nm, name);
 	grp = json_pack("{s:i}", "zarr_format", 2);
-	if (attrs == NULL || grp == NULL)
-		goto nomem;
+	if (attrs == NULL || grp == NULL) {
+		em_fail("out of memory");
+		goto out;
+	}
 	if ((p = path_join(store, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
 		goto out;
 	free(p);
@@ -559,13 +544,7 @@ em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *vo
 	if ((p = path_join(store, "0")) == NULL || em_zarr_create_array(p, m) < 0)
 		goto out;
 	rc = 0;
-	goto out;
-nomem:
-	em_fail("out of memory");
 out:
-	json_decref(axes);
-	json_decref(scale);
-	json_decref(ms);
 	json_decref(attrs);
 	json_decref(grp);
 	free(p);
@@ -574,79 +553,22 @@ out:
 
 /* ---- open ---- */
 
-static double
-unit_nm(const char *u)
-{
-	static const struct { const char *name; double nm; } units[] = {
-		{ "nanometer", 1 }, { "micrometer", 1e3 }, { "angstrom", 0.1 },
-		{ "picometer", 1e-3 }, { "millimeter", 1e6 }, { "centimeter", 1e7 },
-		{ "meter", 1e9 }, { "femtometer", 1e-6 },
-	};
-	size_t i;
-
-	for (i = 0; u != NULL && i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(u, units[i].name) == 0)
-			return units[i].nm;
-	return 0;
-}
-
-double
-em_zarr_unit_nm(const char *unit)
-{
-	return unit_nm(unit);
-}
-
-static const json_t *
-scale_of(const json_t *transforms)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(transforms); i++) {
-		const json_t *t = json_array_get(transforms, i);
-		const char *type = json_string_value(json_object_get(t, "type"));
-		if (type != NULL && strcmp(type, "scale") == 0)
-			return json_object_get(t, "scale");
-	}
-	return NULL;
-}
-
-/* Voxel sizes from multiscales[0] ms and its first dataset ds, for its axes. */
-static void
-voxel_from_ms(struct em_zarr_attrs *at, const json_t *ms, const json_t *ds)
-{
-	const json_t *axes = json_object_get(ms, "axes");
-	const json_t *s1 = scale_of(json_object_get(ds, "coordinateTransformations"));
-	const json_t *s2 = scale_of(json_object_get(ms, "coordinateTransformations"));
-	size_t n = json_array_size(axes), i;
-
-	if (n > EM_ZARR_MAXDIM)
-		return;
-	at->naxes = (int)n;
-	if (json_array_size(s1) != n || (s2 != NULL && json_array_size(s2) != n))
-		return;
-	for (i = 0; i < n; i++) {
-		const json_t *ax = json_array_get(axes, i);
-		double f = unit_nm(json_string_value(json_object_get(ax, "unit")));
-		double v = json_number_value(json_array_get(s1, i));
-		if (s2 != NULL)
-			v *= json_number_value(json_array_get(s2, i));
-		at->voxel_nm[i] = f > 0 && v > 0 ? v * f : 0;
-	}
-}
-
 static int
 attrs_from_json(const json_t *attrs, struct em_zarr_attrs *at)
 {
 	const json_t *ms = json_array_get(json_object_get(attrs, "multiscales"), 0);
 	const json_t *ds = json_array_get(json_object_get(ms, "datasets"), 0);
 	const char *dp = json_string_value(json_object_get(ds, "path"));
+	struct em_ngff_scale sc;
 
 	memset(at, 0, sizeof(*at));
 	if (dp == NULL || !em_relpath_ok(dp))
 		return em_fail("no usable multiscales[0].datasets[0].path");
 	if ((at->path = strdup(dp)) == NULL)
 		return em_fail("out of memory");
-	voxel_from_ms(at, ms, ds);
+	em_ngff_scale(ms, ds, &sc);
+	at->naxes = sc.naxes;
+	memcpy(at->voxel_nm, sc.voxel_nm, sizeof(at->voxel_nm));
 	return 0;
 }
 

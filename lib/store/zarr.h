@@ -55,10 +55,14 @@ char *em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char
  * byte order, C or F order).  -1 naming what is wrong or unsupported.
  */
 int em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *zarray);
+/*
+ * A JSON list of at most EM_ZARR_MAXDIM non-negative integers (a shape,
+ * chunks) into out, *n its length (0 for []).  -1 naming what for
+ * anything else.
+ */
+int em_zarr_u64_list(const json_t *v, const char *what, uint64_t *out, int *n);
 /* Set m's fill value from a .zarray fill_value (number, "NaN", null...); m->dtype must be set. */
 int em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *fill_value);
-/* Nanometres in one OME-NGFF space unit ("micrometer" 1000); 0 if not a known length. */
-double em_zarr_unit_nm(const char *unit);
 /*
  * Decode one encoded chunk of m (n bytes at src) into out: full chunk,
  * C order, little-endian.  tmp (em_zarr_chunk_bytes() bytes) is needed

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/diag.h"
+#include "core/ident.h"
 #include "tool/tool.h"
 #include "tool/display.h"
 #include "tool/fetch.h"
@@ -136,7 +137,7 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 {
 	json_t *params;
 
-	if (!em_record_id_valid(id))
+	if (!em_id_ok(id))
 		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
 		    id);
 	/* A second volume in the same run: the first one's store is closed. */

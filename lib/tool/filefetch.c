@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/diag.h"
+#include "core/ident.h"
 #include "tool/tool.h"
 #include "tool/filefetch.h"
 #include "core/fsutil.h"
@@ -209,35 +210,12 @@ url_basename(const char *url, char *out, size_t n)
 int
 em_file_url_id(const char *url, char *out, size_t n)
 {
-	static const char *const exts[] = {
-		".ome.tiff", ".ome.tif", ".ome.btf", ".tiff", ".tif", ".btf", ".dm3", ".dm4",
-		".mrcs", ".mrc", ".map", ".ccp4", ".rec", ".st", ".ali", ".gz", NULL,
-	};
 	char name[256];
-	size_t len, i, k;
 
 	if (url_basename(url, name, sizeof(name)) < 0)
 		return -1;
-	len = strlen(name);
-	for (k = 0; exts[k] != NULL; k++) {
-		size_t el = strlen(exts[k]);
-
-		if (len > el && strcasecmp(name + len - el, exts[k]) == 0) {
-			len -= el;
-			name[len] = '\0';
-			break;
-		}
-	}
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' &&
-		    name[i] != '-')
-			name[i] = '_';
-	/* Not hidden, not "." or "..". */
-	while (name[0] == '.')
-		memmove(name, name + 1, len--);
-	if (len == 0 || len > 128 || len >= n)
-		return em_fail("no usable volume id in '%s' (give --id)", url);
-	memcpy(out, name, len + 1);
+	if (em_id_from_name(name, out, n) < 0)
+		return em_fail_ctx("no usable volume id in '%s' (give --id)", url);
 	return 0;
 }
 

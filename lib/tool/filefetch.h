@@ -49,10 +49,9 @@ int em_file_path_url(const char *path, char *out, size_t n);
  */
 int em_file_url_path(const char *url, char *out, size_t n);
 /*
- * A volume id from a URL or path: the last path component without query,
- * with its extensions (.ome.tif, .tif, .dm3, ...) dropped and characters
- * other than letters, digits, '.', '_' and '-' made '_'.  -1 when nothing
- * usable is left.
+ * A volume id from a URL or path: the id em_id_from_name (core/ident.h)
+ * makes of the last path component, without query (an id em_id_ok
+ * accepts).  -1 when nothing usable is left.
  */
 int em_file_url_id(const char *url, char *out, size_t n);
 

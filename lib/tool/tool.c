@@ -121,3 +121,27 @@ em_tool_end(int status)
 	}
 	return status;
 }
+
+void
+em_tool_option(int c, void (*usage)(FILE *fp, int status))
+{
+	switch (c) {
+	case 'q':
+		em_tool_quiet();
+		return;
+	case 'v':
+		em_tool_verbose();
+		return;
+	case 'h':
+		usage(stdout, EM_EXIT_OK);
+		break;
+	case 'V':
+		em_tool_version();
+		exit(em_tool_end(EM_EXIT_OK));
+	default:
+		usage(stderr, EM_EXIT_USAGE);
+		break;
+	}
+	/* usage exits; should one not, a bad option still ends here. */
+	exit(EM_EXIT_USAGE);
+}

@@ -37,6 +37,24 @@ void em_tool_version(void);
 void em_tool_quiet(void);
 void em_tool_verbose(void);
 /*
+ * The options every tool takes, for the end of its getopt_long switch:
+ *
+ *	default:
+ *		em_tool_option(c, usage);
+ *
+ * -q/--quiet and -v/--verbose set the log level and return; --help calls
+ * usage(stdout, EM_EXIT_OK), --version prints the version and exits 0,
+ * anything else calls usage(stderr, EM_EXIT_USAGE).  usage must exit.
+ * EM_TOOL_LONGOPTS ends the tool's option table with the four long names
+ * (include <getopt.h>).
+ */
+#define EM_TOOL_LONGOPTS \
+	{ "quiet", no_argument, NULL, 'q' }, { "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, \
+	{ NULL, 0, NULL, 0 }
+void em_tool_option(int c, void (*usage)(FILE *fp, int status));
+
+/*
  * Flush and close stdout; a failure (a full disk, a closed pipe) is
  * reported and turns status into EM_EXIT_FAIL.  Returns the status to exit
  * with.

@@ -171,4 +171,16 @@ diff -r "$SCRATCH/ref/big.zarr" "$SCRATCH/stop/big.zarr" >/dev/null &&
 [ "$(jget "$SCRATCH/stop/big.json" '[p["status"] for p in r["previous_runs"]]')" = \
 	"['cancelled', 'failed']" ] && ok "previous runs: cancelled, then failed (killed)" ||
 	fail "previous runs $(jget "$SCRATCH/stop/big.json" 'r.get("previous_runs")')"
+
+# ---- the id a file name gives is one the id rule accepts ----
+cp "$E/training.tif" "$SCRATCH/_a.tif"
+run fetch-epfl -o "$SCRATCH/ids" $OPTS --url "file://$SCRATCH/_a.tif"
+expect_rc 0 "--url of '_a.tif': the id is made without the leading '_'"
+[ "$(jget "$SCRATCH/ids/a.json" 'r["id"]')" = a ] && [ -d "$SCRATCH/ids/a.zarr/0" ] &&
+	ok "'_a.tif' is volume 'a' (a.json, a.zarr)" || fail "no volume 'a' from '_a.tif'"
+cp "$E/training.tif" "$SCRATCH/_.tif"
+run fetch-epfl -o "$SCRATCH/ids" $OPTS --url "file://$SCRATCH/_.tif"
+expect_rc 1 "--url of '_.tif': no id to be made"
+expect_grep "no usable volume id in 'file://$SCRATCH/_.tif' (give --id)" "$SCRATCH/err" \
+	"the message names the URL and the way out"
 done_testing

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/diag.h"
+#include "core/fsutil.h"
 #include "tool/tool.h"
 #include "meta/record.h"
 #include "core/banned.h"
@@ -61,7 +62,7 @@ main(int argc, char **argv)
 {
 	json_t *rec;
 	enum em_status st;
-	char path[4096];
+	char path[4096], dir[4096];
 	int i;
 
 	em_set_progname(argv[0]);
@@ -69,11 +70,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: mkrecord ROOT SOURCE ID [STATUS[:ERROR] | start ...]\n");
 		return 2;
 	}
-	if (em_record_path(argv[1], argv[2], argv[3], path, sizeof(path)) < 0)
-		em_die(1, "bad record '%s/%s': %s", argv[2], argv[3], em_errmsg());
-	rec = em_record_load_or_new(argv[1], argv[2], argv[3]);
-	if (rec == NULL)
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", argv[1], argv[2]) >= sizeof(dir) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s/%s.json", argv[1], argv[2], argv[3]) >=
+	    sizeof(path))
+		em_die(2, "record path too long");
+	if ((rec = em_record_load_or_new(argv[1], argv[2], argv[3])) == NULL)
 		em_die(1, "cannot make record '%s': %s", path, em_errmsg());
+	if (em_mkdir_p(dir) < 0)
+		em_die(1, "cannot make '%s': %s", dir, em_errmsg());
 	for (i = 4; i < argc; i++) {
 		char name[64];
 		const char *colon = strchr(argv[i], ':');
@@ -98,7 +102,7 @@ main(int argc, char **argv)
 		if (st == EM_STATUS_COMPLETE)
 			em_record_set(rec, "progress", NULL);
 	}
-	if (em_record_update_quality(rec) < 0 || em_record_save_in(rec, argv[1]) < 0)
+	if (em_record_update_quality(rec) < 0 || em_record_save(rec, path) < 0)
 		em_die(1, "cannot save '%s': %s", path, em_errmsg());
 	puts(path);
 	json_decref(rec);

@@ -127,8 +127,8 @@ START_TEST(sorted_by_source_then_id)
 		rep = em_catalog_report(c, "2026-11-24T03:15:00Z");
 		ck_assert_ptr_nonnull(cat);
 		ck_assert_ptr_nonnull(rep);
-		dump[o] = em_catalog_dump(cat);
-		rdump[o] = em_catalog_dump(rep);
+		dump[o] = em_json_dump_pretty(cat);
+		rdump[o] = em_json_dump_pretty(rep);
 		ids(json_object_get(cat, "records"), got, sizeof(got));
 		/* Byte order: upper case before lower case. */
 		ck_assert_str_eq(got, "dvid/A dvid/b empiar/z epfl/a idr/b");
@@ -467,9 +467,9 @@ START_TEST(dump_numbers)
 {
 	json_t *v = json_pack("{s:f,s:f,s:f,s:f,s:I,s:s,s:[],s:{},s:[f]}", "a", 0.1, "b", 1.0,
 	    "c", 2.96, "d", 1e300, "e", (json_int_t)-7, "f", "q\"\n", "g", "h", "i", 0.9444);
-	char *s = em_catalog_dump(v);
+	char *s = em_json_dump_pretty(v);
 
-	ck_assert_str_eq(s, "{\n  \"a\": 0.1,\n  \"b\": 1.0,\n  \"c\": 2.96,\n  \"d\": 1e+300,\n"
+	ck_assert_str_eq(s, "{\n  \"a\": 0.1,\n  \"b\": 1.0,\n  \"c\": 2.96,\n  \"d\": 1e300,\n"
 	    "  \"e\": -7,\n  \"f\": \"q\\\"\\n\",\n  \"g\": [],\n  \"h\": {},\n  \"i\": [\n"
 	    "    0.9444\n  ]\n}\n");
 	free(s);

@@ -16,6 +16,7 @@
 #include "core/diag.h"
 #include "formats/dm.h"
 #include "formats/image.h"
+#include "core/units.h"
 #include "formats/image_internal.h"
 #include "formats/mrc.h"
 #include "formats/tiff.h"
@@ -253,13 +254,12 @@ expected_voxels(const struct expect *e, int ndim, double v[3])
 		for (i = 0; i < n && i < 3; i++) {
 			/* The last axis is x, the one before y, then z. */
 			char *x = strstr(tok[n - 1 - i], "\xc3\x97"), *end;
-			double val, f;
+			double val;
 
 			if (x == NULL)
 				continue;
 			val = strtod(x + 2, &end);
-			if (em_unit_to_nm(end, &f))
-				v[2 - i] = val * f;
+			(void)em_length_nm(val, end, &v[2 - i]);
 		}
 		return 0;
 	}
@@ -1126,24 +1126,38 @@ END_TEST
 
 /* ---- units, half floats, sniffing, series ---- */
 
-START_TEST(units)
+/* Float32 calibrations carry the decimal the writer meant (EMPIAR-11759: 8 nm, not 8.00000038). */
+START_TEST(float32_calibrations)
 {
-	static const struct { const char *u; double nm; int ok; } cases[] = {
-		{ "nm", 1, 1 }, { "um", 1e3, 1 }, { "\xc2\xb5m", 1e3, 1 }, { "\xce\xbcm", 1e3, 1 },
-		{ "micron", 1e3, 1 }, { "A", 0.1, 1 }, { "\xc3\x85", 0.1, 1 }, { "angstrom", 0.1, 1 },
-		{ "pm", 1e-3, 1 }, { "mm", 1e6, 1 }, { "m", 1e9, 1 }, { "NM", 1, 1 },
-		{ "a", 0, 0 }, { "eV", 0, 0 }, { "1/nm", 0, 0 }, { "", 0, 0 }, { "px", 0, 0 },
-		{ "pixel", 0, 0 },
-	};
-	size_t i;
-	double f;
+	struct dm_spec s = { 0, 1, 10, 4, 2, 3, { 4, 3, 2 },
+	    { "\xc2\xb5m", "\xc2\xb5m", "nm" }, { 0.008f, 0.008f, 0.3f }, 24, 0 };
+	unsigned char file[EM_MRC_HEADER_BYTES + 8];
+	const struct em_img_info *in;
+	struct em_img *img;
+	char path[512];
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		f = -1;
-		ck_assert_msg(em_unit_to_nm(cases[i].u, &f) == cases[i].ok, "'%s'", cases[i].u);
-		if (cases[i].ok)
-			ck_assert_msg(fabs(f - cases[i].nm) < 1e-12 * cases[i].nm, "'%s' %g", cases[i].u, f);
-	}
+	snprintf(path, sizeof(path), "%s/f32.dm3", tmpdir);
+	make_dm(path, &s);
+	ck_assert_msg(em_img_open(path, NULL, &img) == 0, "%s", em_errmsg());
+	in = em_img_info(img);
+	ck_assert_msg(in->voxel_nm[EM_X] == 8 && in->voxel_nm[EM_Y] == 8, "%.17g %.17g",
+	    in->voxel_nm[EM_X], in->voxel_nm[EM_Y]);
+	ck_assert_msg(in->voxel_nm[EM_Z] == 0.3, "%.17g", in->voxel_nm[EM_Z]);
+	em_img_free(img);
+
+	/* An MRC cell of 10.56 x 10.56 x 3 A over 2 x 2 x 1 voxels: 0.528 nm, 0.3 nm. */
+	snprintf(path, sizeof(path), "%s/f32.mrc", tmpdir);
+	mrc_header(file, 1, 2, 2, 1, 0, 0);
+	put32(file + 40, f32bits(10.56f), 1);
+	put32(file + 44, f32bits(10.56f), 1);
+	put32(file + 48, f32bits(3.0f), 1);
+	memset(file + EM_MRC_HEADER_BYTES, 0, 8);
+	write_file(path, file, EM_MRC_HEADER_BYTES + 4);
+	ck_assert_msg(em_img_open(path, NULL, &img) == 0, "%s", em_errmsg());
+	in = em_img_info(img);
+	ck_assert_msg(in->voxel_nm[EM_X] == 0.528 && in->voxel_nm[EM_Y] == 0.528, "%.17g %.17g",
+	    in->voxel_nm[EM_X], in->voxel_nm[EM_Y]);
+	em_img_free(img);
 }
 END_TEST
 
@@ -1381,7 +1395,7 @@ image_suite(void)
 	tcase_add_test(tm, dm_depth_limit);
 	tcase_add_test(tm, mrc_modes);
 	tcase_add_test(tm, mrc_axis_orders);
-	tcase_add_test(tm, units);
+	tcase_add_test(tm, float32_calibrations);
 	tcase_add_test(tm, utf8_clean);
 	tcase_add_test(tm, not_images);
 	tcase_add_test(tm, format_entry_points);

@@ -1,4 +1,5 @@
 /* test_jsonio.c - reading streams of JSON texts, as jq does */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -188,6 +189,83 @@ START_TEST(keep_text)
 }
 END_TEST
 
+/* ---- the one writer ---- */
+
+START_TEST(write_spellings)
+{
+	static const struct { const char *in; int flags; const char *out; } cases[] = {
+		/* Reals in the fewest digits that read back; integers as they are. */
+		{ "[0.1, 8.0, 100.0, 1e20, 0.00001, -0.0, 2.96, 12, -7]", EM_JSON_LINE,
+		  "[0.1,8.0,100.0,1e20,1e-5,-0.0,2.96,12,-7]" },
+		{ "[0.30000000000000004, 1.7976931348623157e308]", EM_JSON_LINE,
+		  "[0.30000000000000004,1.7976931348623157e308]" },
+		/* Escapes as jansson writes them; other UTF-8 passes unchanged. */
+		{ "\"q\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f/\"", EM_JSON_LINE,
+		  "\"q\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001F\x7f/\"" },
+		{ "\"\xc3\x85 \xc2\xb5m \xe2\x80\xa7 \xe2\x80\xaa \xf0\x9f\x94\xac\"", EM_JSON_LINE,
+		  "\"\xc3\x85 \xc2\xb5m \xe2\x80\xa7 \xe2\x80\xaa \xf0\x9f\x94\xac\"" },
+		/* U+2028 and U+2029 escaped: line readers split there. */
+		{ "{\"Name\": \"a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\"}", EM_JSON_LINE,
+		  "{\"Name\":\"a\\u2028b\\u2029c\"}" },
+		{ "{\"k\xe2\x80\xa8\": \"\\u2029\"}", EM_JSON_LINE, "{\"k\\u2028\":\"\\u2029\"}" },
+		/* Layouts: keys in insertion order unless sorted; empty containers stay short. */
+		{ "{\"b\": 1, \"a\": [], \"c\": {}}", EM_JSON_LINE, "{\"b\":1,\"a\":[],\"c\":{}}" },
+		{ "{\"b\": 1, \"a\": [2, 3.5]}", EM_JSON_INDENT(2),
+		  "{\n  \"b\": 1,\n  \"a\": [\n    2,\n    3.5\n  ]\n}" },
+		{ "{\"b\": 1, \"ab\": null, \"a\": {\"z\": true, \"y\": false}}",
+		  EM_JSON_INDENT(4) | EM_JSON_SORTED,
+		  "{\n    \"a\": {\n        \"y\": false,\n        \"z\": true\n    },\n"
+		  "    \"ab\": null,\n    \"b\": 1\n}" },
+		{ "\"x\"", EM_JSON_INDENT(2), "\"x\"" },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_error_t e;
+		json_t *v = json_loads(cases[i].in, JSON_DECODE_ANY, &e);
+		char *s;
+
+		ck_assert_msg(v != NULL, "%s: %s", cases[i].in, e.text);
+		s = em_json_text(v, cases[i].flags, &n);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_eq(s, cases[i].out);
+		ck_assert_uint_eq(n, strlen(cases[i].out));
+		free(s);
+		json_decref(v);
+	}
+}
+END_TEST
+
+START_TEST(write_line_separators)
+{
+	/* A DM3 tag value with U+2028 stays on one line, and reads back the same. */
+	json_t *v = json_pack("{s:s,s:f}", "DataBar.Device Name", "GIF\xe2\x80\xa8Quantum",
+	    "scale", 0.1), *back;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *fp = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(em_json_write_line(fp, v), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_str_eq(text, "{\"DataBar.Device Name\":\"GIF\\u2028Quantum\",\"scale\":0.1}\n");
+	for (i = 0; i + 2 < len; i++)
+		ck_assert(!(text[i] == '\xe2' && text[i + 1] == '\x80' &&
+		    (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')));
+	back = json_loads(text, 0, NULL);
+	ck_assert(json_equal(back, v));
+	json_decref(back);
+	free(text);
+	ck_assert_ptr_null(em_json_text(NULL, EM_JSON_LINE, NULL));
+	text = em_json_dump_pretty(v);
+	ck_assert_str_eq(text, "{\n  \"DataBar.Device Name\": \"GIF\\u2028Quantum\",\n"
+	    "  \"scale\": 0.1\n}\n");
+	free(text);
+	json_decref(v);
+}
+END_TEST
+
+
 Suite *
 jsonio_suite(void)
 {
@@ -199,6 +277,8 @@ jsonio_suite(void)
 	tcase_add_test(tc, size_limit);
 	tcase_add_test(tc, keep_text);
 	tcase_add_test(tc, big_document);
+	tcase_add_test(tc, write_spellings);
+	tcase_add_test(tc, write_line_separators);
 	suite_add_tcase(s, tc);
 	return s;
 }

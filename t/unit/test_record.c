@@ -9,6 +9,8 @@
 #include <check.h>
 
 #include "core/diag.h"
+#include "core/fsutil.h"
+#include "core/timefmt.h"
 #include "meta/record.h"
 
 static char dir[64];
@@ -214,9 +216,9 @@ START_TEST(history_times)
 	}
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, 0), "status")),
 	    "pending");
-	ck_assert_int_eq(em_now_rfc3339(now, sizeof(now)), 0);
+	ck_assert_int_eq(em_time_now_rfc3339(now, sizeof(now)), 0);
 	ck_assert(is_rfc3339_ms(now));
-	ck_assert_int_eq(em_now_rfc3339(now, 10), -1);
+	ck_assert_int_eq(em_time_now_rfc3339(now, 10), -1);
 	json_decref(rec);
 
 	/* a clock that went backwards does not make the history go backwards */
@@ -455,9 +457,10 @@ START_TEST(save_load)
 	char text[8];
 
 	ck_assert_int_eq(em_record_set_str(rec, "description", "zebrafish \xc3\xa9"), 0);
-	ck_assert_int_eq(em_record_save_in(rec, dir), 0);
 	snprintf(path, sizeof(path), "%s/empiar/11759.json", dir);
 	snprintf(sub, sizeof(sub), "%s/empiar", dir);
+	ck_assert_int_eq(em_mkdir_p(sub), 0);
+	ck_assert_int_eq(em_record_save(rec, path), 0);
 	ck_assert_int_eq(count_entries(sub), 1);	/* no temporary file left */
 	back = em_record_load(path);
 	ck_assert_msg(back != NULL, "%s", em_errmsg());
@@ -473,7 +476,7 @@ START_TEST(save_load)
 
 	/* replaced whole */
 	ck_assert_int_eq(em_record_set_status(rec, C, NULL), 0);
-	ck_assert_int_eq(em_record_save_in(rec, dir), 0);
+	ck_assert_int_eq(em_record_save(rec, path), 0);
 	ck_assert_int_eq(count_entries(sub), 1);
 	back = em_record_load(path);
 	ck_assert_ptr_nonnull(back);
@@ -484,11 +487,10 @@ START_TEST(save_load)
 	ck_assert_int_eq(em_record_save(rec, "/nonexistent/dir/x.json"), -1);
 	json_decref(rec);
 
-	ck_assert_int_eq(em_record_path("data", "idr", "9846137", path, sizeof(path)), 0);
-	ck_assert_str_eq(path, "data/idr/9846137.json");
-	ck_assert_int_eq(em_record_path("data", "idr", "../x", path, sizeof(path)), -1);
-	ck_assert_int_eq(em_record_path("data", "nope", "x", path, sizeof(path)), -1);
-	ck_assert_int_eq(em_record_path("data", "idr", "9846137", path, 10), -1);
+	/* The record's name is made of a valid source and id only. */
+	ck_assert_ptr_null(em_record_load_or_new(dir, "idr", "../x"));
+	ck_assert_ptr_null(em_record_load_or_new(dir, "idr", "_x"));
+	ck_assert_ptr_null(em_record_load_or_new(dir, "nope", "x"));
 }
 END_TEST
 
@@ -537,7 +539,10 @@ START_TEST(load_or_new)
 	ck_assert_ptr_nonnull(rec);
 	ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "pending");
 	ck_assert_int_eq(em_record_start(rec), 0);
-	ck_assert_int_eq(em_record_save_in(rec, dir), 0);
+	snprintf(path, sizeof(path), "%s/idr", dir);
+	ck_assert_int_eq(em_mkdir_p(path), 0);
+	snprintf(path, sizeof(path), "%s/idr/9846137.json", dir);
+	ck_assert_int_eq(em_record_save(rec, path), 0);
 	back = em_record_load_or_new(dir, "idr", "9846137");
 	ck_assert_ptr_nonnull(back);
 	ck_assert(json_equal(rec, back));

@@ -80,7 +80,8 @@ START_TEST(url_ids)
 		{ "https://ftp.ebi.ac.uk/empiar/11759/data/F57-8_slice_0000.dm3", "F57-8_slice_0000" },
 		{ "https://h/a/stack.ome.tif?x=1#f", "stack" },
 		{ "https://h/a/b%2f..%2fc.tif", "b_.._c" },
-		{ "https://h/a/..%2f..%2fetc%2fpasswd", "_.._etc_passwd" },
+		{ "https://h/a/..%2f..%2fetc%2fpasswd", "etc_passwd" },
+		{ "https://h/a/_a.tif", "a" }, { "https://h/a/-x-.tif", "x-" },
 		{ "https://h/a/.hidden.mrc", "hidden" },
 		{ "file:///d/x%20y.map", "x_y" },
 	};
