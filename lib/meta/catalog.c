@@ -567,7 +567,7 @@ static int
 warnings(const struct em_catalog *c, struct entry *e)
 {
 	static const char *const axes[] = { "z", "y", "x" };
-	json_t *vs, *prov, *ff;
+	json_t *vs, *prov, *ff, *la;
 	const char *status;
 	char list[16] = "";
 	size_t i;
@@ -604,6 +604,18 @@ warnings(const struct em_catalog *c, struct entry *e)
 	if (status != NULL && strcmp(status, "complete") != 0 &&
 	    warn(e, "not-complete", "the status is %s, not complete", status) < 0)
 		return -1;
+	/* A complete volume whose latest re-run failed before it changed the data. */
+	la = json_object_get(e->doc, "last_attempt");
+	if (json_is_object(la)) {
+		const char *ls = json_string_value(json_object_get(la, "status"));
+		const char *lt = json_string_value(json_object_get(la, "finished"));
+		const char *le = json_string_value(json_object_get(la, "error"));
+
+		if (warn(e, "last-attempt-failed", "the last attempt (%s) was %s%s%s; the data"
+		    " is still the complete run's", lt ? lt : "time unknown",
+		    ls ? ls : "not finished", le ? ": " : "", le ? le : "") < 0)
+			return -1;
+	}
 	if (e->outcome == OUT_SUPERSEDED) {
 		const struct entry *w = &c->v[e->winner];
 
