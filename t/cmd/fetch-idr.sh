@@ -54,7 +54,7 @@ global:
     backoff_max_ms: 200
 sources:
   idr:
-    base_url: ${2%/}
+    base_url: $2
     webgateway_url: ${2}webgateway/imgData/9846137/
     file_url: ${2}$FDIR/${3:-Figure_S3B_FIB-SEM_U2OS_20x20x20nm_xy.tif}
 EOF
@@ -78,6 +78,9 @@ if validate "$SCRATCH/meta" "$R"; then ok "the record is valid"; else fail "reco
 [ "$(jget "$R" 'r["archive"]["accession"], r["archive"]["image_id"], r["archive"]["doi"], r["modality"], r["license"]')" = \
 	"('idr0086', '9846137', '10.1126/sciadv.aba8811', 'FIB-SEM', 'CC-BY-4.0')" ] &&
 	ok "study, image id, DOI, modality, licence" || fail "fields $(jget "$R" 'r.get("archive")')"
+# base_url ends in '/', as the demo's does: the page's URL has no doubled slash.
+[ "$(jget "$R" 'r["archive"]["entry_url"]')" = "${CLEAN}webclient/img_detail/9846137/" ] &&
+	ok "entry_url without a doubled slash" || fail "entry_url $(jget "$R" 'r["archive"]["entry_url"]')"
 jget "$R" 'r["description"]' | grep -q 'FIB-SEM of U2OS cell nuclei' && ok "the true description" ||
 	fail "description $(jget "$R" 'r.get("description")')"
 [ "$(jget "$R" 'r["source_metadata"]["imgData"]["size"]["z"]')" = 23 ] &&
