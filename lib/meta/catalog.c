@@ -595,6 +595,16 @@ warnings(const struct em_catalog *c, struct entry *e)
 		    "the voxel size along %s is from the configuration, not from the data or the archive",
 		    list) < 0)
 			return -1;
+		list[0] = '\0';
+		for (i = 0; i < 3 && i < json_array_size(vs); i++)
+			if (json_is_null(json_array_get(vs, i))) {
+				if (list[0] != '\0')
+					strncat(list, ",", sizeof(list) - strlen(list) - 1);
+				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
+			}
+		if (list[0] != '\0' && warn(e, "voxel-size-unknown-axis",
+		    "the voxel size along %s is not known", list) < 0)
+			return -1;
 	}
 	ff = json_object_get(json_object_get(e->doc, "statistics"), "fill_fraction");
 	if (json_is_number(ff) && json_number_value(ff) >= 1.0 &&
