@@ -84,6 +84,7 @@ fill_number(const struct em_zarr_meta *m)
 	case EM_DT_I8: { int64_t v; memcpy(&v, f, 8); return (double)v; }
 	case EM_DT_F4: { float v; memcpy(&v, f, 4); return v; }
 	case EM_DT_F8: { double v; memcpy(&v, f, 8); return v; }
+	case EM_DT_F2: { uint16_t v; memcpy(&v, f, 2); return em_half_to_float(v); }
 	default: return 0;
 	}
 }

@@ -42,8 +42,8 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 	base = em_fetch_conf_str(f, "base_url", "https://idr.openmicroscopy.org");
 	if (configured)
 		snprintf(url, sizeof(url), "%s", em_fetch_conf_str(f, "webgateway_url", ""));
-	else
-		snprintf(url, sizeof(url), "%s/webgateway/imgData/%s/", base, image);
+	else if (em_idr_url(base, "imgData", image, url, sizeof(url)) < 0)
+		goto out;
 	i = em_http_get(f->http, url, EM_IDR_MAX_IMGDATA_BYTES, &r);
 	if (i == EM_HTTP_MISSING) {
 		em_fail("GET '%s': HTTP %ld: IDR has no image %s", url, r.status, image);
@@ -64,9 +64,9 @@ ask_idr(struct em_fetch *f, const char *image, int configured, uint64_t shape[3]
 	if (configured && (s = em_fetch_conf_str(f, "modality", NULL)) != NULL &&
 	    em_record_set_str(f->rec, "modality", s) < 0)
 		goto out;
-	arch = json_pack("{s:s, s:s}", "image_id", image, "entry_url", "");
-	snprintf(url, sizeof(url), "%s/webclient/img_detail/%s/", base, image);
-	json_object_set_new(arch, "entry_url", json_string(url));
+	if (em_idr_url(base, "entry", image, url, sizeof(url)) < 0)
+		goto out;
+	arch = json_pack("{s:s, s:s}", "image_id", image, "entry_url", url);
 	if (configured) {
 		if ((s = em_fetch_conf_str(f, "study", NULL)) != NULL) {
 			char acc[64];

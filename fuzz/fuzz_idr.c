@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 3; i++) {
 		if (im.shape[i] < 1 || im.shape[i] > EM_IMG_MAX_DIM)
 			abort();
-		if (im.have_voxel && !(isfinite(im.voxel_nm[i]) && im.voxel_nm[i] > 0))
+		if (!(isfinite(im.voxel_nm[i]) && im.voxel_nm[i] >= 0))
 			abort();
 	}
 	if (im.channels < 1 || im.times < 1)

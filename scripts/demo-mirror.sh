@@ -84,8 +84,10 @@ with open(os.path.join(mkdir("empiar", "api", "entry"), "EMPIAR-11759.json"), "w
         "experiment_type": "SBF-SEM", "entry_doi": "10.6019/EMPIAR-11759",
         "release_date": "2023-10-05",
         "imagesets": [{"name": "Zebrafish retina", "directory": "/data", "category": "SBF-SEM",
-                       "pixel_width": 8.0, "pixel_height": 8.0, "image_width": dw,
-                       "image_height": dh, "num_images_or_tilt_series": nslice,
+                       # As the real API gives them: pixel sizes in Å (8 nm), image
+                       # sizes as strings.
+                       "pixel_width": 80.0, "pixel_height": 80.0, "image_width": str(dw),
+                       "image_height": str(dh), "num_images_or_tilt_series": nslice,
                        "voxel_type": "UNSIGNED BYTE", "data_format": "DM3"}]}}, f, indent=1)
 
 # EPFL: one multi-page uncompressed TIFF, as volumedata.tif is.

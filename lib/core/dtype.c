@@ -1,4 +1,5 @@
 /* dtype.c - the element types a volume can have, with their Zarr and numpy names */
+#include <math.h>
 #include <string.h>
 
 #include "core/dtype.h"
@@ -21,6 +22,7 @@ static const struct {
 	[EM_DT_I8] = { "int64", "<i8", 8, 0, 1 },
 	[EM_DT_F4] = { "float32", "<f4", 4, 1, 1 },
 	[EM_DT_F8] = { "float64", "<f8", 8, 1, 1 },
+	[EM_DT_F2] = { "float16", "<f2", 2, 1, 1 },
 };
 
 static int
@@ -105,4 +107,48 @@ em_swap_bytes(void *p, size_t n, size_t sz)
 			c[k] = c[sz - 1 - k];
 			c[sz - 1 - k] = tmp;
 		}
+}
+
+float
+em_half_to_float(uint16_t h)
+{
+	int sign = (h >> 15) & 1, ex = (h >> 10) & 0x1f, man = h & 0x3ff;
+	float v;
+
+	if (ex == 0)
+		v = ldexpf((float)man, -24);		/* zero and subnormals */
+	else if (ex == 31)
+		v = man ? NAN : INFINITY;
+	else
+		v = ldexpf((float)(man | 0x400), ex - 25);
+	return sign ? -v : v;
+}
+
+uint16_t
+em_half_from_double(double v)
+{
+	uint16_t sign = signbit(v) ? 0x8000 : 0;
+	double a = fabs(v), m, r;
+	int e, ex;
+
+	if (isnan(v))
+		return sign | 0x7e00;
+	/* 65504 is the largest half; from 65520 on, the nearest is infinity. */
+	if (a >= 65520.0)
+		return sign | 0x7c00;
+	m = frexp(a, &e);		/* a = m * 2^e, 0.5 <= m < 1 */
+	ex = e + 14;			/* the half's biased exponent */
+	if (a == 0 || ex < 1) {
+		/* Subnormal: a multiple of 2^-24 (1024 is the smallest normal). */
+		r = nearbyint(ldexp(a, 24));
+		return sign | (uint16_t)r;
+	}
+	r = nearbyint((2 * m - 1) * 1024);
+	if (r == 1024) {
+		r = 0;
+		ex++;
+	}
+	if (ex >= 31)
+		return sign | 0x7c00;
+	return sign | (uint16_t)(ex << 10) | (uint16_t)r;
 }

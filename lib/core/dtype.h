@@ -3,12 +3,14 @@
 #define EM_DTYPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Numeric element types the store keeps (little-endian on disk). */
 enum em_dtype {
 	EM_DT_NONE = 0,
 	EM_DT_U1, EM_DT_I1, EM_DT_U2, EM_DT_I2, EM_DT_U4, EM_DT_I4,
 	EM_DT_U8, EM_DT_I8, EM_DT_F4, EM_DT_F8,
+	EM_DT_F2,		/* IEEE 754 binary16 (MRC mode 12): kept, never widened */
 	EM_DT_COUNT
 };
 
@@ -29,6 +31,10 @@ enum em_dtype em_dtype_from_name(const char *name);
  * the byte order.  EM_DT_NONE if unknown or not a plain number.
  */
 enum em_dtype em_dtype_from_zarr(const char *typestr, int *big_endian);
+/* IEEE 754 binary16 to binary32 (exact: every half is a float). */
+float em_half_to_float(uint16_t h);
+/* The nearest binary16 (ties to even; past the largest, infinity; NaN stays NaN). */
+uint16_t em_half_from_double(double v);
 /* Swap the bytes of n elements of size sz in place (to little-endian). */
 void em_swap_bytes(void *p, size_t n, size_t sz);
 

@@ -192,21 +192,6 @@ em_pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-float
-em_half_to_float(uint16_t h)
-{
-	int sign = (h >> 15) & 1, ex = (h >> 10) & 0x1f, man = h & 0x3ff;
-	float v;
-
-	if (ex == 0)
-		v = ldexpf((float)man, -24);		/* zero and subnormals */
-	else if (ex == 31)
-		v = man ? NAN : INFINITY;
-	else
-		v = ldexpf((float)(man | 0x400), ex - 25);
-	return sign ? -v : v;
-}
-
 int
 em_host_is_le(void)
 {

@@ -27,7 +27,7 @@ struct em_img_info {
 	enum em_img_format format;
 	int ndim;		/* dimensions as the file has them: 2 or 3 */
 	uint64_t shape[3];	/* z, y, x (C order); z is 1 for a 2-D image */
-	enum em_dtype dtype;	/* one of the ten storable numeric types */
+	enum em_dtype dtype;	/* one of the storable numeric types */
 	/*
 	 * Voxel size per axis (z, y, x) in nanometres, only when the file
 	 * states a length for that axis: voxel_known[a] is 0 otherwise and
@@ -70,8 +70,8 @@ struct em_img;
  *            dimension of one is a stack.  Voxel sizes from
  *            ImageData/Calibrations (nm, µm, Å, pm, ...); an axis in eV
  *            makes the file a spectrum (refused), 1/nm leaves it unknown.
- *   MRC      modes 0 (int8; uint8 when IMOD says so), 1, 2, 6, 12 (float16
- *            handed out as float32), 101 (4-bit handed out as uint8);
+ *   MRC      modes 0 (int8; uint8 when IMOD says so), 1, 2, 6, 12 (float16,
+ *            kept as float16), 101 (4-bit handed out as uint8);
  *            MAPC/MAPR/MAPS applied; voxel = CELLA/MX.. in Å when > 0.
  *   TIFF     pages are planes (reduced-resolution pages skipped); a plain
  *            TIFF's XResolution is a print setting, never a voxel size.

@@ -41,9 +41,6 @@ int em_pread_full(int fd, void *buf, size_t n, uint64_t off);
  */
 void em_utf8_clean(char *dst, size_t cap, const char *src);
 
-/* IEEE 754 binary16 to binary32 (exact: every half is a float). */
-float em_half_to_float(uint16_t h);
-
 /* Byte order of this machine: 1 when little-endian. */
 int em_host_is_le(void);
 

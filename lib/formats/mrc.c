@@ -186,24 +186,7 @@ static int
 read_elems(struct mrc *m, uint64_t first, size_t count, unsigned char *dst)
 {
 	uint64_t off = m->data_off + first * m->fsize;
-	size_t i;
 
-	if (m->mode == 12) {
-		if (grow_raw(m, &m->raw, &m->raw_cap, count * 2) < 0 ||
-		    em_pread_full(m->fd, m->raw, count * 2, off) < 0)
-			return -1;
-		for (i = 0; i < count; i++) {
-			const unsigned char *p = m->raw + 2 * i;
-			uint16_t hv = m->h.little_endian ? (uint16_t)(p[0] | p[1] << 8) :
-			    (uint16_t)(p[1] | p[0] << 8);
-			float f = em_half_to_float(hv);
-
-			memcpy(dst + 4 * i, &f, 4);
-		}
-		if (!em_host_is_le())
-			em_swap_bytes(dst, count, 4);
-		return 0;
-	}
 	if (em_pread_full(m->fd, dst, count * m->fsize, off) < 0)
 		return -1;
 	if (m->swap && m->fsize > 1)
@@ -329,8 +312,6 @@ header_json(const struct em_mrc_header *h, int mode0_signed)
 		return NULL;
 	if (h->mode == 0)
 		json_object_set_new(o, "mode0_signed", json_boolean(mode0_signed));
-	if (h->mode == 12)
-		json_object_set_new(o, "converted", json_string("float16 to float32"));
 	if (h->mode == 101)
 		json_object_set_new(o, "converted", json_string("4-bit to uint8"));
 	if ((labels = json_array()) == NULL) {
@@ -419,7 +400,7 @@ em_mrc_open_img(const char *path, int fd, const struct em_img_opts *opts, struct
 	case 1: info->dtype = EM_DT_I2; m->fsize = 2; break;
 	case 2: info->dtype = EM_DT_F4; m->fsize = 4; break;
 	case 6: info->dtype = EM_DT_U2; m->fsize = 2; break;
-	case 12: info->dtype = EM_DT_F4; m->fsize = 2; break;
+	case 12: info->dtype = EM_DT_F2; m->fsize = 2; break;
 	case 101: info->dtype = EM_DT_U1; m->fsize = 0; break;
 	}
 	m->osize = em_dtype_size(info->dtype);

@@ -567,7 +567,7 @@ static int
 warnings(const struct em_catalog *c, struct entry *e)
 {
 	static const char *const axes[] = { "z", "y", "x" };
-	json_t *vs, *prov, *ff;
+	json_t *vs, *prov, *ff, *la;
 	const char *status;
 	char list[16] = "";
 	size_t i;
@@ -595,6 +595,16 @@ warnings(const struct em_catalog *c, struct entry *e)
 		    "the voxel size along %s is from the configuration, not from the data or the archive",
 		    list) < 0)
 			return -1;
+		list[0] = '\0';
+		for (i = 0; i < 3 && i < json_array_size(vs); i++)
+			if (json_is_null(json_array_get(vs, i))) {
+				if (list[0] != '\0')
+					strncat(list, ",", sizeof(list) - strlen(list) - 1);
+				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
+			}
+		if (list[0] != '\0' && warn(e, "voxel-size-unknown-axis",
+		    "the voxel size along %s is not known", list) < 0)
+			return -1;
 	}
 	ff = json_object_get(json_object_get(e->doc, "statistics"), "fill_fraction");
 	if (json_is_number(ff) && json_number_value(ff) >= 1.0 &&
@@ -604,6 +614,18 @@ warnings(const struct em_catalog *c, struct entry *e)
 	if (status != NULL && strcmp(status, "complete") != 0 &&
 	    warn(e, "not-complete", "the status is %s, not complete", status) < 0)
 		return -1;
+	/* A complete volume whose latest re-run failed before it changed the data. */
+	la = json_object_get(e->doc, "last_attempt");
+	if (json_is_object(la)) {
+		const char *ls = json_string_value(json_object_get(la, "status"));
+		const char *lt = json_string_value(json_object_get(la, "finished"));
+		const char *le = json_string_value(json_object_get(la, "error"));
+
+		if (warn(e, "last-attempt-failed", "the last attempt (%s) was %s%s%s; the data"
+		    " is still the complete run's", lt ? lt : "time unknown",
+		    ls ? ls : "not finished", le ? ": " : "", le ? le : "") < 0)
+			return -1;
+	}
 	if (e->outcome == OUT_SUPERSEDED) {
 		const struct entry *w = &c->v[e->winner];
 

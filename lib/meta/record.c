@@ -29,13 +29,14 @@ static const char *const known_fields[] = {
 	"compression", "chunk_size", "zarr_format", "download_url", "source_files",
 	"processing_pipeline", "internal_zarr_path", "archive", "license", "citation",
 	"source_metadata", "extra", "statistics", "status", "status_history", "progress",
-	"error", "previous_runs", "quality", NULL,
+	"ngff_scale_nm",
+	"error", "previous_runs", "last_attempt", "quality", NULL,
 };
 
 /* Fields only the functions below may change. */
 static const char *const ruled_fields[] = {
 	"schema_version", "id", "source", "status", "status_history", "previous_runs", "error",
-	NULL,
+	"last_attempt", NULL,
 };
 
 /*
@@ -224,6 +225,14 @@ em_record_set_status(json_t *rec, enum em_status to, const char *error)
 			goto oom;
 		}
 		prev = NULL;
+		/* An attempt that failed after the outcome came after it: it is history now. */
+		if (json_is_object(json_object_get(rec, "last_attempt"))) {
+			while (json_array_size(runs) >= EM_RECORD_MAX_RUNS)
+				json_array_remove(runs, 0);
+			if (json_array_append(runs, json_object_get(rec, "last_attempt")) < 0)
+				goto oom;
+		}
+		json_object_del(rec, "last_attempt");
 		for (i = 0; run_fields[i] != NULL; i++)
 			json_object_del(rec, run_fields[i]);
 		if (json_object_set_new(rec, "status_history", newhist) < 0) {
@@ -252,6 +261,36 @@ oom:
 	json_decref(newhist);
 	json_decref(prev);
 	return em_fail("out of memory");
+}
+
+int
+em_record_note_attempt(json_t *rec, enum em_status outcome, const char *started,
+    const char *error)
+{
+	enum em_status st;
+	char now[40];
+	json_t *a;
+
+	if (outcome != EM_STATUS_FAILED && outcome != EM_STATUS_CANCELLED)
+		return em_fail("an attempt is noted only when it failed or was cancelled");
+	if (em_record_status(rec, &st) < 0)
+		return -1;
+	if (st != EM_STATUS_COMPLETE)
+		return em_fail("an attempt is noted beside a complete outcome only, not '%s'",
+		    em_status_name(st));
+	if (outcome == EM_STATUS_FAILED && (error == NULL || *error == '\0'))
+		return em_fail("a failed attempt needs an error message");
+	if (em_time_now_rfc3339(now, sizeof(now)) < 0)
+		return -1;
+	if (!is_our_time(started) || strcmp(started, now) > 0)
+		started = now;
+	a = json_pack("{s:s,s:s,s:s}", "status", em_status_name(outcome), "started", started,
+	    "finished", now);
+	if (a == NULL || (error != NULL && *error != '\0' &&
+	    json_object_set_new(a, "error", json_string(error)) < 0) ||
+	    json_object_set_new(rec, "last_attempt", a) < 0)
+		return em_fail("out of memory");
+	return 0;
 }
 
 int
@@ -300,32 +339,79 @@ em_record_set_zyx(json_t *rec, const char *field, const uint64_t v[3])
 	    (json_int_t)v[1], (json_int_t)v[2]));
 }
 
+/* An axis whose provenance is absent or "unknown" has no known size. */
+static int
+axis_known(const double nm[3], const char *const prov[3], int i)
+{
+	return prov != NULL && prov[i] != NULL && strcmp(prov[i], "unknown") != 0 &&
+	    isfinite(nm[i]) && nm[i] > 0;
+}
+
 int
 em_record_set_voxel_size(json_t *rec, const double nm[3], const char *const prov[3])
 {
 	static const char *const provs[] = { "file", "archive-api", "config", NULL };
 	json_t *a, *b;
-	int i;
+	int i, known = 0;
 
 	for (i = 0; i < 3; i++) {
+		if (prov == NULL || prov[i] == NULL || strcmp(prov[i], "unknown") == 0)
+			continue;
 		if (!isfinite(nm[i]) || nm[i] <= 0)
 			return em_fail("voxel size %g nm is not a positive number", nm[i]);
-		if (prov[i] == NULL || !in_list(prov[i], provs))
+		if (!in_list(prov[i], provs))
 			return em_fail("unknown voxel size provenance '%s' "
-			    "(expected file, archive-api or config)", prov[i] ? prov[i] : "(none)");
+			    "(expected file, archive-api, config or unknown)", prov[i]);
+		known++;
 	}
-	a = json_pack("[f,f,f]", nm[0], nm[1], nm[2]);
-	b = json_pack("[s,s,s]", prov[0], prov[1], prov[2]);
-	if (a == NULL || b == NULL) {
-		json_decref(a);
-		json_decref(b);
-		return em_fail("out of memory");
+	if (known == 0) {
+		/* Nothing known: nothing to say, and nothing is guessed. */
+		json_object_del(rec, "voxel_size_nm");
+		json_object_del(rec, "voxel_size_source");
+		return 0;
+	}
+	a = json_array();
+	b = json_array();
+	if (a == NULL || b == NULL)
+		goto oom;
+	for (i = 0; i < 3; i++) {
+		int k = axis_known(nm, prov, i);
+
+		if (json_array_append_new(a, k ? json_real(nm[i]) : json_null()) < 0 ||
+		    json_array_append_new(b, json_string(k ? prov[i] : "unknown")) < 0)
+			goto oom;
 	}
 	if (em_record_set(rec, "voxel_size_nm", a) < 0) {
 		json_decref(b);
 		return -1;
 	}
 	return em_record_set(rec, "voxel_size_source", b);
+oom:
+	json_decref(a);
+	json_decref(b);
+	return em_fail("out of memory");
+}
+
+int
+em_voxel_store_scale(const double nm[3], const char *const prov[3], double scale[3])
+{
+	double largest = 0;
+	int i, unknown = 0;
+
+	for (i = 0; i < 3; i++)
+		if (axis_known(nm, prov, i) && nm[i] > largest)
+			largest = nm[i];
+	if (largest == 0)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (axis_known(nm, prov, i)) {
+			scale[i] = nm[i];
+		} else {
+			scale[i] = largest;
+			unknown++;
+		}
+	}
+	return unknown;
 }
 
 int

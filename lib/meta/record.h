@@ -70,17 +70,46 @@ int em_record_status(const json_t *rec, enum em_status *out);
 int em_record_set_status(json_t *rec, enum em_status to, const char *error);
 
 /*
+ * A later run of a complete volume that failed or was cancelled before it
+ * changed any of the volume's data: the record stays complete (its store
+ * is intact) and gains last_attempt {status, started, finished, error},
+ * replacing an earlier one.  started is the attempt's start (RFC 3339 as
+ * em_time_now_rfc3339 writes it; now when NULL).  The next run that does begin
+ * moves last_attempt into previous_runs after the complete outcome.
+ * -1 when the record is not complete or outcome is not failed/cancelled.
+ */
+int em_record_note_attempt(json_t *rec, enum em_status outcome, const char *started,
+    const char *error);
+
+/*
  * Set a top-level field, taking the reference to value (also on failure).
  * Refuses names the schema does not know (a typo is caught here, not by a
  * reader later) and the fields with rules: status, status_history,
- * previous_runs, error (use em_record_set_status), schema_version, id and
- * source.
+ * previous_runs, error (use em_record_set_status), last_attempt (use
+ * em_record_note_attempt), schema_version, id and source.
  */
 int em_record_set(json_t *rec, const char *field, json_t *value);
 /* Shorthands for the common kinds of field. */
 int em_record_set_str(json_t *rec, const char *field, const char *value);
 int em_record_set_zyx(json_t *rec, const char *field, const uint64_t v[3]);
+/*
+ * voxel_size_nm and voxel_size_source from z, y, x sizes in nm and their
+ * provenance ("file", "archive-api", "config"); an axis whose provenance is
+ * NULL or "unknown" is not known: null in voxel_size_nm, "unknown" in
+ * voxel_size_source.  With no axis known both fields are removed.  prov
+ * NULL: none known.
+ */
 int em_record_set_voxel_size(json_t *rec, const double nm[3], const char *const prov[3]);
+/*
+ * The OME-NGFF scale of a store whose voxel size is known on some axes
+ * only: NGFF wants a number on every axis, so an unknown one takes the
+ * largest known size (it is then drawn no finer than the calibrated axes,
+ * and a pyramid halves it with them).  Known axes (as in
+ * em_record_set_voxel_size) keep their size.  Returns the number of axes
+ * given that placeholder (0 when all are known), or -1 when no axis is
+ * known (the store then has no unit and a scale of 1, as NGFF's default).
+ */
+int em_voxel_store_scale(const double nm[3], const char *const prov[3], double scale[3]);
 /* progress: chunks and bytes done of total (total 0 = unknown), and the fraction. */
 int em_record_set_progress(json_t *rec, uint64_t chunks_done, uint64_t chunks_total,
     uint64_t bytes_done, uint64_t bytes_total);

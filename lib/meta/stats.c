@@ -116,6 +116,7 @@ load(enum em_dtype t, const unsigned char *p, size_t i)
 	case EM_DT_I8: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
 	case EM_DT_F4: { float v; memcpy(&v, p + 4 * i, 4); return (double)v; }
 	case EM_DT_F8: { double v; memcpy(&v, p + 8 * i, 8); return v; }
+	case EM_DT_F2: { uint16_t v; memcpy(&v, p + 2 * i, 2); return em_half_to_float(v); }
 	default: return 0;
 	}
 }

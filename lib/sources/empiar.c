@@ -91,7 +91,12 @@ parse_citation(const json_t *c0, struct em_empiar_citation *c)
 		return em_fail("out of memory");
 	for (i = 0; i < n; i++) {
 		const json_t *a = json_array_get(au, i);
-		const char *nm = json_is_string(a) ? json_string_value(a) : str_of(a, "name");
+		const char *nm;
+
+		/* The API wraps each one: {"author": {"name": ..., "order_id": ...}}. */
+		if (json_is_object(json_object_get(a, "author")))
+			a = json_object_get(a, "author");
+		nm = json_is_string(a) ? json_string_value(a) : str_of(a, "name");
 
 		if (nm != NULL && *nm != '\0')
 			c->authors[c->nauthors++] = nm;

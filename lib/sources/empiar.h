@@ -32,7 +32,8 @@ struct em_empiar_citation {
 	const char *title, *journal;	/* NULL when not given or empty */
 	const char *doi;		/* NULL unless it is a DOI ("10.") */
 	int year;			/* 0 unless 1800..2999 */
-	const char **authors;		/* names, as strings or {"name": ...} */
+	/* names: strings, {"name": ...} or {"author": {"name": ...}} */
+	const char **authors;
 	size_t nauthors;
 };
 

@@ -1,4 +1,5 @@
 /* idr.c - an IDR image as OMERO's webgateway imgData describes it, read from its JSON */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/diag.h"
@@ -59,15 +60,16 @@ em_idr_parse(const char *text, size_t len, const char *where, struct em_idr_imag
 	if (!dim_of(json_object_get(size, "t"), &im->times))
 		im->times = 1;
 	ps = json_object_get(im->json, "pixel_size");
-	im->have_voxel = 1;
 	for (i = 0; i < 3; i++) {
 		double um;
 
-		/* OMERO gives micrometres; null when unknown. */
-		if (!(em_json_num(json_object_get(ps, pskeys[i]), &um) && um > 0 && um < 1e9 &&
-		    em_length_nm(um, "micrometer", &im->voxel_nm[i]))) {
-			im->voxel_nm[i] = 0;
-			im->have_voxel = 0;
+		/*
+		 * OMERO gives micrometres; null when unknown, as z is for a 2-D
+		 * image: each axis stands on its own.
+		 */
+		if (em_json_num(json_object_get(ps, pskeys[i]), &um) && um > 0 && um < 1e9
+		    && em_length_nm(um, "micrometer", &im->voxel_nm[i])) {
+			im->have_voxel = 1;
 		}
 	}
 	meta = json_object_get(im->json, "meta");
@@ -82,4 +84,26 @@ em_idr_release(struct em_idr_image *im)
 {
 	json_decref(im->json);
 	memset(im, 0, sizeof(*im));
+}
+
+int
+em_idr_url(const char *base, const char *what, const char *id, char *out, size_t n)
+{
+	size_t bl = strlen(base);
+	const char *fmt;
+	int k;
+
+	/* base_url is often written with a trailing '/': no "//" in the path. */
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	if (strcmp(what, "imgData") == 0)
+		fmt = "%.*s/webgateway/imgData/%s/";
+	else if (strcmp(what, "entry") == 0)
+		fmt = "%.*s/webclient/img_detail/%s/";
+	else
+		return em_fail("no IDR URL of kind '%s'", what);
+	k = snprintf(out, n, fmt, (int)bl, base, id);
+	if (k < 0 || (size_t)k >= n)
+		return em_fail("the IDR URL of image %s on '%s' is too long", id, base);
+	return 0;
 }

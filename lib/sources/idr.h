@@ -20,7 +20,7 @@ struct em_idr_image {
 	uint64_t shape[3];		/* z, y, x: size.z, size.height, size.width */
 	uint64_t channels, times;	/* size.c, size.t; 1 when not given */
 	double voxel_nm[3];		/* z, y, x; 0 when not given */
-	int have_voxel;			/* all three given and positive */
+	int have_voxel;			/* at least one given and positive */
 	const char *name, *dataset, *project;	/* meta.imageName, ...; NULL when not given */
 };
 
@@ -31,5 +31,13 @@ struct em_idr_image {
  */
 int em_idr_parse(const char *text, size_t len, const char *where, struct em_idr_image *im);
 void em_idr_release(struct em_idr_image *im);
+
+/*
+ * The URLs of image id on the IDR server base ("https://idr.openmicroscopy.org",
+ * with or without trailing slashes): what = "imgData" gives
+ * <base>/webgateway/imgData/<id>/, what = "entry" the image's page
+ * <base>/webclient/img_detail/<id>/.  -1 when it does not fit in n bytes.
+ */
+int em_idr_url(const char *base, const char *what, const char *id, char *out, size_t n);
 
 #endif

@@ -154,7 +154,10 @@ em_zarr_meta_set_fill(struct em_zarr_meta *m, double v)
 	memset(f, 0, sizeof(m->fill));
 	m->fill_null = 0;
 	if (em_dtype_is_float(m->dtype)) {
-		if (m->dtype == EM_DT_F4) {
+		if (m->dtype == EM_DT_F2) {
+			uint16_t h = em_half_from_double(v);
+			memcpy(f, &h, 2);
+		} else if (m->dtype == EM_DT_F4) {
 			float x = (float)v;
 			memcpy(f, &x, 4);
 		} else {
@@ -350,7 +353,11 @@ fill_json(const struct em_zarr_meta *m)
 		return json_null();
 	if (em_dtype_is_float(m->dtype)) {
 		double d;
-		if (sz == 4) {
+		if (sz == 2) {
+			uint16_t h;
+			memcpy(&h, m->fill, 2);
+			d = em_half_to_float(h);
+		} else if (sz == 4) {
 			float f;
 			memcpy(&f, m->fill, 4);
 			d = f;

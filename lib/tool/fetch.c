@@ -1,9 +1,12 @@
 /* fetch.c - what every fetcher does around its transfer: settings, the record's life, the store, the stub */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/diag.h"
+#include "core/timefmt.h"
 #include "core/ident.h"
 #include "tool/tool.h"
 #include "tool/display.h"
@@ -132,10 +135,38 @@ save(struct em_fetch *f)
 	return 0;
 }
 
+/* A new volume's record written early, then taken back: the run left nothing. */
+static void
+unsave(struct em_fetch *f)
+{
+	if (f->saved && unlink(f->recpath) < 0 && errno != ENOENT)
+		em_log(EM_LOG_WARN, "cannot remove '%s': %s", f->recpath, strerror(errno));
+	f->saved = 0;
+	if (f->made_root)
+		(void)rmdir(f->root);	/* only if this run left it empty */
+	f->made_root = 0;
+}
+
+int
+em_fetch_touch(struct em_fetch *f)
+{
+	if (f->touched)
+		return 0;
+	f->touched = 1;
+	if (f->saved)
+		return 0;
+	if (save(f) < 0)
+		return -1;
+	f->saved = 1;
+	return 0;
+}
+
 int
 em_fetch_set_id(struct em_fetch *f, const char *id)
 {
+	enum em_status prevst;
 	json_t *params;
+	int e;
 
 	if (!em_id_ok(id))
 		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
@@ -153,9 +184,18 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	    (size_t)snprintf(f->recpath, sizeof(f->recpath), "%s/%s.json", f->root, id) >=
 	    sizeof(f->recpath))
 		return em_fail("path of '%s' in '%s' is too long", id, f->root);
+	json_decref(f->rec);
+	f->rec = NULL;
+	json_decref(f->prev);
+	f->prev = NULL;
+	f->touched = f->saved = f->made_root = 0;
+	if (em_time_now_rfc3339(f->started, sizeof(f->started)) < 0)
+		return -1;
+	if ((e = em_exists(f->root)) < 0)
+		return -1;
 	if (em_mkdir_p(f->root) < 0)
 		return -1;
-	json_decref(f->rec);
+	f->made_root = e == 0;
 	/*
 	 * The record is <root>/<id>.json (root already names the source), so
 	 * em_record_load_or_new(), which adds <source>/, is not the one.
@@ -179,6 +219,8 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	}
 	if (f->rec == NULL)
 		return em_fail_ctx("cannot read record '%s'", f->recpath);
+	if (em_exists(f->recpath) == 1 && (f->prev = json_deep_copy(f->rec)) == NULL)
+		return em_fail("out of memory");
 	if (em_record_start(f->rec) < 0)
 		return -1;
 	params = json_pack("{s:[III], s:s, s:i, s:i}",
@@ -191,7 +233,17 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 		json_object_set_new(params, "url", json_string(f->opts->url));
 	if (em_record_add_step(f->rec, f->tool, EM_VERSION, params) < 0)
 		return -1;
-	return save(f);
+	/*
+	 * Early, so that a crash leaves a trace; but a complete record stays
+	 * as it is until this run's data arrives: its store is still whole.
+	 */
+	if (f->prev != NULL && em_record_status(f->prev, &prevst) == 0 &&
+	    prevst == EM_STATUS_COMPLETE)
+		return 0;
+	if (save(f) < 0)
+		return -1;
+	f->saved = 1;
+	return 0;
 }
 
 int
@@ -203,7 +255,9 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	struct em_zwriter_opts wo;
 	char need[32], have[32];
 	uint64_t mem = 0, chunks[3];
-	int i, jobs;
+	double scale[3];
+	const double *store_scale = NULL;
+	int i, jobs, placeholders = -1;
 
 	for (i = 0; i < 3; i++)
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
@@ -219,7 +273,11 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		    em_dtype_name(dtype), em_format_size(f->max_memory, have, sizeof(have)));
 	}
 	f->jobs = jobs;
-	if (em_zarr_create(f->store, &m, voxel_nm, f->id) < 0)
+	if (em_fetch_touch(f) < 0)
+		return -1;
+	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
+		store_scale = scale;
+	if (em_zarr_create(f->store, &m, store_scale, f->id) < 0)
 		return em_fail_ctx("cannot create store '%s'", f->store);
 	f->arr = em_zarr_open(f->store);
 	if (f->arr == NULL)
@@ -243,6 +301,25 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		return -1;
 	if (voxel_nm != NULL && em_record_set_voxel_size(f->rec, voxel_nm, prov) < 0)
 		return -1;
+	if (placeholders > 0) {
+		/* Said, never silent: the store's scale holds a number the data does not give. */
+		char axes[8] = "";
+		double ph = 0;
+
+		for (i = 0; i < 3; i++)
+			if (prov[i] == NULL || strcmp(prov[i], "unknown") == 0) {
+				strncat(axes, &"zyx"[i], 1);
+				ph = scale[i];
+			}
+		if (em_record_set(f->rec, "ngff_scale_nm", json_pack("[f,f,f]", scale[0],
+		    scale[1], scale[2])) < 0)
+			return -1;
+		em_log(EM_LOG_WARN, "%s/%s: the voxel size along %s is not known (null in the "
+		    "record); the store's OME-NGFF scale puts %g nm there, the largest known "
+		    "(the record's ngff_scale_nm)", f->source, f->id, axes, ph);
+	} else {
+		json_object_del(f->rec, "ngff_scale_nm");
+	}
 	if (em_record_set_status(f->rec, EM_STATUS_SAVING_DATA, NULL) < 0)
 		return -1;
 	return save(f);
@@ -374,13 +451,31 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 		f->w = NULL;
 	}
 	if (f->rec != NULL) {
-		enum em_status st;
+		enum em_status st, prevst;
+		enum em_status to = sig ? EM_STATUS_CANCELLED : EM_STATUS_FAILED;
 
-		if (em_record_status(f->rec, &st) == 0 && !em_status_is_final(st) &&
-		    em_record_set_status(f->rec, sig ? EM_STATUS_CANCELLED : EM_STATUS_FAILED,
-		    reason) == 0) {
-			if (save(f) < 0 || print_stub(f) < 0)
+		if (!f->touched && f->prev != NULL && em_record_status(f->prev, &prevst) == 0 &&
+		    prevst == EM_STATUS_COMPLETE) {
+			/* The store is as the complete run left it: so is its state. */
+			json_decref(f->rec);
+			f->rec = f->prev;
+			f->prev = NULL;
+			if (em_record_note_attempt(f->rec, to, f->started, reason) < 0 ||
+			    save(f) < 0 || print_stub(f) < 0)
 				em_err("%s", em_errmsg());
+			else
+				em_err("%s/%s stays complete (its store is unchanged); the failed"
+				    " attempt is in its record's last_attempt", f->source, f->id);
+		} else if (em_record_status(f->rec, &st) == 0 && !em_status_is_final(st) &&
+		    em_record_set_status(f->rec, to, reason) == 0) {
+			if (!f->touched && f->prev == NULL && !sig) {
+				/* Nothing of the volume came: no record of it is left behind. */
+				unsave(f);
+				if (print_stub(f) < 0)
+					em_err("%s", em_errmsg());
+			} else if (save(f) < 0 || print_stub(f) < 0) {
+				em_err("%s", em_errmsg());
+			}
 		}
 	}
 	return sig ? em_interrupt_status() : 1;
@@ -394,6 +489,7 @@ em_fetch_end(struct em_fetch *f)
 	em_zarr_close(f->arr);
 	em_http_free(f->http);
 	json_decref(f->rec);
+	json_decref(f->prev);
 	em_config_free(f->cfg);
 	memset(f, 0, sizeof(*f));
 }
@@ -407,13 +503,16 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 	const char *prov[3];
 	struct em_mem_share share = { 0, 0 };
 	double voxel[3];
-	int known = 1, i, rc = -1;
+	int i, rc = -1;
 	unsigned char *plane = NULL;
 	uint64_t z;
 	size_t pb;
 
 	if (n == 0)
 		return em_fail("no image files");
+	/* The files are here: whatever is wrong with them now is the volume's. */
+	if (em_fetch_touch(f) < 0)
+		return -1;
 	if ((n == 1 ? em_img_open(paths[0], o->img, &img) :
 	    em_img_open_series(paths, n, o->z_spacing_nm, &img)) < 0)
 		return n == 1 ? em_fail_ctx("cannot decode '%s'", paths[0]) :
@@ -438,22 +537,21 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 				prov[i] = o->fallback_prov != NULL && o->fallback_prov[i] != NULL ?
 				    o->fallback_prov[i] : "config";
 			} else {
-				known = 0;
+				voxel[i] = 0;
+				prov[i] = "unknown";
 			}
 		}
 	}
 	/*
-	 * A series' z spacing is the caller's (the files do not carry it).  With
-	 * any axis unknown the record has no voxel size at all: the schema
-	 * wants all three, and a value not known is not guessed (the file's own
-	 * calibration stays in source_metadata).
+	 * A series' z spacing is the caller's (the files do not carry it).  An
+	 * axis nobody states stays unknown (null in the record, never guessed);
+	 * the others are kept with their provenance.
 	 */
 	if (n > 1 && o->z_spacing_nm > 0)
 		prov[0] = "config";
 	pb = em_img_plane_bytes(img);
 	share.fixed = pb;
-	if (em_fetch_open_store(f, in->shape, in->dtype, known ? voxel : NULL, prov, NULL,
-	    &share) < 0)
+	if (em_fetch_open_store(f, in->shape, in->dtype, voxel, prov, NULL, &share) < 0)
 		goto out;
 	if (in->source_metadata != NULL && json_object_size(in->source_metadata) > 0) {
 		json_t *sm = json_object_get(f->rec, "source_metadata");

@@ -35,7 +35,13 @@
  * Every step that changes the record writes it atomically beside the store
  * (<root>/<id>.json), so a crash at any point leaves an honest trace; a
  * later run of the same id resumes the store and starts a new run of the
- * record (em_record_start()).
+ * record (em_record_start()).  Until the volume's data begins to arrive
+ * (em_fetch_touch: its files are here to decode, or its store is opened)
+ * the run changes nothing it cannot take back: a failure before that
+ * leaves no record of a volume that had none (a mistyped URL or entry
+ * makes no stray record), and leaves a complete volume complete, its
+ * record only gaining last_attempt; a record on disk that is complete is
+ * not rewritten before that point at all.
  *
  * The block fetchers go through tool/blockfetch.h, the file fetchers
  * through tool/filefetch.h.  Tools read the fields below (the record they
@@ -67,6 +73,12 @@ struct em_fetch {
 	struct em_zwriter *w;
 	struct em_progress progress;
 	struct em_progress_display *display;
+	/* The record's life (em_fetch_set_id, em_fetch_touch, em_fetch_fail). */
+	json_t *prev;			/* the record as it was on disk, NULL if none */
+	char started[40];		/* when this run began */
+	int touched;			/* the volume's data has begun to arrive */
+	int saved;			/* this run's record is on disk */
+	int made_root;			/* this run made the directory root */
 };
 
 /*
@@ -87,12 +99,24 @@ int em_fetch_transfers(const struct em_fetch *f);
  */
 int em_fetch_set_id(struct em_fetch *f, const char *id);
 /*
+ * The volume's data begins to arrive: from here on a failure is the
+ * volume's (its record becomes failed).  Writes the run's record if it is
+ * not on disk yet.  em_fetch_open_store and em_fetch_image_ex call it; a
+ * tool calls it itself where data arrives before either.  0, or -1 when
+ * the record cannot be written.
+ */
+int em_fetch_touch(struct em_fetch *f);
+/*
  * Create (or reopen, to resume) the OME-Zarr store and its writer, and
  * move the record to saving-data with the store's layout.  voxel_nm is
  * z,y,x in nanometres with its provenance per axis ("file", "archive-api",
- * "config"), or NULL when unknown.  box is the size of the blocks the tool
- * will put (NULL: whole planes).  share is the memory the tool itself
- * holds while feeding (a plane buffer, answers in flight; NULL: none), so
+ * "config", or "unknown" for an axis nobody states), or NULL when none is
+ * known.  An unknown axis is null in the record; the store's NGFF scale,
+ * which needs a number, gets em_voxel_store_scale()'s placeholder there,
+ * recorded as ngff_scale_nm and said in a warning.  box is the size of the
+ * blocks the tool will put (NULL: whole planes).  share is the memory the
+ * tool itself holds while feeding (a plane buffer, answers in flight; NULL:
+ * none), so
  * that --max-memory covers the whole process: when the total does not fit,
  * fewer jobs are tried (em_fit_jobs: the transfers' share is recounted for
  * each), and if one job does not fit either this fails with the smallest
@@ -119,8 +143,12 @@ int em_fetch_done(struct em_fetch *f);
 /*
  * Report "what: reason" (reason = the current error text), move the record
  * to failed, or cancelled when a signal stopped the run, save it and print
- * it on stdout so the pipeline's catalog sees it.  Returns the exit status:
- * 1, or 130/143 after SIGINT/SIGTERM.
+ * it on stdout so the pipeline sees it.  Before the data began to arrive
+ * (em_fetch_touch) the volume is not failed: a complete record stays
+ * complete with last_attempt (saved and printed), and a volume without a
+ * record gets none on disk (only the failed stub on stdout; a cancelled
+ * run still leaves its cancelled record).  Returns the exit status: 1, or
+ * 130/143 after SIGINT/SIGTERM.
  */
 int em_fetch_fail(struct em_fetch *f, const char *what);
 /* Free everything; the store's written chunks stay for a later run. */

@@ -54,7 +54,7 @@ global:
     backoff_max_ms: 200
 sources:
   idr:
-    base_url: ${2%/}
+    base_url: $2
     webgateway_url: ${2}webgateway/imgData/9846137/
     file_url: ${2}$FDIR/${3:-Figure_S3B_FIB-SEM_U2OS_20x20x20nm_xy.tif}
 EOF
@@ -78,11 +78,47 @@ if validate "$SCRATCH/meta" "$R"; then ok "the record is valid"; else fail "reco
 [ "$(jget "$R" 'r["archive"]["accession"], r["archive"]["image_id"], r["archive"]["doi"], r["modality"], r["license"]')" = \
 	"('idr0086', '9846137', '10.1126/sciadv.aba8811', 'FIB-SEM', 'CC-BY-4.0')" ] &&
 	ok "study, image id, DOI, modality, licence" || fail "fields $(jget "$R" 'r.get("archive")')"
+# base_url ends in '/', as the demo's does: the page's URL has no doubled slash.
+[ "$(jget "$R" 'r["archive"]["entry_url"]')" = "${CLEAN}webclient/img_detail/9846137/" ] &&
+	ok "entry_url without a doubled slash" || fail "entry_url $(jget "$R" 'r["archive"]["entry_url"]')"
 jget "$R" 'r["description"]' | grep -q 'FIB-SEM of U2OS cell nuclei' && ok "the true description" ||
 	fail "description $(jget "$R" 'r.get("description")')"
 [ "$(jget "$R" 'r["source_metadata"]["imgData"]["size"]["z"]')" = 23 ] &&
 	ok "imgData kept in source_metadata" || fail "source_metadata"
 
+# ---- a re-run of the complete volume that fails before any data: it stays complete ----
+cp "$R" "$SCRATCH/complete.json"
+overlay gone "$CLEAN" missing.tif
+EM_CONFIG_OVERLAY=$SCRATCH/gone.yaml run fetch-idr -o "$SCRATCH/a" $OPTS
+expect_rc 1 "a re-run whose file is gone (404) fails"
+expect_grep "idr/9846137 stays complete" "$SCRATCH/err" "and says the volume stays complete"
+$PY - "$SCRATCH/complete.json" "$R" <<'PYEOF' 2>"$SCRATCH/py.err" &&
+import json, sys
+old, new = (json.load(open(p)) for p in sys.argv[1:3])
+la = new.pop("last_attempt")
+assert la["status"] == "failed" and "404" in la["error"], la
+assert la["started"] <= la["finished"], la
+assert new == old, "the record changed beyond last_attempt"
+PYEOF
+	ok "the record is the complete one plus last_attempt (failed, the 404)" ||
+	fail "record after the failed re-run: $(tail -n 1 "$SCRATCH/py.err")"
+[ "$(jget "$SCRATCH/out" "r['status']")" = complete ] && ok "the stub printed says complete too" ||
+	fail "stub $(jget "$SCRATCH/out" "r.get('status')")"
+validate "$R" >/dev/null && ok "the record with last_attempt is valid" || fail "record not valid"
+[ "$(zsum "$SCRATCH/a/9846137.zarr")" = "23,31,45 uint8 $SHA" ] && ok "the store is intact" ||
+	fail "store $(zsum "$SCRATCH/a/9846137.zarr")"
+run em-consolidate -q -o "$SCRATCH/cat" "$SCRATCH/a/9846137.json"
+$PY - "$SCRATCH"/cat/metadata_catalog_*.json "$SCRATCH"/cat/validation_report_*.json <<'PYEOF' 2>"$SCRATCH/py.err" &&
+import json, sys
+cat = json.load(open(sys.argv[1]))
+assert cat["summary"]["by_status"] == {"complete": 1}, cat["summary"]["by_status"]
+assert [r["status"] for r in cat["records"]] == ["complete"], "the catalog says otherwise"
+rep = json.load(open(sys.argv[2]))
+w = [x["code"] for e in rep["records"] for x in e["warnings"]]
+assert "last-attempt-failed" in w and "not-complete" not in w, w
+PYEOF
+	ok "the catalog keeps it complete and warns of the failed attempt" ||
+	fail "catalog: $(tail -n 1 "$SCRATCH/py.err")"
 # ---- faults: the same store ----
 EM_CONFIG_OVERLAY=$SCRATCH/faulty.yaml run fetch-idr -o "$SCRATCH/b" $OPTS
 expect_rc 0 "through 503, 500 and dropped connections"
@@ -114,16 +150,19 @@ expect_grep "not imgData JSON" "$SCRATCH/err" "says it is not imgData"
 EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-idr -o "$SCRATCH/e" $OPTS 777 --url "${CLEAN}$FDIR/copy.ome.tif"
 expect_rc 1 "an image IDR does not have"
 expect_grep "HTTP 404: IDR has no image 777" "$SCRATCH/err" "names the image"
-[ "$(jget "$SCRATCH/e/777.json" 'r["status"]')" = failed ] && ok "failed record for it" || fail "status 777"
+[ "$(jget "$SCRATCH/out" "r['status']")" = failed ] && [ ! -e "$SCRATCH/e/777.json" ] &&
+	ok "a failed stub on stdout, no record left for an image never fetched" || fail "record for 777"
 EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-idr -o "$SCRATCH/e" $OPTS 778
 expect_rc 1 "another image without --url"
 expect_grep "no file URL is known for IDR image 778" "$SCRATCH/err" "asks for --url"
 run fetch-idr 12x
 expect_rc 2 "a malformed image id"
-EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-idr -o "$SCRATCH/e" $OPTS --url "${CLEAN}$FDIR/missing.tif"
-expect_rc 1 "a file that is not there"
+EM_CONFIG_OVERLAY=$SCRATCH/clean.yaml run fetch-idr -o "$SCRATCH/m" $OPTS --url "${CLEAN}$FDIR/missing.tif"
+expect_rc 1 "a file that is not there (a mistyped --url)"
 expect_grep "missing.tif.*404" "$SCRATCH/err" "names it with the status"
-[ "$(jget "$SCRATCH/e/missing.json" 'r["status"]')" = failed ] && ok "failed record" || fail "status missing"
+[ "$(jget "$SCRATCH/out" "r['status']")" = failed ] && ok "the failed stub on stdout" || fail "stub"
+[ ! -e "$SCRATCH/m" ] && ok "nothing written: no stray record, store or directory" ||
+	fail "left behind: $(find "$SCRATCH/m" | head -3)"
 
 # ---- SIGINT while downloading ----
 start_origin slow --root "$W" --fault 'path=*big.tif,rate=2M'

@@ -1,6 +1,6 @@
 #!/bin/sh
 # fetch-roundtrip.sh - files written by the reference writers (tifffile: multi-page, tiled,
-# deflate, BigTIFF, OME-TIFF with physical sizes; mrcfile: modes 0, 1, 2, 6, 12 with voxel
+# deflate, BigTIFF, OME-TIFF with physical sizes; mrcfile: modes 0, 1, 2, 6, 12 (kept float16) with voxel
 # sizes and an extended header) ingested by fetch-empiar --url equal numpy's arrays exactly,
 # read back with zarr-python, with the voxel sizes the files state.
 . "$(dirname "$0")/../lib.sh"
@@ -51,9 +51,12 @@ def ingest(name, path, want, voxel=None, chunks="4,16,16"):
     v = rec.get("voxel_size_nm")
     if voxel is None and v is not None:
         probs.append("voxel size %s, expected none" % v)
-    if voxel is not None and (v is None or any(abs(a - b) > 1e-6 * b for a, b in zip(v, voxel))):
+    if voxel is not None and (v is None or any((a is None) != (b is None) or
+                                               (b is not None and abs(a - b) > 1e-6 * b)
+                                               for a, b in zip(v, voxel))):
         probs.append("voxel size %s, expected %s" % (v, voxel))
     say(not probs, name, "; ".join(probs))
+    return rec
 
 t = lambda n: os.path.join(S, n)
 def imwrite(path, a, **kw):
@@ -94,15 +97,36 @@ for mode, dt in ((0, "i1"), (1, "i2"), (2, "f4"), (6, "u2"), (12, "f2")):
         m.voxel_size = (6.5, 5.0, 30.0)    # x, y, z in Å
         if mode == 2:
             m.set_extended_header(np.zeros(4, dtype=[("a", "<i4"), ("b", "<f4")]))
-    want = a.astype(np.float32) if dt == "f2" else a
-    ingest("mrc-mode-%d%s" % (mode, "-exthdr" if mode == 2 else ""), path, want,
-           voxel=(3.0, 0.5, 0.65))
+    with mrcfile.open(path) as m:
+        want = np.array(m.data)          # mrcfile's reading: float16 for mode 12
+    rec = ingest("mrc-mode-%d%s" % (mode, "-exthdr" if mode == 2 else ""), path, want,
+                 voxel=(3.0, 0.5, 0.65))
+    if mode == 12 and rec is not None:
+        # Kept as float16 (<f2), not widened; em-meta's statistics are the half values'.
+        za = json.load(open(os.path.join(rec["internal_zarr_path"], "0", ".zarray")))
+        m = subprocess.run(["em-meta", "-q"], input=json.dumps(rec) + "\n",
+                           capture_output=True, text=True)
+        st = json.loads(m.stdout)["statistics"] if m.returncode == 0 else {}
+        w = want.astype(np.float64)
+        probs = []
+        if za["dtype"] != "<f2" or rec["data_type"] != "float16":
+            probs.append("dtype %s / %s" % (za["dtype"], rec["data_type"]))
+        if st.get("min") != w.min() or st.get("max") != w.max():
+            probs.append("min/max %s %s, expected %s %s" % (st.get("min"), st.get("max"),
+                                                             w.min(), w.max()))
+        if abs(st.get("mean", 1e300) - w.mean()) > 1e-9 * abs(w).max():
+            probs.append("mean %s, expected %s" % (st.get("mean"), w.mean()))
+        if abs(st.get("std", 1e300) - w.std()) > 1e-9 * abs(w).max():
+            probs.append("std %s, expected %s" % (st.get("std"), w.std()))
+        if st.get("count") != w.size or sum(st["histogram"]["counts"]) != w.size:
+            probs.append("count %s" % st.get("count"))
+        say(not probs, "mrc-mode-12: <f2 store, float16 statistics", "; ".join(probs) or m.stderr)
 a = rnd((40, 36), "f4")
 with mrcfile.new(t("plane.mrc"), overwrite=True) as m:
     m.set_data(a)
     m.voxel_size = 2.0
-# One section has no z spacing, and a voxel size is recorded whole or not at all.
-ingest("mrc-2d", t("plane.mrc"), a, voxel=None)
+# One section has no z spacing: y and x are kept, z is null (unknown).
+ingest("mrc-2d", t("plane.mrc"), a, voxel=(None, 0.2, 0.2))
 
 print("%d passed, %d failed" % (nok, nfail))
 sys.exit(1 if nfail else 0)

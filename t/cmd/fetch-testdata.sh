@@ -147,7 +147,7 @@ def fetch(rel):
     return p
 
 stubs, plan = [], {}
-nref = nsib = nnoref = 0
+nref = nsib = nnoref = naxes = 0
 for rel in files:
     why = refusal(rel)
     p = fetch(rel)
@@ -224,14 +224,35 @@ for line in m.stdout.split("\n"):
         probs.append("dtype %s, expected %s" % (rec.get("data_type"), row["dtype"]))
     v = voxels(rel, row) if own else None
     got = rec.get("voxel_size_nm")
+    src = rec.get("voxel_size_source")
     if v is not None:
-        if None in v:
+        # Every axis the peer calibrated, with provenance file; the others null, "unknown".
+        if v == [None, None, None]:
             if got is not None:
-                probs.append("voxel size %s, expected none (an axis is unknown)" % got)
-        elif got is None or any(abs(g - w) > 1e-3 * w for g, w in zip(got, v)):
-            probs.append("voxel size %s, expected %s" % (got, v))
-        elif rec.get("voxel_size_source") != ["file", "file", "file"]:
-            probs.append("provenance %s" % rec.get("voxel_size_source"))
+                probs.append("voxel size %s, expected none (no axis is known)" % got)
+        elif got is None or src is None:
+            probs.append("no voxel size, expected %s" % v)
+        else:
+            for a in range(3):
+                if v[a] is None:
+                    if got[a] is not None or src[a] != "unknown":
+                        probs.append("axis %s: %s (%s), expected null (unknown)" %
+                                     ("zyx"[a], got[a], src[a]))
+                elif got[a] is None or abs(got[a] - v[a]) > 1e-3 * v[a] or src[a] != "file":
+                    probs.append("axis %s: %s (%s), expected %s (file)" %
+                                 ("zyx"[a], got[a], src[a], v[a]))
+                else:
+                    naxes += 1
+            # The store's NGFF scale: the known sizes, and ngff_scale_nm's number elsewhere.
+            za = json.load(open(os.path.join(rec["internal_zarr_path"], ".zattrs")))
+            sc = za["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
+            want = rec.get("ngff_scale_nm") if None in got else got
+            if None in got and (want is None or
+                                want != [max(g for g in got if g is not None) if g is None
+                                         else g for g in got]):
+                probs.append("ngff_scale_nm %s for %s" % (want, got))
+            elif want is None or any(abs(a - b) > 1e-9 * b for a, b in zip(sc, want)):
+                probs.append("store scale %s, expected %s" % (sc, want))
     if rel.startswith("tiff/") and "imageJ" not in rel and got is not None:
         probs.append("a plain TIFF's resolution became a voxel size %s" % got)
     say(not probs, "ingested: " + rel, "; ".join(probs))
@@ -239,6 +260,10 @@ for line in m.stdout.split("\n"):
 print("# %d files: %d refused, %d matched by sibling rows, %d without a peer value" %
       (len(files), nref, nsib, nnoref))
 say(nref > 40 and len(plan) > 60, "enough files checked")
+# Every calibrated axis of the real files is in the records (2-D images and stacks
+# without a z calibration included).
+print("# %d calibrated axes in the records" % naxes)
+say(naxes >= 30, "calibrated axes kept", "%d" % naxes)
 print("%d passed, %d failed" % (nok, nfail))
 sys.exit(1 if nfail else 0)
 EOF

@@ -100,6 +100,21 @@ EOF
 else
 	fail "python3-jsonschema rejects records"; head -n 10 "$SCRATCH/py.out"
 fi
+# The mirror's EMPIAR API speaks the real API's units and types: pixel sizes in Å
+# that agree with the DM3 files' own calibration, image sizes as strings.
+E=$SCRATCH/staged/data/empiar/EMPIAR-11759.json
+if [ -f "$E" ]; then
+	$PY - "$E" >"$SCRATCH/py.out" 2>&1 <<'PYEOF' && ok "the mirror's EMPIAR pixel sizes are in Å and agree with the files" ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["source_metadata"]["imageset"]
+assert r["voxel_size_source"][1:] == ["file", "file"], r["voxel_size_source"]
+for k, a in (("pixel_height", 1), ("pixel_width", 2)):
+    assert abs(s[k] / 10 - r["voxel_size_nm"][a]) < 1e-6, (k, s[k], r["voxel_size_nm"])
+assert isinstance(s["image_width"], str) and isinstance(s["image_height"], str), s
+PYEOF
+		{ fail "the mirror's EMPIAR API"; tail -n 3 "$SCRATCH/py.out"; }
+fi
 set -- "$SCRATCH"/staged/catalog/metadata_catalog_*.json
 if [ -f "$1" ]; then
 	$PY - "$1" $SRC >"$SCRATCH/cat.out" 2>&1 <<'EOF'

@@ -102,6 +102,50 @@ START_TEST(empiar_lenient)
 }
 END_TEST
 
+/*
+ * Values shaped as the real API gives them (a stored answer of a real entry):
+ * pixel sizes in ångström as numbers (650.0 is a 65 nm pixel), image sizes as
+ * strings, and each author wrapped as {"author": {"name": ..., "order_id": ...}}.
+ */
+START_TEST(empiar_real_shapes)
+{
+	static const char real[] =
+	    "{\"EMPIAR-10094\": {\"title\": \"Serial block face SEM of a mouse cortex\","
+	    " \"experiment_type\": \"SBF-SEM\", \"entry_doi\": \"10.6019/EMPIAR-10094\","
+	    " \"citation\": [{\"title\": \"Dense reconstruction\", \"journal\": \"Nature\","
+	    "   \"year\": 2019, \"authors\": ["
+	    "     {\"author\": {\"name\": \"Smith J\", \"order_id\": 0, \"author_orcid\": null}},"
+	    "     {\"author\": {\"name\": \"Lee K\", \"order_id\": 1}},"
+	    "     {\"author\": {\"order_id\": 2}}, {\"author\": \"Ng P\"}]}],"
+	    " \"imagesets\": [{\"name\": \"stack\", \"directory\": \"/data/stack\","
+	    "   \"category\": \"SBF-SEM\", \"header_format\": \"DM3\", \"data_format\": \"DM3\","
+	    "   \"num_images_or_tilt_series\": 1, \"frames_per_image\": 1,"
+	    "   \"voxel_type\": \"UNSIGNED BYTE\", \"pixel_width\": 650.0,"
+	    "   \"pixel_height\": 650.0, \"image_width\": \"5496\", \"image_height\": \"5500\","
+	    "   \"details\": \"\"}]}}";
+	struct em_empiar_entry e;
+	json_t *c, *names;
+
+	ck_assert_int_eq(em_empiar_parse(real, LEN(real), "EMPIAR-10094", "u", &e), 0);
+	ck_assert_uint_eq(e.nsets, 1);
+	ck_assert_str_eq(e.sets[0].dir, "stack/");
+	ck_assert_double_eq_tol(e.sets[0].pixel_w_nm, 65.0, 1e-12);	/* Å -> nm */
+	ck_assert_double_eq_tol(e.sets[0].pixel_h_nm, 65.0, 1e-12);
+	/* Every wrapped name kept, in order; a wrapper without a name is skipped. */
+	ck_assert_uint_eq(e.cit.nauthors, 2);
+	ck_assert_str_eq(e.cit.authors[0], "Smith J");
+	ck_assert_str_eq(e.cit.authors[1], "Lee K");
+	c = em_empiar_citation(&e, "EMPIAR-10094", e.doi);
+	names = json_object_get(c, "authors");
+	ck_assert_uint_eq(json_array_size(names), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(names, 1)), "Lee K");
+	ck_assert_str_eq(json_string_value(json_object_get(c, "text")),
+	    "Smith J; Lee K, Dense reconstruction, Nature (2019)");
+	json_decref(c);
+	em_empiar_release(&e);
+}
+END_TEST
+
 /* Image sets past EM_EMPIAR_MAX_SETS are counted, not read; a long citation is cut whole. */
 START_TEST(empiar_limits)
 {
@@ -164,7 +208,7 @@ START_TEST(idr_imgdata)
 	ck_assert_ptr_null(im.project);		/* empty */
 	em_idr_release(&im);
 	ck_assert_int_eq(em_idr_parse(nops, LEN(nops), "u", &im), 0);
-	ck_assert(!im.have_voxel);
+	ck_assert(im.have_voxel);			/* y and x: a 2-D image's z is null */
 	ck_assert_double_eq(im.voxel_nm[0], 0);
 	ck_assert_double_eq_tol(im.voxel_nm[2], 5.0, 1e-9);
 	ck_assert_uint_eq(im.channels, 3);
@@ -180,6 +224,27 @@ START_TEST(idr_imgdata)
 	ck_assert_ptr_nonnull(strstr(em_errmsg(), "'u': not imgData JSON: "));
 	ck_assert_int_eq(em_idr_parse("[1]", 3, "u", &im), -1);
 	ck_assert_str_eq(em_errmsg(), "'u': not imgData JSON: not an object");
+}
+END_TEST
+
+/* The image's URLs on a server named with or without a trailing slash: never "//". */
+START_TEST(idr_urls)
+{
+	static const char *const bases[] = { "https://idr.openmicroscopy.org",
+		"https://idr.openmicroscopy.org/", "https://idr.openmicroscopy.org//" };
+	char u[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		ck_assert_int_eq(em_idr_url(bases[i], "entry", "9846137", u, sizeof(u)), 0);
+		ck_assert_str_eq(u, "https://idr.openmicroscopy.org/webclient/img_detail/9846137/");
+		ck_assert_int_eq(em_idr_url(bases[i], "imgData", "9846137", u, sizeof(u)), 0);
+		ck_assert_str_eq(u, "https://idr.openmicroscopy.org/webgateway/imgData/9846137/");
+	}
+	ck_assert_int_eq(em_idr_url("http://127.0.0.1:8080/", "entry", "1", u, sizeof(u)), 0);
+	ck_assert_str_eq(u, "http://127.0.0.1:8080/webclient/img_detail/1/");
+	ck_assert_int_eq(em_idr_url(bases[0], "entry", "9846137", u, 20), -1);
+	ck_assert_int_eq(em_idr_url(bases[0], "thumbnail", "1", u, sizeof(u)), -1);
 }
 END_TEST
 
@@ -296,6 +361,8 @@ archives_suite(void)
 	tcase_add_test(tc, empiar_lenient);
 	tcase_add_test(tc, empiar_limits);
 	tcase_add_test(tc, idr_imgdata);
+	tcase_add_test(tc, idr_urls);
+	tcase_add_test(tc, empiar_real_shapes);
 	tcase_add_test(tc, dvid_info);
 	tcase_add_test(tc, dvid_bad);
 	tcase_add_test(tc, json_numbers);

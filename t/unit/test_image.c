@@ -995,12 +995,16 @@ START_TEST(mrc_modes)
 		}
 		write_file(path, file, EM_MRC_HEADER_BYTES + 12);
 		ck_assert_int_eq(em_img_open(path, NULL, &img), 0);
-		ck_assert_int_eq(em_img_info(img)->dtype, EM_DT_F4);
+		/* Kept as float16 (mrcfile reads it so), not widened to float32. */
+		ck_assert_int_eq(em_img_info(img)->dtype, EM_DT_F2);
+		ck_assert_uint_eq(em_img_plane_bytes(img), 12);
 		ck_assert_int_eq(em_img_read_plane(img, 0, out), 0);
+		ck_assert_mem_eq(out, file + EM_MRC_HEADER_BYTES, 12);
 		for (i = 0; i < 6; i++) {
-			memcpy(&f, out + 4 * i, 4);
+			f = em_half_to_float((uint16_t)(out[2 * i] | out[2 * i + 1] << 8));
 			ck_assert_msg(f == want[i], "half %04x -> %g", h[i], f);
 		}
+		ck_assert_ptr_null(json_object_get(em_img_info(img)->source_metadata, "converted"));
 		em_img_free(img);
 	}
 

@@ -368,7 +368,7 @@ START_TEST(fields)
 	ck_assert_int_eq(em_record_set_voxel_size(rec, bad, prov), -1);
 	ck_assert_int_eq(em_record_set_voxel_size(rec, nm, badprov), -1);
 	ck_assert_str_eq(em_errmsg(),
-	    "unknown voxel size provenance 'guess' (expected file, archive-api or config)");
+	    "unknown voxel size provenance 'guess' (expected file, archive-api, config or unknown)");
 
 	ck_assert_int_eq(em_record_set_progress(rec, 3, 12, 1000, 0), 0);
 	v = json_object_get(rec, "progress");
@@ -394,6 +394,99 @@ START_TEST(fields)
 	/* NULL removes a field */
 	ck_assert_int_eq(em_record_set(rec, "progress", NULL), 0);
 	ck_assert_ptr_null(json_object_get(rec, "progress"));
+	json_decref(rec);
+}
+END_TEST
+
+/* A voxel size known on some axes: each known one with its provenance, the others null. */
+START_TEST(voxel_axes)
+{
+	const double nm[3] = { 0, 0.2485, 0.2485 }, iso[3] = { 20, 8, 8 };
+	const char *const part[3] = { "unknown", "file", "file" };
+	const char *const noz[3] = { NULL, "archive-api", "config" };
+	const char *const all[3] = { "config", "file", "file" };
+	const char *const none[3] = { "unknown", "unknown", "unknown" };
+	json_t *rec = em_record_new("empiar", "11759");
+	double sc[3];
+	char *s;
+
+	ck_assert_int_eq(em_record_set_voxel_size(rec, nm, part), 0);
+	s = json_dumps(json_object_get(rec, "voxel_size_nm"), JSON_COMPACT);
+	ck_assert_str_eq(s, "[null,0.2485,0.2485]");
+	free(s);
+	s = json_dumps(json_object_get(rec, "voxel_size_source"), JSON_COMPACT);
+	ck_assert_str_eq(s, "[\"unknown\",\"file\",\"file\"]");
+	free(s);
+	/* NULL provenance is unknown too; the value of an unknown axis is not looked at. */
+	ck_assert_int_eq(em_record_set_voxel_size(rec, (const double[3]){ -1, 5, 6 }, noz), 0);
+	s = json_dumps(json_object_get(rec, "voxel_size_nm"), JSON_COMPACT);
+	ck_assert_str_eq(s, "[null,5.0,6.0]");
+	free(s);
+	/* Fully known: as it always was. */
+	ck_assert_int_eq(em_record_set_voxel_size(rec, iso, all), 0);
+	s = json_dumps(json_object_get(rec, "voxel_size_nm"), JSON_COMPACT);
+	ck_assert_str_eq(s, "[20.0,8.0,8.0]");
+	free(s);
+	/* Nothing known: neither field, nothing guessed. */
+	ck_assert_int_eq(em_record_set_voxel_size(rec, iso, none), 0);
+	ck_assert_ptr_null(json_object_get(rec, "voxel_size_nm"));
+	ck_assert_ptr_null(json_object_get(rec, "voxel_size_source"));
+	/* A known axis must still be a length. */
+	ck_assert_int_eq(em_record_set_voxel_size(rec, (const double[3]){ 0, 0, 1 }, all), -1);
+
+	/* The NGFF scale: the placeholder is the largest known size. */
+	ck_assert_int_eq(em_voxel_store_scale(nm, part, sc), 1);
+	ck_assert(sc[0] == 0.2485 && sc[1] == 0.2485 && sc[2] == 0.2485);
+	ck_assert_int_eq(em_voxel_store_scale((const double[3]){ 0, 2, 1 },
+	    (const char *const[3]){ "unknown", "file", "file" }, sc), 1);
+	ck_assert(sc[0] == 2 && sc[1] == 2 && sc[2] == 1);
+	ck_assert_int_eq(em_voxel_store_scale((const double[3]){ 0, 0, 7 }, noz, sc), 2);
+	ck_assert(sc[0] == 7 && sc[1] == 7 && sc[2] == 7);
+	ck_assert_int_eq(em_voxel_store_scale(iso, all, sc), 0);
+	ck_assert(sc[0] == 20 && sc[1] == 8 && sc[2] == 8);
+	ck_assert_int_eq(em_voxel_store_scale(iso, none, sc), -1);
+	json_decref(rec);
+}
+END_TEST
+
+/* A re-run that fails before the data changes: complete stays, the attempt is noted. */
+START_TEST(last_attempt)
+{
+	json_t *rec = em_record_new("idr", "9846137"), *la, *runs;
+
+	ck_assert_int_eq(em_record_set_status(rec, EM_STATUS_PROCESSING, NULL), 0);
+	/* Only beside a complete outcome. */
+	ck_assert_int_eq(em_record_note_attempt(rec, EM_STATUS_FAILED, NULL, "x"), -1);
+	ck_assert_int_eq(em_record_set_status(rec, EM_STATUS_SAVING_DATA, NULL), 0);
+	ck_assert_int_eq(em_record_set_status(rec, EM_STATUS_COMPLETE, NULL), 0);
+	ck_assert_int_eq(em_record_set(rec, "sha256", json_string("ab")), 0);
+	ck_assert_int_eq(em_record_note_attempt(rec, EM_STATUS_FAILED, NULL, ""), -1);
+	ck_assert_int_eq(em_record_note_attempt(rec, EM_STATUS_COMPLETE, NULL, "x"), -1);
+	ck_assert_int_eq(em_record_note_attempt(rec, EM_STATUS_FAILED,
+	    "2026-01-02T03:04:05.678Z", "GET 'u': HTTP 404"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "status")), "complete");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "sha256")), "ab");
+	la = json_object_get(rec, "last_attempt");
+	ck_assert_str_eq(json_string_value(json_object_get(la, "status")), "failed");
+	ck_assert_str_eq(json_string_value(json_object_get(la, "started")),
+	    "2026-01-02T03:04:05.678Z");
+	ck_assert_str_eq(json_string_value(json_object_get(la, "error")), "GET 'u': HTTP 404");
+	ck_assert_ptr_nonnull(json_object_get(la, "finished"));
+	/* A later one replaces it; the field is the record functions' own. */
+	ck_assert_int_eq(em_record_note_attempt(rec, EM_STATUS_CANCELLED, NULL, NULL), 0);
+	la = json_object_get(rec, "last_attempt");
+	ck_assert_str_eq(json_string_value(json_object_get(la, "status")), "cancelled");
+	ck_assert_ptr_null(json_object_get(la, "error"));
+	ck_assert_int_eq(em_record_set(rec, "last_attempt", json_object()), -1);
+	/* The next run that begins: the outcome, then the attempt, go to previous_runs. */
+	ck_assert_int_eq(em_record_start(rec), 0);
+	ck_assert_ptr_null(json_object_get(rec, "last_attempt"));
+	runs = json_object_get(rec, "previous_runs");
+	ck_assert_uint_eq(json_array_size(runs), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "status")),
+	    "complete");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 1), "status")),
+	    "cancelled");
 	json_decref(rec);
 }
 END_TEST
@@ -614,6 +707,8 @@ record_suite(void)
 	tcase_add_test(tc, new_run);
 	tcase_add_loop_test(tc, record_new, 0, sizeof(news) / sizeof(news[0]));
 	tcase_add_test(tc, fields);
+	tcase_add_test(tc, voxel_axes);
+	tcase_add_test(tc, last_attempt);
 	tcase_add_test(tc, completeness);
 	tcase_add_test(tc, save_load);
 	tcase_add_loop_test(tc, start_run, 0, EM_STATUS_COUNT);
