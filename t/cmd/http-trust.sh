@@ -146,5 +146,26 @@ expect_grep "GET '${U}b.json': the JSON text ends early (56 bytes) after 3 attem
 	"naming the URL and the length"
 stop_origin "$ORIGIN_PID"
 
+# 6. A download served short as if whole (its Content-Length as short as the body) cannot
+# be decoded: it leaves the cache, and the next run fetches it again and succeeds.
+if /usr/bin/python3 -c 'import numpy, tifffile' 2>/dev/null; then
+	/usr/bin/python3 -c 'import sys, numpy as np, tifffile
+tifffile.imwrite(sys.argv[1], np.random.default_rng(5).integers(0, 256, (8, 64, 64), dtype=np.uint8), photometric="minisblack")' \
+		"$W/stack.tif"
+	printf 'global:\n  cache_dir: %s/cache\n  http:\n    backoff_initial_ms: 10\n' "$SCRATCH" >"$SCRATCH/c.yaml"
+	start_origin trunc --root "$W" --fault 'path=/stack.tif,first=1,short=9000'
+	EM_CONFIG_OVERLAY=$SCRATCH/c.yaml run fetch-epfl --url "${ORIGIN_URL}stack.tif" --id t \
+		-o "$SCRATCH/d" -q
+	expect_rc 1 "a TIFF cut short fails to decode"
+	[ ! -e "$SCRATCH/cache/epfl/t/stack.tif" ] && ok "and is not kept in the cache" ||
+		fail "the short download stays in the cache"
+	EM_CONFIG_OVERLAY=$SCRATCH/c.yaml run fetch-epfl --url "${ORIGIN_URL}stack.tif" --id t \
+		-o "$SCRATCH/d" -q
+	expect_rc 0 "the next run downloads it again and succeeds"
+	[ "$(log_count ' GET /stack.tif ')" -eq 2 ] && ok "one request each" ||
+		fail "$(log_count ' GET /stack.tif ') requests"
+	stop_origin "$ORIGIN_PID"
+fi
+
 rm -rf "$W" "$SCRATCH"/*.bin*
 done_testing
