@@ -6,6 +6,7 @@
 
 command -v curl >/dev/null || skip "no curl"
 W=$SCRATCH/www
+UUID=5a7e0c1d2b3a4f5e6d7c8b9a0f1e2d3c
 mkdir -p "$W"
 genfile 2M "$W/v.bin" 1
 genfile 2M "$W/new.bin" 2
@@ -166,6 +167,32 @@ tifffile.imwrite(sys.argv[1], np.random.default_rng(5).integers(0, 256, (8, 64, 
 		fail "$(log_count ' GET /stack.tif ') requests"
 	stop_origin "$ORIGIN_PID"
 fi
+
+# 7. The fetchers' metadata: a .zarray and a DVID /info cut short once are fetched again.
+mkdir -p "$W/b/a.zarr" "$W/api/node/$UUID/grayscale"
+printf '{"zarr_format": 2, "shape": [2, 2, 2], "chunks": [2, 2, 2], "dtype": "|u1", "compressor": null, "fill_value": 0, "order": "C", "filters": null}\n' \
+	>"$W/b/a.zarr/.zarray"
+printf 'ABCDEFGH' >"$W/b/a.zarr/0.0.0"
+genfile 8000 "$W/api/node/$UUID/grayscale/volume.u8" 6
+cat >"$W/api/node/$UUID/grayscale/info.json" <<'JSON'
+{"Base": {"TypeName": "uint8blk", "Name": "grayscale", "RepoUUID": "5a7e0c1d2b3a4f5e6d7c8b9a0f1e2d3c"},
+ "Extended": {"Values": [{"DataType": "uint8", "Label": "uint8"}], "BlockSize": [32, 32, 32],
+  "VoxelSize": [8, 8, 8], "VoxelUnits": ["nanometers", "nanometers", "nanometers"],
+  "MinPoint": [0, 0, 0], "MaxPoint": [19, 19, 19]}}
+JSON
+printf 'global:\n  http:\n    backoff_initial_ms: 10\n' >"$SCRATCH/q.yaml"
+start_origin meta --root "$W" --fault 'path=*/.zarray,first=1,short=30' \
+	--fault 'path=*/grayscale/info,first=1,short=30'
+EM_CONFIG_OVERLAY=$SCRATCH/q.yaml run fetch-zarr -q -o "$SCRATCH/z" "${ORIGIN_URL}b/a.zarr"
+expect_rc 0 "fetch-zarr: a .zarray cut short once is fetched again"
+[ "$(log_count ' GET /b/a.zarr/.zarray - 200 ')" -eq 2 ] && ok "fetch-zarr: 2 requests for it" ||
+	fail "$(log_count ' GET /b/a.zarr/.zarray ') requests for .zarray"
+EM_CONFIG_OVERLAY=$SCRATCH/q.yaml run fetch-dvid -q --server "$ORIGIN_URL" --uuid $UUID \
+	--offset 0,0,0 --size 20,20,20 -o "$SCRATCH/dv"
+expect_rc 0 "fetch-dvid: an /info cut short once is fetched again"
+[ "$(log_count ' GET /api/node/[0-9a-f]+/grayscale/info - 200 ')" -eq 2 ] &&
+	ok "fetch-dvid: 2 requests for it" || fail "$(log_count '/grayscale/info ') requests for /info"
+stop_origin "$ORIGIN_PID"
 
 rm -rf "$W" "$SCRATCH"/*.bin*
 done_testing
