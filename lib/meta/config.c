@@ -357,7 +357,6 @@ static const struct bound {
 	{ "global.http.retries", B_INT, 1, 1000, "attempts" },
 	{ "global.http.backoff_initial_ms", B_INT, 1, 3600000, "a wait in milliseconds" },
 	{ "global.http.backoff_max_ms", B_INT, 1, 3600000, "a wait in milliseconds" },
-	{ "global.http.max_download", B_SIZE, 1, 0, "a size" },
 	{ "sources.*.max_parallel", B_INT, 1, 256, "concurrent transfers" },
 	{ "sources.*.expected_bytes", B_SIZE, 1, 0, "a size" },
 	{ "docker.memory_limits.*", B_SIZE, 1, 0, "a memory size" },
