@@ -47,6 +47,7 @@ struct xfer {
 	uint64_t have;
 	uint64_t cap;		/* X_FILE: more bytes than this stop the download */
 	const char *cap_what;	/* ... and what the cap is ("the expected size") */
+	int capped_by_check;	/* the cap is the caller's expected size */
 	char *vpath;		/* X_FILE over HTTP: the .part's validator file */
 	char *validator;	/* the ETag or Last-Modified the .part's bytes came with */
 	int json;		/* X_MEM: a JSON text cut short is retried */
@@ -911,6 +912,10 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 		return xfer_fail(x, -1, "cannot write: %s", strerror(errno)), O_DONE;
 	}
 	if (x->why == W_TOOLONG) {
+		if (x->announced != UINT64_MAX && x->announced > x->cap && x->capped_by_check)
+			return xfer_fail(x, -1, "size %" PRIu64 ", expected %" PRIu64 " (the "
+			    "server announces more than the expected size)", x->announced,
+			    x->cap), O_DONE;
 		if (x->announced != UINT64_MAX && x->announced > x->cap)
 			return xfer_fail(x, -1, "the server announces %" PRIu64 " bytes, more than "
 			    "%s (%" PRIu64 " bytes)", x->announced, x->cap_what, x->cap), O_DONE;
@@ -937,7 +942,13 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			else if (cl >= 0)
 				x->total = (uint64_t)cl + (status == 206 && x->kind == X_FILE ?
 				    x->have - x->got : 0);
-			if (x->kind == X_MEM && x->json && json_cut_short(x->body.data, x->body.len)) {
+			if (x->kind == X_MEM && x->json && x->tries + 1 < h->o.attempts &&
+			    json_cut_short(x->body.data, x->body.len)) {
+				/*
+				 * Retried like a dropped reply; a server that sends the
+				 * same short text on the last attempt too means it, and
+				 * the caller's parser names what is wrong with it.
+				 */
 				snprintf(reason, sizeof(reason), "the JSON text ends early (%zu bytes)",
 				    x->body.len);
 				goto retry;
@@ -1058,6 +1069,8 @@ retry:
 		if (d > (double)h->o.backoff_max_ms / 1000.0)
 			d = (double)h->o.backoff_max_ms / 1000.0;
 		d *= 0.5 + 0.5 * jitter01(h);	/* "equal jitter": never below half the backoff */
+		if (d < EM_HTTP_MIN_BACKOFF_MS / 1000.0)
+			d = EM_HTTP_MIN_BACKOFF_MS / 1000.0;
 	}
 	em_log(EM_LOG_INFO, "%s '%s': %s; attempt %d of %d failed, retrying in %.3f s",
 	    x->kind == X_HEAD ? "HEAD" : "GET", x->url, reason, x->tries, h->o.attempts, d);
@@ -1444,6 +1457,7 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 	if (check != NULL && check->size) {
 		x->cap = check->size;
 		x->cap_what = "the expected size";
+		x->capped_by_check = 1;
 	} else {
 		x->cap = h->o.max_download;
 		x->cap_what = "the download limit (--max-download)";

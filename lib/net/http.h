@@ -19,7 +19,9 @@
  * Retried, with exponential backoff and jitter: connection failures, time
  * outs, stalled transfers (slower than low_speed_bytes for low_speed_secs),
  * bodies cut short (fewer bytes than Content-Length, or a whole-body GET
- * whose JSON object or array ends before it closes), HTTP 408, 429 and 5xx.
+ * whose JSON object or array ends before it closes: on the last attempt
+ * such a text is returned for the caller's parser to judge), HTTP 408,
+ * 429 and 5xx.
  * Retry-After (seconds or an HTTP date) is honoured up to
  * retry_after_max_s.  attempts bounds the requests of one call, whatever
  * each brought: a download that breaks after some bytes keeps them in its

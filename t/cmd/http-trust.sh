@@ -98,7 +98,7 @@ expect_nogrep "retrying in 0.000 s" "$SCRATCH/err" "never a retry without a wait
 expect_grep "attempt 3 of 4 failed, retrying in 0.0[1-9]" "$SCRATCH/err" "the waits grow"
 # A backoff of 0 is raised to the least wait.
 run httpget -v --backoff-ms 0 --attempts 2 download "${U}nr.bin" "$SCRATCH/nr.bin"
-expect_grep "retrying in 0.0[01][0-9]* s" "$SCRATCH/err" "backoff 0 still waits"
+expect_grep "retrying in 0.010 s" "$SCRATCH/err" "backoff 0 still waits the least wait (10 ms)"
 expect_nogrep "retrying in 0.000 s" "$SCRATCH/err" "and not 0"
 stop_origin "$ORIGIN_PID"
 
@@ -141,10 +141,13 @@ expect_same "$W/a.json" "$SCRATCH/out" "the whole text"
 [ "$(log_count ' GET /a.json ')" -eq 2 ] && ok "2 requests" || fail "$(log_count ' GET /a.json ') requests"
 run httpget --backoff-ms 10 get "${U}c.json"
 expect_same "$W/c.json" "$SCRATCH/out" "brackets inside strings do not count"
-run httpget --backoff-ms 10 --attempts 3 get "${U}b.json"
-expect_rc 1 "a JSON reply always cut short: failure"
-expect_grep "GET '${U}b.json': the JSON text ends early (56 bytes) after 3 attempts" "$SCRATCH/err" \
-	"naming the URL and the length"
+run httpget -v --backoff-ms 10 --attempts 3 get "${U}b.json"
+expect_rc 0 "a JSON reply always cut short is handed over after the attempts"
+[ "$(wc -c <"$SCRATCH/out")" -eq 56 ] && ok "as the server sends it, for the parser to judge" ||
+	fail "$(wc -c <"$SCRATCH/out") bytes"
+expect_grep "GET '${U}b.json': the JSON text ends early (56 bytes); attempt 2 of 3 failed" \
+	"$SCRATCH/err" "the retries name the URL and the length"
+[ "$(log_count ' GET /b.json ')" -eq 3 ] && ok "3 requests" || fail "$(log_count ' GET /b.json ') requests"
 stop_origin "$ORIGIN_PID"
 
 # 6. A download served short as if whole (its Content-Length as short as the body) cannot
