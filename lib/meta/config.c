@@ -340,6 +340,8 @@ static json_t *parse_node(struct yctx *y, const yaml_event_t *ev, int depth);
  * backoff that retries at once forever, a job count that forks thousands
  * of transfers), so it is refused where it is written rather than used.
  * The bounds are those the tools document in em-config(5).
+ * global.memory_budget is em-ingest's to check: its message names
+ * EM_MEMORY_BUDGET when the value came from there.
  */
 enum bound_kind { B_INT, B_SIZE };
 static const struct bound {
@@ -350,7 +352,6 @@ static const struct bound {
 } bounds[] = {
 	{ "global.jobs", B_INT, 1, 256, "concurrent transfers" },
 	{ "global.level", B_INT, 0, 22, "a compression level" },
-	{ "global.memory_budget", B_SIZE, 1, 0, "a memory size" },
 	{ "global.http.connect_timeout_s", B_INT, 1, 3600, "a timeout in seconds" },
 	{ "global.http.low_speed_bytes", B_INT, 0, 1LL << 30, "bytes a second" },
 	{ "global.http.low_speed_time_s", B_INT, 0, 86400, "seconds" },
