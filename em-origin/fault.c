@@ -17,6 +17,7 @@ fault_clear(struct fault *f)
 	f->drop = -1;
 	f->retry_after = -1;
 	f->short_by = -1;
+	f->length = -1;
 }
 
 static int
@@ -35,7 +36,8 @@ parse_i64_size(const char *v, int64_t *out)
 /*
  * SPEC is a comma-separated list of key=value: drop=N, status=CODE,
  * retry-after=S (or retry-after=date:S), delay=MS, short=N, rate=N (bytes a
- * second), norange=1, and the selectors path=GLOB, share=P, first=K.
+ * second), norange=1, noetag=1, endless=1, length=N (the Content-Length
+ * announced), and the selectors path=GLOB, share=P, first=K.
  */
 int
 fault_parse(const char *spec, struct fault *f)
@@ -86,6 +88,15 @@ fault_parse(const char *spec, struct fault *f)
 			f->rate = (uint64_t)i64;
 		} else if (strcmp(item, "norange") == 0) {
 			if (em_parse_int(v, 0, 1, &f->norange) == -1)
+				goto bad;
+		} else if (strcmp(item, "noetag") == 0) {
+			if (em_parse_int(v, 0, 1, &f->noetag) == -1)
+				goto bad;
+		} else if (strcmp(item, "endless") == 0) {
+			if (em_parse_int(v, 0, 1, &f->endless) == -1)
+				goto bad;
+		} else if (strcmp(item, "length") == 0) {
+			if (parse_i64_size(v, &f->length) == -1)
 				goto bad;
 		} else if (strcmp(item, "status") == 0) {
 			if (em_parse_int(v, 100, 599, &f->status) == -1)
@@ -204,4 +215,10 @@ fault_apply(struct origin *o, const struct fault *f, const char *path, unsigned 
 		fx->rate = f->rate;
 	if (f->norange)
 		fx->norange = 1;
+	if (f->noetag)
+		fx->noetag = 1;
+	if (f->endless)
+		fx->endless = 1;
+	if (f->length >= 0)
+		fx->length = f->length;
 }

@@ -80,6 +80,19 @@ body_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	if (b->drop >= 0 && pos >= (uint64_t)b->drop)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (b->endless && b->len > 0 && pos >= b->len) {
+		/* The endless body: the same bytes again, for as long as the client reads. */
+		uint64_t at = pos % b->len;
+		if (max > b->len - at)
+			max = (size_t)(b->len - at);
+		n = b->fd >= 0 ? pread(b->fd, buf, max, (off_t)(b->off + at)) : (ssize_t)max;
+		if (n <= 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (b->fd < 0)
+			memcpy(buf, b->mem + at, max);
+		r->bytes += (unsigned long long)n;
+		return n;
+	}
 	if (pos >= b->len)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (max > b->len - pos)
@@ -116,7 +129,9 @@ respond_body(struct MHD_Connection *c, struct req *r, int status, const char *ct
 	r->body.drop = r->fx.drop;
 	r->body.rate = r->fx.rate;
 	r->body.t0 = now_s();
-	resp = MHD_create_response_from_callback(r->body.len, BODY_BLOCK, body_read, r, NULL);
+	resp = MHD_create_response_from_callback(r->body.endless ? MHD_SIZE_UNKNOWN :
+	    r->body.announce > 0 ? (uint64_t)r->body.announce : r->body.len, BODY_BLOCK, body_read,
+	    r, NULL);
 	if (resp == NULL)
 		return MHD_NO;
 	if (ctype != NULL)
@@ -288,6 +303,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	r->fx.drop = -1;
 	r->fx.retry_after = -1;
 	r->fx.short_by = -1;
+	r->fx.length = -1;
 	n = origin_count_path(o, url);
 	for (i = 0; i < o->nfaults; i++)
 		fault_apply(o, &o->faults[i], url, n, &r->fx);

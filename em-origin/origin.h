@@ -27,6 +27,9 @@ struct fault {
 	int64_t short_by;	/* serve files this many bytes short, -1 = no */
 	uint64_t rate;		/* bytes per second, 0 = unlimited */
 	int norange;		/* ignore Range: answer 200 with the whole file */
+	int noetag;		/* send no ETag (Last-Modified is the only validator) */
+	int endless;		/* a chunked body that never ends (the file over and over) */
+	int64_t length;		/* announce this Content-Length whatever is sent, -1 = no */
 };
 
 /* The merged effect of every fault that matched a request. */
@@ -39,6 +42,9 @@ struct fault_effect {
 	int64_t short_by;
 	uint64_t rate;
 	int norange;
+	int noetag;
+	int endless;
+	int64_t length;
 	int any;
 };
 
@@ -73,6 +79,8 @@ struct body {
 	uint64_t off;		/* file offset of the first byte */
 	uint64_t len;		/* bytes announced in Content-Length */
 	int64_t drop;		/* close after this many bytes, -1 = no */
+	int endless;		/* a file's bytes over and over, with no length (fault endless=1) */
+	int64_t announce;	/* Content-Length to announce instead of len, 0 = len (fault length=N) */
 	uint64_t rate;
 	double t0;
 };

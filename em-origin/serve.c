@@ -1,4 +1,4 @@
-/* serve.c - em-origin's static files (GET/HEAD, single Range, ETag) and directory index pages */
+/* serve.c - em-origin's static files (GET/HEAD, single Range, ETag, If-Range) and directory index pages */
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -128,6 +128,24 @@ parse_range(const char *h, uint64_t len, uint64_t *start, uint64_t *end)
 	return 1;
 }
 
+/*
+ * Whether a request's If-Range (if any) lets its Range apply: an entity tag
+ * must match the current one by strong comparison (a weak one never does),
+ * a date must equal the Last-Modified sent (RFC 9110 13.1.5).  etag is NULL
+ * when the response names none.
+ */
+static int
+if_range_holds(struct MHD_Connection *c, const char *etag, const char *lastmod)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Range");
+
+	if (v == NULL)
+		return 1;
+	if (v[0] == '"' || strncmp(v, "W/", 2) == 0)
+		return etag != NULL && v[0] == '"' && strcmp(v, etag) == 0;
+	return strcmp(v, lastmod) == 0;
+}
+
 static enum MHD_Result
 respond_missing(struct MHD_Connection *c, struct req *r, int status, const char *body)
 {
@@ -167,8 +185,13 @@ serve_file(struct MHD_Connection *c, struct req *r, const char *fspath, const ch
 	len = (uint64_t)st.st_size;
 	if (r->fx.short_by >= 0)	/* the injected lie: the file served short */
 		len = (uint64_t)r->fx.short_by >= len ? 0 : len - (uint64_t)r->fx.short_by;
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
+	    (unsigned long long)st.st_mtime);
+	http_date(st.st_mtime, date, sizeof(date));
 	rh = r->fx.norange ? NULL :
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+	if (rh != NULL && !if_range_holds(c, r->fx.noetag ? NULL : etag, date))
+		rh = NULL;	/* RFC 9110 13.1.5: the file changed, so all of it */
 	rr = parse_range(rh, len, &start, &end);
 	if (rr == -1) {
 		close(fd);
@@ -193,12 +216,13 @@ serve_file(struct MHD_Connection *c, struct req *r, const char *fspath, const ch
 		r->body.off = 0;
 		r->body.len = len;
 	}
+	/* The lies of a broken server, told about files only (error pages stay small). */
+	r->body.endless = r->fx.endless;
+	r->body.announce = r->fx.length;
 	if (respond_body(c, r, status, ctype ? ctype : ctype_of(fspath), &resp) == MHD_NO)
 		return MHD_NO;
-	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
-	    (unsigned long long)st.st_mtime);
-	http_date(st.st_mtime, date, sizeof(date));
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	if (!r->fx.noetag)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
 	if (!r->fx.norange)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");

@@ -166,5 +166,20 @@
 #define EM_LISTING_MAX_BODY (64u << 20)
 /* Redirects followed for one request: a loop stops here. */
 #define EM_HTTP_MAX_REDIRS 10
+/*
+ * One downloaded file, when neither the configuration nor the server's
+ * Content-Length says how large it is (--max-download changes it).  The
+ * largest single files of the archives are tens of GiB (EMPIAR MRC stacks,
+ * EPFL's 3.3 GB TIFF); an endless chunked body or a lying Content-Length of
+ * 2^40 must stop long before the disk fills.
+ */
+#define EM_HTTP_MAX_DOWNLOAD ((uint64_t)256 << 30)
+/*
+ * The shortest wait before a retry, whatever the configuration says: with
+ * none, a server that fails at once is asked thousands of times a minute.
+ */
+#define EM_HTTP_MIN_BACKOFF_MS 10
+/* An error page (404, 503, ...) read and dropped: past this the connection is closed. */
+#define EM_HTTP_MAX_ERROR_BODY ((uint64_t)1 << 20)
 
 #endif

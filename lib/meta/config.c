@@ -1,6 +1,7 @@
 /* config.c - the YAML configuration: loading into a JSON tree, ${VAR} interpolation, typed look-ups */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ struct yctx {
 	yaml_parser_t parser;
 	size_t nodes;
 	struct em_buf sbuf;	/* the current scalar after interpolation */
+	char path[512];		/* the dotted key of the value being read ("global.jobs") */
 };
 
 /* "name:line:col: reason"; libyaml's marks count from 0. */
@@ -332,6 +334,77 @@ scalar(struct yctx *y, const yaml_event_t *ev)
 
 static json_t *parse_node(struct yctx *y, const yaml_event_t *ev, int depth);
 
+/*
+ * Numbers the tools read from the configuration, and what they may be.  A
+ * value outside these is a mistake (a negative retry count, a zero
+ * backoff that retries at once forever, a job count that forks thousands
+ * of transfers), so it is refused where it is written rather than used.
+ * The bounds are those the tools document in em-config(5).
+ * global.memory_budget is em-ingest's to check: its message names
+ * EM_MEMORY_BUDGET when the value came from there.
+ */
+enum bound_kind { B_INT, B_SIZE };
+static const struct bound {
+	const char *key;	/* fnmatch(3) pattern on the dotted key */
+	enum bound_kind kind;
+	long long min, max;	/* B_INT: inclusive; B_SIZE: min bytes (max unused) */
+	const char *what;
+} bounds[] = {
+	{ "global.jobs", B_INT, 1, 256, "concurrent transfers" },
+	{ "global.level", B_INT, 0, 22, "a compression level" },
+	{ "global.http.connect_timeout_s", B_INT, 1, 3600, "a timeout in seconds" },
+	{ "global.http.low_speed_bytes", B_INT, 0, 1LL << 30, "bytes a second" },
+	{ "global.http.low_speed_time_s", B_INT, 0, 86400, "seconds" },
+	{ "global.http.retries", B_INT, 1, 1000, "attempts" },
+	{ "global.http.backoff_initial_ms", B_INT, 1, 3600000, "a wait in milliseconds" },
+	{ "global.http.backoff_max_ms", B_INT, 1, 3600000, "a wait in milliseconds" },
+	{ "sources.*.max_parallel", B_INT, 1, 256, "concurrent transfers" },
+	{ "sources.*.expected_bytes", B_SIZE, 1, 0, "a size" },
+	{ "docker.memory_limits.*", B_SIZE, 1, 0, "a memory size" },
+	{ "development.testing.memory_budget", B_SIZE, 1, 0, "a memory size" },
+};
+
+/* Refuse a value outside its bound, at its place in the file. */
+static int
+check_bound(const struct yctx *y, const json_t *v, yaml_mark_t m)
+{
+	const struct bound *b = NULL;
+	uint64_t u;
+	size_t i;
+
+	if (json_is_null(v) || json_is_object(v) || json_is_array(v))
+		return 0;
+	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]) && b == NULL; i++)
+		if (fnmatch(bounds[i].key, y->path, 0) == 0)
+			b = &bounds[i];
+	if (b == NULL)
+		return 0;
+	if (b->kind == B_SIZE && json_is_string(v)) {
+		if (em_parse_size(json_string_value(v), &u) < 0)
+			return fail_at(y, m, "'%s' is '%s', not %s: %s", y->path,
+			    json_string_value(v), b->what, em_errmsg());
+		if (u < (uint64_t)b->min)
+			return fail_at(y, m, "'%s' is %s, expected at least %lld bytes", y->path,
+			    json_string_value(v), b->min);
+		return 0;
+	}
+	if (json_is_real(v))
+		return fail_at(y, m, "'%s' is %g, expected a whole number (%s)", y->path,
+		    json_real_value(v), b->what);
+	if (!json_is_integer(v))
+		return 0;	/* a wrong type is the typed look-up's to report */
+	if (b->kind == B_SIZE) {
+		if (json_integer_value(v) < b->min)
+			return fail_at(y, m, "'%s' is %" JSON_INTEGER_FORMAT ", expected at least "
+			    "%lld bytes", y->path, json_integer_value(v), b->min);
+		return 0;
+	}
+	if (json_integer_value(v) < b->min || json_integer_value(v) > b->max)
+		return fail_at(y, m, "'%s' is %" JSON_INTEGER_FORMAT ", expected %lld to %lld (%s)",
+		    y->path, json_integer_value(v), b->min, b->max, b->what);
+	return 0;
+}
+
 static json_t *
 sequence(struct yctx *y, int depth)
 {
@@ -369,6 +442,7 @@ mapping(struct yctx *y, int depth)
 	json_t *obj = json_object(), *val;
 	yaml_event_t kev, vev;
 	char *key = NULL;
+	size_t plen;
 
 	if (obj == NULL) {
 		em_fail("out of memory");
@@ -410,7 +484,14 @@ mapping(struct yctx *y, int depth)
 		}
 		if (next_event(y, &vev) < 0)
 			goto fail;
+		plen = strlen(y->path);
+		snprintf(y->path + plen, sizeof(y->path) - plen, "%s%s", plen ? "." : "", key);
 		val = parse_node(y, &vev, depth + 1);
+		if (val != NULL && check_bound(y, val, vev.start_mark) < 0) {
+			json_decref(val);
+			val = NULL;
+		}
+		y->path[plen] = '\0';
 		yaml_event_delete(&vev);
 		if (val == NULL)
 			goto fail;

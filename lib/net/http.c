@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/diag.h"
+#include "core/fsutil.h"
 #include "net/http.h"
 #include "core/interrupt.h"
 #include "core/version.h"
@@ -29,7 +30,7 @@
 enum xkind { X_MEM, X_RANGE, X_FILE, X_HEAD };
 
 /* Why the body writer stopped a transfer. */
-enum { W_NONE, W_TOOBIG, W_IO, W_BADRANGE, W_DONE };
+enum { W_NONE, W_TOOBIG, W_IO, W_BADRANGE, W_DONE, W_TOOLONG, W_CHANGED };
 
 struct engine;
 
@@ -44,6 +45,12 @@ struct xfer {
 	size_t max;		/* X_MEM */
 	int fd;			/* X_FILE: the .part file, written at have */
 	uint64_t have;
+	uint64_t cap;		/* X_FILE: more bytes than this stop the download */
+	const char *cap_what;	/* ... and what the cap is ("the expected size") */
+	int capped_by_check;	/* the cap is the caller's expected size */
+	char *vpath;		/* X_FILE over HTTP: the .part's validator file */
+	char *validator;	/* the ETag or Last-Modified the .part's bytes came with */
+	int json;		/* X_MEM: a JSON text cut short is retried */
 	int is_http;
 	int tries;		/* attempts since the last one that made progress */
 	int requests;
@@ -62,7 +69,9 @@ struct xfer {
 	int why;
 	int has_cr, cr_total_known;
 	uint64_t cr_start, cr_total;
-	char *etag, *ctype;
+	char *etag, *ctype, *lastmod;
+	uint64_t announced;	/* bytes the response said it would hold in all */
+	struct curl_slist *hdrs;
 	char errbuf[CURL_ERROR_SIZE];
 	char range[64];
 
@@ -166,6 +175,7 @@ em_http_opts_init(struct em_http_opts *o)
 	o->backoff_ms = 500;
 	o->backoff_max_ms = 30000;
 	o->retry_after_max_s = 300;
+	o->max_download = EM_HTTP_MAX_DOWNLOAD;
 }
 
 static int
@@ -235,6 +245,13 @@ em_http_new(const struct em_http_opts *opts)
 		h->o.jobs = 1;
 	if (h->o.attempts < 1)
 		h->o.attempts = 1;
+	/* A retry at once is what made a failing server be asked thousands of times a minute. */
+	if (h->o.backoff_ms < EM_HTTP_MIN_BACKOFF_MS)
+		h->o.backoff_ms = EM_HTTP_MIN_BACKOFF_MS;
+	if (h->o.backoff_max_ms < h->o.backoff_ms)
+		h->o.backoff_max_ms = h->o.backoff_ms;
+	if (h->o.max_download == 0)
+		h->o.max_download = EM_HTTP_MAX_DOWNLOAD;
 	if (h->o.user_agent != NULL)
 		snprintf(h->ua, sizeof(h->ua), "%s", h->o.user_agent);
 	else
@@ -306,6 +323,8 @@ xfer_new(struct engine *g, const char *url, enum xkind kind)
 	x->kind = kind;
 	x->fd = -1;
 	x->total = UINT64_MAX;
+	x->cap = UINT64_MAX;
+	x->announced = UINT64_MAX;
 	x->is_http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 	em_buf_init(&x->body, 0);
 	return x;
@@ -317,7 +336,11 @@ xfer_reset_attempt(struct xfer *x)
 	em_buf_release(&x->body);
 	free(x->etag);
 	free(x->ctype);
-	x->etag = x->ctype = NULL;
+	free(x->lastmod);
+	x->etag = x->ctype = x->lastmod = NULL;
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	x->announced = UINT64_MAX;
 	x->started = x->discard = 0;
 	x->got = x->skip = 0;
 	x->why = W_NONE;
@@ -334,6 +357,10 @@ xfer_free(struct xfer *x)
 	em_buf_release(&x->body);
 	free(x->etag);
 	free(x->ctype);
+	free(x->lastmod);
+	curl_slist_free_all(x->hdrs);
+	free(x->vpath);
+	free(x->validator);
 	free(x->error);
 	free(x->url);
 	free(x);
@@ -389,7 +416,8 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 		/* A new response (after a redirect or a 100): forget the last one's headers. */
 		free(x->etag);
 		free(x->ctype);
-		x->etag = x->ctype = NULL;
+		free(x->lastmod);
+		x->etag = x->ctype = x->lastmod = NULL;
 		x->has_cr = x->cr_total_known = 0;
 		return n;
 	}
@@ -400,11 +428,70 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	} else if (n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
 		free(x->etag);
 		x->etag = header_value(p + 5, n - 5);
+	} else if (n > 14 && strncasecmp(p, "Last-Modified:", 14) == 0) {
+		free(x->lastmod);
+		x->lastmod = header_value(p + 14, n - 14);
 	} else if (n > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
 		free(x->ctype);
 		x->ctype = header_value(p + 13, n - 13);
 	}
 	return n;
+}
+
+/*
+ * The validator of a response, for If-Range when the download resumes: a
+ * strong ETag, else Last-Modified (RFC 9110 13.1.5: a weak ETag cannot be
+ * used), else "" when the server gives neither.
+ */
+static const char *
+response_validator(const struct xfer *x)
+{
+	if (x->etag != NULL && x->etag[0] == '"')
+		return x->etag;
+	if (x->lastmod != NULL)
+		return x->lastmod;
+	return "";
+}
+
+/* Keep the validator of the bytes in the .part beside it ("<dest>.part.validator"). */
+static int
+save_validator(struct xfer *x)
+{
+	const char *v = response_validator(x);
+	char *copy;
+
+	if (em_write_atomic(x->vpath, v, strlen(v), 0) == -1)
+		return -1;
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	free(x->validator);
+	x->validator = copy;
+	return 0;
+}
+
+/* The validator kept beside a .part: 1 with *out (owned), 0 when there is none, -1 on error. */
+static int
+load_validator(const char *vpath, char **out)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(vpath, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : em_fail_errno("cannot open '%s'", vpath);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return em_fail_errno("cannot read '%s'", vpath);
+	buf[n] = '\0';
+	/* A header value holds no control characters; anything else is not ours. */
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20)
+			return 0;
+	if ((*out = strdup(buf)) == NULL)
+		return em_fail_errno("out of memory");
+	return 1;
 }
 
 /* The first body bytes of an attempt: decide where they go from the status. */
@@ -422,19 +509,49 @@ begin_body(struct xfer *x)
 		return 0;
 	}
 	if (x->kind == X_FILE) {
+		curl_off_t cl = -1;
+
+		curl_easy_getinfo(x->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		if (status == 206) {
 			if (!x->has_cr || x->cr_start != x->have) {
 				x->why = W_BADRANGE;
 				return -1;
 			}
-		} else if (x->have > 0) {
-			/* The server sent the whole file: start over. */
-			if (ftruncate(x->fd, 0) == -1) {
+			/*
+			 * If-Range makes a server that knows it send 200 for a
+			 * changed file; one that ignores If-Range but names a
+			 * new ETag is caught here.
+			 */
+			if (x->validator != NULL && x->validator[0] == '"' && x->etag != NULL &&
+			    strcmp(x->etag, x->validator) != 0) {
+				x->why = W_CHANGED;
+				return -1;
+			}
+			if (x->cr_total_known)
+				x->announced = x->cr_total;
+			else if (cl >= 0)
+				x->announced = x->have + (uint64_t)cl;
+		} else {
+			if (x->have > 0) {
+				/* The whole file (ignored range, or If-Range saw a change): start over. */
+				if (ftruncate(x->fd, 0) == -1) {
+					x->why = W_IO;
+					return -1;
+				}
+				x->have = 0;
+				x->restarted = 1;
+			}
+			if (cl >= 0)
+				x->announced = (uint64_t)cl;
+			/* What the bytes about to be written are a version of. */
+			if (x->vpath != NULL && save_validator(x) == -1) {
 				x->why = W_IO;
 				return -1;
 			}
-			x->have = 0;
-			x->restarted = 1;
+		}
+		if (x->announced != UINT64_MAX && x->announced > x->cap) {
+			x->why = W_TOOLONG;
+			return -1;
 		}
 	} else if (x->kind == X_RANGE) {
 		if (status == 206) {
@@ -457,14 +574,23 @@ on_write(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (!x->started && begin_body(x) == -1)
 		return 0;
-	if (x->discard)
-		return n;
+	if (x->discard) {
+		/* An error page is read to keep the connection; an endless one is not. */
+		x->skip += n;
+		return x->skip > EM_HTTP_MAX_ERROR_BODY ? 0 : n;
+	}
 	x->got += n;
 	em_progress_add_bytes(x->g->h->o.progress, n);
 	switch (x->kind) {
 	case X_FILE: {
 		const char *c = p;
 		size_t left = n;
+
+		if (n > x->cap - x->have) {
+			/* An endless or overlong body: stop before the disk fills. */
+			x->why = W_TOOLONG;
+			return 0;
+		}
 		while (left > 0) {
 			ssize_t w = pwrite(x->fd, c, left, (off_t)x->have);
 			if (w < 0) {
@@ -588,6 +714,28 @@ xfer_start(struct engine *g, struct xfer *x)
 		    x->off + x->len - 1);
 	if (x->range[0])
 		curl_easy_setopt(e, CURLOPT_RANGE, x->range);
+	if (x->kind == X_FILE && x->have > 0 && x->is_http && x->validator != NULL &&
+	    x->validator[0] != '\0') {
+		/* RFC 9110 13.1.5: the rest if the file is still this version, else all of it. */
+		char *hv = malloc(strlen(x->validator) + 11);
+		struct curl_slist *l;
+
+		if (hv == NULL) {
+			engine_release_easy(g, e);
+			x->e = NULL;
+			return em_fail_errno("out of memory");
+		}
+		snprintf(hv, strlen(x->validator) + 11, "If-Range: %s", x->validator);
+		l = curl_slist_append(NULL, hv);
+		free(hv);
+		if (l == NULL) {
+			engine_release_easy(g, e);
+			x->e = NULL;
+			return em_fail("out of memory");
+		}
+		x->hdrs = l;
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	}
 	if (x->kind == X_HEAD)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	x->requests++;
@@ -675,11 +823,71 @@ retryable_curl(CURLcode rc)
 	}
 }
 
-enum outcome { O_DONE, O_RETRY, O_RETRY_NOW };
+enum outcome { O_DONE, O_RETRY };
+
+/*
+ * 1 if body starts like a JSON object or array (after white space) and
+ * ends before it closes: a reply cut short that the server sent as whole
+ * (its Content-Length matching the short body).  Control characters other
+ * than white space, or closing more than was opened, mean it is not JSON
+ * text at all, and that is for the caller to judge.
+ */
+static int
+json_cut_short(const char *p, size_t n)
+{
+	size_t i = 0, depth = 0;
+	int in_str = 0, esc = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	if (i == n || (p[i] != '{' && p[i] != '['))
+		return 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			return 0;
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return 0;
+			if (--depth == 0)
+				return 0;	/* closed: whole, whatever follows */
+		}
+	}
+	return 1;
+}
+
+/* Start the .part over: its bytes are not the start of the file the server has now. */
+static int
+restart_part(struct xfer *x)
+{
+	if (ftruncate(x->fd, 0) == -1)
+		return -1;
+	x->have = 0;
+	x->restarted = 1;
+	return 0;
+}
 
 /*
  * Decide what a finished attempt means: done (with x->result 0, MISSING or
- * -1 and the error text), or another attempt (after *wait seconds).
+ * -1 and the error text), or another attempt (after *wait seconds).  Every
+ * attempt that fails counts against the attempts allowed, whatever bytes
+ * it brought (a server that drops each reply at the same place, or answers
+ * each range with the whole file, would otherwise be asked forever); the
+ * .part keeps them for the next run.
  */
 static enum outcome
 xfer_judge(struct xfer *x, CURLcode rc, double *wait)
@@ -696,14 +904,23 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 	curl_easy_getinfo(x->e, CURLINFO_RETRY_AFTER, &ra);
 	x->status = status;
 	*wait = 0;
-	if (x->kind == X_FILE && x->got > 0)
-		x->tries = 0;	/* progress: the count of fruitless attempts starts again */
 
 	if (x->why == W_TOOBIG)
 		return xfer_fail(x, -1, "response larger than %zu bytes", x->max), O_DONE;
 	if (x->why == W_IO) {
 		errno = x->result;
 		return xfer_fail(x, -1, "cannot write: %s", strerror(errno)), O_DONE;
+	}
+	if (x->why == W_TOOLONG) {
+		if (x->announced != UINT64_MAX && x->announced > x->cap && x->capped_by_check)
+			return xfer_fail(x, -1, "size %" PRIu64 ", expected %" PRIu64 " (the "
+			    "server announces more than the expected size)", x->announced,
+			    x->cap), O_DONE;
+		if (x->announced != UINT64_MAX && x->announced > x->cap)
+			return xfer_fail(x, -1, "the server announces %" PRIu64 " bytes, more than "
+			    "%s (%" PRIu64 " bytes)", x->announced, x->cap_what, x->cap), O_DONE;
+		return xfer_fail(x, -1, "the body goes on past %s (%" PRIu64 " bytes)",
+		    x->cap_what, x->cap), O_DONE;
 	}
 	if (x->why == W_DONE)
 		rc = CURLE_OK;
@@ -713,17 +930,29 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			curl_easy_getinfo(x->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 			if (x->kind == X_FILE && status == 200 && x->got == 0 && x->have > 0) {
 				/* An empty whole body: the file is now empty. */
-				if (ftruncate(x->fd, 0) == -1)
+				if (restart_part(x) == -1)
 					return xfer_fail(x, -1, "cannot truncate: %s",
 					    strerror(errno)), O_DONE;
-				x->have = 0;
-				x->restarted = 1;
+				if (x->vpath != NULL && save_validator(x) == -1)
+					return xfer_fail(x, -1, "cannot keep the validator: %s",
+					    em_errmsg()), O_DONE;
 			}
 			if (x->cr_total_known)
 				x->total = x->cr_total;
 			else if (cl >= 0)
 				x->total = (uint64_t)cl + (status == 206 && x->kind == X_FILE ?
 				    x->have - x->got : 0);
+			if (x->kind == X_MEM && x->json && x->tries + 1 < h->o.attempts &&
+			    json_cut_short(x->body.data, x->body.len)) {
+				/*
+				 * Retried like a dropped reply; a server that sends the
+				 * same short text on the last attempt too means it, and
+				 * the caller's parser names what is wrong with it.
+				 */
+				snprintf(reason, sizeof(reason), "the JSON text ends early (%zu bytes)",
+				    x->body.len);
+				goto retry;
+			}
 			x->result = 0;
 			return O_DONE;
 		}
@@ -738,12 +967,12 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 				return O_DONE;
 			}
 			/* The .part is longer than the file: it is not this file's start. */
-			if (ftruncate(x->fd, 0) == -1)
+			if (restart_part(x) == -1)
 				return xfer_fail(x, -1, "cannot truncate: %s", strerror(errno)),
 				    O_DONE;
-			x->have = 0;
-			x->restarted = 1;
-			return O_RETRY_NOW;
+			snprintf(reason, sizeof(reason), "HTTP 416: the partial file is longer "
+			    "than the file");
+			goto retry;
 		}
 		if (!(status == 408 || status == 429 || (status >= 500 && status <= 599))) {
 			xfer_fail(x, -1, "HTTP %ld %s", status, em_http_reason(status));
@@ -772,11 +1001,9 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 		return O_DONE;
 	} else if (rc == CURLE_BAD_DOWNLOAD_RESUME && x->kind == X_FILE && x->have > 0) {
 		/* file:// or ftp://: the .part is longer than the file, so not its start. */
-		if (ftruncate(x->fd, 0) == -1)
+		if (restart_part(x) == -1)
 			return xfer_fail(x, -1, "cannot truncate: %s", strerror(errno)), O_DONE;
-		x->have = 0;
-		x->restarted = 1;
-		return O_RETRY_NOW;
+		snprintf(reason, sizeof(reason), "the partial file is longer than the file");
 	} else if (rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    rc == CURLE_FTP_COULDNT_RETR_FILE) {
 		curl_reason(x, rc, reason, sizeof(reason));
@@ -784,10 +1011,16 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 		return O_DONE;
 	} else if (x->why == W_BADRANGE) {
 		snprintf(reason, sizeof(reason), "the server answered another range than asked");
-		if (x->kind == X_FILE && ftruncate(x->fd, 0) == 0) {
-			x->have = 0;
-			x->restarted = 1;
-		}
+		if (x->kind == X_FILE)
+			(void)restart_part(x);
+	} else if (x->why == W_CHANGED) {
+		snprintf(reason, sizeof(reason), "the file changed on the server (ETag %s, the "
+		    "partial file's %s)", x->etag, x->validator);
+		if (restart_part(x) == -1)
+			return xfer_fail(x, -1, "cannot truncate: %s", strerror(errno)), O_DONE;
+		/* The next attempt asks without a validator, for the whole new file. */
+		free(x->validator);
+		x->validator = NULL;
 	} else if (rc == CURLE_WRITE_ERROR && x->discard) {
 		snprintf(reason, sizeof(reason), "HTTP %ld %s", status, em_http_reason(status));
 		busy = status == 429 || status == 503;
@@ -802,6 +1035,7 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			    " (HTTP %ld)", status);
 	}
 
+retry:
 	/*
 	 * Worth another attempt.  "Too many requests" or "busy" while several
 	 * ran at once asks for fewer at once: the limit is halved (once per
@@ -834,10 +1068,12 @@ xfer_judge(struct xfer *x, CURLcode rc, double *wait)
 			d *= 2;
 		if (d > (double)h->o.backoff_max_ms / 1000.0)
 			d = (double)h->o.backoff_max_ms / 1000.0;
-		d *= 0.5 + 0.5 * jitter01(h);	/* "equal jitter" */
+		d *= 0.5 + 0.5 * jitter01(h);	/* "equal jitter": never below half the backoff */
+		if (d < EM_HTTP_MIN_BACKOFF_MS / 1000.0)
+			d = EM_HTTP_MIN_BACKOFF_MS / 1000.0;
 	}
-	em_log(EM_LOG_INFO, "%s '%s': %s; retrying in %.1f s", x->kind == X_HEAD ? "HEAD" : "GET",
-	    x->url, reason, d);
+	em_log(EM_LOG_INFO, "%s '%s': %s; attempt %d of %d failed, retrying in %.3f s",
+	    x->kind == X_HEAD ? "HEAD" : "GET", x->url, reason, x->tries, h->o.attempts, d);
 	*wait = d;
 	return O_RETRY;
 }
@@ -912,7 +1148,7 @@ engine_collect(struct engine *g)
 			if (g->finish(g, x) == -1)
 				return -1;
 		} else {
-			x->not_before = mono_now() + (oc == O_RETRY ? wait : 0);
+			x->not_before = mono_now() + wait;
 			enqueue(g, x);
 		}
 	}
@@ -1047,6 +1283,7 @@ em_http_get(struct em_http *h, const char *url, size_t max, struct em_http_resp 
 	if ((x = xfer_new(&h->sync, url, X_MEM)) == NULL)
 		return -1;
 	x->max = max;
+	x->json = 1;
 	return resp_from(x, r, sync_run(h, x));
 }
 
@@ -1148,15 +1385,24 @@ check_file(int fd, const struct em_http_check *check, char *why, size_t n)
 	return 0;
 }
 
+/* Remove a .part that cannot be resumed, and its validator. */
+static void
+drop_part(const char *part, const char *vpath)
+{
+	unlink(part);
+	if (vpath != NULL)
+		unlink(vpath);
+}
+
 int
 em_http_download(struct em_http *h, const char *url, const char *dest,
     const struct em_http_check *check, struct em_http_dl *info)
 {
 	struct em_http_dl dummy;
 	struct xfer *x = NULL;
-	char *part = NULL, why[256];
+	char *part = NULL, *vpath = NULL, *validator = NULL, why[256];
 	struct stat st;
-	int fd = -1, ret = -1, rc;
+	int fd = -1, ret = -1, rc, is_http;
 	size_t n;
 
 	if (info == NULL)
@@ -1181,10 +1427,14 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 		}
 	}
 
-	n = strlen(dest) + 6;
-	if ((part = malloc(n)) == NULL)
-		return em_fail_errno("out of memory");
+	n = strlen(dest) + 16;
+	if ((part = malloc(n)) == NULL || (vpath = malloc(n)) == NULL) {
+		em_fail_errno("out of memory");
+		goto out;
+	}
 	snprintf(part, n, "%s.part", dest);
+	snprintf(vpath, n, "%s.part.validator", dest);
+	is_http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 	if ((fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1) {
 		em_fail_errno("cannot open '%s'", part);
 		goto out;
@@ -1204,22 +1454,50 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 		goto out;
 	x->fd = fd;
 	x->have = (uint64_t)st.st_size;
-	if (check != NULL && check->size && x->have > check->size) {
-		if (ftruncate(fd, 0) == -1) {
-			em_fail_errno("cannot truncate '%s'", part);
+	if (check != NULL && check->size) {
+		x->cap = check->size;
+		x->cap_what = "the expected size";
+		x->capped_by_check = 1;
+	} else {
+		x->cap = h->o.max_download;
+		x->cap_what = "the download limit (--max-download)";
+	}
+	if (is_http) {
+		/*
+		 * The bytes of an HTTP .part are resumed only with the ETag or
+		 * Last-Modified they came with, sent back in If-Range; a .part
+		 * without one (left by an older version) is not known to be this
+		 * file's start.  An empty validator file: the server gave none.
+		 */
+		if ((rc = load_validator(vpath, &validator)) == -1)
 			goto out;
+		if (rc == 0 && x->have > 0) {
+			em_log(EM_LOG_INFO, "'%s' has no validator beside it: starting over", part);
+			x->have = 0;
 		}
+		x->vpath = vpath;
+		x->validator = validator;
+		vpath = NULL;
+		validator = NULL;
+	}
+	if (x->have > x->cap) {
 		x->have = 0;
+	}
+	if (x->have == 0 && st.st_size > 0 && ftruncate(fd, 0) == -1) {
+		em_fail_errno("cannot truncate '%s'", part);
+		goto out;
 	}
 	info->resumed_from = x->have;
 	if (x->have > 0)
-		em_log(EM_LOG_INFO, "resuming '%s' at byte %" PRIu64, dest, x->have);
+		em_log(EM_LOG_INFO, "resuming '%s' at byte %" PRIu64 "%s%s", dest, x->have,
+		    x->validator && x->validator[0] ? " if still " : "",
+		    x->validator && x->validator[0] ? x->validator : "");
 	rc = sync_run(h, x);
 	info->requests = x->requests;
 	info->restarted = x->restarted;
 	if (rc != 0) {
-		if (rc == EM_HTTP_MISSING && x->have == 0)
-			unlink(part);
+		if ((rc == EM_HTTP_MISSING && x->have == 0) || x->why == W_TOOLONG)
+			drop_part(part, x->vpath);	/* not the file: nothing worth resuming */
 		ret = rc;
 		goto out;
 	}
@@ -1234,7 +1512,7 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 	}
 	if (rc == 1) {
 		/* Whole but wrong: keeping it would only resume into the same error. */
-		unlink(part);
+		drop_part(part, x->vpath);
 		em_fail("GET '%s': %s", url, why);
 		goto out;
 	}
@@ -1242,6 +1520,8 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 		em_fail_errno("cannot rename '%s' to '%s'", part, dest);
 		goto out;
 	}
+	if (x->vpath != NULL)
+		unlink(x->vpath);
 	info->size = x->have;
 	ret = 0;
 out:
@@ -1249,6 +1529,8 @@ out:
 	if (fd != -1)
 		close(fd);
 	free(part);
+	free(vpath);
+	free(validator);
 	return ret;
 }
 

@@ -18,11 +18,17 @@
  *
  * Retried, with exponential backoff and jitter: connection failures, time
  * outs, stalled transfers (slower than low_speed_bytes for low_speed_secs),
- * bodies cut short, HTTP 408, 429 and 5xx.  Retry-After (seconds or an HTTP
- * date) is honoured up to retry_after_max_s.  attempts bounds the tries of
- * one request that make no progress: a download that gains bytes before it
- * breaks starts counting again, so a server that drops every connection
- * still gets the file whole.
+ * bodies cut short (fewer bytes than Content-Length, or a whole-body GET
+ * whose JSON object or array ends before it closes: on the last attempt
+ * such a text is returned for the caller's parser to judge), HTTP 408,
+ * 429 and 5xx.
+ * Retry-After (seconds or an HTTP date) is honoured up to
+ * retry_after_max_s.  attempts bounds the requests of one call, whatever
+ * each brought: a download that breaks after some bytes keeps them in its
+ * .part (the next call resumes there) but the attempt counts, and so does
+ * a 200 answer to a range request.  Only a 429/503 that makes a multi run
+ * halve its requests at once is not held against the request.  The wait
+ * before a retry is never below EM_HTTP_MIN_BACKOFF_MS.
  *
  * TLS peers are always verified (cacert adds a private CA bundle); proxies
  * come from the usual environment variables (http_proxy, https_proxy,
@@ -40,6 +46,8 @@ struct em_http_opts {
 	long backoff_ms;		/* wait before the first retry (default 500) */
 	long backoff_max_ms;		/* longest wait between retries (default 30000) */
 	long retry_after_max_s;		/* longest Retry-After obeyed; longer fails (300) */
+	uint64_t max_download;		/* largest download without an expected size
+					   (EM_HTTP_MAX_DOWNLOAD) */
 	const char *cacert;		/* PEM CA bundle to trust, NULL: the system's (borrowed) */
 	const char *user_agent;		/* NULL: "<prog>/<version> (electron-microscopy-ingest)" */
 	struct em_progress *progress;	/* body bytes received are added here (borrowed) */
@@ -107,12 +115,19 @@ struct em_http_dl {
  * Download url to dest.  The bytes go to "<dest>.part", locked against a
  * second process; a download that breaks (or a process that is killed)
  * leaves it, and the next call, in this process or another, resumes it
- * with "Range: bytes=N-" (a server answering 200 is read from the start).
- * When whole, the size is checked against Content-Length/Content-Range and
- * check, the SHA-256 against check, and the file renamed to dest.  A file
- * failing the size or checksum check is removed.  When dest exists and a
- * check with a size or checksum is given that it passes, nothing is
- * fetched.  info may be NULL.
+ * with "Range: bytes=N-".  Over HTTP the resume also sends "If-Range:" with
+ * the ETag (or else the Last-Modified) the .part's bytes came with, kept in
+ * "<dest>.part.validator": a server whose file changed answers 200 with the
+ * whole new file, which is read from byte 0 (as is any 200; a 206 naming
+ * another ETag restarts too).  An HTTP .part without that file is started
+ * over.  The body may not grow past check's size, else the server's
+ * Content-Length, else opts.max_download: more (an endless body, or an
+ * announced length past the bound) stops with an error naming the sizes
+ * and removes the .part.  When whole, the size is checked against
+ * Content-Length/Content-Range and check, the SHA-256 against check, and
+ * the file renamed to dest.  A file failing the size or checksum check is
+ * removed.  When dest exists and a check with a size or checksum is given
+ * that it passes, nothing is fetched.  info may be NULL.
  */
 int em_http_download(struct em_http *h, const char *url, const char *dest,
     const struct em_http_check *check, struct em_http_dl *info);

@@ -82,6 +82,7 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 	em_http_opts_init(&f->http_opts);
 	f->http_opts.jobs = em_fetch_transfers(f);
 	f->http_opts.cacert = o->cacert;
+	f->http_opts.max_download = o->max_download;	/* 0: http.c's default */
 	f->http_opts.progress = &f->progress;
 	if (em_config_get_int(f->cfg, "global.http.retries", 5, &v) < 0)
 		return -1;

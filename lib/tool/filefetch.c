@@ -508,6 +508,16 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 	for (i = 0; i < l->n; i++)
 		paths[i] = l->v[i].path;
 	if (em_fetch_image_ex(f, paths, l->n, o) < 0) {
+		/*
+		 * A download the reader could not decode (its error names the
+		 * file) leaves the cache, so that the next run fetches it again
+		 * rather than failing the same way on the same bytes.
+		 */
+		for (i = 0; i < l->n && !em_interrupted(); i++)
+			if (l->v[i].downloaded && strstr(em_errmsg(), l->v[i].path) != NULL &&
+			    unlink(l->v[i].path) == 0)
+				em_log(EM_LOG_WARN, "removed '%s' from the cache: it cannot be decoded",
+				    l->v[i].path);
 		free(paths);
 		return em_fetch_fail(f, NULL);
 	}

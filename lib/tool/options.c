@@ -22,6 +22,7 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "config", required_argument, NULL, EM_OPT_CONFIG },
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
+	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -33,7 +34,7 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--max-memory SIZE] [--jobs N] [--config FILE] [--cacert FILE]\n"
-	"       [--progress] [-q] [-v]\n";
+	"       [--max-download SIZE] [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -99,6 +100,12 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		return 1;
 	case EM_OPT_CACERT:
 		o->cacert = arg;
+		return 1;
+	case EM_OPT_MAX_DOWNLOAD:
+		if (em_parse_size(arg, &o->max_download) < 0)
+			return em_fail_ctx("--max-download");
+		if (o->max_download == 0)
+			return em_fail("--max-download must be more than 0");
 		return 1;
 	default:
 		return 0;

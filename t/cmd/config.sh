@@ -137,4 +137,28 @@ missing = sorted(set(p[-1] for p in keys(cfg, []) if not re.search(r"^(\.It(.* ,
 assert not missing, "undocumented keys: %s" % missing
 ' "$SCRATCH/cfg.json" "$TOP/man/em-config.5"
 expect_rc 0 "em-config(5) has an entry for every key of config/config.yaml"
+# Numbers that cannot be meant are refused where they are written (file:line:col).
+bad() { # KEY-PATH-YAML LINE COL MESSAGE
+	printf '%b' "$1" >"$SCRATCH/bad.yaml"
+	run em-config --config "$SCRATCH/bad.yaml" global
+	expect_rc 1 "refused: $4"
+	expect_grep "bad.yaml:$2:$3: $4" "$SCRATCH/err" "at its place: $4"
+}
+bad 'global:\n  http:\n    retries: -3\n' 3 14 "'global.http.retries' is -3, expected 1 to 1000"
+bad 'global:\n  http:\n    retries: 0\n' 3 14 "'global.http.retries' is 0, expected 1 to 1000"
+bad 'global:\n  http:\n    backoff_initial_ms: -500\n' 3 25 "'global.http.backoff_initial_ms' is -500"
+bad 'global:\n  http:\n    backoff_max_ms: 0\n' 3 21 "'global.http.backoff_max_ms' is 0"
+bad 'global:\n  http:\n    connect_timeout_s: -1\n' 3 24 "'global.http.connect_timeout_s' is -1"
+bad 'global:\n  http:\n    low_speed_time_s: -60\n' 3 23 "'global.http.low_speed_time_s' is -60"
+bad 'global:\n  jobs: 0\n' 2 9 "'global.jobs' is 0, expected 1 to 256"
+bad 'global:\n  jobs: 100000\n' 2 9 "'global.jobs' is 100000, expected 1 to 256"
+bad 'docker:\n  memory_limits:\n    epfl: -8\n' 3 11 "'docker.memory_limits.epfl' is -8, expected at least 1 bytes"
+bad 'docker:\n  memory_limits:\n    epfl: 0G\n' 3 11 "'docker.memory_limits.epfl' is 0G, expected at least 1 bytes"
+bad 'docker:\n  memory_limits:\n    epfl: lots\n' 3 11 "'docker.memory_limits.epfl' is 'lots', not a memory size"
+bad 'sources:\n  epfl:\n    expected_bytes: -1\n' 3 21 "'sources.epfl.expected_bytes' is -1, expected at least 1 bytes"
+bad 'sources:\n  dvid:\n    max_parallel: -4\n' 3 19 "'sources.dvid.max_parallel' is -4"
+bad 'global:\n  http:\n    retries: 2.5\n' 3 14 "'global.http.retries' is 2.5, expected a whole number"
+printf 'global:\n  http:\n    retries: 3\n' >"$SCRATCH/ok.yaml"
+run em-config --config "$SCRATCH/ok.yaml" global.http.retries
+expect_rc 0 "a sane value is taken"
 done_testing

@@ -22,7 +22,7 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: httpget [-qv] [--jobs N] [--attempts N] [--cacert FILE] [--backoff-ms N]\n"
 	    "               [--low-speed BYTES,SECS] [--max SIZE] [--progress] [--range OFF,LEN]\n"
-	    "               [--size N] [--sha256 HEX] COMMAND ARGS\n"
+	    "               [--size N] [--sha256 HEX] [--max-download SIZE] COMMAND ARGS\n"
 	    "commands: get URL | range URL OFF LEN | head URL | download URL DEST |\n"
 	    "          multi URL-PREFIX N | list URL | ua\n"
 	    "exit 0 done, 1 failed, 2 usage, 4 missing (404/403/410)\n");
@@ -102,6 +102,7 @@ main(int argc, char **argv)
 		{ "sha256", required_argument, NULL, 'S' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "range", required_argument, NULL, 'R' },
+		{ "max-download", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -158,6 +159,10 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			check.sha256 = optarg;
+			break;
+		case 'M':
+			if (em_parse_size(optarg, &o.max_download) == -1 || o.max_download == 0)
+				usage(stderr, 2);
 			break;
 		case 'p':
 			pmode = EM_PROGRESS_ON;
