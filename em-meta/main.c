@@ -35,7 +35,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: em-meta [--jobs N] [--max-memory SIZE] [--allow-missing] [-q] [-v]\n"
-	    "       [FILE...]\n");
+	    "       [FILE ...]\n");
 	exit(status);
 }
 
