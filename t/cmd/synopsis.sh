@@ -70,6 +70,17 @@ for t in $tools; do
 		expect_same "$SCRATCH/$name.man" "$SCRATCH/$name.usage" \
 		    "$name: SYNOPSIS of man/$name.1 is the usage text of --help"
 	fi
+	# A tool with --jobs has -j too, in the usage text and in the page.
+	if "$t" --jobs 2 --help >/dev/null 2>&1; then
+		expect_grep '\[-j N\]' "$SCRATCH/$name.usage" "$name: usage shows -j N"
+		mandoc -Tascii -Owidth=1000 "$page" | sed 's/.\x08//g' >"$SCRATCH/$name.txt"
+		if grep -q '^ *-j N, --jobs N$' "$SCRATCH/$name.txt"; then
+			ok "$name: man/$name.1 describes -j N, --jobs N"
+		else
+			fail "$name: man/$name.1 has no item '-j N, --jobs N'; its lines on jobs:"
+			grep -e '-j\>' -e '--jobs' "$SCRATCH/$name.txt" | head -n 5 | sed 's/^/#   /'
+		fi
+	fi
 done
 [ "$n" -gt 0 ] || fail "no tools found in $TOP"
 done_testing
