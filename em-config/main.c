@@ -16,7 +16,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: em-config [--config FILE] [--overlay FILE] [--default VALUE] [--size]\n"
-	    "       [--json] [-q] [KEY...]\n");
+	    "       [--json] [-q] [KEY ...]\n");
 	exit(status);
 }
 

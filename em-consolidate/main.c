@@ -25,7 +25,8 @@
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: em-consolidate [-qv] [-o dir] [-s schema] [--config file] [path ...]\n");
+	fprintf(fp, "usage: em-consolidate [-qv] [-o dir] [-s schema] [--config file] [path ...]\n"
+	    "       em-consolidate --help | --version\n");
 	if (fp == stdout)
 		fprintf(fp,
 		    "Gather metadata records (files, directories searched for *.json, or stdin) into\n"

@@ -35,8 +35,8 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: em-meta [--jobs N] [--max-memory SIZE] [--allow-missing] [-q] [-v]\n"
-	    "       [FILE...]\n");
+	    "usage: em-meta [-j N] [--max-memory SIZE] [--allow-missing] [-q] [-v]\n"
+	    "       [FILE ...]\n");
 	exit(status);
 }
 
@@ -341,7 +341,7 @@ main(int argc, char **argv)
 	int c, i, status = 0;
 
 	em_tool_begin(argv[0]);
-	while ((c = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:qv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if (em_parse_int(optarg, 0, 64, &o.jobs) < 0) {

@@ -30,8 +30,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: em-origin [-qv] [--root DIR] [--port N] [--port-file FILE] [--log FILE]\n"
-	    "                 [--fault SPEC]... [--seed N] [--missing-status 404|403]\n"
-	    "                 [--index-style apache|nginx] [--dvid-throttle N]\n"
+	    "                 [--fault SPEC]... [--seed N] [--missing-status 404 | 403]\n"
+	    "                 [--index-style apache | nginx] [--dvid-throttle N]\n"
 	    "                 [--tls-cert FILE --tls-key FILE]\n"
 	    "       em-origin --help | --version\n");
 	exit(status);

@@ -38,7 +38,8 @@ struct totals {
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: em-validate [-qv] [-s schema] [--filter] [file ...]\n");
+	fprintf(fp, "usage: em-validate [-qv] [-s schema] [--filter] [file ...]\n"
+	    "       em-validate --help | --version\n");
 	if (fp == stdout)
 		fprintf(fp,
 		    "Check each JSON text of the files (or stdin, or -) against a JSON Schema 2020-12.\n"

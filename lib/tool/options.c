@@ -33,7 +33,7 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
-	"       [--max-memory SIZE] [--jobs N] [--config FILE] [--cacert FILE]\n"
+	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
 	"       [--max-download SIZE] [--progress] [-q] [-v]\n";
 
 void
@@ -85,6 +85,7 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		if (o->max_memory == 0)
 			return em_fail("--max-memory must be more than 0");
 		return 1;
+	case 'j':
 	case EM_OPT_JOBS:
 		if (em_parse_int(arg, 1, 256, &o->jobs) < 0)
 			return em_fail_ctx("--jobs");

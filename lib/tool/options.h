@@ -19,7 +19,7 @@ struct em_fetch_opts {
 	const char *compressor;	/* --compressor NAME (borrowed), NULL = unset */
 	int level;		/* --level N; -1 = the compressor's default */
 	uint64_t max_memory;	/* --max-memory SIZE; 0 = unset */
-	int jobs;		/* --jobs N; 0 = unset */
+	int jobs;		/* -j, --jobs N; 0 = unset */
 	int progress;		/* --progress: show progress even when stderr is not a tty */
 	int quiet;		/* -q */
 	int verbose;		/* each -v */
@@ -48,7 +48,7 @@ enum {
 extern const char *const em_compressor_names[];
 
 /* Short options shared by the fetchers, for getopt_long's optstring. */
-#define EM_FETCH_SHORTOPTS "o:qv"
+#define EM_FETCH_SHORTOPTS "j:o:qv"
 
 /*
  * Long options shared by the fetchers; a tool copies them into its own
