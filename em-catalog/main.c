@@ -349,10 +349,6 @@ main(int argc, char **argv)
 	if (o.cmd[0] == '-') {
 		/* Only --help and --version come before a command. */
 		o.cmd = "";
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-		optind = 0;
 	} else if (strcmp(o.cmd, "load") != 0 && strcmp(o.cmd, "query") != 0 &&
 	    strcmp(o.cmd, "serve") != 0) {
 		em_err("unknown command '%s' (load, query or serve)", o.cmd);
