@@ -292,6 +292,9 @@ cmd_query(struct opts *o, const char *url)
 		em_err("cannot open the catalog '%s': %s", url, em_errmsg());
 		return EM_EXIT_FAIL;
 	}
+	/* Records are a few kB each: large writes, not one per 4 kB. */
+	if (!table)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	if (o->count) {
 		if (em_catdb_count(db, &o->q, &n) < 0) {
 			em_err("cannot query '%s': %s", url, em_errmsg());

@@ -70,7 +70,7 @@ start_pg() {
 
 # psql as the superuser em, for setting up roles in the tests.
 pg_sql() {
-	PGPASSWORD= "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_URL" -c "$1"
+	PGPASSWORD='' "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG_URL" -c "$1"
 }
 
 start_serve() {

@@ -354,6 +354,16 @@ em_catdb_sqlite_open(const char *path, enum em_catdb_mode mode)
 		em_fail("the file is read-only");
 		goto fail;
 	}
+	/*
+	 * Pages of 16 KiB hold a record (a few kB) without overflow pages, and
+	 * reads through mmap save a copy per page: together they make a query
+	 * that returns many records several times faster.  page_size only
+	 * takes effect on a new file, before WAL mode is set.
+	 */
+	if (sq_exec(db, "PRAGMA mmap_size = 1073741824", NULL, 0, NULL, NULL, NULL) < 0 ||
+	    (mode == EM_CATDB_WRITE &&
+	    sq_exec(db, "PRAGMA page_size = 16384", NULL, 0, NULL, NULL, NULL) < 0))
+		goto fail;
 	/* WAL: readers (serve, query) go on while a load writes. */
 	if (mode == EM_CATDB_WRITE &&
 	    (sq_exec(db, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL, NULL) < 0 ||
