@@ -32,14 +32,18 @@ SANITIZE ?=
 PKGS = libcurl libtiff-4 jansson yaml-0.1 zlib libzstd blosc libcrypto libdeflate \
 	libpcre2-8 libxml-2.0 liblz4
 PKGS_ORIGIN = libmicrohttpd
+# The catalog database (lib/meta/catdb*.c): em-catalog and the unit tests link them.
+PKGS_CATALOG = sqlite3 libpq
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 ORIGIN_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_ORIGIN) 2>/dev/null)
+CATALOG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS_CATALOG) $(PKGS_ORIGIN) 2>/dev/null)
+CATALOG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_CATALOG) 2>/dev/null)
 
 EM_CFLAGS = -std=c17 -Wall -Wextra -Wpedantic $(WERROR) -D_DEFAULT_SOURCE \
-	-pthread -Ilib $(PKG_CFLAGS)
+	-pthread -Ilib $(PKG_CFLAGS) $(CATALOG_CFLAGS)
 EM_LDFLAGS = -pthread -Wl,--as-needed
 ifneq ($(SANITIZE),)
 EM_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -117,7 +121,8 @@ define tool_rule
 $(1)/$(1): $(patsubst %.c,%.o,$(wildcard $(1)/*.c)) $(LIB)
 	$$(say) LINK $$@
 	$$(Q)$$(CC) -o $$@ $$(filter %.o,$$^) $(LIB) $$(ALL_LDFLAGS) $$(PKG_LIBS) \
-		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) -lm
+		$$(if $$(filter em-origin,$(1)),$$(ORIGIN_LIBS)) \
+		$$(if $$(filter em-catalog,$(1)),$$(CATALOG_LIBS) $$(ORIGIN_LIBS)) -lm
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call tool_rule,$(d))))
 
@@ -130,7 +135,7 @@ t/unit/main.o: t/unit/suites.inc
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(say) LINK $@
-	$(Q)$(CC) -o $@ $(UNIT_OBJ) $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) -o $@ $(UNIT_OBJ) $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) $(CATALOG_LIBS) $(CHECK_LIBS) -lm
 
 t/prog/%: t/prog/%.o $(LIB)
 	$(say) LINK $@
