@@ -104,4 +104,51 @@ printf "0123456789abcdef" >"$SCRATCH/u64"
 run dstool reduce mean uint64 1,1,2 1,1,2 <"$SCRATCH/u64"
 expect_rc 1 "mean of uint64 is refused"
 expect_grep 'use mode or nearest' "$SCRATCH/err" "with the methods that work"
+
+# Pyramid levels written in the same pass as level 0, planes fed a few at a time:
+# every level equals numpy's reduction of the level below (read with zarr-python).
+if /usr/bin/python3 -c 'import zarr' 2>/dev/null; then
+	for m in mean mode nearest; do
+		rm -rf "$SCRATCH/pyr"
+		/usr/bin/python3 -c 'import numpy as np, sys; np.random.default_rng(3).integers(0, 60000, (23, 37, 45), dtype=np.uint16).tofile(sys.argv[1])' "$SCRATCH/vol.raw"
+		run dstool pyramid "$SCRATCH/pyr" $m uint16 23,37,45 30,8,8 4,8,8 auto 3 <"$SCRATCH/vol.raw"
+		expect_rc 0 "$m: levels written with level 0"
+		/usr/bin/python3 - "$SCRATCH/pyr" "$SCRATCH/vol.raw" $m >"$SCRATCH/pyr.out" 2>&1 <<'PY'
+import sys, os, itertools, collections
+import numpy as np, zarr
+d, raw, m = sys.argv[1:]
+a = np.fromfile(raw, np.uint16).reshape(23, 37, 45)
+assert np.array_equal(zarr.open(d + "/0", mode="r")[:], a), "level 0"
+levels = sorted(int(x) for x in os.listdir(d))
+vox = [30.0, 8.0, 8.0]
+prev = a
+for l in levels[1:]:
+    got = zarr.open(d + "/%d" % l, mode="r")[:]
+    coarsest = max(v for v, n in zip(vox, prev.shape) if n > 1)
+    f = [2 if n > 1 and v < 0.75 * coarsest else 1 for v, n in zip(vox, prev.shape)]
+    if f == [1, 1, 1]:
+        f = [2 if n > 1 else 1 for n in prev.shape]
+    vox = [v * k for v, k in zip(vox, f)]
+    out = tuple((n + k - 1) // k for n, k in zip(prev.shape, f))
+    if m == "nearest":
+        want = prev[::f[0], ::f[1], ::f[2]]
+    else:
+        want = np.empty(out, prev.dtype)
+        for z, y, x in itertools.product(*(range(n) for n in out)):
+            v = prev[z*f[0]:(z+1)*f[0], y*f[1]:(y+1)*f[1], x*f[2]:(x+1)*f[2]].ravel().astype(np.int64)
+            if m == "mean":
+                want[z, y, x] = (2 * v.sum() + v.size) // (2 * v.size)
+            else:
+                c = collections.Counter(v.tolist()); top = max(c.values())
+                want[z, y, x] = min(k for k, n in c.items() if n == top)
+    assert got.shape == out and np.array_equal(got, want), "level %d %s" % (l, f)
+    prev = want
+print("levels", len(levels))
+PY
+		if grep -q '^levels [3-9]$' "$SCRATCH/pyr.out"; then ok "$m: $(cat "$SCRATCH/pyr.out"), each equal to numpy's reduction of the one below"
+		else fail "$m: $(tail -n 3 "$SCRATCH/pyr.out")"; fi
+	done
+else
+	echo "# pyramid levels: not read back, python3-zarr missing"
+fi
 done_testing

@@ -7,14 +7,18 @@
 #include "core/diag.h"
 #include "core/dtype.h"
 #include "core/parse.h"
+#include "store/codec.h"
 #include "store/downsample.h"
+#include "store/pyramid.h"
+#include "store/zarr.h"
 #include "tool/tool.h"
 
 static void
 usage(void)
 {
 	fputs("usage: dstool reduce METHOD DTYPE Z,Y,X FZ,FY,FX <in.raw >out.raw\n"
-	    "       dstool plan Z,Y,X VZ,VY,VX CZ,CY,CX LEVELS\n", stderr);
+	    "       dstool plan Z,Y,X VZ,VY,VX CZ,CY,CX LEVELS\n"
+	    "       dstool pyramid DIR METHOD DTYPE Z,Y,X VZ,VY,VX CZ,CY,CX LEVELS STEP <in.raw\n", stderr);
 	exit(EM_EXIT_USAGE);
 }
 
@@ -97,6 +101,74 @@ plan(int argc, char **argv)
 	return 0;
 }
 
+/* Level 0 and the levels above it into DIR/0, DIR/1, ... (Zarr v2, zlib), planes STEP at a time. */
+static int
+pyramid(int argc, char **argv)
+{
+	struct em_zarr *arr[EM_PYRAMID_MAX_LEVELS] = { 0 };
+	struct em_zwriter_opts o = { .jobs = 2 };
+	struct em_pyramid_plan p;
+	struct em_zwriter_stats st = { 0 };
+	struct em_pyramid *py;
+	struct em_zwriter *w0;
+	struct em_codec c;
+	uint64_t s[3], cs[3], step;
+	double v[3];
+	enum em_dtype dt;
+	int m, levels;
+	unsigned char *buf;
+	size_t plane;
+	char path[4096];
+	const char *q;
+	char *end;
+
+	if (argc != 10)
+		usage();
+	if ((m = em_ds_method_from_name(argv[3])) < 0 || (dt = em_dtype_from_name(argv[4])) == EM_DT_NONE)
+		usage();
+	list3(argv[5], s);
+	q = argv[6];
+	for (int i = 0; i < 3; i++) {
+		v[i] = strtod(q, &end);
+		q = end + 1;
+	}
+	list3(argv[7], cs);
+	levels = strcmp(argv[8], "auto") == 0 ? 0 : atoi(argv[8]);
+	step = strtoull(argv[9], NULL, 10);
+	if (step == 0 || em_pyramid_plan(s, v, cs, levels, &p) < 0 || em_codec_from_name("zlib", 1, &c) < 0)
+		em_die(1, "%s", em_errmsg());
+	for (int l = 0; l < p.levels; l++) {
+		struct em_zarr_meta meta;
+
+		snprintf(path, sizeof(path), "%s/%d", argv[2], l);
+		if (em_zarr_meta_init(&meta, 3, p.shape[l], cs, dt, &c) < 0 || em_zarr_create_array(path, &meta) < 0
+		    || (arr[l] = em_zarr_open(path)) == NULL)
+			em_die(1, "level %d: %s", l, em_errmsg());
+	}
+	if ((w0 = em_zwriter_new(arr[0], &o)) == NULL
+	    || (py = em_pyramid_new(&p, 0, arr, dt, (enum em_ds_method)m, &o, NULL)) == NULL)
+		em_die(1, "%s", em_errmsg());
+	plane = (size_t)(s[1] * s[2]) * em_dtype_size(dt);
+	if ((buf = malloc(plane * step)) == NULL)
+		em_die(1, "out of memory");
+	for (uint64_t z = 0; z < s[0]; z += step) {
+		uint64_t nz = s[0] - z < step ? s[0] - z : step;
+		if (fread(buf, plane, nz, stdin) != nz)
+			em_die(1, "short input");
+		if (em_zwriter_put_planes(w0, z, nz, buf) < 0 || em_pyramid_put_planes(py, z, nz, buf) < 0)
+			em_die(1, "%s", em_errmsg());
+	}
+	if (em_zwriter_finish(w0, NULL) < 0 || em_pyramid_finish(py, &st) < 0)
+		em_die(1, "%s", em_errmsg());
+	printf("levels %d chunks above level 0 %llu\n", p.levels, (unsigned long long)st.chunks_written);
+	em_pyramid_free(py);
+	em_zwriter_free(w0);
+	for (int l = 0; l < p.levels; l++)
+		em_zarr_close(arr[l]);
+	free(buf);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,6 +179,8 @@ main(int argc, char **argv)
 		return reduce(argc, argv);
 	if (strcmp(argv[1], "plan") == 0)
 		return plan(argc, argv);
+	if (strcmp(argv[1], "pyramid") == 0)
+		return pyramid(argc, argv);
 	usage();
 	return 2;
 }

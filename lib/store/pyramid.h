@@ -1,0 +1,41 @@
+/* pyramid.h - pyramid levels written in the same pass as the level below, from planes in z order */
+#ifndef EM_PYRAMID_H
+#define EM_PYRAMID_H
+
+#include <stdint.h>
+
+#include "store/downsample.h"
+#include "store/writer.h"
+#include "store/zarr.h"
+
+/*
+ * Planes of level `base` go in, in z order; each level above keeps the
+ * (one or two) planes of the level below that make its next plane, reduces
+ * them and hands the plane to its own writer and to the level above it.  So
+ * levels base+1 .. plan->levels-1 are written while the base level is, with
+ * memory for two planes and one writer per level (each level's planes are a
+ * quarter or half of the one below), and nothing is read back.  A resumed
+ * run feeds every plane again; each level's writer skips its chunks already
+ * written.
+ */
+struct em_pyramid;
+
+/*
+ * arrays[l] is level l's open array (borrowed, l = base+1 .. levels-1; the
+ * others unused), made with plan->shape[l].  o: the options of every level's
+ * writer (borrowed; journals per level in journals[l] when not NULL).
+ */
+struct em_pyramid *em_pyramid_new(const struct em_pyramid_plan *plan, int base,
+    struct em_zarr *const *arrays, enum em_dtype dt, enum em_ds_method m,
+    const struct em_zwriter_opts *o, struct em_journal *const *journals);
+/* Planes z0 .. z0+nz-1 of the base level (C order, packed); z0 is the next plane expected. */
+int em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const void *data);
+/* Every level complete and written: 0, or -1 naming the first failure.  stats adds all levels. */
+int em_pyramid_finish(struct em_pyramid *py, struct em_zwriter_stats *stats);
+void em_pyramid_free(struct em_pyramid *py);
+
+/* Bytes of buffers the levels above base hold at most (planes, and their writers). */
+uint64_t em_pyramid_memory(const struct em_pyramid_plan *plan, int base, const uint64_t chunks[3],
+    enum em_dtype dt, int jobs);
+
+#endif
