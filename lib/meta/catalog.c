@@ -17,6 +17,7 @@
 #include "core/fsutil.h"
 #include "core/jsonio.h"
 #include "core/timefmt.h"
+#include "meta/recfind.h"
 #include "meta/record.h"
 #include "core/version.h"
 #include "core/banned.h"
@@ -377,121 +378,29 @@ out:
 }
 
 static int
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static int
 cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk(struct em_catalog *c, const char *dir, int depth);
-
-/* One entry found in a directory search. */
+/* What a directory search meets, into the catalog and its log. */
 static int
-walk_one(struct em_catalog *c, const char *path, const char *name, int depth)
+found(enum em_recfind_event ev, const char *path, const char *text, void *ctx)
 {
-	struct stat st;
+	struct em_catalog *c = ctx;
 
-	if (lstat(path, &st) < 0)
-		return em_catalog_add_unreadable(c, path, 0, strerror(errno));
-	if (S_ISLNK(st.st_mode)) {
-		if (stat(path, &st) < 0) {
-			if (!has_suffix(name, ".json"))
-				return 0;
-			return em_catalog_add_unreadable(c, path, 0, strerror(errno));
-		}
-		if (S_ISDIR(st.st_mode)) {
-			em_catalog_logf(c, "skipped '%s': a symbolic link to a directory, not followed",
-			    path);
-			return 0;
-		}
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (has_suffix(name, ".zarr")) {
-			note(c, EM_LOG_INFO, "skipped '%s': a Zarr store, not searched", path);
-			return 0;
-		}
-		return walk(c, path, depth + 1);
-	}
-	if (!has_suffix(name, ".json"))
+	switch (ev) {
+	case EM_RECFIND_FILE:
+		return read_stream(c, path, 1);
+	case EM_RECFIND_ZARR:
+		note(c, EM_LOG_INFO, "%s", text);
 		return 0;
-	if (!S_ISREG(st.st_mode)) {
-		em_catalog_logf(c, "skipped '%s': not a regular file", path);
+	case EM_RECFIND_SKIP:
+		em_catalog_logf(c, "%s", text);
 		return 0;
+	default:
+		return em_catalog_add_unreadable(c, path, 0, text);
 	}
-	return read_stream(c, path, 1);
-}
-
-static int
-walk(struct em_catalog *c, const char *dir, int depth)
-{
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL, path[PATH_MAX];
-	size_t n = 0, cap = 0, i;
-	int ret = 0;
-
-	if (depth > EM_CATALOG_MAX_DEPTH) {
-		em_catalog_logf(c, "skipped '%s': deeper than %d directories", dir,
-		    EM_CATALOG_MAX_DEPTH);
-		return 0;
-	}
-	if ((d = opendir(dir)) == NULL)
-		return em_catalog_add_unreadable(c, dir, 0, strerror(errno));
-	/* Sorted, so that the log reads the same on every file system. */
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == EM_CATALOG_MAX_DIR_ENTRIES) {
-			em_catalog_logf(c, "skipped the rest of '%s': more than %d entries", dir,
-			    EM_CATALOG_MAX_DIR_ENTRIES);
-			break;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **t = realloc(names, ncap * sizeof(*t));
-
-			if (t == NULL) {
-				ret = em_fail("out of memory");
-				goto out;
-			}
-			names = t;
-			cap = ncap;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL) {
-			ret = em_fail("out of memory");
-			goto out;
-		}
-		n++;
-	}
-	if (errno != 0 && de == NULL) {
-		ret = em_catalog_add_unreadable(c, dir, 0, strerror(errno));
-		goto out;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; i < n && ret == 0; i++) {
-		int k = snprintf(path, sizeof(path), "%s%s%s", dir,
-		    has_suffix(dir, "/") ? "" : "/", names[i]);
-
-		if (k < 0 || (size_t)k >= sizeof(path)) {
-			ret = em_catalog_add_unreadable(c, dir, 0, "a name in it is too long");
-			continue;
-		}
-		ret = walk_one(c, path, names[i], depth);
-	}
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return ret;
 }
 
 int
@@ -507,7 +416,7 @@ em_catalog_add_path(struct em_catalog *c, const char *path)
 		return em_catalog_add_unreadable(c, path, 0, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		em_catalog_logf(c, "searching '%s'", path);
-		return walk(c, path, 0);
+		return em_recfind(path, found, c);
 	}
 	return read_stream(c, path, 0);
 }

@@ -16,6 +16,7 @@
 #include "meta/catdb.h"
 #include "meta/catdb_load.h"
 #include "meta/jschema.h"
+#include "meta/recfind.h"
 #include "core/banned.h"
 
 /* Schema errors kept per invalid record; the rest are counted. */
@@ -159,81 +160,19 @@ out:
 	return ret;
 }
 
+/* What a directory search meets: records read, unreadable ones counted; skips are not said. */
 static int
-has_suffix(const char *s, const char *suffix)
+found(enum em_recfind_event ev, const char *path, const char *text, void *ctx)
 {
-	size_t n = strlen(s), k = strlen(suffix);
+	struct loader *l = ctx;
 
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* As em-consolidate searches: *.json files, not inside *.zarr, no links to directories. */
-static int
-walk(struct loader *l, const char *dir, int depth)
-{
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL, path[PATH_MAX];
-	size_t n = 0, cap = 0, i;
-	int ret = 0;
-
-	if (depth > EM_CATALOG_MAX_DEPTH)
-		return 0;
-	if ((d = opendir(dir)) == NULL) {
+	if (ev == EM_RECFIND_FILE)
+		return read_stream(l, path, 1);
+	if (ev == EM_RECFIND_UNREADABLE) {
 		l->st->unreadable++;
-		say(l, dir, 0, strerror(errno), NULL);
-		return 0;
+		say(l, path, 0, text, NULL);
 	}
-	while ((de = readdir(d)) != NULL && n < EM_CATALOG_MAX_DIR_ENTRIES) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **t = realloc(names, ncap * sizeof(*t));
-
-			if (t == NULL) {
-				ret = em_fail("out of memory");
-				goto out;
-			}
-			names = t;
-			cap = ncap;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL) {
-			ret = em_fail("out of memory");
-			goto out;
-		}
-		n++;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; i < n && ret == 0; i++) {
-		struct stat st;
-		int k = snprintf(path, sizeof(path), "%s%s%s", dir, has_suffix(dir, "/") ? "" : "/",
-		    names[i]);
-
-		if (k < 0 || (size_t)k >= sizeof(path) || lstat(path, &st) < 0)
-			continue;
-		if (S_ISLNK(st.st_mode) && (stat(path, &st) < 0 || S_ISDIR(st.st_mode)))
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (!has_suffix(names[i], ".zarr"))
-				ret = walk(l, path, depth + 1);
-		} else if (S_ISREG(st.st_mode) && has_suffix(names[i], ".json")) {
-			ret = read_stream(l, path, 1);
-		}
-	}
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	return ret;
+	return 0;
 }
 
 int
@@ -245,7 +184,7 @@ em_catdb_load_path(struct em_catdb *db, const struct em_jschema *schema, const c
 	int rc;
 
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		rc = walk(&l, path, 0);
+		rc = em_recfind(path, found, &l);
 	else
 		rc = read_stream(&l, path, 0);
 	em_buf_release(&l.doc);

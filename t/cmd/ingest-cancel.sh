@@ -79,7 +79,12 @@ set -- $SRC
 (cd "$SCRATCH/k9" && TMPDIR=$SCRATCH/tmp exec dash "$TOP/em-ingest" "$1") >/dev/null 2>&1 &
 pid=$!
 i=0
-while [ -z "$(ls "$SCRATCH/tmp")" ] && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
+# Until its working directory holds its pid (then it has started its pipelines).
+while [ -z "$(find "$SCRATCH/tmp" -name pid 2>/dev/null)" ] && [ "$i" -lt 200 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
+sleep 0.2
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 # Its tools run on as orphans until their pipeline ends.
