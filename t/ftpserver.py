@@ -24,8 +24,10 @@ class Handler(FTPHandler):
 
 
 if rate > 0:
+    # write_limit paces what the server sends (RETR), read_limit what it receives.
     class Slow(ThrottledDTPHandler):
         read_limit = rate
+        write_limit = rate
     Handler.dtp_handler = Slow
 
 server = FTPServer(("127.0.0.1", 0), Handler)
