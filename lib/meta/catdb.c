@@ -1145,3 +1145,16 @@ em_catdb_stats(struct em_catdb *db)
 	}
 	return out;
 }
+
+int
+catdb_schema_need(long version, enum em_catdb_mode mode)
+{
+	if (version > EM_CATDB_SCHEMA_VERSION)
+		return em_fail("the catalog's schema version %ld is newer than this program's (%d)",
+		    version, EM_CATDB_SCHEMA_VERSION);
+	if (version == EM_CATDB_SCHEMA_VERSION)
+		return 0;
+	if (mode == EM_CATDB_READ)
+		return em_fail("not a catalog database (no tables; em-catalog load makes them)");
+	return 1;
+}

@@ -55,6 +55,13 @@ struct em_catdb *em_catdb_pg_open(const char *uri, enum em_catdb_mode mode);
 /* 0 when uri is a libpq URI without a password, -1 with the reason. */
 int em_catdb_pg_check(const char *uri);
 
+/*
+ * What a catalog of schema version `version` (0: none yet) needs before it
+ * is used in mode: 0 nothing, 1 the tables made or migrated, -1 refused (a
+ * newer schema, or no tables to read) with the reason.
+ */
+int catdb_schema_need(long version, enum em_catdb_mode mode);
+
 /* The SQL type of each query column, for the cursor: 't' text, 'r' real, 'i' integer. */
 char catdb_col_type(enum em_catdb_col c);
 

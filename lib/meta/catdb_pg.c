@@ -250,6 +250,7 @@ static int
 pg_schema(struct em_catdb *db, enum em_catdb_mode mode)
 {
 	long version = 0, have = 0;
+	int need;
 	char why[1024];
 	size_t i;
 
@@ -259,13 +260,8 @@ pg_schema(struct em_catdb *db, enum em_catdb_mode mode)
 	if (have && pg_exec(db, "SELECT value FROM meta WHERE key = 'schema_version'", NULL, 0,
 	    on_version, &version, NULL) < 0)
 		return -1;
-	if (version > EM_CATDB_SCHEMA_VERSION)
-		return em_fail("the catalog's schema version %ld is newer than this program's (%d)",
-		    version, EM_CATDB_SCHEMA_VERSION);
-	if (version == EM_CATDB_SCHEMA_VERSION)
-		return 0;
-	if (mode == EM_CATDB_READ)
-		return em_fail("not a catalog database (no tables; em-catalog load makes them)");
+	if ((need = catdb_schema_need(version, mode)) <= 0)
+		return need;
 	if (pg_begin(db) < 0)
 		return -1;
 	for (i = 0; schema_v1[i] != NULL; i++)
