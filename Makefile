@@ -93,7 +93,7 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 # Keep the test programs' objects: make would delete them as intermediates.
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
-.PHONY: all check check-valgrind check-unit check-cmd deps install uninstall clean bench demo \
+.PHONY: all check check-valgrind check-unit check-cmd deps deps-js install uninstall clean bench demo \
 	ingest check-network
 .SUFFIXES:
 
@@ -169,6 +169,16 @@ deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		$$(grep -v '^#' deps/debian.txt)
+	$(MAKE) deps-js
+
+# The JavaScript clients the tests run (t/js/<name>/: package.json and its lock), from
+# the npm registry, exactly as locked.
+deps-js:
+	@for d in t/js/*/; do \
+		[ -f "$$d/package-lock.json" ] || continue; \
+		echo "npm ci in $$d"; \
+		(cd "$$d" && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
