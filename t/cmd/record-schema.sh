@@ -70,7 +70,7 @@ for seq in "" "processing" "processing,saving-data" "processing,saving-data,comp
 	"processing,failed:HTTP 500" "cancelled" "processing,saving-data,cancelled:interrupted by SIGINT" \
 	"processing,saving-data,complete,processing" \
 	"failed:bad DM3,pending,processing,saving-data,complete" "start,saving-data,start" \
-	"processing,saving-data,complete,start"; do
+	"processing,saving-data,complete,start" "start,start"; do
 	i=$((i + 1))
 	oldifs=$IFS
 	IFS=,
@@ -91,9 +91,9 @@ expect_nogrep '\.tmp' "$SCRATCH/ls" "no temporary files are left beside the reco
 # The status of a saved record moves on from the file, and illegal moves fail without a change.
 run mkrecord "$D" dvid crop processing saving-data
 cp "$D/dvid/crop.json" "$SCRATCH/before.json"
-run mkrecord "$D" dvid crop processing
-expect_rc 1 "saving-data -> processing is refused"
-expect_grep "cannot move the record from 'saving-data' to 'processing'" "$SCRATCH/err" \
+run mkrecord "$D" dvid crop pending
+expect_rc 1 "saving-data -> pending is refused"
+expect_grep "cannot move the record from 'saving-data' to 'pending'" "$SCRATCH/err" \
 	"the refusal names both statuses"
 expect_same "$SCRATCH/before.json" "$D/dvid/crop.json" "a refused transition leaves the file as it was"
 run mkrecord "$D" dvid crop failed
@@ -112,15 +112,19 @@ assert "sha256" not in r and "statistics" not in r
 ' "$D/dvid/crop.json"
 expect_rc 0 "the new run starts a fresh history and keeps the old outcome in previous_runs"
 
-# A run that died in saving-data is closed as failed when the next one starts.
+# A run that died while processing is closed as failed when the next one starts; one whose
+# fetch finished (saving-data, every chunk done) is carried on by the next, not failed.
 run python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["status"] == "processing", r["status"]
 p = r["previous_runs"]
 assert [x["status"] for x in p] == ["failed"], p
-assert p[0]["error"] == "the run did not finish (it stopped in status '"'saving-data'"')", p
-' "$D/idr/vol10.json"
+assert p[0]["error"] == "the run did not finish (it stopped in status '"'processing'"')", p
+r = json.load(open(sys.argv[2]))
+assert r["status"] == "processing" and not r.get("previous_runs"), r
+assert [h["status"] for h in r["status_history"]] == ["pending", "processing", "saving-data", "processing"]
+' "$D/idr/vol12.json" "$D/idr/vol10.json"
 expect_rc 0 "a new run closes a dead one as failed, with the reason"
 
 # The man page documents every field of the schema.
