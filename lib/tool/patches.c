@@ -97,6 +97,8 @@ struct slot {
 	unsigned char *raw, *conv;
 };
 
+struct reader;
+
 struct em_patches {
 	struct em_patches_opts o;
 	char *outdir;
@@ -117,8 +119,8 @@ struct em_patches {
 	int stop;
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
-	pthread_t *th;
-	int nth;
+	struct reader *rd;
+	int nth, sync_init;
 	int lockfd;
 };
 
@@ -624,6 +626,8 @@ em_patches_add(struct em_patches *p, const char *operand)
 
 /* ---- the manifest ---- */
 
+static int split_index(const struct em_patches *p, const char *name);
+
 static json_t *
 u64_list(const uint64_t *v, int n)
 {
@@ -718,6 +722,23 @@ counts_json(const struct counts *c)
 	    "skipped_fill", (json_int_t)c->skip_fill, "skipped_std", (json_int_t)c->skip_std);
 }
 
+/* The shards in one order whatever the history (a resumed run finishes them in another): split, number. */
+static json_t *
+sorted_shards(const struct em_patches *p)
+{
+	json_t *out = json_array(), *e;
+	size_t i;
+	int s, k, n;
+
+	for (s = 0; s < p->o.splits.n; s++)
+		for (k = 0, n = p->sh[s].number; k < n; k++)
+			json_array_foreach(p->shards, i, e)
+				if (split_index(p, json_string_value(json_object_get(e, "split"))) == s &&
+				    json_integer_value(json_object_get(e, "number")) == k)
+					json_array_append(out, e);
+	return out;
+}
+
 static int
 write_manifest(struct em_patches *p, int complete)
 {
@@ -735,7 +756,7 @@ write_manifest(struct em_patches *p, int complete)
 	json_object_set_new(counts, "straddling", json_integer((json_int_t)p->straddling));
 	json_object_set_new(m, "complete", json_boolean(complete));
 	json_object_set_new(m, "counts", counts);
-	json_object_set(m, "shards", p->shards);
+	json_object_set_new(m, "shards", sorted_shards(p));
 	if (path == NULL || (text = em_json_text(m, EM_JSON_INDENT(2), &len)) == NULL) {
 		em_fail("out of memory");
 		goto out;
@@ -1112,9 +1133,111 @@ out:
 
 /* ---- the readers ---- */
 
-static void
-process(struct em_patches *p, struct slot *sl)
+/*
+ * Each reader keeps the chunks it decoded last: neighbouring patches (a
+ * grid, overlapping strides) share chunks, and decoding a chunk costs far
+ * more than copying a patch out of it.  A reader's cache holds at most
+ * CACHE_BYTES (at least the chunks one patch touches), least recently used
+ * out first.
+ */
+#define CACHE_BYTES ((uint64_t)32 << 20)
+#define CACHE_MAX 512
+
+struct centry {
+	const struct em_zarr *a;	/* NULL: empty */
+	uint64_t c[EM_ZARR_MAXDIM];
+	uint64_t used;
+	unsigned char *data;
+	size_t cap;
+};
+
+struct reader {
+	struct em_patches *p;
+	pthread_t th;
+	struct centry *ent;
+	int nent;
+	uint64_t clock;
+};
+
+/* The decoded chunk c of v's array: from the cache, or read into the least recently used entry. */
+static const unsigned char *
+cached_chunk(struct reader *r, const struct vol *v, const uint64_t *c)
 {
+	const struct em_zarr_meta *m = em_zarr_meta(v->a);
+	size_t nb = em_zarr_chunk_bytes(m);
+	struct centry *e, *lru = &r->ent[0];
+	int i;
+
+	for (i = 0; i < r->nent; i++) {
+		e = &r->ent[i];
+		if (e->a == v->a && memcmp(e->c, c, (size_t)m->ndim * sizeof(*c)) == 0) {
+			e->used = ++r->clock;
+			return e->data;
+		}
+		if (e->used < lru->used)
+			lru = e;
+	}
+	e = lru;
+	e->a = NULL;
+	if (e->cap < nb) {
+		free(e->data);
+		e->cap = 0;
+		if ((e->data = malloc(nb)) == NULL)
+			return em_fail("out of memory for a chunk of %zu bytes", nb), NULL;
+		e->cap = nb;
+	}
+	if (em_zarr_read_chunk(v->a, c, e->data) < 0)
+		return NULL;
+	e->a = v->a;
+	memcpy(e->c, c, (size_t)m->ndim * sizeof(*c));
+	e->used = ++r->clock;
+	return e->data;
+}
+
+/* The patch's box, chunk by chunk (em_zarr_read_box's walk, through the cache). */
+static int
+read_patch(struct reader *r, const struct vol *v, const uint64_t *start, const uint64_t *count,
+    void *out)
+{
+	const struct em_zarr_meta *m = em_zarr_meta(v->a);
+	uint64_t c0[EM_ZARR_MAXDIM], c1[EM_ZARR_MAXDIM], ci[EM_ZARR_MAXDIM];
+	int n = m->ndim, i;
+
+	for (i = 0; i < n; i++) {
+		c0[i] = start[i] / m->chunks[i];
+		c1[i] = (start[i] + count[i] - 1) / m->chunks[i];
+		ci[i] = c0[i];
+	}
+	for (;;) {
+		uint64_t so[EM_ZARR_MAXDIM], dof[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+		const unsigned char *chunk;
+
+		for (i = 0; i < n; i++) {
+			uint64_t lo = ci[i] * m->chunks[i], hi = lo + m->chunks[i];
+			uint64_t b0 = start[i] > lo ? start[i] : lo;
+			uint64_t b1 = start[i] + count[i] < hi ? start[i] + count[i] : hi;
+
+			so[i] = b0 - lo;
+			dof[i] = b0 - start[i];
+			cnt[i] = b1 - b0;
+		}
+		if ((chunk = cached_chunk(r, v, ci)) == NULL)
+			return -1;
+		em_zarr_copy_box(n, v->itemsize, out, count, dof, chunk, m->chunks, so, cnt);
+		for (i = n - 1; i >= 0; i--) {
+			if (++ci[i] <= c1[i])
+				break;
+			ci[i] = c0[i];
+		}
+		if (i < 0)
+			return 0;
+	}
+}
+
+static void
+process(struct reader *r, struct slot *sl)
+{
+	struct em_patches *p = r->p;
 	const struct vol *v = sl->v;
 	uint64_t start[3], count[3], n = p->o.patch[0] * p->o.patch[1] * p->o.patch[2];
 	double fs, sd = 0;
@@ -1124,7 +1247,7 @@ process(struct em_patches *p, struct slot *sl)
 		start[k] = sl->pos[off + k];
 		count[k] = p->o.patch[off + k];
 	}
-	if (em_zarr_read_box(v->a, start, count, sl->raw) < 0) {
+	if (read_patch(r, v, start, count, sl->raw) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot read '%s' at %llu,%llu,%llu: %s",
 		    v->array, (unsigned long long)sl->pos[0], (unsigned long long)sl->pos[1],
 		    (unsigned long long)sl->pos[2], em_errmsg());
@@ -1153,7 +1276,8 @@ process(struct em_patches *p, struct slot *sl)
 static void *
 worker(void *arg)
 {
-	struct em_patches *p = arg;
+	struct reader *r = arg;
+	struct em_patches *p = r->p;
 	struct slot *sl;
 
 	pthread_mutex_lock(&p->mu);
@@ -1164,7 +1288,7 @@ worker(void *arg)
 			break;
 		sl = &p->ring[p->next_work++ % p->nslots];
 		pthread_mutex_unlock(&p->mu);
-		process(p, sl);
+		process(r, sl);
 		pthread_mutex_lock(&p->mu);
 		sl->done = 1;
 		pthread_cond_broadcast(&p->done_cv);
@@ -1278,15 +1402,33 @@ static int
 start_readers(struct em_patches *p)
 {
 	uint64_t raw = 0, conv = 0, n = p->o.patch[0] * p->o.patch[1] * p->o.patch[2];
-	uint64_t i;
-	int k;
+	uint64_t i, cbytes = 1, touch = 1;
+	int k, nent;
 
 	for (k = 0; k < p->nvols; k++) {
+		const struct em_zarr_meta *m = em_zarr_meta(p->vols[k]->a);
+		uint64_t t = 1;
+		int d;
+
 		if (n * p->vols[k]->itemsize > raw)
 			raw = n * p->vols[k]->itemsize;
 		if (npy_data_bytes(p, p->vols[k]) > conv)
 			conv = npy_data_bytes(p, p->vols[k]);
+		if (em_zarr_chunk_bytes(m) > cbytes)
+			cbytes = em_zarr_chunk_bytes(m);
+		/* The most chunks a patch can touch: a patch edge spans at most this many per axis. */
+		for (d = 0; d < m->ndim; d++)
+			t *= (p->o.patch[3 - m->ndim + d] + m->chunks[d] - 2) / m->chunks[d] + 1;
+		if (t > touch)
+			touch = t;
 	}
+	nent = (int)(CACHE_BYTES / cbytes);
+	if ((uint64_t)nent < touch)
+		nent = (int)(touch < CACHE_MAX ? touch : CACHE_MAX);
+	if (nent > CACHE_MAX)
+		nent = CACHE_MAX;
+	if (nent < 1)
+		nent = 1;
 	/* Two patches a reader keeps every reader busy while the oldest is written. */
 	p->nslots = 2 * (uint64_t)p->o.jobs;
 	if ((p->ring = calloc(p->nslots, sizeof(*p->ring))) == NULL)
@@ -1299,10 +1441,17 @@ start_readers(struct em_patches *p)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
-	if ((p->th = calloc((size_t)p->o.jobs, sizeof(*p->th))) == NULL)
+	p->sync_init = 1;
+	if ((p->rd = calloc((size_t)p->o.jobs, sizeof(*p->rd))) == NULL)
 		return em_fail("out of memory");
 	for (k = 0; k < p->o.jobs; k++) {
-		if (pthread_create(&p->th[k], NULL, worker, p) != 0)
+		p->rd[k].p = p;
+		p->rd[k].nent = nent;
+		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL)
+			return em_fail("out of memory");
+	}
+	for (k = 0; k < p->o.jobs; k++) {
+		if (pthread_create(&p->rd[k].th, NULL, worker, &p->rd[k]) != 0)
 			return em_fail("cannot start a reader thread");
 		p->nth++;
 	}
@@ -1313,24 +1462,30 @@ static void
 stop_readers(struct em_patches *p)
 {
 	uint64_t i;
-	int k;
+	int k, e;
 
-	if (p->ring == NULL)
-		return;
-	if (p->th != NULL) {
+	if (p->sync_init) {
 		pthread_mutex_lock(&p->mu);
 		p->stop = 1;
 		pthread_cond_broadcast(&p->work_cv);
 		pthread_mutex_unlock(&p->mu);
 		for (k = 0; k < p->nth; k++)
-			pthread_join(p->th[k], NULL);
-		free(p->th);
-		p->th = NULL;
+			pthread_join(p->rd[k].th, NULL);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->work_cv);
 		pthread_cond_destroy(&p->done_cv);
+		p->sync_init = 0;
 	}
-	for (i = 0; i < p->nslots; i++) {
+	if (p->rd != NULL) {
+		for (k = 0; k < p->o.jobs; k++) {
+			for (e = 0; p->rd[k].ent != NULL && e < p->rd[k].nent; e++)
+				free(p->rd[k].ent[e].data);
+			free(p->rd[k].ent);
+		}
+		free(p->rd);
+		p->rd = NULL;
+	}
+	for (i = 0; p->ring != NULL && i < p->nslots; i++) {
 		free(p->ring[i].raw);
 		free(p->ring[i].conv);
 	}
@@ -1381,7 +1536,7 @@ em_patches_run(struct em_patches *p)
 {
 	struct em_progress_display *disp = NULL;
 	uint64_t g = 0, total = 0;
-	json_t *e;
+	json_t *e, *sorted;
 	size_t i;
 	int vi, s, rc = -1;
 
@@ -1430,8 +1585,10 @@ em_patches_run(struct em_patches *p)
 		goto fail;
 	em_progress_display_stop(disp);
 	disp = NULL;
-	json_array_foreach(p->shards, i, e)
+	sorted = sorted_shards(p);
+	json_array_foreach(sorted, i, e)
 		printf("%s/%s\n", p->outdir, json_string_value(json_object_get(e, "name")));
+	json_decref(sorted);
 	printf("%s/manifest.json\n", p->outdir);
 	for (s = 0; s < p->o.splits.n; s++)
 		em_log(EM_LOG_INFO, "%s: %llu samples in %d shards; skipped %llu (fill), %llu (std)",
