@@ -42,8 +42,7 @@ em_tar_header(unsigned char hdr[EM_TAR_BLOCK], const char *name, uint64_t size, 
 	hdr[156] = '0';					/* typeflag: regular file */
 	memcpy(hdr + 257, "ustar", 6);			/* magic, NUL-terminated */
 	memcpy(hdr + 263, "00", 2);			/* version */
-	octal(hdr + 329, 8, 0);				/* devmajor */
-	octal(hdr + 337, 8, 0);				/* devminor */
+	/* devmajor, devminor: left empty for a regular file, as Python's tarfile leaves them. */
 	/* The checksum is summed with its own field as eight spaces. */
 	memset(hdr + 148, ' ', 8);
 	for (i = 0; i < EM_TAR_BLOCK; i++)
