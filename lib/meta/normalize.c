@@ -1,5 +1,6 @@
 /* normalize.c - normalization from recorded statistics (percentiles from the histogram), patch measures */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/diag.h"
@@ -207,6 +208,34 @@ em_patch_measure(enum em_dtype dt, const void *data, size_t n, double fill,
 			*std = 0;
 		return;
 	}
+	if (dt == EM_DT_U1 || dt == EM_DT_I1) {
+		/* 256 values: count them, then every sum is over the counts (exact up to 2^53). */
+		uint64_t cnt[256] = { 0 }, isum = 0;
+		const uint8_t *b = data;
+		int base = dt == EM_DT_I1 ? -128 : 0, k;
+
+		if (dt == EM_DT_U1)
+			for (i = 0; i < n; i++)
+				cnt[b[i]]++;
+		else
+			for (i = 0; i < n; i++)
+				cnt[(uint8_t)(b[i] ^ 0x80)]++;	/* int8 v counted at v + 128 */
+		for (k = 0; k < 256; k++) {
+			isum += cnt[k] * (uint64_t)k;
+			if ((double)(k + base) == fill)
+				nfill = cnt[k];
+		}
+		*fill_share = (double)nfill / (double)n;
+		if (std == NULL)
+			return;
+		mean = ((double)isum + (double)base * (double)n) / (double)n;
+		for (k = 0; k < 256; k++) {
+			v = (double)(k + base) - mean;
+			ss += (double)cnt[k] * v * v;
+		}
+		*std = sqrt(ss / (double)n);
+		return;
+	}
 	if (dt == EM_DT_F2) {
 		for (i = 0; i < n; i++) {
 			v = half_at(data, i);
@@ -250,8 +279,85 @@ clip(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+static int apply_direct(const struct em_norm *n, enum em_dtype in_dt, const void *in,
+    size_t count, enum em_dtype out_dt, void *out);
+
+int
+em_norm_prepare(struct em_norm *n, enum em_dtype in_dt, enum em_dtype out_dt)
+{
+	size_t nv, i, osz = em_dtype_size(out_dt);
+	void *vals, *lut;
+	int rc;
+
+	em_norm_release(n);
+	if (!em_norm_supported(n->method, in_dt, out_dt))
+		return em_fail("normalization %s cannot give %s values", em_norm_method_name(n->method),
+		    em_dtype_name(out_dt));
+	if (in_dt == out_dt || (in_dt != EM_DT_U1 && in_dt != EM_DT_I1 && in_dt != EM_DT_U2 &&
+	    in_dt != EM_DT_I2))
+		return 0;
+	nv = in_dt == EM_DT_U1 || in_dt == EM_DT_I1 ? 256 : 65536;
+	/* Every bit pattern of the type, in index order, converted by the one element rule. */
+	if ((vals = malloc(nv * em_dtype_size(in_dt))) == NULL || (lut = malloc(nv * osz)) == NULL) {
+		free(vals);
+		return em_fail("out of memory");
+	}
+	for (i = 0; i < nv; i++) {
+		if (nv == 256) {
+			((uint8_t *)vals)[i] = (uint8_t)i;
+		} else {
+			((uint16_t *)vals)[i] = (uint16_t)i;
+		}
+	}
+	rc = apply_direct(n, in_dt, vals, nv, out_dt, lut);
+	free(vals);
+	if (rc < 0) {
+		free(lut);
+		return -1;
+	}
+	n->lut = lut;
+	n->lut_in = in_dt;
+	n->lut_out = out_dt;
+	return 0;
+}
+
+void
+em_norm_release(struct em_norm *n)
+{
+	free(n->lut);
+	n->lut = NULL;
+	n->lut_in = n->lut_out = EM_DT_NONE;
+}
+
 int
 em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, size_t count,
+    enum em_dtype out_dt, void *out)
+{
+	size_t i;
+
+	if (n->lut != NULL && n->lut_in == in_dt && n->lut_out == out_dt) {
+		const uint8_t *b = in;
+		const uint16_t *w = in;
+
+		if (out_dt == EM_DT_F4 && (in_dt == EM_DT_U1 || in_dt == EM_DT_I1))
+			for (i = 0; i < count; i++)
+				((float *)out)[i] = ((const float *)n->lut)[b[i]];
+		else if (out_dt == EM_DT_F4)
+			for (i = 0; i < count; i++)
+				((float *)out)[i] = ((const float *)n->lut)[w[i]];
+		else if (in_dt == EM_DT_U1 || in_dt == EM_DT_I1)
+			for (i = 0; i < count; i++)
+				((uint8_t *)out)[i] = ((const uint8_t *)n->lut)[b[i]];
+		else
+			for (i = 0; i < count; i++)
+				((uint8_t *)out)[i] = ((const uint8_t *)n->lut)[w[i]];
+		return 0;
+	}
+	return apply_direct(n, in_dt, in, count, out_dt, out);
+}
+
+static int
+apply_direct(const struct em_norm *n, enum em_dtype in_dt, const void *in, size_t count,
     enum em_dtype out_dt, void *out)
 {
 	const double off = n->offset, sc = n->scale, lo = n->lo, hi = n->hi;

@@ -25,6 +25,9 @@ struct em_norm {
 	double offset, scale;
 	double lo, hi;		/* the clip range: -inf, +inf but for percentile */
 	double q[2];		/* percentile: the percentiles asked for (0..100) */
+	/* em_norm_prepare's table: every value of an 8- or 16-bit type, converted once */
+	void *lut;
+	enum em_dtype lut_in, lut_out;
 };
 
 /*
@@ -68,6 +71,14 @@ void em_patch_measure(enum em_dtype dt, const void *data, size_t n, double fill,
  */
 int em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, size_t count,
     enum em_dtype out_dt, void *out);
+/*
+ * Convert every value of an 8- or 16-bit integer type in_dt once, into a
+ * table em_norm_apply then looks values up in (the same results, without
+ * a division per element).  Other types need no table (0, nothing done).
+ * Release the table with em_norm_release.
+ */
+int em_norm_prepare(struct em_norm *n, enum em_dtype in_dt, enum em_dtype out_dt);
+void em_norm_release(struct em_norm *n);
 /* Whether em_norm_apply accepts method into out_dt from in_dt (the same check, no data). */
 int em_norm_supported(enum em_norm_method method, enum em_dtype in_dt, enum em_dtype out_dt);
 

@@ -149,6 +149,7 @@ vol_free(struct vol *v)
 	if (v == NULL)
 		return;
 	em_zarr_close(v->a);
+	em_norm_release(&v->norm);
 	free(v->source);
 	free(v->id);
 	free(v->store);
@@ -457,7 +458,8 @@ add_vol(struct em_patches *p, struct vol *v)
 	if (p->o.dtype == EM_DT_NONE && p->nvols > 0 && p->vols[0]->dt != v->dt)
 		return em_fail("--dtype same needs one data type: this volume is %s, the first "
 		    "%s", em_dtype_name(v->dt), em_dtype_name(p->vols[0]->dt));
-	if (assign_blocks(p, v) < 0)
+	if (assign_blocks(p, v) < 0 ||
+	    em_norm_prepare(&v->norm, v->dt, p->o.dtype == EM_DT_NONE ? v->dt : p->o.dtype) < 0)
 		return -1;
 	p->vols[p->nvols++] = v;
 	return 0;
@@ -1024,7 +1026,12 @@ shard_close(struct em_patches *p, int split)
 		return -1;
 	}
 	s->open = 0;
-	if (em_atomic_commit(&s->at, EM_ATOMIC_SYNC) < 0)
+	/*
+	 * Not synced: the manifest is (it is small), and a resumed run checks
+	 * every listed shard's size and sha256, so a shard a crash lost is
+	 * written again rather than trusted.
+	 */
+	if (em_atomic_commit(&s->at, 0) < 0)
 		return em_fail_ctx("cannot write shard '%s/%s'", p->outdir, name);
 	e = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:{s:I, s:I, s:I, s:I}}",
 	    "name", name, "split", p->o.splits.name[split], "number", s->number,

@@ -217,6 +217,54 @@ START_TEST(patch_measures)
 	ck_assert(fabs(sd - sqrt(70.0 / 8)) < 1e-12);
 	em_patch_measure(EM_DT_I2, v, 8, 8, &fs, NULL);
 	ck_assert(fs == 0.125);
+	/* 8-bit types count values: the same shares and std. */
+	{
+		uint8_t u[8] = { 0, 0, 0, 0, 2, 4, 6, 8 };
+		int8_t s8[8] = { -3, -3, -3, -3, -1, 1, 3, 5 };
+
+		em_patch_measure(EM_DT_U1, u, 8, 0, &fs, &sd);
+		ck_assert(fs == 0.5 && fabs(sd - sqrt(70.0 / 8)) < 1e-12);
+		em_patch_measure(EM_DT_I1, s8, 8, -3, &fs, &sd);
+		ck_assert(fs == 0.5 && fabs(sd - sqrt(70.0 / 8)) < 1e-12);
+		em_patch_measure(EM_DT_I1, s8, 8, 0.5, &fs, NULL);
+		ck_assert(fs == 0);
+	}
+}
+END_TEST
+
+/* The prepared tables give what the element rule gives, for every value of 8- and 16-bit types. */
+START_TEST(normalize_tables)
+{
+	static const enum em_dtype ins[] = { EM_DT_U1, EM_DT_I1, EM_DT_U2, EM_DT_I2 };
+	static const enum em_dtype outs[] = { EM_DT_F4, EM_DT_U1 };
+	json_t *st = json_pack("{s:f, s:f, s:f, s:f, s:{s:f, s:f, s:[iiii]}}", "min", -100.0, "max",
+	    3000.0, "mean", 90.5, "std", 41.25, "histogram", "start", -100.0, "width", 800.0,
+	    "counts", 5, 25, 25, 45);
+	static uint16_t vals[65536];
+	static float a[65536], b[65536];
+	double pct[2] = { 3, 97 };
+	struct em_norm n;
+	size_t i, k, j, m, nv;
+
+	for (i = 0; i < 65536; i++)
+		vals[i] = (uint16_t)i;
+	for (m = EM_NORM_NONE; m <= EM_NORM_PERCENTILE; m++)
+		for (i = 0; i < 4; i++)
+			for (k = 0; k < 2; k++) {
+				if (!em_norm_supported((enum em_norm_method)m, ins[i], outs[k]))
+					continue;
+				nv = em_dtype_size(ins[i]) == 1 ? 256 : 65536;
+				ck_assert_int_eq(em_norm_from_stats(&n, (enum em_norm_method)m, st, pct), 0);
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], a), 0);
+				ck_assert_int_eq(em_norm_prepare(&n, ins[i], outs[k]), 0);
+				ck_assert(n.lut != NULL || ins[i] == outs[k]);
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], b), 0);
+				for (j = 0; j < nv * em_dtype_size(outs[k]) / 4; j++)
+					ck_assert_msg(memcmp(&a[j], &b[j], 4) == 0, "method %zu in %zu out %zu "
+					    "at %zu", m, i, k, j);
+				em_norm_release(&n);
+			}
+	json_decref(st);
 }
 END_TEST
 
@@ -232,6 +280,7 @@ patches_suite(void)
 	tcase_add_test(tc, splits_blocks);
 	tcase_add_test(tc, hist_percentiles);
 	tcase_add_test(tc, normalize_values);
+	tcase_add_test(tc, normalize_tables);
 	tcase_add_test(tc, patch_measures);
 	suite_add_tcase(s, tc);
 	return s;
