@@ -5,7 +5,8 @@
 #
 #   scripts/demo.sh [-s small|demo] [DIR]      (default DIR: demo/ in the tree)
 #
-# Every run starts afresh in DIR: www/ (the mirror), data/, logs/, catalog/, cache/.
+# Every run starts afresh in DIR: www/ (the mirror), data/, logs/, catalog/, cache/; it ends
+# with a few training patches from one volume in patches/ (em-patches).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 size=demo
@@ -18,7 +19,7 @@ mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || exit 1
 for t in em-origin em-meta em-validate em-consolidate em-config; do
 	[ -x "$top/$t/$t" ] || { echo "demo: $t is not built: run make first" >&2; exit 1; }
 done
-rm -rf "$dir/data" "$dir/logs" "$dir/catalog" "$dir/cache" "$dir/origin.log" "$dir/origin.port"
+rm -rf "$dir/data" "$dir/logs" "$dir/catalog" "$dir/cache" "$dir/patches" "$dir/origin.log" "$dir/origin.port"
 
 start=$(date +%s)
 echo "demo: building the mirror in $dir/www"
@@ -59,6 +60,21 @@ show stores 'data/*/*.zarr'
 show records 'data/*/*.json'
 show catalog 'catalog/*'
 show logs 'logs/*'
+# Training patches from the first volume they fit (records' store paths are relative to DIR).
+if [ -x "$top/em-patches/em-patches" ]; then
+	for rec in "$dir"/data/*/*.json; do
+		[ -f "$rec" ] || continue
+		rm -rf "$dir/patches"
+		if (cd "$dir" && "$top/em-patches/em-patches" -q -o patches --patch 8,32,32 \
+		    --block 8,32,32 --random 16 --seed 3 --max-fill 0.9 --split train=0.75,val=0.25 \
+		    --normalize zscore "$rec" >/dev/null 2>&1); then
+			echo "demo: patches  from ${rec#"$dir"/}:" $(cd "$dir" && echo patches/*.tar) \
+			    "and patches/manifest.json (em-patches(1) shows how to read them)"
+			break
+		fi
+	done
+	[ -d "$dir/patches" ] || echo "demo: patches  none: no volume of 8 x 32 x 32 voxels or more"
+fi
 echo "demo: the mirror stays in $dir/www (em-origin --root $dir/www serves it); em-ingest(1) tells the rest"
 echo "demo: (all under $dir) in $(($(date +%s) - start)) s"
 exit "$rc"

@@ -1,0 +1,287 @@
+/* test_patches.c - what em-patches is built from: ustar headers, .npy headers, splits by blocks, normalization */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "core/tar.h"
+#include "formats/npy.h"
+#include "meta/digest.h"
+#include "meta/normalize.h"
+#include "meta/splits.h"
+#include "core/diag.h"
+
+/* Python's tarfile (USTAR_FORMAT, mtime 0, mode 0644, no names) writes this header for a.json of 3 bytes. */
+START_TEST(tar_header)
+{
+	unsigned char h[EM_TAR_BLOCK];
+	char hex[65], name[128];
+
+	ck_assert_int_eq(em_tar_header(h, "a.json", 3, 0), 0);
+	ck_assert_int_eq(em_sha256_hex(h, sizeof(h), hex), 0);
+	ck_assert_str_eq(hex, "702074c2a4aa7a7997cf9a5960f61ce3f95115031b1726f80585a5375b985ca8");
+	ck_assert_int_eq((int)em_tar_pad(3), 509);
+	ck_assert_int_eq((int)em_tar_pad(512), 0);
+	ck_assert_int_eq((int)em_tar_member_bytes(513), 512 + 1024);
+	/* Names that do not fit the name field, and sizes past 11 octal digits, are refused. */
+	memset(name, 'a', 100);
+	name[100] = '\0';
+	ck_assert_int_eq(em_tar_header(h, name, 1, 0), -1);
+	ck_assert_int_eq(em_tar_header(h, "", 1, 0), -1);
+	ck_assert_int_eq(em_tar_header(h, "x", EM_TAR_SIZE_MAX + 1, 0), -1);
+	ck_assert_int_eq(em_tar_header(h, "x", EM_TAR_SIZE_MAX, 0), 0);
+}
+END_TEST
+
+/* numpy.save's headers (numpy 1.24) for these arrays, prefix and length. */
+START_TEST(npy_header)
+{
+	static const struct {
+		enum em_dtype dt;
+		int ndim;
+		uint64_t shape[3];
+		const char *dict;
+	} cases[] = {
+		{ EM_DT_F4, 3, { 64, 64, 64 }, "{'descr': '<f4', 'fortran_order': False, 'shape': (64, 64, 64), }" },
+		{ EM_DT_U1, 1, { 5 }, "{'descr': '|u1', 'fortran_order': False, 'shape': (5,), }" },
+		{ EM_DT_U2, 2, { 16, 16 }, "{'descr': '<u2', 'fortran_order': False, 'shape': (16, 16), }" },
+	};
+	char buf[EM_NPY_HEADER_MAX];
+	size_t i, k;
+	int n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = em_npy_header(buf, sizeof(buf), cases[i].dt, cases[i].ndim, cases[i].shape);
+		ck_assert_int_eq(n, 128);
+		ck_assert(memcmp(buf, "\x93NUMPY\x01\x00\x76\x00", 10) == 0);
+		ck_assert(memcmp(buf + 10, cases[i].dict, strlen(cases[i].dict)) == 0);
+		for (k = 10 + strlen(cases[i].dict); k < 127; k++)
+			ck_assert_int_eq(buf[k], ' ');
+		ck_assert_int_eq(buf[127], '\n');
+	}
+	ck_assert_int_eq(em_npy_header(buf, 64, EM_DT_F4, 3, cases[0].shape), -1);
+	ck_assert_int_eq(em_npy_header(buf, sizeof(buf), EM_DT_NONE, 3, cases[0].shape), -1);
+}
+END_TEST
+
+START_TEST(splits_parse)
+{
+	static const struct {
+		const char *s;
+		int ok, n;
+		const char *msg;
+	} cases[] = {
+		{ "train=0.8,val=0.1,test=0.1", 1, 3, NULL },
+		{ "train=1", 1, 1, NULL },
+		{ "test=0.5,train=0.5", 1, 2, NULL },
+		{ "train=0.8,val=0.3", 0, 0, "the fractions sum to 1.1, not 1" },
+		{ "train=0.8,holdout=0.2", 0, 0, "unknown split 'holdout'" },
+		{ "train=0.5,train=0.5", 0, 0, "split 'train' is given twice" },
+		{ "train", 0, 0, "'train' is not NAME=FRACTION" },
+		{ "train=x", 0, 0, "not a number in 0..1" },
+		{ "train=1.5,val=-0.5", 0, 0, "not a number in 0..1" },
+		{ "", 0, 0, "empty" },
+	};
+	struct em_splits sp;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = em_splits_parse(cases[i].s, &sp);
+
+		ck_assert_msg(rc == (cases[i].ok ? 0 : -1), "%s", cases[i].s);
+		if (cases[i].ok)
+			ck_assert_int_eq(sp.n, cases[i].n);
+		else
+			ck_assert_msg(strstr(em_errmsg(), cases[i].msg) != NULL, "%s: %s", cases[i].s,
+			    em_errmsg());
+	}
+}
+END_TEST
+
+/* SplitMix64 as published; blocks split in the asked shares, from coordinates and seed only. */
+START_TEST(splits_blocks)
+{
+	struct em_splits sp;
+	uint64_t b[3], n[3] = { 0, 0, 0 };
+	struct em_rng r1, r2;
+	int i, s;
+
+	ck_assert_uint_eq(em_splitmix64(0), 0xe220a8397b1dcdafu);
+	ck_assert_uint_eq(em_splitmix64(1), 0x910a2dec89025cc1u);
+	ck_assert_int_eq(em_splits_parse("train=0.8,val=0.1,test=0.1", &sp), 0);
+	for (i = 0; i < 30000; i++) {
+		b[0] = (uint64_t)i / 900;
+		b[1] = (uint64_t)i / 30 % 30;
+		b[2] = (uint64_t)i % 30;
+		s = em_splits_block(&sp, 7, b);
+		ck_assert(s >= 0 && s < 3);
+		n[s]++;
+		ck_assert_int_eq(em_splits_block(&sp, 7, b), s);
+	}
+	ck_assert(n[0] > 23400 && n[0] < 24600);
+	ck_assert(n[1] > 2700 && n[1] < 3300);
+	ck_assert(n[2] > 2700 && n[2] < 3300);
+	/* A split of fraction 0 gets no block. */
+	ck_assert_int_eq(em_splits_parse("train=0.5,val=0,test=0.5", &sp), 0);
+	for (i = 0; i < 2000; i++) {
+		b[0] = 0, b[1] = (uint64_t)i, b[2] = 3;
+		ck_assert_int_ne(em_splits_block(&sp, 1, b), 1);
+	}
+	/* The same seed and stream give the same numbers; em_rng_below stays below. */
+	em_rng_seed(&r1, 5, 2);
+	em_rng_seed(&r2, 5, 2);
+	for (i = 0; i < 100; i++)
+		ck_assert_uint_eq(em_rng_next(&r1), em_rng_next(&r2));
+	for (i = 0; i < 1000; i++)
+		ck_assert_uint_lt(em_rng_below(&r1, 7), 7);
+}
+END_TEST
+
+START_TEST(hist_percentiles)
+{
+	/* 10 values in bin 0, 30 in bin 2, 60 in bin 3; bins of width 2 from 100. */
+	json_t *h = json_pack("{s:i, s:f, s:f, s:[iiii]}", "bins", 4, "start", 100.0, "width", 2.0,
+	    "counts", 10, 0, 30, 60);
+	double v;
+
+	ck_assert_int_eq(em_hist_percentile(h, 0, &v), 0);
+	ck_assert(v == 100);
+	ck_assert_int_eq(em_hist_percentile(h, 0.05, &v), 0);
+	ck_assert(v == 101);			/* half of bin 0 */
+	ck_assert_int_eq(em_hist_percentile(h, 0.1, &v), 0);
+	ck_assert(v == 102);			/* bin 0 full: its upper edge */
+	ck_assert_int_eq(em_hist_percentile(h, 0.25, &v), 0);
+	ck_assert(v == 105);			/* half of bin 2 (the empty bin 1 is skipped) */
+	ck_assert_int_eq(em_hist_percentile(h, 1, &v), 0);
+	ck_assert(v == 108);
+	json_decref(h);
+	h = json_pack("{s:f, s:f, s:[ii]}", "start", 0.0, "width", 1.0, "counts", 0, 0);
+	ck_assert_int_eq(em_hist_percentile(h, 0.5, &v), -1);
+	json_decref(h);
+	h = json_pack("{s:f, s:f, s:[i]}", "start", 0.0, "width", 0.0, "counts", 3);
+	ck_assert_int_eq(em_hist_percentile(h, 0.5, &v), -1);
+	json_decref(h);
+}
+END_TEST
+
+START_TEST(normalize_values)
+{
+	json_t *st = json_pack("{s:f, s:f, s:f, s:f, s:{s:f, s:f, s:[iiii]}}", "min", 0.0, "max",
+	    200.0, "mean", 100.0, "std", 50.0, "histogram", "start", 0.0, "width", 64.0, "counts",
+	    25, 25, 25, 25);
+	double pct[2] = { 25, 75 };
+	struct em_norm n;
+	uint8_t in[4] = { 0, 50, 100, 250 }, u8[4];
+	float f[4];
+
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_ZSCORE, st, pct), 0);
+	ck_assert_int_eq(em_norm_apply(&n, EM_DT_U1, in, 4, EM_DT_F4, f), 0);
+	ck_assert(f[0] == -2.0f && f[1] == -1.0f && f[2] == 0.0f && f[3] == 3.0f);
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_MINMAX, st, pct), 0);
+	ck_assert_int_eq(em_norm_apply(&n, EM_DT_U1, in, 4, EM_DT_U1, u8), 0);
+	/* 50/200*255 = 63.75 -> 64; 100/200*255 = 127.5 -> 128 (half to even); 250 clips to 255. */
+	ck_assert(u8[0] == 0 && u8[1] == 64 && u8[2] == 128 && u8[3] == 255);
+	/* Percentiles 25 and 75 are 64 and 192: 50 clips to 64 (0), 100 is 36/128. */
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_PERCENTILE, st, pct), 0);
+	ck_assert(n.lo == 64 && n.hi == 192);
+	ck_assert_int_eq(em_norm_apply(&n, EM_DT_U1, in, 4, EM_DT_F4, f), 0);
+	ck_assert(f[0] == 0.0f && f[1] == 0.0f && f[2] == (float)(36.0 / 128) && f[3] == 1.0f);
+	/* Refusals: no statistics, a std of 0, zscore into uint8, same with a normalization. */
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_ZSCORE, NULL, pct), -1);
+	ck_assert(strstr(em_errmsg(), "no statistics") != NULL);
+	json_object_set_new(st, "std", json_real(0));
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_ZSCORE, st, pct), -1);
+	json_object_set_new(st, "mean", json_null());
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_ZSCORE, st, pct), -1);
+	ck_assert(strstr(em_errmsg(), "no mean") != NULL);
+	ck_assert(!em_norm_supported(EM_NORM_ZSCORE, EM_DT_U1, EM_DT_U1));
+	ck_assert(!em_norm_supported(EM_NORM_MINMAX, EM_DT_U2, EM_DT_U2));
+	ck_assert(em_norm_supported(EM_NORM_NONE, EM_DT_U2, EM_DT_U2));
+	ck_assert_int_eq(em_norm_from_stats(&n, EM_NORM_NONE, NULL, pct), 0);
+	ck_assert_int_eq(em_norm_apply(&n, EM_DT_U1, in, 4, EM_DT_U1, u8), 0);
+	ck_assert(memcmp(in, u8, 4) == 0);
+	json_decref(st);
+}
+END_TEST
+
+START_TEST(patch_measures)
+{
+	int16_t v[8] = { 0, 0, 0, 0, 2, 4, 6, 8 };
+	double fs, sd;
+
+	em_patch_measure(EM_DT_I2, v, 8, 0, &fs, &sd);
+	ck_assert(fs == 0.5);
+	/* mean 2.5; squares about it: 4*6.25 + 0.25 + 2.25 + 12.25 + 30.25 = 70 */
+	ck_assert(fabs(sd - sqrt(70.0 / 8)) < 1e-12);
+	em_patch_measure(EM_DT_I2, v, 8, 8, &fs, NULL);
+	ck_assert(fs == 0.125);
+	/* 8-bit types count values: the same shares and std. */
+	{
+		uint8_t u[8] = { 0, 0, 0, 0, 2, 4, 6, 8 };
+		int8_t s8[8] = { -3, -3, -3, -3, -1, 1, 3, 5 };
+
+		em_patch_measure(EM_DT_U1, u, 8, 0, &fs, &sd);
+		ck_assert(fs == 0.5 && fabs(sd - sqrt(70.0 / 8)) < 1e-12);
+		em_patch_measure(EM_DT_I1, s8, 8, -3, &fs, &sd);
+		ck_assert(fs == 0.5 && fabs(sd - sqrt(70.0 / 8)) < 1e-12);
+		em_patch_measure(EM_DT_I1, s8, 8, 0.5, &fs, NULL);
+		ck_assert(fs == 0);
+	}
+}
+END_TEST
+
+/* The prepared tables give what the element rule gives, for every value of 8- and 16-bit types. */
+START_TEST(normalize_tables)
+{
+	static const enum em_dtype ins[] = { EM_DT_U1, EM_DT_I1, EM_DT_U2, EM_DT_I2 };
+	static const enum em_dtype outs[] = { EM_DT_F4, EM_DT_U1 };
+	json_t *st = json_pack("{s:f, s:f, s:f, s:f, s:{s:f, s:f, s:[iiii]}}", "min", -100.0, "max",
+	    3000.0, "mean", 90.5, "std", 41.25, "histogram", "start", -100.0, "width", 800.0,
+	    "counts", 5, 25, 25, 45);
+	static uint16_t vals[65536];
+	static float a[65536], b[65536];
+	double pct[2] = { 3, 97 };
+	struct em_norm n;
+	size_t i, k, j, m, nv;
+
+	for (i = 0; i < 65536; i++)
+		vals[i] = (uint16_t)i;
+	for (m = EM_NORM_NONE; m <= EM_NORM_PERCENTILE; m++)
+		for (i = 0; i < 4; i++)
+			for (k = 0; k < 2; k++) {
+				if (!em_norm_supported((enum em_norm_method)m, ins[i], outs[k]))
+					continue;
+				nv = em_dtype_size(ins[i]) == 1 ? 256 : 65536;
+				ck_assert_int_eq(em_norm_from_stats(&n, (enum em_norm_method)m, st, pct), 0);
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], a), 0);
+				ck_assert_int_eq(em_norm_prepare(&n, ins[i], outs[k]), 0);
+				ck_assert(n.lut != NULL || ins[i] == outs[k]);
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], b), 0);
+				for (j = 0; j < nv * em_dtype_size(outs[k]) / 4; j++)
+					ck_assert_msg(memcmp(&a[j], &b[j], 4) == 0, "method %zu in %zu out %zu "
+					    "at %zu", m, i, k, j);
+				em_norm_release(&n);
+			}
+	json_decref(st);
+}
+END_TEST
+
+Suite *
+patches_suite(void)
+{
+	Suite *s = suite_create("patches");
+	TCase *tc = tcase_create("patches");
+
+	tcase_add_test(tc, tar_header);
+	tcase_add_test(tc, npy_header);
+	tcase_add_test(tc, splits_parse);
+	tcase_add_test(tc, splits_blocks);
+	tcase_add_test(tc, hist_percentiles);
+	tcase_add_test(tc, normalize_values);
+	tcase_add_test(tc, normalize_tables);
+	tcase_add_test(tc, patch_measures);
+	suite_add_tcase(s, tc);
+	return s;
+}
