@@ -146,7 +146,11 @@ json_t *em_record_load_or_new(const char *root, const char *source, const char *
  * stopped in status 'X')", then a new run begins.
  */
 int em_record_start(json_t *rec);
-/* Write rec pretty-printed to path atomically (temporary file, fsync, rename). */
+/*
+ * Write rec pretty-printed to path atomically (temporary file, fsync,
+ * rename).  First removes path's temporary files left by processes that
+ * are gone from this host (a save killed with SIGKILL before its rename).
+ */
 int em_record_save(const json_t *rec, const char *path);
 
 /*
