@@ -16,6 +16,7 @@
 #include "core/paths.h"
 #include "core/timefmt.h"
 #include "meta/record.h"
+#include "store/lock.h"
 #include "core/banned.h"
 
 static const char *const status_names[EM_STATUS_COUNT] = {
@@ -634,14 +635,54 @@ em_record_load_or_new(const char *root, const char *source, const char *id)
 	return rec;
 }
 
+/*
+ * 1 when another live process holds the lock of the record's store
+ * (store/lock.h), its "host pid" in holder: the run the record shows in
+ * progress has not stopped, it is going on beside this one.  This
+ * process's own hold is not another's (Linux OFD locks show it too).
+ * A lock that cannot be read says nothing: 0.
+ */
+static int
+store_busy(const json_t *rec, char *holder, size_t n)
+{
+	const char *store = json_string_value(json_object_get(rec, "internal_zarr_path"));
+	char host[256], self[300];
+
+	holder[0] = '\0';
+	if (store == NULL)
+		return 0;
+	if (em_store_lock_holder(store, EM_LOCK_WHOLE, holder, n) < 0) {
+		em_clear_error();
+		holder[0] = '\0';
+		return 0;
+	}
+	if (holder[0] == '\0')
+		return 0;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(self, sizeof(self), "%s %ld", host, (long)getpid());
+	return strcmp(holder, self) != 0;
+}
+
 int
 em_record_start(json_t *rec)
 {
 	enum em_status st;
-	char why[128];
+	char why[128], holder[160];
 
 	if (em_record_status(rec, &st) < 0)
 		return -1;
+	if ((st == EM_STATUS_PROCESSING || st == EM_STATUS_SAVING_DATA) &&
+	    store_busy(rec, holder, sizeof(holder))) {
+		/*
+		 * Not a run that died: it is not closed as failed, and a second run of
+		 * the volume cannot begin beside it.  The record is left as it is.
+		 */
+		return em_fail("'%s' is being written by %s: its run (status '%s') is still going",
+		    json_string_value(json_object_get(rec, "internal_zarr_path")), holder,
+		    em_status_name(st));
+	}
 	if (st == EM_STATUS_PROCESSING || st == EM_STATUS_SAVING_DATA) {
 		snprintf(why, sizeof(why), "the run did not finish (it stopped in status '%s')",
 		    em_status_name(st));
