@@ -44,6 +44,12 @@ tools() {
 	done
 }
 
+# catches PID: whether PID has its SIGTERM handler installed.
+catches() {
+	_m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$_m" ] && [ $((0x$_m & 0x4000)) -ne 0 ]
+}
+
 # A trial: em-ingest in its own process group with SIGINT at its default (as a shell
 # started from a terminal runs it), stopped by SIG at a moment:
 #   start  as soon as its pipelines start, before any data;
@@ -81,6 +87,10 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 		while [ "$i" -lt 400 ]; do
 			i=$((i + 1))
 			for p in $(tools em-meta "$d"); do
+				# Only once it catches SIGTERM (SigCgt bit 15): a tool stopped
+				# before it set up its handlers would die of the signal as
+				# any program does in its first instant, which no run meets.
+				catches $p || continue
 				case " $held " in *" $p "*) ;; *) kill -STOP "$p" 2>/dev/null && held="$held $p" ;; esac
 			done
 			[ -n "$held" ] && [ -z "$(tools 'fetch-.*' "$d")" ] && break
