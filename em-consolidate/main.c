@@ -144,7 +144,7 @@ main(int argc, char **argv)
 		const char *path = argc > 0 ? argv[i] : "-";
 
 		if (em_catalog_add_path(cat, path) < 0) {
-			em_err("cannot read '%s': %s", path, em_errmsg());
+			em_err("cannot gather the records of '%s': %s", path, em_errmsg());
 			goto out;
 		}
 	}

@@ -22,8 +22,8 @@
 #include "core/version.h"
 #include "core/banned.h"
 
-/* The processing log is for people; past this it is cut with a note. */
-/* Entries of one directory searched at most (a guard against a runaway tree). */
+/* A catalog or report read back into memory (em_catalog_json) may be this long, as the writer's. */
+#define EM_CATALOG_MAX_OUTPUT ((size_t)4 << 30)
 
 enum outcome {
 	OUT_CATALOG,		/* valid, in the catalog */
@@ -34,21 +34,41 @@ enum outcome {
 
 static const char *const outcome_names[] = { "catalog", "superseded", "invalid", "unreadable" };
 
+/* Bytes in the spool file. */
+struct span {
+	off_t off;
+	size_t len;
+};
+
+/*
+ * What is kept in memory of one text: what sorting, choosing and the
+ * summary need.  The record itself (as the catalog spells it) and its
+ * report details (errors, completeness, warnings) go to the spool file and
+ * are read back one at a time when the outputs are written, so memory
+ * grows by this much per record, not by the record's size.
+ */
 struct entry {
-	json_t *doc;		/* NULL when unreadable */
 	char *path;
 	unsigned long text;
-	const char *source;	/* borrowed from doc, NULL when absent or not a string */
-	const char *id;
-	json_t *errors;		/* [{pointer, keyword, message}] */
-	size_t dropped;		/* errors not kept */
+	char *source;		/* NULL when absent or not a string */
+	char *id;
+	char *status;
 	enum outcome outcome;
 	int complete;
 	int has_time;
 	int64_t sec;		/* last status_history time */
 	long nsec;
 	size_t winner;		/* for OUT_SUPERSEDED: the index of the entry that won */
-	json_t *warnings;	/* [{code, message}], made by finish */
+	size_t dropped;		/* errors not kept */
+	size_t nwarnings;	/* the record's own warnings (not duplicate-superseded) */
+	struct span doc;	/* the record's text (valid records only) */
+	struct span info;	/* {"e": errors, "c": completeness, "m": missing, "w": warnings} */
+	uint64_t voxels;	/* product of volume_shape, when has_shape */
+	int has_shape;
+	int shape_bad;		/* a negative length, or a product past 64 bits */
+	uint64_t bytes;		/* file_size_bytes when a positive integer, else 0 */
+	uint32_t *keys;		/* the record's top-level names, as indices into key_names */
+	size_t nkeys;
 };
 
 struct em_catalog {
@@ -60,6 +80,11 @@ struct em_catalog {
 	int log_full;
 	int finished;
 	size_t skipped;
+	int spool;		/* an unlinked temporary file, -1 until the first text */
+	off_t spool_end;
+	json_t *key_index;	/* top-level name -> index into key_names */
+	char **key_names;
+	size_t nkey_names, key_cap;
 };
 
 struct em_catalog *
@@ -72,7 +97,10 @@ em_catalog_new(const struct em_jschema *schema, const char *schema_id)
 		return NULL;
 	}
 	c->schema = schema;
-	if (schema_id != NULL && (c->schema_id = strdup(schema_id)) == NULL) {
+	c->spool = -1;
+	if ((schema_id != NULL && (c->schema_id = strdup(schema_id)) == NULL) ||
+	    (c->key_index = json_object()) == NULL) {
+		free(c->schema_id);
 		free(c);
 		em_fail("out of memory");
 		return NULL;
@@ -89,15 +117,89 @@ em_catalog_free(struct em_catalog *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n; i++) {
-		json_decref(c->v[i].doc);
-		json_decref(c->v[i].errors);
-		json_decref(c->v[i].warnings);
 		free(c->v[i].path);
+		free(c->v[i].source);
+		free(c->v[i].id);
+		free(c->v[i].status);
+		free(c->v[i].keys);
 	}
+	for (i = 0; i < c->nkey_names; i++)
+		free(c->key_names[i]);
+	free(c->key_names);
+	json_decref(c->key_index);
+	if (c->spool >= 0)
+		close(c->spool);
 	free(c->v);
 	free(c->schema_id);
 	em_buf_release(&c->log);
 	free(c);
+}
+
+/* Append bytes to the spool (made on first use, in $TMPDIR, unlinked at once). */
+static int
+spool_put(struct em_catalog *c, const char *data, size_t len, struct span *sp)
+{
+	char name[PATH_MAX];
+	const char *dir = getenv("TMPDIR");
+
+	if (c->spool < 0) {
+		if (dir == NULL || *dir == '\0')
+			dir = "/tmp";
+		if (snprintf(name, sizeof(name), "%s/em-catalog.XXXXXX", dir) >= (int)sizeof(name))
+			return em_fail("the temporary directory's name is too long");
+		if ((c->spool = mkstemp(name)) < 0)
+			return em_fail_errno("cannot create a temporary file in '%s'", dir);
+		unlink(name);
+	}
+	if (em_write_all(c->spool, data, len) < 0)
+		return em_fail_ctx("cannot write the catalog's temporary file");
+	sp->off = c->spool_end;
+	sp->len = len;
+	c->spool_end += (off_t)len;
+	return 0;
+}
+
+/* The bytes of sp, NUL-terminated (caller frees). */
+static char *
+spool_get(const struct em_catalog *c, const struct span *sp)
+{
+	char *p = malloc(sp->len + 1);
+	size_t got = 0;
+	ssize_t k;
+
+	if (p == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	while (got < sp->len) {
+		k = pread(c->spool, p + got, sp->len - got, sp->off + (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			em_fail_errno("cannot read the catalog's temporary file");
+			free(p);
+			return NULL;
+		}
+		got += (size_t)k;
+	}
+	p[got] = '\0';
+	return p;
+}
+
+/* The entry's details from the spool. */
+static json_t *
+spool_info(const struct em_catalog *c, const struct entry *e)
+{
+	char *text = spool_get(c, &e->info);
+	json_t *j;
+
+	if (text == NULL)
+		return NULL;
+	j = em_json_load_object(text, e->info.len, "the catalog's temporary file");
+	free(text);
+	return j;
 }
 
 int
@@ -197,8 +299,7 @@ new_entry(struct em_catalog *c, const char *path, unsigned long text)
 	}
 	e = &c->v[c->n];
 	memset(e, 0, sizeof(*e));
-	if ((e->path = json_path(path)) == NULL || (e->errors = json_array()) == NULL) {
-		free(e->path);
+	if ((e->path = json_path(path)) == NULL) {
 		em_fail("out of memory");
 		return NULL;
 	}
@@ -208,14 +309,40 @@ new_entry(struct em_catalog *c, const char *path, unsigned long text)
 }
 
 static int
-add_error(struct entry *e, const char *pointer, const char *keyword, const char *message)
+add_error(json_t *errors, const char *pointer, const char *keyword, const char *message)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s}", "pointer", pointer, "keyword", keyword,
 	    "message", message);
 
-	if (o == NULL || json_array_append_new(e->errors, o) < 0)
+	if (o == NULL || json_array_append_new(errors, o) < 0)
 		return em_fail("out of memory");
 	return 0;
+}
+
+/*
+ * Spool what the report says of the entry: errors, completeness and missing
+ * (null for what is not an object), the record's warnings.  Takes all four.
+ */
+static int
+put_info(struct em_catalog *c, struct entry *e, json_t *errors, json_t *score, json_t *missing,
+    json_t *warnings)
+{
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o}", "e", errors, "c", score, "m", missing,
+	    "w", warnings);
+	char *text;
+	size_t len;
+	int rc;
+
+	if (o == NULL)
+		return em_fail("out of memory");
+	if ((text = em_json_text(o, EM_JSON_LINE, &len)) == NULL) {
+		json_decref(o);
+		return -1;
+	}
+	rc = spool_put(c, text, len, &e->info);
+	free(text);
+	json_decref(o);
+	return rc;
 }
 
 int
@@ -223,6 +350,7 @@ em_catalog_add_unreadable(struct em_catalog *c, const char *path, unsigned long 
     const char *reason)
 {
 	struct entry *e = new_entry(c, path, text);
+	json_t *errors;
 
 	if (e == NULL)
 		return -1;
@@ -231,14 +359,18 @@ em_catalog_add_unreadable(struct em_catalog *c, const char *path, unsigned long 
 		note(c, EM_LOG_WARN, "cannot read '%s' (text %lu): %s", shown(path), text, reason);
 	else
 		note(c, EM_LOG_WARN, "cannot read '%s': %s", shown(path), reason);
-	return add_error(e, "", "read", reason);
+	if ((errors = json_array()) == NULL || add_error(errors, "", "read", reason) < 0) {
+		json_decref(errors);
+		return em_fail("out of memory");
+	}
+	return put_info(c, e, errors, json_null(), json_null(), json_array());
 }
 
 /* The last status_history time of a record, if it has one that parses. */
 static void
-last_time(struct entry *e)
+last_time(struct entry *e, const json_t *doc)
 {
-	json_t *h = json_object_get(e->doc, "status_history");
+	json_t *h = json_object_get(doc, "status_history");
 	const char *t;
 
 	if (!json_is_array(h) || json_array_size(h) == 0)
@@ -250,37 +382,205 @@ last_time(struct entry *e)
 		em_clear_error();
 }
 
+static int
+warn(json_t *warnings, const char *code, const char *fmt, ...) EM_PRINTF(3, 4);
+
+static int
+warn(json_t *warnings, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:s,s:s}", "code", code, "message", msg);
+	if (o == NULL || json_array_append_new(warnings, o) < 0)
+		return em_fail("out of memory");
+	return 0;
+}
+
+/* The warnings a record earns by itself (duplicate-superseded is added when it loses). */
+static int
+doc_warnings(const json_t *doc, json_t *w)
+{
+	static const char *const axes[] = { "z", "y", "x" };
+	json_t *vs, *prov, *ff, *la;
+	const char *status;
+	char list[16] = "";
+	size_t i;
+
+	if (!json_is_object(doc))
+		return 0;
+	vs = json_object_get(doc, "voxel_size_nm");
+	prov = json_object_get(doc, "voxel_size_source");
+	if (vs == NULL) {
+		if (warn(w, "no-voxel-size", "the voxel size is not known") < 0)
+			return -1;
+	} else if (json_is_array(prov)) {
+		for (i = 0; i < 3 && i < json_array_size(prov); i++) {
+			const char *p = json_string_value(json_array_get(prov, i));
+
+			if (p != NULL && strcmp(p, "config") == 0) {
+				if (list[0] != '\0')
+					strncat(list, ",", sizeof(list) - strlen(list) - 1);
+				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
+			}
+		}
+		if (list[0] != '\0' && warn(w, "voxel-size-from-config",
+		    "the voxel size along %s is from the configuration, not from the data or the archive",
+		    list) < 0)
+			return -1;
+		list[0] = '\0';
+		for (i = 0; i < 3 && i < json_array_size(vs); i++)
+			if (json_is_null(json_array_get(vs, i))) {
+				if (list[0] != '\0')
+					strncat(list, ",", sizeof(list) - strlen(list) - 1);
+				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
+			}
+		if (list[0] != '\0' && warn(w, "voxel-size-unknown-axis",
+		    "the voxel size along %s is not known", list) < 0)
+			return -1;
+	}
+	ff = json_object_get(json_object_get(doc, "statistics"), "fill_fraction");
+	if (json_is_number(ff) && json_number_value(ff) >= 1.0 &&
+	    warn(w, "all-fill", "every voxel is the fill value (statistics.fill_fraction is 1)") < 0)
+		return -1;
+	status = json_string_value(json_object_get(doc, "status"));
+	if (status != NULL && strcmp(status, "complete") != 0 &&
+	    warn(w, "not-complete", "the status is %s, not complete", status) < 0)
+		return -1;
+	/* A complete volume whose latest re-run failed before it changed the data. */
+	la = json_object_get(doc, "last_attempt");
+	if (json_is_object(la)) {
+		const char *ls = json_string_value(json_object_get(la, "status"));
+		const char *lt = json_string_value(json_object_get(la, "finished"));
+		const char *le = json_string_value(json_object_get(la, "error"));
+
+		if (warn(w, "last-attempt-failed", "the last attempt (%s) was %s%s%s; the data"
+		    " is still the complete run's", lt ? lt : "time unknown",
+		    ls ? ls : "not finished", le ? ": " : "", le ? le : "") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The top-level names of a record, as indices into the catalog's table of names. */
+static int
+intern_keys(struct em_catalog *c, struct entry *e, const json_t *doc)
+{
+	size_t n = json_object_size(doc);
+	const char *key;
+	json_t *v, *ix;
+
+	if (n == 0)
+		return 0;
+	if ((e->keys = malloc(n * sizeof(*e->keys))) == NULL)
+		return em_fail("out of memory");
+	json_object_foreach((json_t *)doc, key, v) {
+		if (e->nkeys == n)
+			break;
+		if ((ix = json_object_get(c->key_index, key)) == NULL) {
+			if (c->nkey_names == c->key_cap) {
+				size_t cap = c->key_cap ? c->key_cap * 2 : 64;
+				char **names = realloc(c->key_names, cap * sizeof(*names));
+
+				if (names == NULL)
+					return em_fail("out of memory");
+				c->key_names = names;
+				c->key_cap = cap;
+			}
+			if ((c->key_names[c->nkey_names] = strdup(key)) == NULL ||
+			    json_object_set_new(c->key_index, key,
+			    json_integer((json_int_t)c->nkey_names)) < 0) {
+				free(c->key_names[c->nkey_names]);
+				return em_fail("out of memory");
+			}
+			ix = json_object_get(c->key_index, key);
+			c->nkey_names++;
+		}
+		e->keys[e->nkeys++] = (uint32_t)json_integer_value(ix);
+	}
+	return 0;
+}
+
+/* What the summary needs of a valid record: voxels, bytes, names. */
+static int
+summary_facts(struct em_catalog *c, struct entry *e, const json_t *doc)
+{
+	json_t *shape = json_object_get(doc, "volume_shape");
+	json_t *fsz = json_object_get(doc, "file_size_bytes");
+	uint64_t prod = 1;
+	size_t j;
+
+	if (json_is_array(shape) && json_array_size(shape) > 0) {
+		e->has_shape = 1;
+		for (j = 0; j < json_array_size(shape); j++) {
+			json_int_t x = json_integer_value(json_array_get(shape, j));
+
+			if (x < 0 || __builtin_mul_overflow(prod, (uint64_t)x, &prod)) {
+				e->shape_bad = 1;
+				break;
+			}
+		}
+		e->voxels = prod;
+	}
+	if (json_is_integer(fsz) && json_integer_value(fsz) > 0)
+		e->bytes = (uint64_t)json_integer_value(fsz);
+	return intern_keys(c, e, doc);
+}
+
+static char *
+strdup_or_null(const char *s, int *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = 1;
+	return d;
+}
+
 int
 em_catalog_add(struct em_catalog *c, json_t *doc, const char *path, unsigned long text)
 {
 	struct em_jschema_errors errs = EM_JSCHEMA_ERRORS_INIT(EM_CATALOG_MAX_ERRORS);
 	struct entry *e;
-	const char *status;
-	size_t i;
-	int v, rc = -1;
+	json_t *errors = NULL, *warnings = NULL, *score, *missing = NULL;
+	char *rec = NULL;
+	size_t i, len;
+	int v, oom = 0, rc = -1;
 
 	if ((e = new_entry(c, path, text)) == NULL) {
 		json_decref(doc);
 		return -1;
 	}
-	e->doc = doc;
 	if (json_is_object(doc)) {
-		e->source = json_string_value(json_object_get(doc, "source"));
-		e->id = json_string_value(json_object_get(doc, "id"));
-		status = json_string_value(json_object_get(doc, "status"));
+		const char *status = json_string_value(json_object_get(doc, "status"));
+
+		e->source = strdup_or_null(json_string_value(json_object_get(doc, "source")), &oom);
+		e->id = strdup_or_null(json_string_value(json_object_get(doc, "id")), &oom);
+		e->status = strdup_or_null(status, &oom);
 		e->complete = status != NULL && strcmp(status, "complete") == 0;
-		last_time(e);
+		last_time(e, doc);
+	}
+	if (oom || (errors = json_array()) == NULL || (warnings = json_array()) == NULL) {
+		em_fail("out of memory");
+		goto out;
 	}
 	v = em_jschema_validate(c->schema, doc, &errs);
 	if (v < 0) {
 		/* Validation that cannot finish (too deep, a runaway pattern) judges the record invalid. */
 		e->outcome = OUT_INVALID;
-		if (add_error(e, "", "validation", em_errmsg()) < 0)
+		if (add_error(errors, "", "validation", em_errmsg()) < 0)
 			goto out;
 	} else if (v == 0) {
 		e->outcome = OUT_INVALID;
 		for (i = 0; i < errs.n; i++)
-			if (add_error(e, errs.v[i].pointer, errs.v[i].keyword, errs.v[i].message) < 0)
+			if (add_error(errors, errs.v[i].pointer, errs.v[i].keyword,
+			    errs.v[i].message) < 0)
 				goto out;
 		e->dropped = errs.dropped;
 	} else {
@@ -288,19 +588,45 @@ em_catalog_add(struct em_catalog *c, json_t *doc, const char *path, unsigned lon
 	}
 	if (e->outcome == OUT_CATALOG) {
 		note(c, EM_LOG_INFO, "read '%s' (text %lu, %s/%s): valid, status %s", shown(path), text,
-		    e->source, e->id, json_string_value(json_object_get(doc, "status")));
+		    e->source, e->id, e->status);
 	} else {
-		json_t *first = json_array_get(e->errors, 0);
+		json_t *first = json_array_get(errors, 0);
 		const char *ptr = json_string_value(json_object_get(first, "pointer"));
 
 		note(c, EM_LOG_WARN, "invalid record '%s' (text %lu, %s/%s): %s: %s%s", shown(path), text,
 		    e->source ? e->source : "?", e->id ? e->id : "?",
 		    ptr != NULL && *ptr != '\0' ? ptr : "(root)",
 		    json_string_value(json_object_get(first, "message")),
-		    json_array_size(e->errors) + e->dropped > 1 ? " (and more)" : "");
+		    json_array_size(errors) + e->dropped > 1 ? " (and more)" : "");
+	}
+	if (doc_warnings(doc, warnings) < 0)
+		goto out;
+	e->nwarnings = json_array_size(warnings);
+	if (json_is_object(doc)) {
+		score = json_real(em_record_completeness(doc, &missing));
+		if (missing == NULL)
+			missing = json_array();
+	} else {
+		score = json_null();
+		missing = json_null();
+	}
+	rc = put_info(c, e, errors, score, missing, warnings);
+	errors = warnings = NULL;
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	/* The record as the catalog will spell it; only the valid can be in the catalog. */
+	if (e->outcome == OUT_CATALOG) {
+		if ((rec = em_json_text(doc, EM_JSON_INDENT(2), &len)) == NULL ||
+		    spool_put(c, rec, len, &e->doc) < 0 || summary_facts(c, e, doc) < 0)
+			goto out;
 	}
 	rc = 0;
 out:
+	free(rec);
+	json_decref(errors);
+	json_decref(warnings);
+	json_decref(doc);
 	em_jschema_errors_reset(&errs);
 	return rc;
 }
@@ -456,95 +782,6 @@ better(const struct entry *a, const struct entry *b)
 	return cmp_entries(a, b) < 0;
 }
 
-static int
-warn(struct entry *e, const char *code, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	json_t *o;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = json_pack("{s:s,s:s}", "code", code, "message", msg);
-	if (o == NULL || json_array_append_new(e->warnings, o) < 0)
-		return em_fail("out of memory");
-	return 0;
-}
-
-static int
-warnings(const struct em_catalog *c, struct entry *e)
-{
-	static const char *const axes[] = { "z", "y", "x" };
-	json_t *vs, *prov, *ff, *la;
-	const char *status;
-	char list[16] = "";
-	size_t i;
-
-	if ((e->warnings = json_array()) == NULL)
-		return em_fail("out of memory");
-	if (!json_is_object(e->doc))
-		return 0;
-	vs = json_object_get(e->doc, "voxel_size_nm");
-	prov = json_object_get(e->doc, "voxel_size_source");
-	if (vs == NULL) {
-		if (warn(e, "no-voxel-size", "the voxel size is not known") < 0)
-			return -1;
-	} else if (json_is_array(prov)) {
-		for (i = 0; i < 3 && i < json_array_size(prov); i++) {
-			const char *p = json_string_value(json_array_get(prov, i));
-
-			if (p != NULL && strcmp(p, "config") == 0) {
-				if (list[0] != '\0')
-					strncat(list, ",", sizeof(list) - strlen(list) - 1);
-				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
-			}
-		}
-		if (list[0] != '\0' && warn(e, "voxel-size-from-config",
-		    "the voxel size along %s is from the configuration, not from the data or the archive",
-		    list) < 0)
-			return -1;
-		list[0] = '\0';
-		for (i = 0; i < 3 && i < json_array_size(vs); i++)
-			if (json_is_null(json_array_get(vs, i))) {
-				if (list[0] != '\0')
-					strncat(list, ",", sizeof(list) - strlen(list) - 1);
-				strncat(list, axes[i], sizeof(list) - strlen(list) - 1);
-			}
-		if (list[0] != '\0' && warn(e, "voxel-size-unknown-axis",
-		    "the voxel size along %s is not known", list) < 0)
-			return -1;
-	}
-	ff = json_object_get(json_object_get(e->doc, "statistics"), "fill_fraction");
-	if (json_is_number(ff) && json_number_value(ff) >= 1.0 &&
-	    warn(e, "all-fill", "every voxel is the fill value (statistics.fill_fraction is 1)") < 0)
-		return -1;
-	status = json_string_value(json_object_get(e->doc, "status"));
-	if (status != NULL && strcmp(status, "complete") != 0 &&
-	    warn(e, "not-complete", "the status is %s, not complete", status) < 0)
-		return -1;
-	/* A complete volume whose latest re-run failed before it changed the data. */
-	la = json_object_get(e->doc, "last_attempt");
-	if (json_is_object(la)) {
-		const char *ls = json_string_value(json_object_get(la, "status"));
-		const char *lt = json_string_value(json_object_get(la, "finished"));
-		const char *le = json_string_value(json_object_get(la, "error"));
-
-		if (warn(e, "last-attempt-failed", "the last attempt (%s) was %s%s%s; the data"
-		    " is still the complete run's", lt ? lt : "time unknown",
-		    ls ? ls : "not finished", le ? ": " : "", le ? le : "") < 0)
-			return -1;
-	}
-	if (e->outcome == OUT_SUPERSEDED) {
-		const struct entry *w = &c->v[e->winner];
-
-		if (warn(e, "duplicate-superseded", "another record of %s/%s is kept: %s (text %lu)",
-		    e->source, e->id, w->path, w->text) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int
 em_catalog_finish(struct em_catalog *c)
 {
@@ -575,9 +812,6 @@ em_catalog_finish(struct em_catalog *c)
 			    c->v[best].text, shown(c->v[k].path), c->v[k].text);
 		}
 	}
-	for (i = 0; i < c->n; i++)
-		if (warnings(c, &c->v[i]) < 0)
-			return -1;
 	c->finished = 1;
 	return 0;
 }
@@ -609,7 +843,8 @@ em_catalog_counts(const struct em_catalog *c, struct em_catalog_counts *out)
 			out->unreadable++;
 			break;
 		}
-		if (e->warnings != NULL && json_array_size(e->warnings) > 0)
+		/* Warnings are the finished catalog's: a duplicate earns one when it loses. */
+		if (c->finished && (e->nwarnings > 0 || e->outcome == OUT_SUPERSEDED))
 			out->warned++;
 	}
 }
@@ -682,7 +917,7 @@ static json_t *
 summary(const struct em_catalog *c)
 {
 	json_t *by_source = json_object(), *by_status = json_object(), *fields = json_object();
-	json_t *out = NULL, *sets = NULL, *set, *v, *a = NULL, *b = NULL, *d = NULL;
+	json_t *out = NULL, *sets = NULL, *set, *a = NULL, *b = NULL, *d = NULL;
 	struct em_catalog_counts k;
 	uint64_t voxels = 0, bytes = 0;
 	const char *key;
@@ -693,33 +928,22 @@ summary(const struct em_catalog *c)
 		goto oom;
 	for (i = 0; i < c->n; i++) {
 		const struct entry *e = &c->v[i];
-		json_t *shape, *fsz;
-		uint64_t prod = 1;
 
 		if (e->outcome != OUT_CATALOG)
 			continue;
-		if (count_up(by_source, e->source) < 0 ||
-		    count_up(by_status, json_string_value(json_object_get(e->doc, "status"))) < 0)
+		if (count_up(by_source, e->source) < 0 || count_up(by_status, e->status) < 0)
 			goto oom;
-		shape = json_object_get(e->doc, "volume_shape");
-		if (json_is_array(shape) && json_array_size(shape) > 0) {
-			for (j = 0; j < json_array_size(shape); j++) {
-				json_int_t x = json_integer_value(json_array_get(shape, j));
-
-				if (x < 0 || __builtin_mul_overflow(prod, (uint64_t)x, &prod)) {
-					em_fail("%s/%s: the voxel count does not fit 64 bits",
-					    e->source, e->id);
-					goto fail;
-				}
+		if (e->has_shape) {
+			if (e->shape_bad) {
+				em_fail("%s/%s: the voxel count does not fit 64 bits", e->source, e->id);
+				goto fail;
 			}
-			if (__builtin_add_overflow(voxels, prod, &voxels)) {
+			if (__builtin_add_overflow(voxels, e->voxels, &voxels)) {
 				em_fail("the total voxel count does not fit 64 bits");
 				goto fail;
 			}
 		}
-		fsz = json_object_get(e->doc, "file_size_bytes");
-		if (json_is_integer(fsz) && json_integer_value(fsz) > 0 &&
-		    __builtin_add_overflow(bytes, (uint64_t)json_integer_value(fsz), &bytes)) {
+		if (__builtin_add_overflow(bytes, e->bytes, &bytes)) {
 			em_fail("the total byte count does not fit 64 bits");
 			goto fail;
 		}
@@ -728,8 +952,8 @@ summary(const struct em_catalog *c)
 			    set) < 0)
 				goto oom;
 		}
-		json_object_foreach(e->doc, key, v)
-			if (json_object_set(set, key, json_true()) < 0)
+		for (j = 0; j < e->nkeys; j++)
+			if (json_object_set(set, c->key_names[e->keys[j]], json_true()) < 0)
 				goto oom;
 	}
 	if (voxels > INT64_MAX || bytes > INT64_MAX) {
@@ -770,12 +994,12 @@ fail:
 
 /* "pointer: message" of the first error, and how many more there are. */
 static char *
-reason(const struct entry *e)
+reason(const struct entry *e, const json_t *errors)
 {
 	char buf[2048];
-	json_t *first = json_array_get(e->errors, 0);
+	json_t *first = json_array_get(errors, 0);
 	const char *ptr = json_string_value(json_object_get(first, "pointer"));
-	size_t more = json_array_size(e->errors) + e->dropped - 1;
+	size_t more = json_array_size(errors) + e->dropped - 1;
 
 	if (e->outcome == OUT_UNREADABLE) {
 		snprintf(buf, sizeof(buf), "unreadable: %s",
@@ -793,7 +1017,7 @@ reason(const struct entry *e)
 }
 
 static json_t *
-rejected_entry(const struct em_catalog *c, const struct entry *e)
+rejected_entry(const struct em_catalog *c, const struct entry *e, const json_t *info)
 {
 	char buf[PATH_MAX + 256], *r = NULL;
 	json_t *o;
@@ -804,7 +1028,7 @@ rejected_entry(const struct em_catalog *c, const struct entry *e)
 		snprintf(buf, sizeof(buf), "superseded: another record of the same source and id "
 		    "is kept (%s, text %lu)", w->path, w->text);
 	} else {
-		if ((r = reason(e)) == NULL) {
+		if ((r = reason(e, json_object_get(info, "e"))) == NULL) {
 			em_fail("out of memory");
 			return NULL;
 		}
@@ -819,128 +1043,291 @@ rejected_entry(const struct em_catalog *c, const struct entry *e)
 	return o;
 }
 
-json_t *
-em_catalog_json(const struct em_catalog *c, const char *generated)
-{
-	json_t *out = NULL, *records = json_array(), *rejected = json_array(), *sum = NULL;
-	size_t i;
-
-	if (!c->finished) {
-		em_fail("the catalog is not finished");
-		goto fail;
-	}
-	if (records == NULL || rejected == NULL)
-		goto oom;
-	for (i = 0; i < c->n; i++) {
-		const struct entry *e = &c->v[i];
-
-		if (e->outcome == OUT_CATALOG) {
-			if (json_array_append(records, e->doc) < 0)
-				goto oom;
-		} else {
-			json_t *r = rejected_entry(c, e);
-
-			if (r == NULL || json_array_append_new(rejected, r) < 0)
-				goto fail;
-		}
-	}
-	if ((sum = summary(c)) == NULL)
-		goto fail;
-	out = json_pack("{s:i,s:s,s:{s:s,s:s},s:o,s:O,s:O,s:O}",
-	    "catalog_version", 1, "generated", generated,
-	    "generator", "tool", "em-consolidate", "version", EM_VERSION,
-	    "schema", str_or_null(c->schema_id),
-	    "summary", sum, "records", records, "rejected", rejected);
-	if (out == NULL)
-		goto oom;
-	goto fail;
-oom:
-	em_fail("out of memory");
-fail:
-	json_decref(records);
-	json_decref(rejected);
-	json_decref(sum);
-	return out;
-}
-
 static json_t *
-report_entry(const struct entry *e)
+report_entry(const struct em_catalog *c, const struct entry *e, json_t *info)
 {
-	json_t *o, *missing = NULL, *score;
-	const char *status = json_string_value(json_object_get(e->doc, "status"));
+	json_t *o, *warnings = json_object_get(info, "w");
 
-	if (json_is_object(e->doc)) {
-		score = json_real(em_record_completeness(e->doc, &missing));
-		if (missing == NULL)
-			missing = json_array();
-	} else {
-		score = json_null();
-		missing = json_null();
+	if (e->outcome == OUT_SUPERSEDED) {
+		const struct entry *w = &c->v[e->winner];
+
+		if (warn(warnings, "duplicate-superseded", "another record of %s/%s is kept: %s "
+		    "(text %lu)", e->source, e->id, w->path, w->text) < 0)
+			return NULL;
 	}
-	o = json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:b,s:O,s:I,s:o,s:o,s:O}",
+	o = json_pack("{s:s,s:I,s:o,s:o,s:o,s:s,s:b,s:O,s:I,s:O,s:O,s:O}",
 	    "path", e->path, "text", (json_int_t)e->text,
 	    "source", str_or_null(e->source), "id", str_or_null(e->id),
-	    "status", str_or_null(status),
+	    "status", str_or_null(e->status),
 	    "outcome", outcome_names[e->outcome],
 	    "valid", e->outcome == OUT_CATALOG || e->outcome == OUT_SUPERSEDED,
-	    "errors", e->errors, "errors_not_kept", (json_int_t)e->dropped,
-	    "completeness", score, "missing", missing,
-	    "warnings", e->warnings);
+	    "errors", json_object_get(info, "e"), "errors_not_kept", (json_int_t)e->dropped,
+	    "completeness", json_object_get(info, "c"), "missing", json_object_get(info, "m"),
+	    "warnings", warnings);
 	if (o == NULL)
 		em_fail("out of memory");
 	return o;
 }
 
-json_t *
-em_catalog_report(const struct em_catalog *c, const char *generated)
+/*
+ * Where the outputs go: a file (flushed as it fills, so it holds about one
+ * record at a time) or, with fd -1, memory.  The outputs are laid out as
+ * em_json_dump_pretty() lays out the whole document, written a member and
+ * an array element at a time.
+ */
+struct sink {
+	int fd;
+	struct em_buf b;
+};
+
+#define SINK_FLUSH ((size_t)1 << 16)
+
+static int
+sink_add(struct sink *s, const char *p, size_t n)
 {
-	json_t *out = NULL, *entries = json_array();
+	if (em_buf_add(&s->b, p, n) < 0)
+		return -1;
+	if (s->fd >= 0 && s->b.len >= SINK_FLUSH) {
+		if (em_write_all(s->fd, s->b.data, s->b.len) < 0)
+			return -1;
+		em_buf_reset(&s->b);
+	}
+	return 0;
+}
+
+static int
+sink_flush(struct sink *s)
+{
+	if (s->fd >= 0 && s->b.len > 0) {
+		if (em_write_all(s->fd, s->b.data, s->b.len) < 0)
+			return -1;
+		em_buf_reset(&s->b);
+	}
+	return 0;
+}
+
+/*
+ * A text laid out at depth 0 placed at depth: its lines indented 2 * depth
+ * more.  A newline is always layout - JSON strings spell theirs "\n".
+ */
+static int
+sink_nested(struct sink *s, const char *text, size_t len, int depth)
+{
+	static const char pad[] = "        ";
+	size_t i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		run++;
+		if (text[i] != '\n')
+			continue;
+		if (sink_add(s, text + i + 1 - run, run) < 0 || sink_add(s, pad, 2 * (size_t)depth) < 0)
+			return -1;
+		run = 0;
+	}
+	return sink_add(s, text + len - run, run);
+}
+
+static int
+sink_value(struct sink *s, const json_t *v, int depth)
+{
+	size_t len;
+	char *text = em_json_text(v, EM_JSON_INDENT(2), &len);
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	rc = sink_nested(s, text, len, depth);
+	free(text);
+	return rc;
+}
+
+/* A member of the top-level object; takes v. */
+static int
+sink_member(struct sink *s, const char *key, json_t *v, int first)
+{
+	int rc;
+
+	if (v == NULL)
+		return em_fail("out of memory");
+	rc = sink_add(s, first ? "{\n  \"" : ",\n  \"", 5) < 0 ||
+	    sink_add(s, key, strlen(key)) < 0 || sink_add(s, "\": ", 3) < 0 ||
+	    sink_value(s, v, 1) < 0 ? -1 : 0;
+	json_decref(v);
+	return rc;
+}
+
+/* The opening of a top-level array member, then its elements with sink_element. */
+static int
+sink_array(struct sink *s, const char *key)
+{
+	if (sink_add(s, ",\n  \"", 5) < 0 || sink_add(s, key, strlen(key)) < 0)
+		return -1;
+	return sink_add(s, "\": [", 4);
+}
+
+static int
+sink_element(struct sink *s, const char *text, size_t len, size_t k)
+{
+	if (sink_add(s, k > 0 ? ",\n    " : "\n    ", k > 0 ? 6 : 5) < 0 ||
+	    sink_nested(s, text, len, 2) < 0)
+		return -1;
+	/* Each element goes out whole before the next is read: memory holds about one. */
+	return sink_flush(s);
+}
+
+static int
+sink_array_end(struct sink *s, size_t k)
+{
+	return k > 0 ? sink_add(s, "\n  ]", 4) : sink_add(s, "]", 1);
+}
+
+static int
+sink_element_json(struct sink *s, json_t *v, size_t k)
+{
+	size_t len;
+	char *text;
+	int rc;
+
+	if (v == NULL)
+		return -1;
+	text = em_json_text(v, EM_JSON_INDENT(2), &len);
+	json_decref(v);
+	if (text == NULL)
+		return -1;
+	rc = sink_element(s, text, len, k);
+	free(text);
+	return rc;
+}
+
+static json_t *
+generator(void)
+{
+	return json_pack("{s:s,s:s}", "tool", "em-consolidate", "version", EM_VERSION);
+}
+
+/* The catalog; sum (the summary) is borrowed. */
+static int
+write_catalog(const struct em_catalog *c, struct sink *s, const char *generated, json_t *sum)
+{
+	size_t i, k;
+	char *text;
+	json_t *info;
+	int rc;
+
+	if (!c->finished)
+		return em_fail("the catalog is not finished");
+	if (sink_member(s, "catalog_version", json_integer(1), 1) < 0 ||
+	    sink_member(s, "generated", json_string(generated), 0) < 0 ||
+	    sink_member(s, "generator", generator(), 0) < 0 ||
+	    sink_member(s, "schema", str_or_null(c->schema_id), 0) < 0 ||
+	    sink_member(s, "summary", json_incref(sum), 0) < 0 ||
+	    sink_array(s, "records") < 0)
+		return -1;
+	for (i = k = 0; i < c->n; i++) {
+		const struct entry *e = &c->v[i];
+
+		if (e->outcome != OUT_CATALOG)
+			continue;
+		if ((text = spool_get(c, &e->doc)) == NULL)
+			return -1;
+		rc = sink_element(s, text, e->doc.len, k++);
+		free(text);
+		if (rc < 0)
+			return -1;
+	}
+	if (sink_array_end(s, k) < 0 || sink_array(s, "rejected") < 0)
+		return -1;
+	for (i = k = 0; i < c->n; i++) {
+		const struct entry *e = &c->v[i];
+
+		if (e->outcome == OUT_CATALOG)
+			continue;
+		if ((info = spool_info(c, e)) == NULL)
+			return -1;
+		rc = sink_element_json(s, rejected_entry(c, e, info), k++);
+		json_decref(info);
+		if (rc < 0)
+			return -1;
+	}
+	if (sink_array_end(s, k) < 0 || sink_add(s, "\n}\n", 3) < 0)
+		return -1;
+	return sink_flush(s);
+}
+
+static int
+write_report(const struct em_catalog *c, struct sink *s, const char *generated)
+{
 	struct em_catalog_counts k;
+	json_t *info;
 	size_t i;
+	int rc;
+
+	if (!c->finished)
+		return em_fail("the catalog is not finished");
+	em_catalog_counts(c, &k);
+	if (sink_member(s, "report_version", json_integer(1), 1) < 0 ||
+	    sink_member(s, "generated", json_string(generated), 0) < 0 ||
+	    sink_member(s, "generator", generator(), 0) < 0 ||
+	    sink_member(s, "schema", str_or_null(c->schema_id), 0) < 0 ||
+	    sink_member(s, "summary", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "read", (json_int_t)k.read, "valid", (json_int_t)k.valid,
+	    "invalid", (json_int_t)k.invalid, "unreadable", (json_int_t)k.unreadable,
+	    "superseded", (json_int_t)k.superseded, "cataloged", (json_int_t)k.cataloged,
+	    "skipped", (json_int_t)k.skipped, "with_warnings", (json_int_t)k.warned), 0) < 0 ||
+	    sink_array(s, "records") < 0)
+		return -1;
+	for (i = 0; i < c->n; i++) {
+		if ((info = spool_info(c, &c->v[i])) == NULL)
+			return -1;
+		rc = sink_element_json(s, report_entry(c, &c->v[i], info), i);
+		json_decref(info);
+		if (rc < 0)
+			return -1;
+	}
+	if (sink_array_end(s, c->n) < 0 || sink_add(s, "\n}\n", 3) < 0)
+		return -1;
+	return sink_flush(s);
+}
+
+/* A document written to memory, read back as an object. */
+static json_t *
+parsed(struct sink *s)
+{
+	json_t *j = em_json_load_object(em_buf_cstr(&s->b), s->b.len, NULL);
+
+	em_buf_release(&s->b);
+	return j;
+}
+
+json_t *
+em_catalog_json(const struct em_catalog *c, const char *generated)
+{
+	struct sink s = { -1, EM_BUF_INIT(EM_CATALOG_MAX_OUTPUT) };
+	json_t *sum = NULL;
 
 	if (!c->finished) {
 		em_fail("the catalog is not finished");
-		goto out;
+		return NULL;
 	}
-	if (entries == NULL) {
-		em_fail("out of memory");
-		goto out;
+	if ((sum = summary(c)) == NULL || write_catalog(c, &s, generated, sum) < 0) {
+		json_decref(sum);
+		em_buf_release(&s.b);
+		return NULL;
 	}
-	for (i = 0; i < c->n; i++) {
-		json_t *r = report_entry(&c->v[i]);
-
-		if (r == NULL || json_array_append_new(entries, r) < 0)
-			goto out;
-	}
-	em_catalog_counts(c, &k);
-	out = json_pack("{s:i,s:s,s:{s:s,s:s},s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:O}",
-	    "report_version", 1, "generated", generated,
-	    "generator", "tool", "em-consolidate", "version", EM_VERSION,
-	    "schema", str_or_null(c->schema_id),
-	    "summary", "read", (json_int_t)k.read, "valid", (json_int_t)k.valid,
-	    "invalid", (json_int_t)k.invalid, "unreadable", (json_int_t)k.unreadable,
-	    "superseded", (json_int_t)k.superseded, "cataloged", (json_int_t)k.cataloged,
-	    "skipped", (json_int_t)k.skipped, "with_warnings", (json_int_t)k.warned,
-	    "records", entries);
-	if (out == NULL)
-		em_fail("out of memory");
-out:
-	json_decref(entries);
-	return out;
+	json_decref(sum);
+	return parsed(&s);
 }
 
-
-static int
-write_tmp(struct em_atomic *a, const char *path, const char *data)
+json_t *
+em_catalog_report(const struct em_catalog *c, const char *generated)
 {
-	if (em_atomic_open(a, path) < 0)
-		return -1;
-	if (em_write_all(a->fd, data, strlen(data)) < 0) {
-		em_fail_ctx("cannot write '%s'", a->tmp);
-		em_atomic_abort(a);
-		return -1;
+	struct sink s = { -1, EM_BUF_INIT(EM_CATALOG_MAX_OUTPUT) };
+
+	if (write_report(c, &s, generated) < 0) {
+		em_buf_release(&s.b);
+		return NULL;
 	}
-	return 0;
+	return parsed(&s);
 }
 
 int
@@ -949,10 +1336,11 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 {
 	struct em_atomic a[3];
 	const char *paths[3] = { files->catalog, files->report, files->log };
-	char stamp[32], generated[32], *text[3] = { NULL, NULL, NULL }, *logtext = NULL;
-	json_t *cat = NULL, *rep = NULL;
+	char stamp[32], generated[32];
+	json_t *sum = NULL;
 	struct em_catalog_counts k;
 	struct em_buf lb = EM_BUF_INIT(EM_CATALOG_MAX_LOG + 4096);
+	struct sink s = { -1, EM_BUF_INIT(EM_CATALOG_MAX_TEXT * 2 + SINK_FLUSH) };
 	size_t i, opened = 0, done = 0;
 	int rc = -1;
 
@@ -969,10 +1357,8 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	if (em_catalog_finish(c) < 0)
 		return -1;
 	em_catalog_counts(c, &k);
-	if ((cat = em_catalog_json(c, generated)) == NULL ||
-	    (rep = em_catalog_report(c, generated)) == NULL ||
-	    (text[0] = em_json_dump_pretty(cat)) == NULL ||
-	    (text[1] = em_json_dump_pretty(rep)) == NULL)
+	/* The summary first: a catalog that cannot be summed leaves no directory behind. */
+	if ((sum = summary(c)) == NULL)
 		goto out;
 	if (em_buf_addf(&lb, "em-consolidate %s, %s\n", EM_VERSION, generated) < 0 ||
 	    em_buf_addf(&lb, "schema %s\n", c->schema_id ? c->schema_id : "(no $id)") < 0 ||
@@ -982,18 +1368,27 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	    k.valid, k.invalid, k.unreadable, k.superseded, k.skipped, k.cataloged, k.warned) < 0 ||
 	    em_buf_addf(&lb, "catalog %s\nreport %s\n", files->catalog, files->report) < 0)
 		goto out;
-	text[2] = logtext = em_buf_detach(&lb, NULL);
-	if (logtext == NULL && (logtext = text[2] = strdup("")) == NULL) {
-		em_fail("out of memory");
-		goto out;
-	}
 	if (em_mkdir_p(dir) < 0) {
 		em_fail_ctx("cannot create the output directory '%s'", dir);
 		goto out;
 	}
 	for (opened = 0; opened < 3; opened++)
-		if (write_tmp(&a[opened], paths[opened], text[opened]) < 0)
+		if (em_atomic_open(&a[opened], paths[opened]) < 0)
 			goto out;
+	s.fd = a[0].fd;
+	if (write_catalog(c, &s, generated, sum) < 0) {
+		em_fail_ctx("cannot write '%s'", a[0].tmp);
+		goto out;
+	}
+	s.fd = a[1].fd;
+	if (write_report(c, &s, generated) < 0) {
+		em_fail_ctx("cannot write '%s'", a[1].tmp);
+		goto out;
+	}
+	if (em_write_all(a[2].fd, em_buf_cstr(&lb), lb.len) < 0) {
+		em_fail_ctx("cannot write '%s'", a[2].tmp);
+		goto out;
+	}
 	for (done = 0; done < 3; done++) {
 		/* The data is what a run leaves behind: sync it before it replaces anything. */
 		if (em_atomic_commit(&a[done], EM_ATOMIC_SYNC) < 0) {
@@ -1010,11 +1405,8 @@ out:
 		for (i = done; i < opened; i++)
 			em_atomic_abort(&a[i]);
 	}
-	json_decref(cat);
-	json_decref(rep);
-	free(text[0]);
-	free(text[1]);
-	free(text[2]);
+	json_decref(sum);
+	em_buf_release(&s.b);
 	em_buf_release(&lb);
 	return rc;
 }

@@ -25,6 +25,9 @@
  *   the processing log: text lines saying what was read, skipped and why.
  * The outputs do not depend on the order the inputs were added in; only the
  * "generated" time differs between runs over the same inputs.
+ * Memory holds a few hundred bytes a text (what sorting, choosing and the
+ * summary need); the texts themselves go to an unlinked temporary file in
+ * $TMPDIR and are read back one at a time while the outputs are written.
  */
 struct em_catalog;
 

@@ -1,8 +1,12 @@
 /* record.c - the metadata record of a volume: fields, status transitions, history, files */
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/diag.h"
 #include "core/fsutil.h"
@@ -12,6 +16,7 @@
 #include "core/paths.h"
 #include "core/timefmt.h"
 #include "meta/record.h"
+#include "store/lock.h"
 #include "core/banned.h"
 
 static const char *const status_names[EM_STATUS_COUNT] = {
@@ -633,14 +638,54 @@ em_record_load_or_new(const char *root, const char *source, const char *id)
 	return rec;
 }
 
+/*
+ * 1 when another live process holds the lock of the record's store
+ * (store/lock.h), its "host pid" in holder: the run the record shows in
+ * progress has not stopped, it is going on beside this one.  This
+ * process's own hold is not another's (Linux OFD locks show it too).
+ * A lock that cannot be read says nothing: 0.
+ */
+static int
+store_busy(const json_t *rec, char *holder, size_t n)
+{
+	const char *store = json_string_value(json_object_get(rec, "internal_zarr_path"));
+	char host[256], self[300];
+
+	holder[0] = '\0';
+	if (store == NULL)
+		return 0;
+	if (em_store_lock_holder(store, EM_LOCK_WHOLE, holder, n) < 0) {
+		em_clear_error();
+		holder[0] = '\0';
+		return 0;
+	}
+	if (holder[0] == '\0')
+		return 0;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(self, sizeof(self), "%s %ld", host, (long)getpid());
+	return strcmp(holder, self) != 0;
+}
+
 int
 em_record_start(json_t *rec)
 {
 	enum em_status st;
-	char why[128];
+	char why[128], holder[160];
 
 	if (em_record_status(rec, &st) < 0)
 		return -1;
+	if ((st == EM_STATUS_PROCESSING || st == EM_STATUS_SAVING_DATA) &&
+	    store_busy(rec, holder, sizeof(holder))) {
+		/*
+		 * Not a run that died: it is not closed as failed, and a second run of
+		 * the volume cannot begin beside it.  The record is left as it is.
+		 */
+		return em_fail("'%s' is being written by %s: its run (status '%s') is still going",
+		    json_string_value(json_object_get(rec, "internal_zarr_path")), holder,
+		    em_status_name(st));
+	}
 	/*
 	 * The store's lock is held (tool/fetch.h): no other run is writing, so
 	 * a run still processing was killed.  One saving-data with every chunk
@@ -664,6 +709,73 @@ em_record_start(json_t *rec)
 	return em_record_set_status(rec, EM_STATUS_PROCESSING, NULL);
 }
 
+/*
+ * The pid in "<base>.tmp.<pid>.<n>" (em_atomic_open's temporary name for
+ * base), or -1 when name is not one of base's temporary files.
+ */
+static long
+tmp_pid(const char *name, const char *base, size_t blen)
+{
+	const char *s;
+	long pid = 0;
+
+	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+		return -1;
+	s = name + blen + 5;
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		if (pid > 1L << 30)
+			return -1;
+		pid = pid * 10 + (*s++ - '0');
+	}
+	if (*s++ != '.' || *s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return *s == '\0' ? pid : -1;
+}
+
+/*
+ * Remove the temporary files of path's earlier saves whose process is gone
+ * from this host (a saver killed with SIGKILL between writing and renaming
+ * leaves one), as the store writer does for chunks (em_zarr_clean_tmp).  A
+ * live pid keeps its file: it may be saving now.  Best effort: what cannot
+ * be removed is said, and the save goes on.
+ */
+static void
+clean_tmp(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base);
+	struct dirent *e;
+	DIR *d;
+	long pid;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+	    path) >= (int)sizeof(dir))
+		return;
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char tmp[4096 + 256];
+
+		if ((pid = tmp_pid(e->d_name, base, blen)) <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, e->d_name) >= (int)sizeof(tmp))
+			continue;
+		if (unlink(tmp) == 0)
+			em_log(EM_LOG_INFO, "removed '%s', left by an earlier run that was killed", tmp);
+		else if (errno != ENOENT)
+			em_log(EM_LOG_WARN, "cannot remove '%s': %s", tmp, strerror(errno));
+	}
+	closedir(d);
+}
+
 int
 em_record_save(const json_t *rec, const char *path)
 {
@@ -672,6 +784,7 @@ em_record_save(const json_t *rec, const char *path)
 
 	if (text == NULL)
 		return -1;
+	clean_tmp(path);
 	rc = em_write_atomic(path, text, strlen(text), EM_ATOMIC_SYNC);
 	free(text);
 	return rc;

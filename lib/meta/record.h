@@ -143,10 +143,17 @@ json_t *em_record_load_or_new(const char *root, const char *source, const char *
  * (see em_record_set_status).  From processing or saving-data - a run that
  * died without recording its end, such as a crash or a kill -9 - that run
  * is first closed as failed with the error "the run did not finish (it
- * stopped in status 'X')", then a new run begins.
+ * stopped in status 'X')", then a new run begins - unless another live
+ * process holds the lock of its store (internal_zarr_path, store/lock.h):
+ * that run is still going, so -1 with "'<store>' is being written by
+ * <host> <pid>: its run (status 'X') is still going", rec unchanged.
  */
 int em_record_start(json_t *rec);
-/* Write rec pretty-printed to path atomically (temporary file, fsync, rename). */
+/*
+ * Write rec pretty-printed to path atomically (temporary file, fsync,
+ * rename).  First removes path's temporary files left by processes that
+ * are gone from this host (a save killed with SIGKILL before its rename).
+ */
 int em_record_save(const json_t *rec, const char *path);
 
 /*

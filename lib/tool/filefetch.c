@@ -17,6 +17,7 @@
 #include "core/jsonio.h"
 #include "net/listing.h"
 #include "meta/record.h"
+#include "store/writer.h"
 #include "store/manifest.h"
 #include "core/banned.h"
 
@@ -243,6 +244,22 @@ same_sources(const json_t *have, const struct em_filelist *l)
 }
 
 /*
+ * Chunk temporaries of killed runs in a store that needs no work: the
+ * writer, which removes them when it starts, is not started for it.
+ */
+static void
+clean_leftovers(const char *store)
+{
+	uint64_t removed = 0;
+
+	if (em_zarr_clean_tmp(store, 0, &removed) < 0)
+		em_log(EM_LOG_WARN, "%s", em_errmsg());
+	else if (removed > 0)
+		em_log(EM_LOG_INFO, "removed %llu temporary files of an interrupted run",
+		    (unsigned long long)removed);
+}
+
+/*
  * Whether the local files of l are the version the store's manifest names
  * (their modification times); 1 when they are or nothing tells (remote
  * files are asked again by the run itself), 0 when one changed.
@@ -344,6 +361,7 @@ em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist
 		goto out;
 	}
 	same = 1;
+	clean_leftovers(store);
 	em_log(EM_LOG_WARN, "%s/%s is already ingested from the same %zu file%s (record '%s', "
 	    "status %s): nothing to do", f->source, id, l->n, l->n == 1 ? "" : "s", path,
 	    em_status_name(st));

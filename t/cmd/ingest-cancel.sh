@@ -1,7 +1,8 @@
-# ingest-cancel.sh - SIGTERM to em-ingest at any moment leaves every record it had started
-# `cancelled` (or `complete`, when that volume had finished): never `processing` or
-# `saving-data` (a tool that died of SIGPIPE before writing its record), nor a false
-# `failed`.  Five trials, each stopped at a later moment, under dash.
+# ingest-cancel.sh - SIGTERM or Ctrl-C (SIGINT) to em-ingest at any moment leaves every
+# record it had started `cancelled` (or `complete`, when that volume had finished): never
+# `processing` or `saving-data` (a tool that died of SIGPIPE before writing its record),
+# nor a false `failed`.  Eight trials under dash: each signal before any data, twice while
+# the fetchers write, and while em-meta works.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
 
@@ -34,24 +35,76 @@ EM_EXECUTION_MODE=parallel
 export EM_CONFIG EM_CONFIG_OVERLAY EM_SCHEMA EM_EXECUTION_MODE
 unset EM_MEMORY_BUDGET EM_DATA_ROOT EM_LOGS_DIR EM_CATALOG_DIR EM_CACHE_DIR
 
-for trial in 1 2 3 4 5 6 7 8; do
-	d=$SCRATCH/t$trial
-	mkdir -p "$d"
-	# shellcheck disable=SC2086 # the sources are words
-	(cd "$d" && exec dash "$TOP/em-ingest" $SRC) >"$SCRATCH/out" 2>"$SCRATCH/err" &
-	pid=$!
-	# Until the first record exists, then a little longer each trial.
-	i=0
-	while [ -z "$(find "$d/data" -name '*.json' 2>/dev/null | head -n 1)" ]; do
-		i=$((i + 1))
-		[ "$i" -lt 400 ] || break
-		sleep 0.05
+# tools PATTERN DIR: the pids of the processes whose name matches the grep PATTERN (whole
+# name) working in DIR; one grep over /proc first, so that a poll is quick.
+tools() {
+	for _f in $(grep -lx -e "$1" /proc/[0-9]*/comm 2>/dev/null); do
+		_p=${_f%/comm}
+		[ "$(readlink "$_p/cwd" 2>/dev/null)" = "$2" ] && echo "${_p#/proc/}"
 	done
-	sleep "0.$((trial - 1))"
-	kill -TERM "$pid"
+}
+
+# catches PID: whether PID has its SIGTERM handler installed.
+catches() {
+	_m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$_m" ] && [ $((0x$_m & 0x4000)) -ne 0 ]
+}
+
+# A trial: em-ingest in its own process group with SIGINT at its default (as a shell
+# started from a terminal runs it), stopped by SIG at a moment:
+#   start  as soon as its pipelines start, before any data;
+#   data   once a store holds chunks, while the fetchers write;
+#   meta   while em-meta works: every em-meta is held (SIGSTOP) until the fetchers have
+#          ended and their stubs wait in em-meta's pipe, the signal is sent, and em-meta
+#          goes on (SIGCONT) to meet it with a stub in hand.
+# SIGTERM goes to em-ingest, SIGINT to the whole group as Ctrl-C does.
+trial=0
+for sig in TERM INT; do
+	for moment in start data data meta; do
+	trial=$((trial + 1))
+	d=$SCRATCH/t$trial
+	mkdir -p "$d/tmp"
+	# shellcheck disable=SC2086 # the sources are words
+	(cd "$d" && TMPDIR=$d/tmp exec /usr/bin/python3 -c '
+import os, signal, sys
+os.setpgrp()
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	i=0 held=""
+	case $moment in
+	start)
+		while [ -z "$(find "$d/tmp" -name pid 2>/dev/null)" ] && [ "$i" -lt 400 ]; do
+			i=$((i + 1)); sleep 0.01
+		done ;;
+	data)
+		while [ -z "$(find "$d/data" -path '*.zarr/*' -name '[0-9]*' -type f 2>/dev/null | head -n 1)" ] &&
+			[ "$i" -lt 400 ]; do
+			i=$((i + 1)); sleep 0.05
+		done
+		[ "$trial" -eq 2 ] || [ "$trial" -eq 6 ] || sleep 0.3 ;;
+	meta)
+		while [ "$i" -lt 400 ]; do
+			i=$((i + 1))
+			for p in $(tools em-meta "$d"); do
+				# Only once it catches SIGTERM (SigCgt bit 15): a tool stopped
+				# before it set up its handlers would die of the signal as
+				# any program does in its first instant, which no run meets.
+				catches $p || continue
+				case " $held " in *" $p "*) ;; *) kill -STOP "$p" 2>/dev/null && held="$held $p" ;; esac
+			done
+			[ -n "$held" ] && [ -z "$(tools 'fetch-.*' "$d")" ] && break
+			sleep 0.05
+		done
+		echo "# trial $trial: held em-meta$held until the fetchers ended" ;;
+	esac
+	if [ "$sig" = INT ]; then kill -INT "-$pid"; else kill -TERM "$pid"; fi
+	[ -z "$held" ] || kill -CONT $held
 	wait "$pid"
 	RC=$?
-	expect_rc 143 "trial $trial: em-ingest exits 143"
+	want=143
+	[ "$sig" = INT ] && want=130
+	expect_rc "$want" "trial $trial (SIG$sig, $moment): em-ingest exits $want"
 	n=0 bad=""
 	for r in "$d"/data/*/*.json; do
 		[ -f "$r" ] || continue
@@ -63,14 +116,26 @@ for trial in 1 2 3 4 5 6 7 8; do
 		*) bad="$bad ${r#"$d"/data/}:$st" ;;
 		esac
 	done
-	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then
-		ok "trial $trial: all $n records cancelled or complete"
+	if [ -z "$bad" ] && { [ "$n" -gt 0 ] || [ "$moment" = start ]; }; then
+		ok "trial $trial (SIG$sig, $moment): all $n records cancelled or complete"
 	else
-		fail "trial $trial: records left behind:$bad ($n records)"
+		fail "trial $trial (SIG$sig, $moment): records left behind:$bad ($n records)"
 	fi
 	if grep -l '"status": "failed"' "$d"/data/*/*.json >/dev/null 2>&1; then
 		fail "trial $trial: a record's history says failed"
 	fi
+	# No tool died of SIGPIPE (exit 141) before it could write its record.
+	if grep -h ': .* (exit [0-9 -]*141[0-9 -]*)' "$d"/logs/*.log >"$SCRATCH/pipe"; then
+		fail "trial $trial: a tool died of SIGPIPE: $(cat "$SCRATCH/pipe")"
+	else ok "trial $trial: no tool died of SIGPIPE"; fi
+	# The table says what the records say: cancelled, complete, or not run.
+	if awk 'NR > 1 && $1 ~ /^(empiar|epfl|dvid|idr|openorganelle)$/ &&
+		$2 !~ /^(cancelled|complete|not-run)$/ { bad = 1 } END { exit bad }' "$SCRATCH/out"; then
+		ok "trial $trial: the table says cancelled, complete or not-run"
+	else fail "trial $trial: table: $(cat "$SCRATCH/out")"; fi
+	[ -z "$(ls "$d/tmp")" ] && ok "trial $trial: the working directory is removed" ||
+		fail "trial $trial: left $(ls "$d/tmp")"
+	done
 done
 
 # --- kill -9 leaves em-ingest's working directory; the next run removes it ---

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -12,6 +13,7 @@
 #include "core/fsutil.h"
 #include "core/timefmt.h"
 #include "meta/record.h"
+#include "store/lock.h"
 
 static char dir[64];
 
@@ -622,6 +624,83 @@ START_TEST(start_run)
 }
 END_TEST
 
+/*
+ * A run in progress whose store another live process has locked is still
+ * going on: a second run of the same volume starting beside it does not
+ * close it as "failed, did not finish", and is refused naming the holder.
+ * Once that process is gone (or when the lock is this process's own), the
+ * run is closed so.
+ */
+START_TEST(start_beside_live_run)
+{
+	enum em_status from = _i ? S : R, st;
+	char store[128], want[256];
+	json_t *rec, *runs;
+	struct em_store_lock *own;
+	int p[2], status;
+	char c;
+	pid_t pid;
+
+	snprintf(store, sizeof(store), "%s/11759.zarr", dir);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* The other run: holds the store until killed. */
+		struct em_store_lock *l = em_store_lock(store, EM_LOCK_WHOLE, 0);
+
+		c = l != NULL ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	ck_assert_int_eq(c, 'y');
+
+	rec = record_in(from);
+	ck_assert_int_eq(json_object_set_new(rec, "internal_zarr_path", json_string(store)), 0);
+	ck_assert_int_eq(em_record_start(rec), -1);
+	snprintf(want, sizeof(want), "'%s' is being written by ", store);
+	ck_assert_msg(strncmp(em_errmsg(), want, strlen(want)) == 0 &&
+	    strstr(em_errmsg(), ": its run (status '") != NULL, "%s", em_errmsg());
+	snprintf(want, sizeof(want), " %ld: its run", (long)pid);
+	ck_assert_msg(strstr(em_errmsg(), want) != NULL, "the holder's pid: %s", em_errmsg());
+	ck_assert_int_eq(em_record_status(rec, &st), 0);
+	ck_assert_int_eq(st, from);
+	runs = json_object_get(rec, "previous_runs");
+	ck_assert_msg(runs == NULL, "a live run was closed: %s",
+	    json_string_value(json_object_get(json_array_get(runs, 0), "error")));
+	json_decref(rec);
+
+	/* This process's own lock is not another run's: the recorded run is dead. */
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	own = em_store_lock(store, EM_LOCK_WHOLE, 0);
+	ck_assert_ptr_nonnull(own);
+	rec = record_in(from);
+	ck_assert_int_eq(json_object_set_new(rec, "internal_zarr_path", json_string(store)), 0);
+	ck_assert_int_eq(em_record_start(rec), 0);
+	runs = json_object_get(rec, "previous_runs");
+	ck_assert_uint_eq(json_array_size(runs), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(runs, 0), "status")),
+	    "failed");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(runs, 0),
+	    "error")), "the run did not finish"));
+	json_decref(rec);
+	em_store_unlock(own);
+
+	/* Nobody holds it: likewise. */
+	rec = record_in(from);
+	ck_assert_int_eq(json_object_set_new(rec, "internal_zarr_path", json_string(store)), 0);
+	ck_assert_int_eq(em_record_start(rec), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(rec, "previous_runs")), 1);
+	json_decref(rec);
+}
+END_TEST
+
 START_TEST(load_or_new)
 {
 	json_t *rec, *back;
@@ -712,6 +791,7 @@ record_suite(void)
 	tcase_add_test(tc, completeness);
 	tcase_add_test(tc, save_load);
 	tcase_add_loop_test(tc, start_run, 0, EM_STATUS_COUNT);
+	tcase_add_loop_test(tc, start_beside_live_run, 0, 2);
 	tcase_add_test(tc, load_or_new);
 	tcase_add_loop_test(tc, load_errors, 0, sizeof(bad_files) / sizeof(bad_files[0]));
 	suite_add_tcase(s, tc);
