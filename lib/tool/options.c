@@ -5,6 +5,7 @@
 #include "core/diag.h"
 #include "tool/options.h"
 #include "core/parse.h"
+#include "tool/levels.h"
 #include "tool/tool.h"
 #include "core/banned.h"
 
@@ -23,6 +24,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
 	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
+	{ "levels", required_argument, NULL, EM_OPT_LEVELS },
+	{ "downsample", required_argument, NULL, EM_OPT_DOWNSAMPLE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -34,13 +37,15 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	"       [--max-download SIZE] [--progress] [-q] [-v]\n";
+	"       [--max-download SIZE] [--levels auto|N] [--downsample mean|mode|nearest]\n"
+	"       [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->level = -1;
+	o->levels = -1;
 }
 
 int
@@ -107,6 +112,15 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 			return em_fail_ctx("--max-download");
 		if (o->max_download == 0)
 			return em_fail("--max-download must be more than 0");
+		return 1;
+	case EM_OPT_LEVELS:
+		if (em_levels_parse(arg, &o->levels) < 0)
+			return em_fail_ctx("--levels");
+		return 1;
+	case EM_OPT_DOWNSAMPLE:
+		if (em_ds_method_from_name(arg) < 0)
+			return em_fail("--downsample: '%s' is not mean, mode or nearest", arg);
+		o->downsample = arg;
 		return 1;
 	default:
 		return 0;
