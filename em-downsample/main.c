@@ -25,6 +25,7 @@ struct opts {
 	const char *config;
 	int progress;
 	int quiet;
+	unsigned throttle_ms;	/* development.testing.chunk_delay_ms: lets a test kill a run midway */
 };
 
 static void
@@ -109,7 +110,7 @@ update_record(const char *store, const struct opts *o, const struct em_levels_bu
 	}
 	levels = NULL;
 	if (em_record_add_step(rec, "em-downsample", EM_VERSION, json_pack("{s:i, s:s, s:i}",
-	    "levels", b->levels, "downsample", o->method != NULL ? o->method : "mean",
+	    "levels", b->levels, "downsample", em_ds_method_name(b->method),
 	    "jobs", o->jobs)) < 0 || em_record_save(rec, path) < 0)
 		goto fail;
 	rc = 0;
@@ -135,6 +136,7 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 	b.jobs = o->jobs;
 	b.max_memory = o->max_memory;
 	b.progress = &prog;
+	b.throttle_ms = o->throttle_ms;
 	em_progress_init(&prog);
 	d = em_progress_display_start(&prog, o->quiet ? EM_PROGRESS_OFF : o->progress ?
 	    EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
@@ -167,7 +169,8 @@ main(int argc, char **argv)
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		EM_TOOL_LONGOPTS,
 	};
-	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0 };
+	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0, 0 };
+	long long delay = 0;
 	struct em_levels_conf conf;
 	struct em_config *cfg = NULL;
 	int c, i, status = 0;
@@ -219,11 +222,13 @@ main(int argc, char **argv)
 		usage(stderr, EM_EXIT_USAGE);
 	}
 	if ((cfg = em_config_open(o.config, NULL)) == NULL ||
-	    em_levels_conf_resolve(cfg, o.levels, o.method, &conf) < 0) {
+	    em_levels_conf_resolve(cfg, o.levels, o.method, &conf) < 0 ||
+	    em_config_get_int(cfg, "development.testing.chunk_delay_ms", 0, &delay) < 0) {
 		em_err("%s", em_errmsg());
 		em_config_free(cfg);
 		return em_tool_end(EM_EXIT_FAIL);
 	}
+	o.throttle_ms = delay > 0 && delay < 10000 ? (unsigned)delay : 0;
 	em_interrupt_install();
 	for (i = optind; i < argc && !em_interrupted(); i++)
 		if (run(argv[i], &conf, &o) != 0)

@@ -454,23 +454,19 @@ check_listed(struct build *x)
 	return 0;
 }
 
-/* Stream the last listed level into the new ones. */
+/*
+ * The threads that fit max_memory (fewer first): -1, before anything is
+ * written, when even one does not.
+ */
 static int
-stream(struct build *x, struct em_levels_build *b, enum em_ds_method method)
+fit(struct build *x, struct em_levels_build *b)
 {
-	int base = x->had - 1, threads = b->jobs > 0 ? b->jobs : 1, rc = -1, r;
+	int base = x->had - 1, threads = b->jobs > 0 ? b->jobs : 1;
 	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
 	const uint64_t *ch0 = em_zarr_meta(x->arr[0])->chunks;
-	struct em_zarr_iter *it = NULL;
-	struct em_pyramid *py = NULL;
-	struct em_zwriter_opts wo;
-	struct em_zwriter_stats st;
 	char need[32], have[32];
-	uint64_t mem = 0, z0, nz;
-	const void *data;
-	size_t len;
+	uint64_t mem;
 
-	/* Fewer threads first; one that does not fit is refused before anything is written. */
 	for (;;) {
 		mem = em_pyramid_memory(&x->plan, base, ch0, mb->dtype, threads) +
 		    em_zarr_iter_memory(mb, threads > 1 ? threads : 0);
@@ -483,8 +479,26 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method)
 		return em_fail("'%s': building its levels needs at least %s of memory, more than "
 		    "--max-memory %s", x->store, em_format_size(mem, need, sizeof(need)),
 		    em_format_size(b->max_memory, have, sizeof(have)));
+	return threads;
+}
+
+/* Stream the last listed level into the new ones. */
+static int
+stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads)
+{
+	int base = x->had - 1, rc = -1, r;
+	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
+	struct em_zarr_iter *it = NULL;
+	struct em_pyramid *py = NULL;
+	struct em_zwriter_opts wo;
+	struct em_zwriter_stats st;
+	uint64_t z0, nz;
+	const void *data;
+	size_t len;
+
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = threads;
+	wo.throttle_ms = b->throttle_ms;
 	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo, NULL)) == NULL)
 		goto out;
 	if ((it = em_zarr_iter_new(x->arr[base], threads > 1 ? threads : 0)) == NULL)
@@ -524,7 +538,7 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	const char *type, *path0;
 	double voxel[3], *vp = NULL;
 	struct em_ngff_scale sc;
-	int rc = -1, l, i;
+	int rc = -1, l, i, threads;
 
 	memset(&x, 0, sizeof(x));
 	x.store = store;
@@ -565,6 +579,9 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		    "nearest", store, em_dtype_name(em_zarr_meta(x.arr[0])->dtype));
 		goto out;
 	}
+	b->method = method;
+	if ((threads = fit(&x, b)) < 0)
+		goto out;
 	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
 	for (l = x.had; l < x.plan.levels; l++) {
 		char path[16];
@@ -574,7 +591,7 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		    x.plan.shape[l])) == NULL)
 			goto out;
 	}
-	if (stream(&x, b, method) < 0)
+	if (stream(&x, b, method, threads) < 0)
 		goto out;
 	/* Every level is whole: now the group lists them. */
 	for (l = x.had; l < x.plan.levels; l++) {

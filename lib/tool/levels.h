@@ -79,9 +79,11 @@ struct em_levels_build {
 	int jobs;			/* threads: decoding the level below, compressing */
 	uint64_t max_memory;		/* 0: no limit */
 	struct em_progress *progress;	/* bytes of the level below read; may be NULL */
+	unsigned throttle_ms;		/* testing: a pause before each chunk is renamed */
 	/* Set by the build. */
 	int had;			/* levels the group listed */
 	int levels;			/* levels it lists now */
+	enum em_ds_method method;	/* the method the new levels were made with */
 	uint64_t chunks_written;
 	uint64_t memory;		/* bytes of buffers planned */
 };
