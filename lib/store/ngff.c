@@ -231,9 +231,10 @@ em_ngff_attrs(const struct em_ngff_image *im, int zarr_format)
 			goto oom;
 	}
 	md = em_ngff_metadata(method);
-	ms = json_pack("{s:s, s:O, s:O, s:s, s:o}", "name", im->name != NULL ? im->name : "image",
-	    "axes", axes, "datasets", dss, "type", method, "metadata", md);
-	if (ms == NULL)
+	ms = json_pack("{s:O, s:O, s:s, s:o}", "axes", axes, "datasets", dss, "type", method,
+	    "metadata", md);
+	if (ms == NULL || (im->name != NULL && json_object_set_new(ms, "name",
+	    json_string(im->name)) < 0))
 		goto oom;
 	if (zarr_format == 2) {
 		if (json_object_set_new(ms, "version", json_string("0.4")) < 0)

@@ -53,7 +53,7 @@ void em_ngff_scale(const json_t *ms, const json_t *ds, struct em_ngff_scale *out
 struct em_ngff_image {
 	int ndim;			/* 2 or 3: axes y,x or z,y,x (the last ndim of z,y,x) */
 	const double *voxel_nm;		/* z,y,x of level 0 (3 values); NULL: unknown (no unit, scale 1) */
-	const char *name;		/* the multiscale's name; NULL: "image" */
+	const char *name;		/* the multiscale's name (strict NGFF wants one); NULL: none */
 	int levels;			/* datasets; 0 counts as 1 */
 	const uint64_t (*scale)[3];	/* per level, z,y,x; NULL: one level */
 	const double *offset_nm;	/* z,y,x; NULL: none */
