@@ -213,4 +213,26 @@ expect_same /dev/stdin rec.out "the record lists every level and the em-downsamp
 3 [3, 32, 32] [3, 32, 32] None
 em-downsample
 EOT
+
+# ---- 6. em-meta: a sha256 per level, and the display window in the group's omero block ----
+(cd whole && em-meta -q "d/$ID.json" >/dev/null) || fail "em-meta"
+$PY - "whole/d/$ID.json" "whole/d/$ID.zarr" <<'EOF' >meta.out 2>&1
+import hashlib, json, math, sys
+import numpy as np, zarr
+r = json.load(open(sys.argv[1]))
+g = zarr.open_group(sys.argv[2], mode="r")
+for l in r["levels"]:
+    want = hashlib.sha256(np.ascontiguousarray(g[l["path"]][:]).tobytes()).hexdigest()
+    assert l["sha256"] == want, "level %s sha256" % l["path"]
+assert r["levels"][0]["sha256"] == r["sha256"]
+a = np.sort(g["0"][:].ravel())
+w = g.attrs["omero"]["channels"][0]["window"]
+lo = a[max(math.ceil(0.005 * a.size), 1) - 1]
+hi = a[max(math.ceil(0.995 * a.size), 1) - 1]
+assert (w["min"], w["max"], w["start"], w["end"]) == (a[0], a[-1], lo, hi), (w, lo, hi)
+assert g.attrs["multiscales"][0]["datasets"][3]["path"] == "3"
+print("ok", len(r["levels"]), w["start"], w["end"])
+EOF
+grep -q '^ok 4 ' meta.out && ok "em-meta: each level's sha256 is hashlib's of the array; omero window = 0.5/99.5 percentiles ($(cat meta.out))" ||
+	fail "em-meta levels: $(tail -n 3 meta.out)"
 done_testing
