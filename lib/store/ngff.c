@@ -230,11 +230,16 @@ em_ngff_attrs(const struct em_ngff_image *im, int zarr_format)
 		if (json_array_append_new(dss, dataset(path, n, sc, tr)) < 0)
 			goto oom;
 	}
-	md = em_ngff_metadata(method);
-	ms = json_pack("{s:O, s:O, s:s, s:o}", "axes", axes, "datasets", dss, "type", method,
-	    "metadata", md);
-	if (ms == NULL || (im->name != NULL && json_object_set_new(ms, "name",
-	    json_string(im->name)) < 0))
+	/*
+	 * OME-NGFF's strict schemas want name, type (the downscaling method)
+	 * and metadata (about that method) in every multiscale; one level has
+	 * no method.
+	 */
+	md = levels > 1 ? em_ngff_metadata(method) : json_pack("{s:s, s:s, s:s}", "method",
+	    "none", "version", EM_VERSION, "description", "one level: nothing was downscaled");
+	ms = json_pack("{s:s, s:O, s:O, s:s, s:o}", "name", im->name != NULL ? im->name : "image",
+	    "axes", axes, "datasets", dss, "type", levels > 1 ? method : "none", "metadata", md);
+	if (ms == NULL)
 		goto oom;
 	if (zarr_format == 2) {
 		if (json_object_set_new(ms, "version", json_string("0.4")) < 0)

@@ -53,7 +53,7 @@ void em_ngff_scale(const json_t *ms, const json_t *ds, struct em_ngff_scale *out
 struct em_ngff_image {
 	int ndim;			/* 2 or 3: axes y,x or z,y,x (the last ndim of z,y,x) */
 	const double *voxel_nm;		/* z,y,x of level 0 (3 values); NULL: unknown (no unit, scale 1) */
-	const char *name;		/* the multiscale's name (strict NGFF wants one); NULL: none */
+	const char *name;		/* the multiscale's name; NULL: "image" (strict NGFF wants one) */
 	int levels;			/* datasets; 0 counts as 1 */
 	const uint64_t (*scale)[3];	/* per level, z,y,x; NULL: one level */
 	const double *offset_nm;	/* z,y,x; NULL: none */
@@ -64,8 +64,9 @@ struct em_ngff_image {
  * The group attributes of im, in the form of zarr_format: 2 gives OME-NGFF
  * 0.4 ({"multiscales": [{"version": "0.4", ...}]}, for .zattrs), 3 gives
  * 0.5 ({"ome": {"version": "0.5", "multiscales": [...]}}, for zarr.json's
- * attributes).  The multiscale carries name, type (the method) and
- * metadata (method, description, version), as the strict schemas want.  A
+ * attributes).  The multiscale carries name, type (the method; "none"
+ * for one level) and metadata (method, description, version), as the
+ * strict schemas want.  A
  * new reference, NULL (error set) on a bad argument or out of memory.
  */
 json_t *em_ngff_attrs(const struct em_ngff_image *im, int zarr_format);
