@@ -56,7 +56,8 @@ em_levels_conf_resolve(struct em_config *cfg, int levels, const char *method,
 			    method == NULL ? em_config_name(cfg) : "",
 			    method == NULL ? ": global.downsample: " : "", v);
 		c->method = (enum em_ds_method)m;
-		c->method_given = 1;
+		/* Only the command line overrules the method a store's levels were made with. */
+		c->method_given = method != NULL;
 	}
 	return 0;
 }

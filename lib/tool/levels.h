@@ -16,7 +16,7 @@
 struct em_levels_conf {
 	int levels;			/* 0: auto; N >= 1 (1: level 0 alone) */
 	enum em_ds_method method;
-	int method_given;		/* said on the command line or in the config */
+	int method_given;		/* said on the command line */
 };
 
 /* "auto" -> 0, "N" -> N (1 .. EM_PYRAMID_MAX_LEVELS); -1 otherwise ("--levels 0" included). */
