@@ -289,7 +289,7 @@ em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist
 	if (store == NULL)
 		goto out;
 	snprintf(zarray, sizeof(zarray), "%s/0/.zarray", store);
-	if (stat(zarray, &sb) < 0)
+	if (stat(zarray, &sb) < 0 || !em_levels_match(&f->levels, store))
 		goto out;
 	same = 1;
 	em_log(EM_LOG_WARN, "%s/%s is already ingested from the same %zu file%s (record '%s', "

@@ -633,6 +633,32 @@ out:
 	return rc;
 }
 
+int
+em_levels_match(const struct em_levels_conf *c, const char *store)
+{
+	struct build x;
+	struct em_pyramid_plan p;
+	struct em_ngff_scale sc;
+	const char *type;
+	int match = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.store = store;
+	if (load_group(&x) < 0 || open_listed(&x) < 0)
+		goto out;
+	em_ngff_scale(x.ms, json_array_get(x.dss, 0), &sc);
+	if (make_plan(c, em_zarr_meta(x.arr[0])->shape, sc.voxel_known ? sc.voxel_nm : NULL,
+	    em_zarr_meta(x.arr[0])->chunks, &p) < 0 || p.levels != x.had)
+		goto out;
+	type = json_string_value(json_object_get(x.ms, "type"));
+	match = x.had == 1 || (type != NULL && strcmp(type, em_ds_method_name(c->method)) == 0);
+out:
+	for (int k = 0; k < EM_PYRAMID_MAX_LEVELS; k++)
+		em_zarr_close(x.arr[k]);
+	json_decref(x.attrs);
+	return match;
+}
+
 json_t *
 em_levels_describe(const char *store)
 {

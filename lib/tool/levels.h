@@ -106,6 +106,12 @@ struct em_levels_build {
 int em_levels_build(const char *store, struct em_levels_build *b);
 
 /*
+ * 1 if the store already has the levels c asks for (as many, made by c's
+ * method), 0 if not (a fetcher then does its work again, to make them).
+ */
+int em_levels_match(const struct em_levels_conf *c, const char *store);
+
+/*
  * The levels of a store as its record lists them: [{path, shape, chunks,
  * voxel_size_nm (when the axes have length units), translation_nm (when
  * given)}], level 0 first.  New reference; NULL (error set) when the store
