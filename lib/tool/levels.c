@@ -62,6 +62,19 @@ em_levels_conf_resolve(struct em_config *cfg, int levels, const char *method,
 	return 0;
 }
 
+/*
+ * The method the levels are made with: the one asked for, but by default
+ * mode for 64-bit integers, whose sums overflow a mean and which are
+ * label volumes in practice (a mean would invent labels).
+ */
+static enum em_ds_method
+method_for(const struct em_levels_conf *c, enum em_dtype dt)
+{
+	if (!c->method_given && c->method == EM_DS_MEAN && (dt == EM_DT_U8 || dt == EM_DT_I8))
+		return EM_DS_MODE;
+	return c->method;
+}
+
 /* ---- the fetchers' levels ---- */
 
 struct em_levels {
@@ -197,13 +210,19 @@ em_levels_open(const struct em_levels_conf *c, const struct em_levels_store *s)
 		return NULL;
 	}
 	lv->conf = *c;
+	lv->conf.method = method_for(c, m0->dtype);
 	lv->s = *s;
 	lv->jobs = s->jobs;
 	if ((lv->store = strdup(s->store)) == NULL) {
 		em_fail("out of memory");
 		goto fail;
 	}
-	if (m0->ndim != 3 || make_plan(c, m0->shape, s->scale, m0->chunks, &lv->plan) < 0)
+	if (m0->ndim != 3) {
+		em_fail("'%s' has %d dimensions: levels are made for z, y, x volumes", s->store,
+		    m0->ndim);
+		goto fail;
+	}
+	if (make_plan(c, m0->shape, s->scale, m0->chunks, &lv->plan) < 0)
 		goto fail;
 	if (!s->planes) {
 		/* Level 0 alone until it is complete; the crop's origin is said at once. */
@@ -211,7 +230,7 @@ em_levels_open(const struct em_levels_conf *c, const struct em_levels_store *s)
 			goto fail;
 		return lv;
 	}
-	if (lv->plan.levels > 1 && c->method == EM_DS_MEAN &&
+	if (lv->plan.levels > 1 && lv->conf.method == EM_DS_MEAN &&
 	    (m0->dtype == EM_DT_U8 || m0->dtype == EM_DT_I8)) {
 		em_fail("mean downsampling of %s is not supported: use --downsample mode or "
 		    "nearest, or --levels 1", em_dtype_name(m0->dtype));
@@ -225,7 +244,7 @@ em_levels_open(const struct em_levels_conf *c, const struct em_levels_store *s)
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = s->jobs;
 	if (lv->plan.levels > 1 &&
-	    (lv->py = em_pyramid_new(&lv->plan, 0, lv->arr, m0->dtype, c->method, &wo,
+	    (lv->py = em_pyramid_new(&lv->plan, 0, lv->arr, m0->dtype, lv->conf.method, &wo,
 	    NULL)) == NULL)
 		goto fail;
 	/* Listed from the start: a reader of a store being written sees missing chunks as fill. */
@@ -260,7 +279,6 @@ em_levels_finish(struct em_levels *lv, uint64_t max_memory, struct em_progress *
 
 		memset(&b, 0, sizeof(b));
 		b.conf = lv->conf;
-		b.conf.method_given = 1;
 		b.jobs = lv->jobs;
 		b.max_memory = max_memory;
 		b.progress = progress;
@@ -548,6 +566,7 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	if (load_group(&x) < 0 || open_listed(&x) < 0)
 		goto out;
 	b->had = b->levels = x.had;
+	method = method_for(&b->conf, em_zarr_meta(x.arr[0])->dtype);
 	/* The group's own method, unless another was asked for; two methods never mix. */
 	type = json_string_value(json_object_get(x.ms, "type"));
 	if (type != NULL && em_ds_method_from_name(type) >= 0 && x.had > 1) {
@@ -651,7 +670,8 @@ em_levels_match(const struct em_levels_conf *c, const char *store)
 	    em_zarr_meta(x.arr[0])->chunks, &p) < 0 || p.levels != x.had)
 		goto out;
 	type = json_string_value(json_object_get(x.ms, "type"));
-	match = x.had == 1 || (type != NULL && strcmp(type, em_ds_method_name(c->method)) == 0);
+	match = x.had == 1 || (type != NULL && strcmp(type,
+	    em_ds_method_name(method_for(c, em_zarr_meta(x.arr[0])->dtype))) == 0);
 out:
 	for (int k = 0; k < EM_PYRAMID_MAX_LEVELS; k++)
 		em_zarr_close(x.arr[k]);
