@@ -139,7 +139,7 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 	b.throttle_ms = o->throttle_ms;
 	em_progress_init(&prog);
 	d = em_progress_display_start(&prog, o->quiet ? EM_PROGRESS_OFF : o->progress ?
-	    EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
+	    EM_PROGRESS_ON : EM_PROGRESS_AUTO, "planes");
 	rc = em_levels_build(store, &b);
 	em_progress_display_stop(d);
 	if (rc < 0) {

@@ -464,7 +464,7 @@ em_fetch_done(struct em_fetch *f)
 
 	if (em_zwriter_finish(f->w, &st) < 0)
 		return em_fail_ctx("cannot finish store '%s'", f->store), em_fetch_fail(f, "write");
-	if (em_levels_finish(f->lv, f->max_memory, &f->progress, f->rec) < 0)
+	if (em_levels_finish(f->lv, f->max_memory, f->rec) < 0)
 		return em_fetch_fail(f, "write");
 	em_log(EM_LOG_INFO, "%s: %llu chunks written, %llu already present, peak buffers %llu bytes",
 	    f->store, (unsigned long long)st.chunks_written,

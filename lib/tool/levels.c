@@ -265,8 +265,7 @@ em_levels_put_planes(struct em_levels *lv, uint64_t z0, uint64_t nz, const void 
 }
 
 int
-em_levels_finish(struct em_levels *lv, uint64_t max_memory, struct em_progress *progress,
-    json_t *rec)
+em_levels_finish(struct em_levels *lv, uint64_t max_memory, json_t *rec)
 {
 	json_t *levels;
 
@@ -281,7 +280,6 @@ em_levels_finish(struct em_levels *lv, uint64_t max_memory, struct em_progress *
 		b.conf = lv->conf;
 		b.jobs = lv->jobs;
 		b.max_memory = max_memory;
-		b.progress = progress;
 		if (em_levels_build(lv->store, &b) < 0)
 			return -1;
 	}
@@ -522,8 +520,10 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 		goto out;
 	if ((it = em_zarr_iter_new(x->arr[base], threads > 1 ? threads : 0)) == NULL)
 		goto out;
-	if (b->progress != NULL)
+	if (b->progress != NULL) {
 		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]));
+		em_progress_add_items_total(b->progress, mb->shape[0]);
+	}
 	while ((r = em_zarr_iter_next(it, &data, &len, &z0, &nz)) == 1) {
 		if (em_interrupted()) {
 			em_fail("interrupted");
@@ -531,8 +531,10 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 		}
 		if (em_pyramid_put_planes(py, z0, nz, data) < 0)
 			goto out;
-		if (b->progress != NULL)
+		if (b->progress != NULL) {
 			em_progress_add_bytes(b->progress, len);
+			em_progress_add_items(b->progress, nz);
+		}
 	}
 	if (r < 0)
 		goto out;

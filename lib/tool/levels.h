@@ -66,11 +66,10 @@ struct em_levels *em_levels_open(const struct em_levels_conf *c, const struct em
 int em_levels_put_planes(struct em_levels *lv, uint64_t z0, uint64_t nz, const void *data);
 /*
  * After level 0 is finished: finish (planes) or build (boxes) the levels,
- * with max_memory (0: none) and progress (may be NULL), and set the
- * record's levels (rec may be NULL).  -1 naming the failure.
+ * with max_memory (0: none), and set the record's levels (rec may be
+ * NULL).  -1 naming the failure.
  */
-int em_levels_finish(struct em_levels *lv, uint64_t max_memory, struct em_progress *progress,
-    json_t *rec);
+int em_levels_finish(struct em_levels *lv, uint64_t max_memory, json_t *rec);
 void em_levels_free(struct em_levels *lv);
 
 /* What em_levels_build() does and found. */
@@ -78,7 +77,7 @@ struct em_levels_build {
 	struct em_levels_conf conf;
 	int jobs;			/* threads: decoding the level below, compressing */
 	uint64_t max_memory;		/* 0: no limit */
-	struct em_progress *progress;	/* bytes of the level below read; may be NULL */
+	struct em_progress *progress;	/* bytes and planes of the level below read; may be NULL */
 	unsigned throttle_ms;		/* testing: a pause before each chunk is renamed */
 	/* Set by the build. */
 	int had;			/* levels the group listed */
