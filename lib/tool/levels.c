@@ -472,6 +472,46 @@ check_listed(struct build *x)
 }
 
 /*
+ * An unlisted level's directory is either absent or the array a killed
+ * run began (same shape, type and chunks); anything else is in the way.
+ */
+static int
+check_unlisted(struct build *x, const char *path, int l)
+{
+	struct em_zarr_meta want;
+	const struct em_zarr_meta *m;
+	struct em_zarr *a;
+	char *dir = join(x->store, path);
+	int e, rc = -1;
+
+	if (dir == NULL)
+		return -1;
+	if ((e = em_exists(dir)) <= 0) {
+		free(dir);
+		return e;
+	}
+	if (level_meta(em_zarr_meta(x->arr[0]), x->plan.shape[l], &want) < 0)
+		goto out;
+	if ((a = em_zarr_open(dir)) == NULL) {
+		em_fail_ctx("'%s': '%s' is in the way of level %d", x->store, path, l);
+		goto out;
+	}
+	m = em_zarr_meta(a);
+	if (m->ndim != 3 || m->dtype != want.dtype || memcmp(m->shape, want.shape,
+	    3 * sizeof(m->shape[0])) != 0 || memcmp(m->chunks, want.chunks,
+	    3 * sizeof(m->chunks[0])) != 0)
+		em_fail("'%s': '%s' is an array the group does not list, and not level %d of this "
+		    "pyramid (%" PRIu64 "x%" PRIu64 "x%" PRIu64 " %s)", x->store, path, l,
+		    want.shape[0], want.shape[1], want.shape[2], em_dtype_name(want.dtype));
+	else
+		rc = 0;
+	em_zarr_close(a);
+out:
+	free(dir);
+	return rc;
+}
+
+/*
  * The threads that fit max_memory (fewer first): -1, before anything is
  * written, when even one does not.
  */
@@ -605,6 +645,14 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	if ((threads = fit(&x, b)) < 0)
 		goto out;
 	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
+	/* A directory in the way that is not the level a killed run began: refused first. */
+	for (l = x.had; l < x.plan.levels; l++) {
+		char path[16];
+
+		level_path(path0, l, path, sizeof(path));
+		if (check_unlisted(&x, path, l) < 0)
+			goto out;
+	}
 	for (l = x.had; l < x.plan.levels; l++) {
 		char path[16];
 

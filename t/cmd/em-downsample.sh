@@ -139,6 +139,15 @@ expect_grep "'bad.zarr': level 1 ('1') is 5x19x20 .* halving the level below giv
 	"the message names the store, the level and both shapes"
 find bad.zarr -type f -exec cksum {} + | sort >after
 expect_same before after "nothing written"
+# An unlisted array where a new level would go is in the way, and left alone.
+mkgroup way.zarr uint8 9,37,41 4,8,8 8,8,8 1
+$PY -c 'import zarr; zarr.open_group("way.zarr").create_dataset("2", shape=(3, 3, 3), dtype="u1")'
+find way.zarr -type f -exec cksum {} + | sort >before
+run em-downsample way.zarr
+expect_rc 1 "an unlisted array in the way"
+expect_grep "'way.zarr': '2' is an array the group does not list, and not level 2" err "names it"
+find way.zarr -type f -exec cksum {} + | sort >after
+expect_same before after "nothing written"
 mkgroup mix.zarr uint8 9,37,41 4,8,8 8,8,8 1
 em-downsample --levels 2 mix.zarr 2>/dev/null
 run em-downsample --levels 3 --downsample mode mix.zarr
