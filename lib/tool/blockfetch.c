@@ -266,7 +266,8 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 	share.fixed = bf->own_bytes + part;
 	share.per_transfer = bf->max_body;
 	/* A box of a larger volume: its origin there is the store's translation. */
-	memcpy(f->origin, bf->b0, sizeof(f->origin));
+	for (i = 0; i < 3; i++)
+		f->origin[i] = bf->origin[i] + bf->b0[i];
 	if (em_fetch_open_store(f, shape, bf->dtype, voxel_nm, prov, wbox, &share) < 0) {
 		snprintf(what, sizeof(what), "cannot open store '%s'", f->store);
 		return em_fetch_fail(f, what);
