@@ -24,6 +24,9 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
 	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
+	{ "overwrite", no_argument, NULL, EM_OPT_OVERWRITE },
+	{ "wait", optional_argument, NULL, EM_OPT_WAIT },
+	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
 	{ "levels", required_argument, NULL, EM_OPT_LEVELS },
 	{ "downsample", required_argument, NULL, EM_OPT_DOWNSAMPLE },
 	{ "output", required_argument, NULL, 'o' },
@@ -37,7 +40,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	"       [--max-download SIZE] [--levels auto|N] [--downsample mean|mode|nearest]\n"
+	"       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
+	"       [--levels auto|N] [--downsample mean|mode|nearest]\n"
 	"       [--progress] [-q] [-v]\n";
 
 void
@@ -112,6 +116,25 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 			return em_fail_ctx("--max-download");
 		if (o->max_download == 0)
 			return em_fail("--max-download must be more than 0");
+		return 1;
+	case EM_OPT_OVERWRITE:
+		o->overwrite = 1;
+		return 1;
+	case EM_OPT_WAIT: {
+		int secs;
+
+		if (arg == NULL) {
+			o->wait_s = -1;
+			return 1;
+		}
+		/* A day is longer than any run should queue behind another. */
+		if (em_parse_int(arg, 1, 86400, &secs) < 0)
+			return em_fail_ctx("--wait wants seconds");
+		o->wait_s = secs;
+		return 1;
+	}
+	case EM_OPT_VERIFY:
+		o->verify = 1;
 		return 1;
 	case EM_OPT_LEVELS:
 		if (em_levels_parse(arg, &o->levels) < 0)

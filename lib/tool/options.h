@@ -25,6 +25,9 @@ struct em_fetch_opts {
 	int verbose;		/* each -v */
 	const char *cacert;	/* --cacert FILE: trust this CA too (borrowed) */
 	uint64_t max_download;	/* --max-download SIZE: largest file without an expected size; 0 = unset */
+	int overwrite;		/* --overwrite: replace a store written from another source */
+	double wait_s;		/* --wait[=SECONDS]: for the store's lock; 0 no, < 0 for ever */
+	int verify;		/* --verify: decode every chunk already in the store */
 	int levels;		/* --levels auto|N: 0 = auto, -1 = unset */
 	const char *downsample;	/* --downsample mean|mode|nearest (borrowed), NULL = unset */
 };
@@ -41,6 +44,9 @@ enum {
 	EM_OPT_URL,
 	EM_OPT_CACERT,
 	EM_OPT_MAX_DOWNLOAD,
+	EM_OPT_OVERWRITE,
+	EM_OPT_WAIT,
+	EM_OPT_VERIFY,
 	EM_OPT_LEVELS,
 	EM_OPT_DOWNSAMPLE,
 	EM_OPT_HELP,
@@ -59,7 +65,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 17
+#define EM_FETCH_NLONGOPTS 20
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*
