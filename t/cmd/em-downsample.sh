@@ -199,7 +199,9 @@ cd killed || exit 1
 run em-downsample -j 1 "d/$ID.zarr"
 cd .. || exit 1
 expect_rc 0 "the re-run"
-if diff -r "whole/d/$ID.zarr" "killed/d/$ID.zarr" >diff.out; then ok "the store is byte-identical"
+# (Level 0's chunk journal, fetch-epfl's, lists its chunks in the order they finished.)
+if diff -r -x '*.chunks' -x '*.chunks.*' "whole/d/$ID.zarr" "killed/d/$ID.zarr" >diff.out; then
+	ok "the store is byte-identical"
 else fail "the stores differ"; head -n 5 diff.out; fi
 left=$(find killed -name '*.tmp.*' | wc -l)
 [ "$left" -eq 0 ] && ok "no temporary files left" || fail "$left temporary files left"

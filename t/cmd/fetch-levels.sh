@@ -73,13 +73,13 @@ mkdir res && cp -r mean/uint16.zarr res/uint16.zarr
 find res/uint16.zarr -type f ! -name '.z*' | sed -n '1~2p' | xargs rm -f
 fetch-epfl -q -o res --url "file://$SCRATCH/uint16.tif" --chunks 4,8,8 --compressor zlib \
 	--jobs 2 >/dev/null || fail "resumed fetch"
-if diff -r mean/uint16.zarr res/uint16.zarr >diff.out; then ok "a resumed run writes the missing chunks of every level, byte for byte"
-else fail "resumed store differs: $(head -n 3 diff.out)"; fi
+if same_store mean/uint16.zarr res/uint16.zarr; then ok "a resumed run writes the missing chunks of every level, byte for byte"
+else fail "resumed store differs"; diff -r mean/uint16.zarr res/uint16.zarr | head -n 5; fi
 
 # The same file again with other levels is not "already ingested": the levels are made.
 run fetch-epfl -q -o one --url "file://$SCRATCH/uint8.tif" --chunks 4,8,8 --compressor zlib
 expect_rc 0 "the same file again, --levels auto"
-if diff -r mean/uint8.zarr/2 one/uint8.zarr/2 >/dev/null; then ok "the levels a --levels 1 store lacked are written"
+if same_store mean/uint8.zarr/2 one/uint8.zarr/2; then ok "the levels a --levels 1 store lacked are written"
 else fail "$(ls one/uint8.zarr)"; fi
 
 # ---- 2. EMPIAR-like anisotropic voxels: an MRC of 50 nm z, 8 nm y/x ----
