@@ -17,6 +17,9 @@
 #include "core/jsonio.h"
 #include "core/parse.h"
 #include "meta/record.h"
+#include "meta/window.h"
+#include "store/ngff.h"
+#include "tool/levels.h"
 #include "tool/tool.h"
 #include "core/version.h"
 #include "store/zarr.h"
@@ -87,6 +90,112 @@ fill_number(const struct em_zarr_meta *m)
 	case EM_DT_F2: { uint16_t v; memcpy(&v, f, 2); return em_half_to_float(v); }
 	default: return 0;
 	}
+}
+
+/* SHA-256 of one level's array in C order (its statistics are not kept). */
+static int
+digest_level(const char *store, const char *path, const struct opts *o, char sha[65])
+{
+	struct em_zarr *a = NULL;
+	struct em_zarr_iter *it = NULL;
+	struct em_slab_iter src;
+	json_t *stats = NULL;
+	size_t n = strlen(store) + strlen(path) + 2;
+	char *dir = malloc(n);
+	int threads = o->jobs, rc = -1;
+
+	if (dir == NULL)
+		return em_fail("out of memory");
+	snprintf(dir, n, "%s/%s", store, path);
+	if ((a = em_zarr_open(dir)) == NULL)
+		goto out;
+	while (o->max_memory && threads > 0 &&
+	    em_zarr_iter_memory(em_zarr_meta(a), threads) > o->max_memory)
+		threads--;
+	if ((it = em_zarr_iter_new(a, threads)) == NULL)
+		goto out;
+	src.next = iter_next;
+	src.ctx = it;
+	src.dtype = em_zarr_meta(a)->dtype;
+	src.fill_value = fill_number(em_zarr_meta(a));
+	src.keeps_one = 1;
+	if (em_digest_array(&src, sha, &stats) < 0)
+		goto out;
+	if (em_zarr_iter_missing(it) > 0 && !o->allow_missing) {
+		em_fail("level '%s' is incomplete: %llu of %llu chunks are missing", path,
+		    (unsigned long long)em_zarr_iter_missing(it),
+		    (unsigned long long)em_zarr_nchunks(em_zarr_meta(a)));
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(stats);
+	em_zarr_iter_free(it);
+	em_zarr_close(a);
+	free(dir);
+	return rc;
+}
+
+/*
+ * The record's levels, each with its sha256 (level 0's is the record's),
+ * when the store is an OME-Zarr group; nothing for a bare array.
+ */
+static int
+measure_levels(json_t *rec, const char *store, const char *sha0, const struct opts *o)
+{
+	json_t *levels, *attrs;
+	char sha[65];
+	int zf;
+	size_t i;
+
+	if ((attrs = em_ngff_load_attrs(store, &zf)) == NULL ||
+	    em_ngff_multiscales(attrs) == NULL) {
+		json_decref(attrs);
+		json_object_del(rec, "levels");
+		return 0;
+	}
+	json_decref(attrs);
+	if ((levels = em_levels_describe(store)) == NULL)
+		return -1;
+	for (i = 0; i < json_array_size(levels); i++) {
+		json_t *l = json_array_get(levels, i);
+
+		if (i == 0) {
+			json_object_set_new(l, "sha256", json_string(sha0));
+			continue;
+		}
+		if (digest_level(store, json_string_value(json_object_get(l, "path")), o, sha) < 0) {
+			json_decref(levels);
+			return -1;
+		}
+		json_object_set_new(l, "sha256", json_string(sha));
+	}
+	return em_record_set(rec, "levels", levels);
+}
+
+/*
+ * The display window a viewer opens with (the 0.5 and 99.5 percentiles),
+ * into the group's omero block; a bare array has no group to hold it.
+ */
+static int
+write_window(const char *store, const char *label, const json_t *stats, enum em_dtype dt)
+{
+	json_t *attrs;
+	double win[4];
+	int zf, rc;
+
+	if (em_stats_window(stats, !em_dtype_is_float(dt), 0.5, 99.5, win) < 0)
+		return 0;	/* no finite value: nothing to show */
+	if ((attrs = em_ngff_load_attrs(store, &zf)) == NULL ||
+	    em_ngff_multiscales(attrs) == NULL) {
+		json_decref(attrs);
+		return 0;
+	}
+	rc = em_ngff_set_omero(attrs, em_ngff_omero(label, win[0], win[1], win[2], win[3]));
+	if (rc == 0)
+		rc = em_ngff_save_attrs(store, zf, attrs);
+	json_decref(attrs);
+	return rc;
 }
 
 /*
@@ -160,6 +269,10 @@ measure(json_t *rec, const char *store, const struct opts *o)
 		    (unsigned long long)missing, (unsigned long long)em_zarr_nchunks(m));
 		goto out;
 	}
+	/* The store's attributes change first: its size on disk counts them. */
+	if (write_window(store, json_string_value(json_object_get(rec, "id")), stats,
+	    m->dtype) < 0 || measure_levels(rec, store, sha, o) < 0)
+		goto out;
 	if (em_du(store, &du) < 0)
 		goto out;
 	json_object_set_new(stats, "fill_value", json_real(src.fill_value));

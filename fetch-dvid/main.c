@@ -213,6 +213,7 @@ main(int argc, char **argv)
 	for (i = 0; i < 3; i++) {
 		/* z,y,x from DVID's X,Y,Z; the engine's box is box-relative. */
 		x.off[i] = offx[2 - i];
+		bf.origin[i] = offx[2 - i];	/* the store's translation */
 		bf.b1[i] = sizex[2 - i];
 	}
 	snprintf(shortid, sizeof(shortid), "%s", uuid);

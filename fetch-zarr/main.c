@@ -29,6 +29,7 @@ usage(FILE *fp, int status)
 	    "       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--compressor-level N]\n"
 	    "       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
 	    "       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
+	    "       [--levels auto|N] [--downsample mean|mode|nearest]\n"
 	    "       [--progress] [-q] [-v]\n");
 	exit(status);
 }

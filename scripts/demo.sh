@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh - make demo: the whole pipeline offline.  Builds a small mirror of the five
 # archives (scripts/demo-mirror.sh), serves it with em-origin on 127.0.0.1, runs
-# em-ingest against it with a configuration overlay, and shows what was made.
+# em-ingest against it with a configuration overlay, and shows what was made (each
+# store's pyramid levels with their shapes).
 #
 #   scripts/demo.sh [-s small|demo] [DIR]      (default DIR: demo/ in the tree)
 #
@@ -57,6 +58,20 @@ show() {
 	echo
 }
 show stores 'data/*/*.zarr'
+# The pyramid of each store: its levels (OME-NGFF datasets 0, 1, ...), each with its shape.
+for s in "$dir"/data/*/*.zarr; do
+	[ -d "$s" ] || continue
+	line='' l=0
+	while :; do
+		m=$s/$l/.zarray
+		[ -f "$m" ] || m=$s/$l/zarr.json
+		[ -f "$m" ] || break
+		shape=$(tr -d ' \n' <"$m" | sed -n 's/.*"shape":\[\([0-9,]*\)\].*/\1/p' | tr , x)
+		line="$line $l:$shape"
+		l=$((l + 1))
+	done
+	printf 'demo: levels   %s%s\n' "${s#"$dir"/}" "$line"
+done
 show records 'data/*/*.json'
 show catalog 'catalog/*'
 show logs 'logs/*'

@@ -34,7 +34,7 @@ static const char *const known_fields[] = {
 	"compression", "chunk_size", "zarr_format", "download_url", "source_files",
 	"processing_pipeline", "internal_zarr_path", "archive", "license", "citation",
 	"source_metadata", "extra", "statistics", "status", "status_history", "progress",
-	"ngff_scale_nm",
+	"ngff_scale_nm", "levels",
 	"error", "previous_runs", "last_attempt", "quality", NULL,
 };
 

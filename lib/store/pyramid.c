@@ -30,6 +30,18 @@ plane_bytes(const uint64_t shape[3], enum em_dtype dt)
 	return (size_t)(shape[1] * shape[2]) * em_dtype_size(dt);
 }
 
+/*
+ * Each level above holds a quarter or an eighth of the voxels of the one
+ * below, so it needs about that share of the compression threads.
+ */
+static int
+level_jobs(int jobs, int above)
+{
+	int j = above < 8 ? jobs >> (2 * above) : 0;
+
+	return j > 1 ? j : 1;
+}
+
 struct em_pyramid *
 em_pyramid_new(const struct em_pyramid_plan *plan, int base, struct em_zarr *const *arrays,
     enum em_dtype dt, enum em_ds_method m, const struct em_zwriter_opts *o,
@@ -54,6 +66,7 @@ em_pyramid_new(const struct em_pyramid_plan *plan, int base, struct em_zarr *con
 		struct em_zwriter_opts lo = *o;
 
 		lo.journal = journals != NULL ? journals[l] : NULL;
+		lo.jobs = level_jobs(o->jobs, l - base);
 		v->in_plane = plane_bytes(plan->shape[l - 1], dt);
 		v->out_plane = plane_bytes(plan->shape[l], dt);
 		v->in = malloc(v->in_plane * (size_t)plan->factor[l][0]);
@@ -166,7 +179,7 @@ em_pyramid_memory(const struct em_pyramid_plan *plan, int base, const uint64_t c
 		total += plane_bytes(plan->shape[l - 1], dt) * (uint64_t)plan->factor[l][0]
 		    + plane_bytes(plan->shape[l], dt);
 		if (em_zarr_meta_init(&m, 3, plan->shape[l], chunks, dt, NULL) == 0)
-			total += em_zwriter_min_memory(&m, jobs, NULL);
+			total += em_zwriter_min_memory(&m, level_jobs(jobs, l - base), NULL);
 	}
 	return total;
 }

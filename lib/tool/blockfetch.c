@@ -265,6 +265,9 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 		part = wbox[0] * wbox[1] * wbox[2] * x.isz;
 	share.fixed = bf->own_bytes + part;
 	share.per_transfer = bf->max_body;
+	/* A box of a larger volume: its origin there is the store's translation. */
+	for (i = 0; i < 3; i++)
+		f->origin[i] = bf->origin[i] + bf->b0[i];
 	if (em_fetch_open_store(f, shape, bf->dtype, voxel_nm, prov, wbox, &share) < 0) {
 		snprintf(what, sizeof(what), "cannot open store '%s'", f->store);
 		return em_fetch_fail(f, what);

@@ -75,6 +75,9 @@ struct em_blockfetch {
 	void *ctx;			/* given to every op */
 	const char *url;		/* the source, for messages (borrowed) */
 	uint64_t b0[3], b1[3];		/* the box, source coordinates; the store is b1 - b0 */
+	uint64_t origin[3];		/* source coordinate 0 in the whole volume, when they are
+					 * the box's own (DVID); the store's translation is
+					 * origin + b0 voxels */
 	uint64_t block[3];		/* the blocks (aligned at 0) */
 	uint64_t group[3];		/* blocks per group on each axis; 0: one group */
 	enum em_dtype dtype;

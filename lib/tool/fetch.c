@@ -83,6 +83,8 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 	f->max_parallel = (int)v;
 	if (o->max_memory > 0)
 		f->max_memory = o->max_memory;
+	if (em_levels_conf_resolve(f->cfg, o->levels, o->downsample, &f->levels) < 0)
+		return -1;
 	if (em_config_get_bool(f->cfg, "global.progress", 0, &prog) < 0)
 		return -1;
 	em_http_opts_init(&f->http_opts);
@@ -177,6 +179,8 @@ em_fetch_touch(struct em_fetch *f)
 static void
 close_store(struct em_fetch *f)
 {
+	em_levels_free(f->lv);
+	f->lv = NULL;
 	em_zwriter_free(f->w);
 	f->w = NULL;
 	em_zarr_close(f->arr);
@@ -491,6 +495,40 @@ place(struct em_fetch *f, int *fresh)
 	return 0;
 }
 
+/*
+ * The tool's memory plus the pyramid's (its planes and writers, when the
+ * levels are written with level 0's planes), for em_fit_jobs.
+ */
+static const struct em_mem_share *
+levels_share(const struct em_fetch *f, const struct em_zarr_meta *m, const double *voxel_nm,
+    const uint64_t *box, const struct em_mem_share *share, struct em_mem_share *out)
+{
+	out->fixed = share != NULL ? share->fixed : 0;
+	out->per_transfer = share != NULL ? share->per_transfer : 0;
+	out->fixed += em_levels_memory(&f->levels, m->shape, voxel_nm, m->chunks, m->dtype,
+	    f->jobs, box == NULL);
+	return out;
+}
+
+/* The store's levels: planned and created now (planes), or built at the end (boxes). */
+static int
+open_levels(struct em_fetch *f, const double *scale, const uint64_t *box)
+{
+	struct em_levels_store s;
+
+	memset(&s, 0, sizeof(s));
+	s.store = f->build;
+	s.arr0 = f->arr;
+	s.name = f->id;
+	s.scale = scale;
+	s.origin = f->origin;
+	s.planes = box == NULL;
+	s.jobs = f->jobs;
+	if ((f->lv = em_levels_open(&f->levels, &s)) == NULL)
+		return em_fail_ctx("cannot make the levels of '%s'", f->build);
+	return 0;
+}
+
 int
 em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
     const double *voxel_nm, const char *const *prov, const uint64_t *box,
@@ -498,6 +536,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 {
 	struct em_zarr_meta m;
 	struct em_zwriter_opts wo;
+	struct em_mem_share lshare;
 	char need[32], have[32], arrdir[EM_FETCH_PATH_MAX + 4];
 	uint64_t mem = 0, chunks[3];
 	double scale[3];
@@ -508,7 +547,8 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
 	if (em_zarr_meta_init(&m, 3, shape, chunks, dtype, &f->codec) < 0)
 		return -1;
-	jobs = em_fit_jobs(&m, box, f->jobs, f->max_parallel, share, f->max_memory, &mem);
+	jobs = em_fit_jobs(&m, box, f->jobs, f->max_parallel, levels_share(f, &m, voxel_nm, box,
+	    share, &lshare), f->max_memory, &mem);
 	if (jobs < 1) {
 		f->jobs = 1;
 		return em_fail("needs at least %s of memory for %llu,%llu,%llu chunks of %s "
@@ -548,6 +588,8 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	wo.verify = f->opts->verify;
 	f->w = em_zwriter_new(f->arr, &wo);
 	if (f->w == NULL)
+		return -1;
+	if (open_levels(f, store_scale, box) < 0)
 		return -1;
 	em_progress_add_items_total(&f->progress, em_zarr_nchunks(&m));
 	em_progress_add_bytes_total(&f->progress, em_zarr_nbytes(f->arr));
@@ -636,7 +678,8 @@ put_planes(struct em_fetch *f, uint64_t z0, uint64_t nz, const void *data)
 
 	if (em_interrupted())
 		return em_fail("interrupted");
-	if (em_zwriter_put_planes(f->w, z0, nz, data) < 0)
+	if (em_zwriter_put_planes(f->w, z0, nz, data) < 0 ||
+	    em_levels_put_planes(f->lv, z0, nz, data) < 0)
 		return -1;
 	count(f, nz * plane);
 	/* A chunk row is written when its last plane arrives. */
@@ -715,6 +758,8 @@ em_fetch_done(struct em_fetch *f)
 
 	if (em_zwriter_finish(f->w, &st) < 0)
 		return em_fail_ctx("cannot finish store '%s'", f->store), em_fetch_fail(f, "write");
+	if (em_levels_finish(f->lv, f->max_memory, f->rec) < 0)
+		return em_fetch_fail(f, "write");
 	em_journal_close(f->journal);
 	f->journal = NULL;
 	if (f->overwriting) {
@@ -754,6 +799,8 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 	em_err("%s", reason);
 	if (f->w != NULL) {
 		/* Whole chunks already written stay; the rest is dropped for a re-run. */
+		em_levels_free(f->lv);
+		f->lv = NULL;
 		em_zwriter_free(f->w);
 		f->w = NULL;
 	}

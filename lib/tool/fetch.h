@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "formats/image.h"
 #include "tool/display.h"
+#include "tool/levels.h"
 #include "tool/parallel.h"
 #include "store/zarr.h"
 #include "store/writer.h"
@@ -61,6 +62,7 @@ struct em_fetch {
 	int jobs;			/* compression threads: --jobs, else global.jobs */
 	int max_parallel;		/* the archive's fair use (tool/parallel.h) */
 	uint64_t max_memory;		/* 0: no limit */
+	struct em_levels_conf levels;	/* --levels, --downsample (tool/levels.h) */
 	struct em_http_opts http_opts;
 	struct em_http *http;		/* for the tool's requests */
 	/* Set by em_fetch_set_id(). */
@@ -71,6 +73,8 @@ struct em_fetch {
 	/* Set by em_fetch_open_store(). */
 	struct em_zarr *arr;
 	struct em_zwriter *w;
+	struct em_levels *lv;		/* the pyramid's levels above level 0 */
+	uint64_t origin[3];		/* a crop's voxel 0 in its source (block fetchers set it) */
 	struct em_progress progress;
 	struct em_progress_display *display;
 	/*

@@ -346,7 +346,7 @@ em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist
 	if (store == NULL)
 		goto out;
 	snprintf(zarray, sizeof(zarray), "%s/0/.zarray", store);
-	if (stat(zarray, &sb) < 0)
+	if (stat(zarray, &sb) < 0 || !em_levels_match(&f->levels, store))
 		goto out;
 	/* A chunk cut short or put there by another program is not the volume: repair it. */
 	if (!same_version(store, l)) {

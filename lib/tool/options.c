@@ -5,6 +5,7 @@
 #include "core/diag.h"
 #include "tool/options.h"
 #include "core/parse.h"
+#include "tool/levels.h"
 #include "tool/tool.h"
 #include "core/banned.h"
 
@@ -26,6 +27,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "overwrite", no_argument, NULL, EM_OPT_OVERWRITE },
 	{ "wait", optional_argument, NULL, EM_OPT_WAIT },
 	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
+	{ "levels", required_argument, NULL, EM_OPT_LEVELS },
+	{ "downsample", required_argument, NULL, EM_OPT_DOWNSAMPLE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -38,6 +41,7 @@ const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
 	"       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
+	"       [--levels auto|N] [--downsample mean|mode|nearest]\n"
 	"       [--progress] [-q] [-v]\n";
 
 void
@@ -45,6 +49,7 @@ em_fetch_opts_init(struct em_fetch_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->level = -1;
+	o->levels = -1;
 }
 
 int
@@ -130,6 +135,15 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 	}
 	case EM_OPT_VERIFY:
 		o->verify = 1;
+		return 1;
+	case EM_OPT_LEVELS:
+		if (em_levels_parse(arg, &o->levels) < 0)
+			return em_fail_ctx("--levels");
+		return 1;
+	case EM_OPT_DOWNSAMPLE:
+		if (em_ds_method_from_name(arg) < 0)
+			return em_fail("--downsample: '%s' is not mean, mode or nearest", arg);
+		o->downsample = arg;
 		return 1;
 	default:
 		return 0;

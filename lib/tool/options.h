@@ -28,6 +28,8 @@ struct em_fetch_opts {
 	int overwrite;		/* --overwrite: replace a store written from another source */
 	double wait_s;		/* --wait[=SECONDS]: for the store's lock; 0 no, < 0 for ever */
 	int verify;		/* --verify: decode every chunk already in the store */
+	int levels;		/* --levels auto|N: 0 = auto, -1 = unset */
+	const char *downsample;	/* --downsample mean|mode|nearest (borrowed), NULL = unset */
 };
 
 /* Codes of the long-only options, above any short option character. */
@@ -45,6 +47,8 @@ enum {
 	EM_OPT_OVERWRITE,
 	EM_OPT_WAIT,
 	EM_OPT_VERIFY,
+	EM_OPT_LEVELS,
+	EM_OPT_DOWNSAMPLE,
 	EM_OPT_HELP,
 	EM_OPT_VERSION,
 	EM_OPT_TOOL = 0x200	/* a tool's own long options start here */
@@ -61,7 +65,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 18
+#define EM_FETCH_NLONGOPTS 20
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*

@@ -82,6 +82,19 @@ for b in "1000,2000,3000 64,64,32 aligned" "1013,2007,3021 45,39,28 unaligned" \
 		fail "$3 box $1 size $2: exit $rc, sha256 $got, want $want: $(head -c 300 err.txt)"
 	fi
 done
+# The crop overlays on the whole volume: its --offset is level 0's translation in nm, and each
+# level above adds half its voxel's growth (mean).
+$PY - st/unaligned/*.zarr/.zattrs <<'PYEOF' >tr.out 2>&1
+import json, sys
+ms = json.load(open(sys.argv[1]))["multiscales"][0]
+for d in ms["datasets"]:
+    t = {x["type"]: x[x["type"]] for x in d["coordinateTransformations"]}
+    print(d["path"], t["scale"], t["translation"])
+PYEOF
+expect_same /dev/stdin tr.out "the box's offset is its translation (X,Y,Z 1013,2007,3021 x 8 nm)" <<'EOT'
+0 [8.0, 8.0, 8.0] [24168.0, 16056.0, 8104.0]
+1 [16.0, 16.0, 16.0] [24172.0, 16060.0, 8108.0]
+EOT
 $PY -c '
 import json, sys
 r = json.loads(open(sys.argv[1]).readline())

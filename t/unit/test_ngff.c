@@ -5,6 +5,7 @@
 #include <check.h>
 #include <jansson.h>
 
+#include "core/version.h"
 #include "store/ngff.h"
 
 START_TEST(scales)
@@ -109,7 +110,9 @@ START_TEST(written)
 	    "\"unit\":\"nanometer\"},{\"name\":\"y\",\"type\":\"space\",\"unit\":\"nanometer\"},"
 	    "{\"name\":\"x\",\"type\":\"space\",\"unit\":\"nanometer\"}],\"datasets\":[{"
 	    "\"coordinateTransformations\":[{\"scale\":[30.0,4.0,4.5],\"type\":\"scale\"}],"
-	    "\"path\":\"0\"}],\"name\":\"vol\",\"version\":\"0.4\"}]}");
+	    "\"path\":\"0\"}],\"metadata\":{\"description\":\"one level: nothing was downscaled\","
+	    "\"method\":\"none\",\"version\":\"" EM_VERSION "\"},\"name\":\"vol\",\"type\":\"none\","
+	    "\"version\":\"0.4\"}]}");
 	free(text);
 	/* What we write, we read back. */
 	ds = em_ngff_dataset(em_ngff_multiscales(a), NULL, &ms);
@@ -123,8 +126,93 @@ START_TEST(written)
 	em_ngff_scale(ms, ds, &sc);
 	ck_assert_int_eq(sc.naxes, 2);
 	ck_assert(!sc.voxel_known);
-	ck_assert_ptr_null(json_object_get(ms, "name"));
+	ck_assert_str_eq(json_string_value(json_object_get(ms, "name")), "image");
 	json_decref(a);
+}
+END_TEST
+
+/* The transformations of dataset k of attrs' first multiscale, as "s,s,s t,t,t" (t: none). */
+static void
+transforms(const json_t *attrs, size_t k, char *out, size_t n)
+{
+	const json_t *ms = json_array_get(em_ngff_multiscales(attrs), 0);
+	const json_t *ct = json_object_get(json_array_get(json_object_get(ms, "datasets"), k),
+	    "coordinateTransformations");
+	const json_t *s = json_object_get(json_array_get(ct, 0), "scale");
+	const json_t *t = json_object_get(json_array_get(ct, 1), "translation");
+	size_t m = 0;
+
+	for (size_t i = 0; i < json_array_size(s); i++)
+		m += (size_t)snprintf(out + m, n - m, "%s%g", i ? "," : "",
+		    json_number_value(json_array_get(s, i)));
+	m += (size_t)snprintf(out + m, n - m, " ");
+	if (t == NULL)
+		snprintf(out + m, n - m, "-");
+	for (size_t i = 0; i < json_array_size(t); i++)
+		m += (size_t)snprintf(out + m, n - m, "%s%g", i ? "," : "",
+		    json_number_value(json_array_get(t, i)));
+}
+
+START_TEST(levels)
+{
+	static const double vox[3] = { 50, 8, 8 }, off[3] = { 500, 80, 0 };
+	static const uint64_t scale[3][3] = { { 1, 1, 1 }, { 1, 2, 2 }, { 2, 4, 4 } };
+	struct em_ngff_image im = { 3, vox, "v", 3, scale, NULL, "mean" };
+	const json_t *ms;
+	json_t *a, *ds;
+	char t[200];
+
+	/* Mean: each level's voxel 0 is at the centre of the block it summarises. */
+	a = em_ngff_attrs(&im, 2);
+	ck_assert_ptr_nonnull(a);
+	transforms(a, 0, t, sizeof(t));
+	ck_assert_str_eq(t, "50,8,8 -");
+	transforms(a, 1, t, sizeof(t));
+	ck_assert_str_eq(t, "50,16,16 0,4,4");
+	transforms(a, 2, t, sizeof(t));
+	ck_assert_str_eq(t, "100,32,32 25,12,12");
+	ms = json_array_get(em_ngff_multiscales(a), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(ms,
+	    "datasets"), 2), "path")), "2");
+	json_decref(a);
+	/* A crop's origin is added to every level; nearest keeps level 0's origin. */
+	im.offset_nm = off;
+	im.method = "nearest";
+	a = em_ngff_attrs(&im, 2);
+	transforms(a, 0, t, sizeof(t));
+	ck_assert_str_eq(t, "50,8,8 500,80,0");
+	transforms(a, 2, t, sizeof(t));
+	ck_assert_str_eq(t, "100,32,32 500,80,0");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(em_ngff_multiscales(a),
+	    0), "type")), "nearest");
+	json_decref(a);
+	/* NGFF 0.5: the same multiscale under "ome", the version there. */
+	im.method = "mode";
+	a = em_ngff_attrs(&im, 3);
+	ck_assert_ptr_null(json_object_get(a, "multiscales"));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "ome"), "version")),
+	    "0.5");
+	ms = json_array_get(em_ngff_multiscales(a), 0);
+	ck_assert_ptr_null(json_object_get(ms, "version"));
+	transforms(a, 1, t, sizeof(t));
+	ck_assert_str_eq(t, "50,16,16 500,84,4");
+	/* The omero block goes where the version keeps it. */
+	ck_assert_int_eq(em_ngff_set_omero(a, em_ngff_omero(NULL, 0, 255, 3, 250)), 0);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(a, "ome"), "omero"));
+	json_decref(a);
+	/* A level built on one made by others continues from its transformations. */
+	ds = em_ngff_level_dataset("s3", 3, (const double[3]){ 100, 32, 32 },
+	    (const double[3]){ 25, 12, 12 }, (const uint64_t[3]){ 2, 2, 2 }, "mean");
+	a = json_pack("{s:[{s:[{},{},{}], s:[O]}]}", "multiscales", "axes", "datasets", ds);
+	transforms(a, 0, t, sizeof(t));
+	ck_assert_str_eq(t, "200,64,64 75,28,28");
+	json_decref(ds);
+	json_decref(a);
+	/* Bad arguments are refused. */
+	im.ndim = 4;
+	ck_assert_ptr_null(em_ngff_attrs(&im, 2));
+	im.ndim = 3;
+	ck_assert_ptr_null(em_ngff_attrs(&im, 4));
 }
 END_TEST
 
@@ -137,6 +225,7 @@ ngff_suite(void)
 	tcase_add_test(tc, scales);
 	tcase_add_test(tc, datasets);
 	tcase_add_test(tc, written);
+	tcase_add_test(tc, levels);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,781 @@
+/* levels.c - a store's pyramid levels for the tools: the settings, levels written with level 0, levels built from the level below */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/diag.h"
+#include "core/fsutil.h"
+#include "core/interrupt.h"
+#include "core/parse.h"
+#include "core/safepath.h"
+#include "core/units.h"
+#include "store/ngff.h"
+#include "store/pyramid.h"
+#include "tool/levels.h"
+#include "core/banned.h"
+
+int
+em_levels_parse(const char *arg, int *levels)
+{
+	if (strcmp(arg, "auto") == 0) {
+		*levels = 0;
+		return 0;
+	}
+	if (em_parse_int(arg, 1, EM_PYRAMID_MAX_LEVELS, levels) < 0)
+		return em_fail("levels must be 'auto' or 1 to %d (1: level 0 alone), not '%s'",
+		    EM_PYRAMID_MAX_LEVELS, arg);
+	return 0;
+}
+
+int
+em_levels_conf_resolve(struct em_config *cfg, int levels, const char *method,
+    struct em_levels_conf *c)
+{
+	const char *v = NULL;
+	int m;
+
+	memset(c, 0, sizeof(*c));
+	c->levels = levels;
+	if (levels < 0) {
+		c->levels = 0;
+		if (cfg != NULL && em_config_get_str(cfg, "global.levels", "auto", &v) < 0)
+			return -1;
+		if (v != NULL && em_levels_parse(v, &c->levels) < 0)
+			return em_fail_ctx("%s: global.levels", em_config_name(cfg));
+	}
+	v = method;
+	if (v == NULL && cfg != NULL && em_config_get_str(cfg, "global.downsample", NULL, &v) < 0)
+		return -1;
+	c->method = EM_DS_MEAN;
+	if (v != NULL) {
+		if ((m = em_ds_method_from_name(v)) < 0)
+			return em_fail("%s%sdownsampling method '%s' is not mean, mode or nearest",
+			    method == NULL ? em_config_name(cfg) : "",
+			    method == NULL ? ": global.downsample: " : "", v);
+		c->method = (enum em_ds_method)m;
+		/* Only the command line overrules the method a store's levels were made with. */
+		c->method_given = method != NULL;
+	}
+	return 0;
+}
+
+/*
+ * The method the levels are made with: the one asked for, but by default
+ * mode for 64-bit integers, whose sums overflow a mean and which are
+ * label volumes in practice (a mean would invent labels).
+ */
+static enum em_ds_method
+method_for(const struct em_levels_conf *c, enum em_dtype dt)
+{
+	if (!c->method_given && c->method == EM_DS_MEAN && (dt == EM_DT_U8 || dt == EM_DT_I8))
+		return EM_DS_MODE;
+	return c->method;
+}
+
+/* ---- the fetchers' levels ---- */
+
+struct em_levels {
+	struct em_levels_conf conf;
+	struct em_levels_store s;
+	char *store;
+	struct em_pyramid_plan plan;
+	struct em_zarr *arr[EM_PYRAMID_MAX_LEVELS];
+	struct em_pyramid *py;
+	int jobs;
+};
+
+static int
+make_plan(const struct em_levels_conf *c, const uint64_t shape[3], const double *scale,
+    const uint64_t chunks[3], struct em_pyramid_plan *p)
+{
+	return em_pyramid_plan(shape, scale, chunks, c->levels, p);
+}
+
+uint64_t
+em_levels_memory(const struct em_levels_conf *c, const uint64_t shape[3], const double *scale,
+    const uint64_t chunks[3], enum em_dtype dt, int jobs, int planes)
+{
+	struct em_pyramid_plan p;
+
+	if (!planes || make_plan(c, shape, scale, chunks, &p) < 0)
+		return 0;
+	return em_pyramid_memory(&p, 0, chunks, dt, jobs);
+}
+
+/* A level's array: level 0's chunks cut to its shape, its codec, separator and fill value. */
+static int
+level_meta(const struct em_zarr_meta *m0, const uint64_t shape[3], struct em_zarr_meta *m)
+{
+	uint64_t ch[3];
+
+	for (int i = 0; i < 3; i++)
+		ch[i] = m0->chunks[i] < shape[i] ? m0->chunks[i] : shape[i];
+	if (em_zarr_meta_init(m, 3, shape, ch, m0->dtype, &m0->codec) < 0)
+		return -1;
+	m->sep = m0->sep;
+	m->fill_null = m0->fill_null;
+	memcpy(m->fill, m0->fill, sizeof(m->fill));
+	return 0;
+}
+
+static char *
+join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL)
+		em_fail("out of memory");
+	else
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* Create (or reopen) level l of the plan at store/path. */
+static struct em_zarr *
+open_level(const char *store, const char *path, const struct em_zarr_meta *m0,
+    const uint64_t shape[3])
+{
+	struct em_zarr_meta m;
+	struct em_zarr *a = NULL;
+	char *dir = join(store, path);
+
+	if (dir == NULL)
+		return NULL;
+	if (level_meta(m0, shape, &m) < 0 || em_zarr_create_array(dir, &m) < 0) {
+		em_fail_ctx("level '%s' of '%s'", path, store);
+		goto out;
+	}
+	a = em_zarr_open(dir);
+out:
+	free(dir);
+	return a;
+}
+
+/* The origin of voxel 0 in the scale's units (nm, or voxels when unknown). */
+static void
+origin_units(const struct em_levels_store *s, double off[3])
+{
+	for (int i = 0; i < 3; i++)
+		off[i] = s->origin != NULL ? (double)s->origin[i] *
+		    (s->scale != NULL ? s->scale[i] : 1) : 0;
+}
+
+/* The group's attributes for `levels` levels of the plan, keeping an omero block there is. */
+static int
+write_attrs(struct em_levels *lv, int levels)
+{
+	struct em_ngff_image im;
+	json_t *attrs = NULL, *old = NULL, *om;
+	double off[3];
+	int zf = 2, rc = -1;
+
+	origin_units(&lv->s, off);
+	memset(&im, 0, sizeof(im));
+	im.ndim = 3;
+	im.voxel_nm = lv->s.scale;
+	im.name = lv->s.name;
+	im.levels = levels;
+	im.scale = (const uint64_t (*)[3])lv->plan.scale;
+	im.offset_nm = off;
+	im.method = em_ds_method_name(lv->conf.method);
+	if ((old = em_ngff_load_attrs(lv->store, &zf)) == NULL)
+		goto out;
+	if ((attrs = em_ngff_attrs(&im, zf)) == NULL)
+		goto out;
+	om = json_object_get(json_is_object(json_object_get(old, "ome")) ?
+	    json_object_get(old, "ome") : old, "omero");
+	if (om != NULL && em_ngff_set_omero(attrs, json_incref(om)) < 0)
+		goto out;
+	rc = em_ngff_save_attrs(lv->store, zf, attrs);
+out:
+	json_decref(old);
+	json_decref(attrs);
+	return rc;
+}
+
+struct em_levels *
+em_levels_open(const struct em_levels_conf *c, const struct em_levels_store *s)
+{
+	const struct em_zarr_meta *m0 = em_zarr_meta(s->arr0);
+	struct em_levels *lv = calloc(1, sizeof(*lv));
+	struct em_zwriter_opts wo;
+	char path[16];
+
+	if (lv == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	lv->conf = *c;
+	lv->conf.method = method_for(c, m0->dtype);
+	lv->s = *s;
+	lv->jobs = s->jobs;
+	if ((lv->store = strdup(s->store)) == NULL) {
+		em_fail("out of memory");
+		goto fail;
+	}
+	if (m0->ndim != 3) {
+		em_fail("'%s' has %d dimensions: levels are made for z, y, x volumes", s->store,
+		    m0->ndim);
+		goto fail;
+	}
+	if (make_plan(c, m0->shape, s->scale, m0->chunks, &lv->plan) < 0)
+		goto fail;
+	if (!s->planes) {
+		/* Level 0 alone until it is complete; the crop's origin is said at once. */
+		if (write_attrs(lv, 1) < 0)
+			goto fail;
+		return lv;
+	}
+	if (lv->plan.levels > 1 && lv->conf.method == EM_DS_MEAN &&
+	    (m0->dtype == EM_DT_U8 || m0->dtype == EM_DT_I8)) {
+		em_fail("mean downsampling of %s is not supported: use --downsample mode or "
+		    "nearest, or --levels 1", em_dtype_name(m0->dtype));
+		goto fail;
+	}
+	for (int l = 1; l < lv->plan.levels; l++) {
+		snprintf(path, sizeof(path), "%d", l);
+		if ((lv->arr[l] = open_level(s->store, path, m0, lv->plan.shape[l])) == NULL)
+			goto fail;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = s->jobs;
+	if (lv->plan.levels > 1 &&
+	    (lv->py = em_pyramid_new(&lv->plan, 0, lv->arr, m0->dtype, lv->conf.method, &wo,
+	    NULL)) == NULL)
+		goto fail;
+	/* Listed from the start: a reader of a store being written sees missing chunks as fill. */
+	if (write_attrs(lv, lv->plan.levels) < 0)
+		goto fail;
+	return lv;
+fail:
+	em_levels_free(lv);
+	return NULL;
+}
+
+int
+em_levels_put_planes(struct em_levels *lv, uint64_t z0, uint64_t nz, const void *data)
+{
+	if (lv == NULL || lv->py == NULL)
+		return 0;
+	return em_pyramid_put_planes(lv->py, z0, nz, data);
+}
+
+int
+em_levels_finish(struct em_levels *lv, uint64_t max_memory, json_t *rec)
+{
+	json_t *levels;
+
+	if (lv == NULL)
+		return 0;
+	if (lv->py != NULL && em_pyramid_finish(lv->py, NULL) < 0)
+		return em_fail_ctx("cannot finish the levels of '%s'", lv->store);
+	if (!lv->s.planes && lv->plan.levels > 1) {
+		struct em_levels_build b;
+
+		memset(&b, 0, sizeof(b));
+		b.conf = lv->conf;
+		b.jobs = lv->jobs;
+		b.max_memory = max_memory;
+		if (em_levels_build(lv->store, &b) < 0)
+			return -1;
+	}
+	if (rec == NULL)
+		return 0;
+	if ((levels = em_levels_describe(lv->store)) == NULL)
+		return -1;
+	if (json_object_set_new(rec, "levels", levels) < 0)
+		return em_fail("out of memory");
+	return 0;
+}
+
+void
+em_levels_free(struct em_levels *lv)
+{
+	if (lv == NULL)
+		return;
+	em_pyramid_free(lv->py);
+	for (int l = 0; l < EM_PYRAMID_MAX_LEVELS; l++)
+		em_zarr_close(lv->arr[l]);
+	free(lv->store);
+	free(lv);
+}
+
+/* ---- building the levels a group lacks ---- */
+
+/* The first transformation of type t of a dataset, n numbers into out; 0 if there is none. */
+static int
+transform(const json_t *ds, const char *t, int n, double *out)
+{
+	const json_t *ct = json_object_get(ds, "coordinateTransformations");
+	size_t i;
+
+	for (i = 0; i < json_array_size(ct); i++) {
+		const json_t *x = json_array_get(ct, i), *v;
+		const char *ty = json_string_value(json_object_get(x, "type"));
+
+		if (ty == NULL || strcmp(ty, t) != 0)
+			continue;
+		v = json_object_get(x, t);
+		if (json_array_size(v) != (size_t)n)
+			return em_fail("its %s has %zu values for %d axes", t, json_array_size(v), n);
+		for (int k = 0; k < n; k++) {
+			if (!json_is_number(json_array_get(v, (size_t)k)))
+				return em_fail("its %s holds a value that is not a number", t);
+			out[k] = json_number_value(json_array_get(v, (size_t)k));
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The path new level l takes: "s<l>" beside "s0", else "<l>". */
+static void
+level_path(const char *path0, int l, char *out, size_t n)
+{
+	if (path0[0] == 's' && strcmp(path0 + 1, "0") == 0)
+		snprintf(out, n, "s%d", l);
+	else
+		snprintf(out, n, "%d", l);
+}
+
+/* Is v a whole multiple f of base (scales are exact, but written by others as text)? */
+static int
+same_scale(double v, double base, uint64_t f)
+{
+	double want = base * (double)f;
+
+	return fabs(v - want) <= 1e-9 * fabs(want);
+}
+
+struct build {
+	const char *store;
+	json_t *attrs;			/* the group's attributes (owned) */
+	int zf;
+	json_t *ms;			/* the first multiscale (borrowed from attrs) */
+	json_t *dss;			/* its datasets (borrowed) */
+	int naxes;
+	int had;
+	struct em_zarr *arr[EM_PYRAMID_MAX_LEVELS];
+	struct em_pyramid_plan plan;
+	double scale[EM_PYRAMID_MAX_LEVELS][EM_ZARR_MAXDIM];
+	double trans[EM_PYRAMID_MAX_LEVELS][EM_ZARR_MAXDIM];
+};
+
+static int
+load_group(struct build *x)
+{
+	char *p;
+	int zf;
+	json_t *mss;
+
+	x->attrs = em_ngff_load_attrs(x->store, &zf);
+	if (x->attrs == NULL) {
+		/* A bare array has nowhere for levels beside it. */
+		if ((p = join(x->store, ".zarray")) != NULL && em_exists(p) == 1) {
+			free(p);
+			return em_fail("'%s' is a Zarr array, not a group: levels are arrays beside "
+			    "level 0 in an OME-Zarr group", x->store);
+		}
+		free(p);
+		return em_fail_ctx("'%s' is not a Zarr store", x->store);
+	}
+	x->zf = zf;
+	mss = (json_t *)em_ngff_multiscales(x->attrs);
+	if (mss == NULL)
+		return em_fail("'%s' is a Zarr group without OME-NGFF multiscales: it does not "
+		    "say which array is level 0", x->store);
+	x->ms = json_array_get(mss, 0);
+	x->dss = json_object_get(x->ms, "datasets");
+	x->naxes = (int)json_array_size(json_object_get(x->ms, "axes"));
+	x->had = (int)json_array_size(x->dss);
+	if (x->had < 1)
+		return em_fail("'%s': its multiscales list no dataset", x->store);
+	if (x->had > EM_PYRAMID_MAX_LEVELS)
+		return em_fail("'%s' lists %d levels, more than %d", x->store, x->had,
+		    EM_PYRAMID_MAX_LEVELS);
+	if (x->naxes < 3 || x->naxes > EM_ZARR_MAXDIM)
+		return em_fail("'%s' has %d axes: levels are built for z, y, x volumes", x->store,
+		    x->naxes);
+	return 0;
+}
+
+/* Open the levels the group lists and read their transformations. */
+static int
+open_listed(struct build *x)
+{
+	for (int k = 0; k < x->had; k++) {
+		const json_t *ds = json_array_get(x->dss, (size_t)k);
+		const char *path = json_string_value(json_object_get(ds, "path"));
+		char *dir;
+		int r;
+
+		if (path == NULL || !em_relpath_ok(path))
+			return em_fail("'%s': dataset %d has no usable path", x->store, k);
+		if ((dir = join(x->store, path)) == NULL)
+			return -1;
+		x->arr[k] = em_zarr_open(dir);
+		free(dir);
+		if (x->arr[k] == NULL)
+			return em_fail_ctx("'%s': level %d ('%s')", x->store, k, path);
+		if (em_zarr_meta(x->arr[k])->ndim != x->naxes)
+			return em_fail("'%s': level %d ('%s') has %d dimensions, its axes %d",
+			    x->store, k, path, em_zarr_meta(x->arr[k])->ndim, x->naxes);
+		if (em_zarr_meta(x->arr[k])->ndim != 3)
+			return em_fail("'%s' has %d dimensions: levels are built for z, y, x volumes",
+			    x->store, em_zarr_meta(x->arr[k])->ndim);
+		if ((r = transform(ds, "scale", x->naxes, x->scale[k])) <= 0) {
+			if (r == 0)
+				em_fail("it has no scale");
+			return em_fail_ctx("'%s': level %d ('%s')", x->store, k, path);
+		}
+		if ((r = transform(ds, "translation", x->naxes, x->trans[k])) < 0)
+			return em_fail_ctx("'%s': level %d ('%s')", x->store, k, path);
+		if (r == 0)
+			memset(x->trans[k], 0, sizeof(x->trans[k]));
+	}
+	return 0;
+}
+
+/* The listed levels must be the plan's: shape, data type, scale. */
+static int
+check_listed(struct build *x)
+{
+	const struct em_zarr_meta *m0 = em_zarr_meta(x->arr[0]);
+
+	for (int k = 1; k < x->had && k < x->plan.levels; k++) {
+		const struct em_zarr_meta *m = em_zarr_meta(x->arr[k]);
+		const char *path = json_string_value(json_object_get(json_array_get(x->dss,
+		    (size_t)k), "path"));
+
+		if (m->dtype != m0->dtype)
+			return em_fail("'%s': level %d ('%s') holds %s, level 0 %s", x->store, k,
+			    path, em_dtype_name(m->dtype), em_dtype_name(m0->dtype));
+		for (int i = 0; i < 3; i++)
+			if (m->shape[i] != x->plan.shape[k][i] ||
+			    !same_scale(x->scale[k][i], x->scale[0][i], x->plan.scale[k][i]))
+				return em_fail("'%s': level %d ('%s') is %" PRIu64 "x%" PRIu64 "x%"
+				    PRIu64 " with scale %g,%g,%g, but halving the level below gives %"
+				    PRIu64 "x%" PRIu64 "x%" PRIu64 " with scale %g,%g,%g: the group's "
+				    "metadata and its arrays disagree with this pyramid", x->store, k,
+				    path, m->shape[0], m->shape[1], m->shape[2], x->scale[k][0],
+				    x->scale[k][1], x->scale[k][2], x->plan.shape[k][0],
+				    x->plan.shape[k][1], x->plan.shape[k][2],
+				    x->scale[0][0] * (double)x->plan.scale[k][0],
+				    x->scale[0][1] * (double)x->plan.scale[k][1],
+				    x->scale[0][2] * (double)x->plan.scale[k][2]);
+	}
+	return 0;
+}
+
+/*
+ * An unlisted level's directory is either absent or the array a killed
+ * run began (same shape, type and chunks); anything else is in the way.
+ */
+static int
+check_unlisted(struct build *x, const char *path, int l)
+{
+	struct em_zarr_meta want;
+	const struct em_zarr_meta *m;
+	struct em_zarr *a;
+	char *dir = join(x->store, path);
+	int e, rc = -1;
+
+	if (dir == NULL)
+		return -1;
+	if ((e = em_exists(dir)) <= 0) {
+		free(dir);
+		return e;
+	}
+	if (level_meta(em_zarr_meta(x->arr[0]), x->plan.shape[l], &want) < 0)
+		goto out;
+	if ((a = em_zarr_open(dir)) == NULL) {
+		em_fail_ctx("'%s': '%s' is in the way of level %d", x->store, path, l);
+		goto out;
+	}
+	m = em_zarr_meta(a);
+	if (m->ndim != 3 || m->dtype != want.dtype || memcmp(m->shape, want.shape,
+	    3 * sizeof(m->shape[0])) != 0 || memcmp(m->chunks, want.chunks,
+	    3 * sizeof(m->chunks[0])) != 0)
+		em_fail("'%s': '%s' is an array the group does not list, and not level %d of this "
+		    "pyramid (%" PRIu64 "x%" PRIu64 "x%" PRIu64 " %s)", x->store, path, l,
+		    want.shape[0], want.shape[1], want.shape[2], em_dtype_name(want.dtype));
+	else
+		rc = 0;
+	em_zarr_close(a);
+out:
+	free(dir);
+	return rc;
+}
+
+/*
+ * The threads that fit max_memory (fewer first): -1, before anything is
+ * written, when even one does not.
+ */
+static int
+fit(struct build *x, struct em_levels_build *b)
+{
+	int base = x->had - 1, threads = b->jobs > 0 ? b->jobs : 1;
+	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
+	const uint64_t *ch0 = em_zarr_meta(x->arr[0])->chunks;
+	char need[32], have[32];
+	uint64_t mem;
+
+	for (;;) {
+		mem = em_pyramid_memory(&x->plan, base, ch0, mb->dtype, threads) +
+		    em_zarr_iter_memory(mb, threads > 1 ? threads : 0);
+		if (b->max_memory == 0 || mem <= b->max_memory || threads == 1)
+			break;
+		threads--;
+	}
+	b->memory = mem;
+	if (b->max_memory > 0 && mem > b->max_memory)
+		return em_fail("'%s': building its levels needs at least %s of memory, more than "
+		    "--max-memory %s", x->store, em_format_size(mem, need, sizeof(need)),
+		    em_format_size(b->max_memory, have, sizeof(have)));
+	return threads;
+}
+
+/* Stream the last listed level into the new ones. */
+static int
+stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads)
+{
+	int base = x->had - 1, rc = -1, r;
+	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
+	struct em_zarr_iter *it = NULL;
+	struct em_pyramid *py = NULL;
+	struct em_zwriter_opts wo;
+	struct em_zwriter_stats st;
+	uint64_t z0, nz;
+	const void *data;
+	size_t len;
+
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = threads;
+	wo.throttle_ms = b->throttle_ms;
+	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo, NULL)) == NULL)
+		goto out;
+	if ((it = em_zarr_iter_new(x->arr[base], threads > 1 ? threads : 0)) == NULL)
+		goto out;
+	if (b->progress != NULL) {
+		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]));
+		em_progress_add_items_total(b->progress, mb->shape[0]);
+	}
+	while ((r = em_zarr_iter_next(it, &data, &len, &z0, &nz)) == 1) {
+		if (em_interrupted()) {
+			em_fail("interrupted");
+			goto out;
+		}
+		if (em_pyramid_put_planes(py, z0, nz, data) < 0)
+			goto out;
+		if (b->progress != NULL) {
+			em_progress_add_bytes(b->progress, len);
+			em_progress_add_items(b->progress, nz);
+		}
+	}
+	if (r < 0)
+		goto out;
+	memset(&st, 0, sizeof(st));
+	if (em_pyramid_finish(py, &st) < 0)
+		goto out;
+	b->chunks_written = st.chunks_written;
+	rc = 0;
+out:
+	if (rc < 0)
+		em_fail_ctx("cannot build the levels of '%s'", x->store);
+	em_zarr_iter_free(it);
+	em_pyramid_free(py);
+	return rc;
+}
+
+int
+em_levels_build(const char *store, struct em_levels_build *b)
+{
+	struct build x;
+	enum em_ds_method method = b->conf.method;
+	const char *type, *path0;
+	double voxel[3], *vp = NULL;
+	struct em_ngff_scale sc;
+	int rc = -1, l, i, threads;
+
+	memset(&x, 0, sizeof(x));
+	x.store = store;
+	b->had = b->levels = 0;
+	b->chunks_written = 0;
+	if (load_group(&x) < 0 || open_listed(&x) < 0)
+		goto out;
+	b->had = b->levels = x.had;
+	method = method_for(&b->conf, em_zarr_meta(x.arr[0])->dtype);
+	/* The group's own method, unless another was asked for; two methods never mix. */
+	type = json_string_value(json_object_get(x.ms, "type"));
+	if (type != NULL && em_ds_method_from_name(type) >= 0 && x.had > 1) {
+		if (b->conf.method_given && em_ds_method_from_name(type) != (int)method) {
+			em_fail("'%s' has %s levels: --downsample %s would mix two methods in one "
+			    "pyramid", store, type, em_ds_method_name(method));
+			goto out;
+		}
+		method = (enum em_ds_method)em_ds_method_from_name(type);
+	}
+	/* Which axes halve follows the voxel size: nm when the axes say, else the scale. */
+	em_ngff_scale(x.ms, json_array_get(x.dss, 0), &sc);
+	for (i = 0; i < 3; i++)
+		voxel[i] = sc.voxel_known ? sc.voxel_nm[i] : x.scale[0][i];
+	vp = voxel;
+	if (make_plan(&b->conf, em_zarr_meta(x.arr[0])->shape, vp,
+	    em_zarr_meta(x.arr[0])->chunks, &x.plan) < 0) {
+		em_fail_ctx("'%s'", store);
+		goto out;
+	}
+	if (check_listed(&x) < 0)
+		goto out;
+	if (x.had >= x.plan.levels) {
+		rc = 0;
+		goto out;
+	}
+	if (method == EM_DS_MEAN && (em_zarr_meta(x.arr[0])->dtype == EM_DT_U8 ||
+	    em_zarr_meta(x.arr[0])->dtype == EM_DT_I8)) {
+		em_fail("'%s': mean downsampling of %s is not supported: use --downsample mode or "
+		    "nearest", store, em_dtype_name(em_zarr_meta(x.arr[0])->dtype));
+		goto out;
+	}
+	b->method = method;
+	if ((threads = fit(&x, b)) < 0)
+		goto out;
+	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
+	/* A directory in the way that is not the level a killed run began: refused first. */
+	for (l = x.had; l < x.plan.levels; l++) {
+		char path[16];
+
+		level_path(path0, l, path, sizeof(path));
+		if (check_unlisted(&x, path, l) < 0)
+			goto out;
+	}
+	for (l = x.had; l < x.plan.levels; l++) {
+		char path[16];
+
+		level_path(path0, l, path, sizeof(path));
+		if ((x.arr[l] = open_level(store, path, em_zarr_meta(x.arr[0]),
+		    x.plan.shape[l])) == NULL)
+			goto out;
+	}
+	if (stream(&x, b, method, threads) < 0)
+		goto out;
+	/* Every level is whole: now the group lists them. */
+	for (l = x.had; l < x.plan.levels; l++) {
+		char path[16];
+		uint64_t f3[3];
+		json_t *ds;
+
+		level_path(path0, l, path, sizeof(path));
+		for (i = 0; i < 3; i++)
+			f3[i] = (uint64_t)x.plan.factor[l][i];
+		ds = em_ngff_level_dataset(path, x.naxes, x.scale[l - 1], x.trans[l - 1], f3,
+		    em_ds_method_name(method));
+		if (ds == NULL || json_array_append_new(x.dss, ds) < 0) {
+			em_fail("out of memory");
+			goto out;
+		}
+		/* The next level's base: this one's transformations. */
+		for (i = 0; i < x.naxes; i++) {
+			uint64_t f = (uint64_t)x.plan.factor[l][i];
+
+			x.scale[l][i] = x.scale[l - 1][i] * (double)f;
+			x.trans[l][i] = x.trans[l - 1][i] + (method != EM_DS_NEAREST && f > 1 ?
+			    (x.scale[l][i] - x.scale[l - 1][i]) / 2 : 0);
+		}
+	}
+	json_object_set_new(x.ms, "type", json_string(em_ds_method_name(method)));
+	/* Levels made by others keep their description; ours say how they were made. */
+	if (x.had == 1 || json_object_get(x.ms, "metadata") == NULL)
+		json_object_set_new(x.ms, "metadata", em_ngff_metadata(em_ds_method_name(method)));
+	if (em_ngff_save_attrs(store, x.zf, x.attrs) < 0)
+		goto out;
+	b->levels = x.plan.levels;
+	rc = 0;
+out:
+	for (l = 0; l < EM_PYRAMID_MAX_LEVELS; l++)
+		em_zarr_close(x.arr[l]);
+	json_decref(x.attrs);
+	return rc;
+}
+
+int
+em_levels_match(const struct em_levels_conf *c, const char *store)
+{
+	struct build x;
+	struct em_pyramid_plan p;
+	struct em_ngff_scale sc;
+	const char *type;
+	int match = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.store = store;
+	if (load_group(&x) < 0 || open_listed(&x) < 0)
+		goto out;
+	em_ngff_scale(x.ms, json_array_get(x.dss, 0), &sc);
+	if (make_plan(c, em_zarr_meta(x.arr[0])->shape, sc.voxel_known ? sc.voxel_nm : NULL,
+	    em_zarr_meta(x.arr[0])->chunks, &p) < 0 || p.levels != x.had)
+		goto out;
+	type = json_string_value(json_object_get(x.ms, "type"));
+	match = x.had == 1 || (type != NULL && strcmp(type,
+	    em_ds_method_name(method_for(c, em_zarr_meta(x.arr[0])->dtype))) == 0);
+out:
+	for (int k = 0; k < EM_PYRAMID_MAX_LEVELS; k++)
+		em_zarr_close(x.arr[k]);
+	json_decref(x.attrs);
+	return match;
+}
+
+json_t *
+em_levels_describe(const char *store)
+{
+	struct build x;
+	json_t *out = NULL, *lv;
+	int k, i;
+
+	memset(&x, 0, sizeof(x));
+	x.store = store;
+	if (load_group(&x) < 0 || open_listed(&x) < 0)
+		goto out;
+	if ((out = json_array()) == NULL)
+		goto oom;
+	for (k = 0; k < x.had; k++) {
+		const json_t *ds = json_array_get(x.dss, (size_t)k);
+		const struct em_zarr_meta *m = em_zarr_meta(x.arr[k]);
+		struct em_ngff_scale sc;
+
+		em_ngff_scale(x.ms, ds, &sc);
+		lv = json_pack("{s:O, s:[III], s:[III]}", "path", json_object_get(ds, "path"),
+		    "shape", (json_int_t)m->shape[0], (json_int_t)m->shape[1],
+		    (json_int_t)m->shape[2], "chunks", (json_int_t)m->chunks[0],
+		    (json_int_t)m->chunks[1], (json_int_t)m->chunks[2]);
+		if (lv == NULL || json_array_append_new(out, lv) < 0)
+			goto oom;
+		if (sc.voxel_known) {
+			json_t *v = json_array(), *t = json_array();
+
+			for (i = 0; i < 3; i++) {
+				json_array_append_new(v, json_real(sc.voxel_nm[i]));
+				json_array_append_new(t, json_real(sc.offset_nm[i]));
+			}
+			json_object_set_new(lv, "voxel_size_nm", v);
+			if (sc.offset_known)
+				json_object_set_new(lv, "translation_nm", t);
+			else
+				json_decref(t);
+		}
+	}
+	goto out;
+oom:
+	em_fail("out of memory");
+	json_decref(out);
+	out = NULL;
+out:
+	for (k = 0; k < EM_PYRAMID_MAX_LEVELS; k++)
+		em_zarr_close(x.arr[k]);
+	json_decref(x.attrs);
+	return out;
+}
