@@ -1,0 +1,330 @@
+/* precomputed_src.c - a Neuroglancer precomputed volume over HTTP: its info, chunk requests, shard indexes */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/diag.h"
+#include "net/http.h"
+#include "sources/precomputed.h"
+#include "core/banned.h"
+
+struct em_pc_source {
+	struct em_http *h;		/* borrowed */
+	struct em_pc_info info;
+	const struct em_pc_scale *s;
+	char url[4096];
+	/* The shard index last read: its shard, whether the shard is there, its size. */
+	int have_shard, shard_missing;
+	uint64_t shard_no, shard_total;
+	unsigned char *shard_index;
+	/* The minishard index last read. */
+	int have_ms;
+	uint64_t ms_shard, ms_no;
+	struct em_pc_minishard ms;
+	unsigned char *chunk;		/* one decoded chunk */
+	size_t chunk_bytes;
+};
+
+struct em_pc_source *
+em_pc_open(struct em_http *h, const char *url, const char *scale)
+{
+	struct em_http_resp resp = EM_HTTP_RESP_INIT;
+	struct em_pc_source *src;
+	char iurl[4200];
+	size_t ul = strlen(url);
+	int k, rc;
+
+	while (ul > 0 && url[ul - 1] == '/')
+		ul--;
+	if (ul == 0 || ul >= sizeof(src->url)) {
+		em_fail("bad volume URL '%s'", url);
+		return NULL;
+	}
+	if ((src = calloc(1, sizeof(*src))) == NULL) {
+		em_fail("out of memory");
+		return NULL;
+	}
+	src->h = h;
+	memcpy(src->url, url, ul);
+	src->url[ul] = '\0';
+	snprintf(iurl, sizeof(iurl), "%s/info", src->url);
+	rc = em_http_get(h, iurl, EM_PC_MAX_INFO_BYTES, &resp);
+	if (rc == EM_HTTP_MISSING) {
+		em_fail("GET '%s': HTTP %ld %s: no precomputed volume there", iurl, resp.status,
+		    em_http_reason(resp.status));
+		goto fail;
+	}
+	if (rc < 0)
+		goto fail;
+	if (em_pc_parse_info(resp.body, resp.len, &src->info) < 0) {
+		em_fail_ctx("info '%s'", iurl);
+		goto fail;
+	}
+	if ((k = em_pc_find_scale(&src->info, scale)) < 0) {
+		char keys[1024];
+		size_t i, o = 0;
+
+		keys[0] = '\0';
+		for (i = 0; i < src->info.nscales && o < sizeof(keys); i++)
+			o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%s%s", i ? ", " : "",
+			    src->info.scales[i].key);
+		em_fail("info '%s' has no scale '%s' (scales: %s, or 0..%zu)", iurl, scale, keys,
+		    src->info.nscales - 1);
+		goto fail;
+	}
+	src->s = &src->info.scales[k];
+	src->chunk_bytes = (size_t)(src->s->chunk[0] * src->s->chunk[1] * src->s->chunk[2] *
+	    em_dtype_size(src->info.dtype));
+	em_http_resp_release(&resp);
+	return src;
+fail:
+	em_http_resp_release(&resp);
+	em_pc_close(src);
+	return NULL;
+}
+
+void
+em_pc_close(struct em_pc_source *src)
+{
+	if (src == NULL)
+		return;
+	em_pc_info_release(&src->info);
+	free(src->shard_index);
+	em_pc_minishard_release(&src->ms);
+	free(src->chunk);
+	free(src);
+}
+
+const struct em_pc_info *
+em_pc_source_info(const struct em_pc_source *src)
+{
+	return &src->info;
+}
+
+const struct em_pc_scale *
+em_pc_source_scale(const struct em_pc_source *src)
+{
+	return src->s;
+}
+
+const char *
+em_pc_source_url(const struct em_pc_source *src)
+{
+	return src->url;
+}
+
+size_t
+em_pc_chunk_bytes(const struct em_pc_source *src)
+{
+	return src->chunk_bytes;
+}
+
+size_t
+em_pc_max_body(const struct em_pc_source *src)
+{
+	/* Room for an encoding larger than the voxels (a noisy JPEG, a busy compressed_segmentation). */
+	return src->chunk_bytes * 2 + 65536;
+}
+
+/* The grid index (x,y,z) of the store-order index g (z,y,x). */
+static void
+xyz_of(const uint64_t g[3], uint64_t v[3])
+{
+	v[0] = g[2];
+	v[1] = g[1];
+	v[2] = g[0];
+}
+
+/* Read the index of shard number shard (at url); a shard that is not there has no chunks. */
+static int
+load_shard(struct em_pc_source *src, uint64_t shard, const char *url)
+{
+	struct em_http_resp resp = EM_HTTP_RESP_INIT;
+	uint64_t ib = em_pc_shard_index_bytes(&src->s->sh);
+	int rc;
+
+	src->have_shard = 0;
+	src->have_ms = 0;
+	free(src->shard_index);
+	src->shard_index = NULL;
+	rc = em_http_get_range(src->h, url, 0, ib, &resp);
+	if (rc == EM_HTTP_MISSING) {
+		src->shard_missing = 1;
+		src->shard_total = 0;
+		goto done;
+	}
+	if (rc < 0)
+		goto out;
+	if ((uint64_t)resp.len != ib) {
+		rc = em_fail("shard '%s' has %zu bytes, less than its index (%" PRIu64 ")", url,
+		    resp.len, ib);
+		goto out;
+	}
+	src->shard_missing = 0;
+	src->shard_total = resp.total;
+	src->shard_index = (unsigned char *)resp.body;
+	resp.body = NULL;
+done:
+	src->shard_no = shard;
+	src->have_shard = 1;
+	rc = 0;
+out:
+	em_http_resp_release(&resp);
+	return rc;
+}
+
+/* Read minishard m's index from the current shard (at url). */
+static int
+load_minishard(struct em_pc_source *src, uint64_t m, const char *url)
+{
+	struct em_http_resp resp = EM_HTTP_RESP_INIT;
+	uint64_t a, b;
+	int rc = -1;
+
+	src->have_ms = 0;
+	em_pc_minishard_release(&src->ms);
+	if (em_pc_shard_entry(&src->s->sh, src->shard_index, (size_t)em_pc_shard_index_bytes(
+	    &src->s->sh), m, &a, &b) < 0) {
+		em_fail_ctx("shard '%s'", url);
+		return -1;
+	}
+	if (src->shard_total != UINT64_MAX && b > src->shard_total)
+		return em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64 "-%"
+		    PRIu64 ") points past the end of the file (%" PRIu64 " bytes)", url, m, a, b,
+		    src->shard_total);
+	if (b > a) {
+		rc = em_http_get_range(src->h, url, a, b - a, &resp);
+		if (rc == EM_HTTP_MISSING)
+			rc = em_fail("shard '%s' went missing while it was read", url);
+		if (rc < 0)
+			goto out;
+		if ((uint64_t)resp.len != b - a) {
+			rc = em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64
+			    "-%" PRIu64 ") points past the end of the file", url, m, a, b);
+			goto out;
+		}
+		if (em_pc_minishard_parse(&src->s->sh, resp.body, resp.len, &src->ms) < 0) {
+			em_fail_ctx("shard '%s', minishard %" PRIu64, url, m);
+			rc = -1;
+			goto out;
+		}
+	}
+	src->ms_shard = src->shard_no;
+	src->ms_no = m;
+	src->have_ms = 1;
+	rc = 0;
+out:
+	em_http_resp_release(&resp);
+	return rc;
+}
+
+int
+em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size_t n,
+    uint64_t *off, uint64_t *len, size_t *max)
+{
+	const struct em_pc_scale *s = src->s;
+	uint64_t v[3], ext[3], id, shard, mini, start, clen;
+	char name[128];
+
+	xyz_of(g, v);
+	*off = *len = 0;
+	*max = em_pc_max_body(src);
+	if (!s->sharded) {
+		if (em_pc_chunk_name(s, v, name, sizeof(name), ext) < 0)
+			return -1;
+		if ((size_t)snprintf(url, n, "%s/%s/%s", src->url, s->key, name) >= n)
+			return em_fail("URL of '%s' is too long", src->url);
+		return 0;
+	}
+	id = em_pc_chunk_id(s, v);
+	em_pc_locate(&s->sh, id, &shard, &mini);
+	em_pc_shard_name(&s->sh, shard, name, sizeof(name));
+	if ((size_t)snprintf(url, n, "%s/%s/%s", src->url, s->key, name) >= n)
+		return em_fail("URL of '%s' is too long", src->url);
+	if ((!src->have_shard || src->shard_no != shard) && load_shard(src, shard, url) < 0)
+		return -1;
+	if (src->shard_missing)
+		return EM_HTTP_MISSING;
+	if ((!src->have_ms || src->ms_shard != shard || src->ms_no != mini) &&
+	    load_minishard(src, mini, url) < 0)
+		return -1;
+	if (!em_pc_minishard_find(&src->ms, id, &start, &clen))
+		return EM_HTTP_MISSING;
+	if (clen == 0)
+		return em_fail("shard '%s': chunk %" PRIu64 " has 0 bytes", url, id);
+	if (src->shard_total != UINT64_MAX && (start > src->shard_total ||
+	    clen > src->shard_total - start))
+		return em_fail("shard '%s': chunk %" PRIu64 " at bytes %" PRIu64 "-%" PRIu64 " is "
+		    "past the end of the file (%" PRIu64 " bytes)", url, id, start, start + clen,
+		    src->shard_total);
+	if (clen > (uint64_t)em_pc_max_body(src))
+		return em_fail("shard '%s': chunk %" PRIu64 " of %" PRIu64 " bytes is larger than "
+		    "any encoding of its %zu bytes of voxels", url, id, clen, src->chunk_bytes);
+	*off = start;
+	*len = clen;
+	*max = (size_t)clen;
+	return 0;
+}
+
+static int
+chunk_buffer(struct em_pc_source *src)
+{
+	if (src->chunk == NULL && (src->chunk = malloc(src->chunk_bytes)) == NULL)
+		return em_fail("out of memory");
+	return 0;
+}
+
+int
+em_pc_decode(struct em_pc_source *src, const uint64_t g[3], const char *url, const void *body,
+    size_t len, const void **data)
+{
+	const struct em_pc_scale *s = src->s;
+	const unsigned char *b = body;
+	unsigned char *raw = NULL;
+	uint64_t v[3], ext[3], want;
+	char name[128];
+	int rc = -1, gz;
+
+	if (chunk_buffer(src) < 0)
+		return -1;
+	xyz_of(g, v);
+	if (em_pc_chunk_name(s, v, name, sizeof(name), ext) < 0)
+		return -1;
+	want = ext[0] * ext[1] * ext[2] * em_dtype_size(src->info.dtype);
+	/*
+	 * The sharded format says when data is gzipped; an unsharded chunk
+	 * stored gzipped and served without decoding shows its magic (a raw
+	 * chunk of the right size is taken as it is).
+	 */
+	gz = s->sharded ? s->sh.data_gzip : len >= 2 && b[0] == 0x1f && b[1] == 0x8b &&
+	    !(s->encoding == EM_PC_RAW && (uint64_t)len == want);
+	if (gz) {
+		size_t rl;
+		if (em_pc_gunzip(body, len, em_pc_max_body(src), &raw, &rl) < 0)
+			goto out;
+		b = raw;
+		len = rl;
+	}
+	/* Edge chunks fill only part of the buffer: the rest must not carry an earlier chunk. */
+	if (ext[0] != s->chunk[0] || ext[1] != s->chunk[1] || ext[2] != s->chunk[2])
+		memset(src->chunk, 0, src->chunk_bytes);
+	if (em_pc_decode_chunk(s, src->info.dtype, ext, b, len, src->chunk) < 0)
+		goto out;
+	*data = src->chunk;
+	rc = 0;
+out:
+	if (rc < 0)
+		em_fail_ctx("chunk '%s'", url);
+	free(raw);
+	return rc;
+}
+
+int
+em_pc_fill(struct em_pc_source *src, const void **data)
+{
+	if (chunk_buffer(src) < 0)
+		return -1;
+	memset(src->chunk, 0, src->chunk_bytes);
+	*data = src->chunk;
+	return 0;
+}
