@@ -148,6 +148,8 @@ const struct em_pc_scale *em_pc_source_scale(const struct em_pc_source *src);
 const char *em_pc_source_url(const struct em_pc_source *src);
 /* The most bytes one chunk's answer may have. */
 size_t em_pc_max_body(const struct em_pc_source *src);
+/* The most bytes of shard indexes kept at once. */
+uint64_t em_pc_index_cache_bytes(const struct em_pc_source *src);
 /* Bytes of one decoded chunk (the decoder's buffer). */
 size_t em_pc_chunk_bytes(const struct em_pc_source *src);
 /*

@@ -8,19 +8,33 @@
 #include "sources/precomputed.h"
 #include "core/banned.h"
 
+/* Indexes kept: the walk goes through the chunks in grid order, which visits shards in turn. */
+#define SHARD_CACHE 16
+#define MINI_CACHE 64
+/* At most this many bytes of shard indexes are kept (a big minishard_bits keeps fewer). */
+#define SHARD_CACHE_BYTES ((uint64_t)64 << 20)
+
+struct shard_entry {
+	int used, missing;
+	uint64_t no, total;		/* the shard's number and its size (UINT64_MAX unknown) */
+	unsigned char *index;
+};
+
+struct mini_entry {
+	int used;
+	uint64_t shard, no;
+	struct em_pc_minishard ms;
+};
+
 struct em_pc_source {
 	struct em_http *h;		/* borrowed */
 	struct em_pc_info info;
 	const struct em_pc_scale *s;
 	char url[4096];
-	/* The shard index last read: its shard, whether the shard is there, its size. */
-	int have_shard, shard_missing;
-	uint64_t shard_no, shard_total;
-	unsigned char *shard_index;
-	/* The minishard index last read. */
-	int have_ms;
-	uint64_t ms_shard, ms_no;
-	struct em_pc_minishard ms;
+	struct shard_entry shards[SHARD_CACHE];
+	size_t nshards, next_shard;	/* entries to use, the next one to replace */
+	struct mini_entry minis[MINI_CACHE];
+	size_t next_mini;
 	unsigned char *chunk;		/* one decoded chunk */
 	size_t chunk_bytes;
 };
@@ -30,10 +44,18 @@ em_pc_open(struct em_http *h, const char *url, const char *scale)
 {
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
 	struct em_pc_source *src;
-	char iurl[4200];
-	size_t ul = strlen(url);
+	char iurl[4200], gs[4096];
+	size_t ul;
 	int k, rc;
 
+	/* Neuroglancer's own spellings of a volume's URL. */
+	if (strncmp(url, "precomputed://", 14) == 0)
+		url += 14;
+	if (strncmp(url, "gs://", 5) == 0) {
+		snprintf(gs, sizeof(gs), "https://storage.googleapis.com/%s", url + 5);
+		url = gs;
+	}
+	ul = strlen(url);
 	while (ul > 0 && url[ul - 1] == '/')
 		ul--;
 	if (ul == 0 || ul >= sizeof(src->url)) {
@@ -75,6 +97,10 @@ em_pc_open(struct em_http *h, const char *url, const char *scale)
 	src->s = &src->info.scales[k];
 	src->chunk_bytes = (size_t)(src->s->chunk[0] * src->s->chunk[1] * src->s->chunk[2] *
 	    em_dtype_size(src->info.dtype));
+	if (src->s->sharded) {
+		uint64_t k = SHARD_CACHE_BYTES / em_pc_shard_index_bytes(&src->s->sh);
+		src->nshards = k < 1 ? 1 : k > SHARD_CACHE ? SHARD_CACHE : (size_t)k;
+	}
 	em_http_resp_release(&resp);
 	return src;
 fail:
@@ -86,11 +112,15 @@ fail:
 void
 em_pc_close(struct em_pc_source *src)
 {
+	size_t i;
+
 	if (src == NULL)
 		return;
+	for (i = 0; i < SHARD_CACHE; i++)
+		free(src->shards[i].index);
+	for (i = 0; i < MINI_CACHE; i++)
+		em_pc_minishard_release(&src->minis[i].ms);
 	em_pc_info_release(&src->info);
-	free(src->shard_index);
-	em_pc_minishard_release(&src->ms);
 	free(src->chunk);
 	free(src);
 }
@@ -119,6 +149,12 @@ em_pc_chunk_bytes(const struct em_pc_source *src)
 	return src->chunk_bytes;
 }
 
+uint64_t
+em_pc_index_cache_bytes(const struct em_pc_source *src)
+{
+	return src->s->sharded ? src->nshards * em_pc_shard_index_bytes(&src->s->sh) : 0;
+}
+
 size_t
 em_pc_max_body(const struct em_pc_source *src)
 {
@@ -135,87 +171,98 @@ xyz_of(const uint64_t g[3], uint64_t v[3])
 	v[2] = g[0];
 }
 
-/* Read the index of shard number shard (at url); a shard that is not there has no chunks. */
-static int
-load_shard(struct em_pc_source *src, uint64_t shard, const char *url)
+/* The index of shard number shard (at url), read unless it is kept; a shard that is not there has no chunks. */
+static struct shard_entry *
+get_shard(struct em_pc_source *src, uint64_t shard, const char *url)
 {
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
 	uint64_t ib = em_pc_shard_index_bytes(&src->s->sh);
+	struct shard_entry *e;
+	size_t i;
 	int rc;
 
-	src->have_shard = 0;
-	src->have_ms = 0;
-	free(src->shard_index);
-	src->shard_index = NULL;
+	for (i = 0; i < src->nshards; i++)
+		if (src->shards[i].used && src->shards[i].no == shard)
+			return &src->shards[i];
+	e = &src->shards[src->next_shard];
+	src->next_shard = (src->next_shard + 1) % src->nshards;
+	free(e->index);
+	memset(e, 0, sizeof(*e));
 	rc = em_http_get_range(src->h, url, 0, ib, &resp);
 	if (rc == EM_HTTP_MISSING) {
-		src->shard_missing = 1;
-		src->shard_total = 0;
-		goto done;
-	}
-	if (rc < 0)
-		goto out;
-	if ((uint64_t)resp.len != ib) {
-		rc = em_fail("shard '%s' has %zu bytes, less than its index (%" PRIu64 ")", url,
+		e->missing = 1;
+	} else if (rc < 0) {
+		goto fail;
+	} else if ((uint64_t)resp.len != ib) {
+		em_fail("shard '%s' has %zu bytes, less than its index (%" PRIu64 ")", url,
 		    resp.len, ib);
-		goto out;
+		goto fail;
+	} else {
+		e->total = resp.total;
+		e->index = (unsigned char *)resp.body;
+		resp.body = NULL;
 	}
-	src->shard_missing = 0;
-	src->shard_total = resp.total;
-	src->shard_index = (unsigned char *)resp.body;
-	resp.body = NULL;
-done:
-	src->shard_no = shard;
-	src->have_shard = 1;
-	rc = 0;
-out:
+	e->no = shard;
+	e->used = 1;
 	em_http_resp_release(&resp);
-	return rc;
+	return e;
+fail:
+	em_http_resp_release(&resp);
+	return NULL;
 }
 
-/* Read minishard m's index from the current shard (at url). */
-static int
-load_minishard(struct em_pc_source *src, uint64_t m, const char *url)
+/* Minishard m's index in shard e (at url), read unless it is kept. */
+static struct mini_entry *
+get_minishard(struct em_pc_source *src, struct shard_entry *e, uint64_t m, const char *url)
 {
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
+	struct mini_entry *me;
 	uint64_t a, b;
-	int rc = -1;
+	size_t i;
+	int rc;
 
-	src->have_ms = 0;
-	em_pc_minishard_release(&src->ms);
-	if (em_pc_shard_entry(&src->s->sh, src->shard_index, (size_t)em_pc_shard_index_bytes(
+	for (i = 0; i < MINI_CACHE; i++)
+		if (src->minis[i].used && src->minis[i].shard == e->no && src->minis[i].no == m)
+			return &src->minis[i];
+	me = &src->minis[src->next_mini];
+	src->next_mini = (src->next_mini + 1) % MINI_CACHE;
+	em_pc_minishard_release(&me->ms);
+	me->used = 0;
+	if (em_pc_shard_entry(&src->s->sh, e->index, (size_t)em_pc_shard_index_bytes(
 	    &src->s->sh), m, &a, &b) < 0) {
 		em_fail_ctx("shard '%s'", url);
-		return -1;
+		return NULL;
 	}
-	if (src->shard_total != UINT64_MAX && b > src->shard_total)
-		return em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64 "-%"
+	if (e->total != UINT64_MAX && b > e->total) {
+		em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64 "-%"
 		    PRIu64 ") points past the end of the file (%" PRIu64 " bytes)", url, m, a, b,
-		    src->shard_total);
+		    e->total);
+		return NULL;
+	}
 	if (b > a) {
 		rc = em_http_get_range(src->h, url, a, b - a, &resp);
 		if (rc == EM_HTTP_MISSING)
 			rc = em_fail("shard '%s' went missing while it was read", url);
 		if (rc < 0)
-			goto out;
+			goto fail;
 		if ((uint64_t)resp.len != b - a) {
-			rc = em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64
+			em_fail("shard '%s': the index of minishard %" PRIu64 " (bytes %" PRIu64
 			    "-%" PRIu64 ") points past the end of the file", url, m, a, b);
-			goto out;
+			goto fail;
 		}
-		if (em_pc_minishard_parse(&src->s->sh, resp.body, resp.len, &src->ms) < 0) {
+		if (em_pc_minishard_parse(&src->s->sh, resp.body, resp.len, &me->ms) < 0) {
 			em_fail_ctx("shard '%s', minishard %" PRIu64, url, m);
-			rc = -1;
-			goto out;
+			goto fail;
 		}
 	}
-	src->ms_shard = src->shard_no;
-	src->ms_no = m;
-	src->have_ms = 1;
-	rc = 0;
-out:
+	me->shard = e->no;
+	me->no = m;
+	me->used = 1;
 	em_http_resp_release(&resp);
-	return rc;
+	return me;
+fail:
+	em_http_resp_release(&resp);
+	return NULL;
 }
 
 int
@@ -223,6 +270,8 @@ em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size_t n
     uint64_t *off, uint64_t *len, size_t *max)
 {
 	const struct em_pc_scale *s = src->s;
+	struct shard_entry *se;
+	struct mini_entry *me;
 	uint64_t v[3], ext[3], id, shard, mini, start, clen;
 	char name[128];
 
@@ -241,22 +290,20 @@ em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size_t n
 	em_pc_shard_name(&s->sh, shard, name, sizeof(name));
 	if ((size_t)snprintf(url, n, "%s/%s/%s", src->url, s->key, name) >= n)
 		return em_fail("URL of '%s' is too long", src->url);
-	if ((!src->have_shard || src->shard_no != shard) && load_shard(src, shard, url) < 0)
+	if ((se = get_shard(src, shard, url)) == NULL)
 		return -1;
-	if (src->shard_missing)
+	if (se->missing)
 		return EM_HTTP_MISSING;
-	if ((!src->have_ms || src->ms_shard != shard || src->ms_no != mini) &&
-	    load_minishard(src, mini, url) < 0)
+	if ((me = get_minishard(src, se, mini, url)) == NULL)
 		return -1;
-	if (!em_pc_minishard_find(&src->ms, id, &start, &clen))
+	if (!em_pc_minishard_find(&me->ms, id, &start, &clen))
 		return EM_HTTP_MISSING;
 	if (clen == 0)
 		return em_fail("shard '%s': chunk %" PRIu64 " has 0 bytes", url, id);
-	if (src->shard_total != UINT64_MAX && (start > src->shard_total ||
-	    clen > src->shard_total - start))
+	if (se->total != UINT64_MAX && (start > se->total || clen > se->total - start))
 		return em_fail("shard '%s': chunk %" PRIu64 " at bytes %" PRIu64 "-%" PRIu64 " is "
 		    "past the end of the file (%" PRIu64 " bytes)", url, id, start, start + clen,
-		    src->shard_total);
+		    se->total);
 	if (clen > (uint64_t)em_pc_max_body(src))
 		return em_fail("shard '%s': chunk %" PRIu64 " of %" PRIu64 " bytes is larger than "
 		    "any encoding of its %zu bytes of voxels", url, id, clen, src->chunk_bytes);

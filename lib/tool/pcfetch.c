@@ -125,8 +125,8 @@ em_pcfetch_run(struct em_fetch *f, struct em_pc_source *src, const uint64_t b0[3
 	bf.dtype = em_pc_source_info(src)->dtype;
 	bf.whole = 1;
 	bf.max_body = em_pc_max_body(src);
-	/* The decoded chunk, a gunzipped or clipped copy, and one shard index or minishard read. */
+	/* The decoded chunk, a gunzipped or clipped copy, an index read and the indexes kept. */
 	bf.own_bytes = 2 * (uint64_t)em_pc_chunk_bytes(src) + em_pc_max_body(src) +
-	    (s->sharded ? em_pc_shard_index_bytes(&s->sh) : 0);
+	    em_pc_index_cache_bytes(src);
 	return em_blockfetch_run(f, &bf, voxel, prov);
 }
