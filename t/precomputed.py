@@ -6,6 +6,8 @@
 #   precomputed.py make ROOT          the test volumes under ROOT/<name>/ and, beside each,
 #                                     ROOT/<name>.npy: the reference reading of its chunks
 #   precomputed.py read VOLUME SCALE  print the reference reading's sha256 and shape
+#   precomputed.py ranges VOLUME SCALE PREFIX
+#                                     'PREFIX/SCALE/NAME.shard bytes=A-B' of every chunk's data
 #   precomputed.py check STORE NPY [Z0:Z1,Y0:Y1,X0:X1]
 #                                     the store (python3-zarr) equals the reference (or its box)
 import gzip
@@ -436,6 +438,31 @@ def make(root):
         np.save(os.path.join(root, name + ".npy"), ref)
 
 
+def data_ranges(root, scale_key, prefix):
+    """'PATH bytes=A-B' of every chunk's bytes in the scale's shard files, as em-origin logs them."""
+    with open(os.path.join(root, "info")) as fp:
+        info = json.load(fp)
+    s = [x for x in info["scales"] if x["key"] == scale_key][0]
+    sh = s["sharding"]
+    d = os.path.join(root, s["key"])
+    ib = 16 << sh["minishard_bits"]
+    for name in sorted(os.listdir(d)):
+        raw = open(os.path.join(d, name), "rb").read()
+        for m in range(1 << sh["minishard_bits"]):
+            a, b = struct.unpack_from("<QQ", raw, 16 * m)
+            mi = raw[ib + a:ib + b]
+            if not mi:
+                continue
+            if sh.get("minishard_index_encoding", "raw") == "gzip":
+                mi = gzip.decompress(mi)
+            arr = np.frombuffer(mi, dtype="<u8").reshape(3, -1)
+            pos = 0
+            for i in range(arr.shape[1]):
+                start = pos + int(arr[1, i])
+                pos = start + int(arr[2, i])
+                print("%s/%s/%s bytes=%d-%d" % (prefix, s["key"], name, ib + start, ib + pos - 1))
+
+
 def check(store, npy, box=None):
     import zarr
     ref = np.load(npy)
@@ -460,6 +487,9 @@ def main(argv):
     if argv[1] == "read":
         a = read_volume(argv[2], argv[3])
         print(hashlib.sha256(a.tobytes()).hexdigest(), a.shape)
+        return 0
+    if argv[1] == "ranges":
+        data_ranges(argv[2], argv[3], argv[4])
         return 0
     if argv[1] == "check":
         return check(argv[2], argv[3], argv[4] if len(argv) > 4 else None)
