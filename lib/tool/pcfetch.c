@@ -8,6 +8,7 @@
 #include "meta/record.h"
 #include "tool/blockfetch.h"
 #include "tool/pcfetch.h"
+#include "tool/tool.h"
 #include "core/banned.h"
 
 static int
@@ -129,4 +130,61 @@ em_pcfetch_run(struct em_fetch *f, struct em_pc_source *src, const uint64_t b0[3
 	bf.own_bytes = 2 * (uint64_t)em_pc_chunk_bytes(src) + em_pc_max_body(src) +
 	    em_pc_index_cache_bytes(src);
 	return em_blockfetch_run(f, &bf, voxel, prov);
+}
+
+int
+em_pcfetch_served_by(struct em_fetch *f, const char *who)
+{
+	json_t *x = json_object_get(f->rec, "extra");
+
+	if (!json_is_object(x)) {
+		if ((x = json_object()) == NULL || em_record_set(f->rec, "extra", x) < 0)
+			return em_fail("out of memory");
+	}
+	return json_object_set_new(x, "served_by", json_string(who)) == 0 ? 0 :
+	    em_fail("out of memory");
+}
+
+int
+em_pcfetch_flyem(struct em_fetch *f, struct em_http *h, const char *url, int scale,
+    const uint64_t off_xyz[3], const uint64_t size_xyz[3], const char *id)
+{
+	struct em_pc_source *src = NULL;
+	const struct em_pc_scale *s;
+	uint64_t rel[3], b0[3], b1[3];
+	char sc[16], what[4400];
+	int i, status = 1;
+
+	snprintf(sc, sizeof(sc), "%d", scale);
+	if ((src = em_pc_open(h, url, sc)) == NULL) {
+		em_err("cannot open '%s': %s", url, em_errmsg());
+		goto out;
+	}
+	s = em_pc_source_scale(src);
+	for (i = 0; i < 3; i++) {
+		/* DVID's coordinates are the volume's; the box counts from the voxel_offset. */
+		if ((int64_t)off_xyz[i] < s->voxel_offset[i]) {
+			em_err("cannot fetch '%s': the box starts before scale '%s''s voxel_offset",
+			    url, s->key);
+			goto out;
+		}
+		rel[i] = (uint64_t)((int64_t)off_xyz[i] - s->voxel_offset[i]);
+	}
+	if (em_pcfetch_box(s, NULL, rel, size_xyz, b0, b1) < 0) {
+		em_err("cannot fetch '%s': %s", url, em_errmsg());
+		goto out;
+	}
+	if (em_fetch_set_id(f, id) < 0) {
+		em_err("cannot start '%s': %s", id, em_errmsg());
+		goto out;
+	}
+	snprintf(what, sizeof(what), "record of '%s'", url);
+	if (em_fetch_describe(f) < 0 || em_pcfetch_served_by(f, "precomputed") < 0) {
+		status = em_fetch_fail(f, what);
+		goto out;
+	}
+	status = em_pcfetch_run(f, src, b0, b1, 1);
+out:
+	em_pc_close(src);
+	return status;
 }

@@ -26,4 +26,18 @@ int em_pcfetch_run(struct em_fetch *f, struct em_pc_source *src, const uint64_t 
 int em_pcfetch_box(const struct em_pc_scale *s, const char *box, const uint64_t *off_xyz,
     const uint64_t *size_xyz, uint64_t b0[3], uint64_t b1[3]);
 
+/* extra.served_by in the record: which of a source's services gave the voxels. */
+int em_pcfetch_served_by(struct em_fetch *f, const char *who);
+
+/*
+ * The FlyEM source's other path (fetch-dvid): the box at off_xyz of size
+ * size_xyz (absolute voxels of scale `scale`, X,Y,Z as DVID takes them) from
+ * the precomputed release at url, its scale `scale` (an index), into the
+ * volume `id`.  Opens the volume (h borrowed), names the volume (em_fetch_set_id),
+ * describes it (sources.<source>), records served_by "precomputed" and
+ * fetches.  Returns the exit status.
+ */
+int em_pcfetch_flyem(struct em_fetch *f, struct em_http *h, const char *url, int scale,
+    const uint64_t off_xyz[3], const uint64_t size_xyz[3], const char *id);
+
 #endif
