@@ -216,4 +216,62 @@ else
 	fail "the resumed store's chunks differ"
 fi
 
+# 7. The FlyEM source on the demo mirror through both of its paths: DVID when DVID serves
+# the node's instance, else (or with sources.dvid.via: precomputed) the precomputed release.
+sh "$TOP/scripts/demo-mirror.sh" -s small "$SCRATCH/dm" >dm.out 2>&1 ||
+	{ fail "the demo mirror could not be built: $(tail -n 3 dm.out)"; done_testing; }
+start_origin demo --root "$SCRATCH/dm/www"
+sed -e "s|@ORIGIN@|$ORIGIN_URL|g" -e "s|@DIR@|$SCRATCH/dm|g" dm/overlay.yaml.in >dm/overlay.yaml
+# flyem NAME SEDEXPR: fetch-dvid | em-meta | em-validate with the demo's overlay edited by SEDEXPR.
+flyem() {
+	sed "$2" dm/overlay.yaml >"dm/$1.yaml"
+	EM_CONFIG_OVERLAY=$SCRATCH/dm/$1.yaml fetch-dvid $CONF -o "fl/$1" >"$1.stub" 2>"$1.err"
+	FRC=$?
+	em-meta <"$1.stub" >"$1.rec" 2>>"$1.err" && em-validate -q "$1.rec" >/dev/null 2>>"$1.err" &&
+		[ "$(field "$1.rec" status)" = complete ]
+}
+if flyem dvid 's/^x//' && [ "$FRC" -eq 0 ]; then ok "FlyEM via DVID: a complete, valid record"; else
+	fail "FlyEM via DVID: exit $FRC: $(head -c 300 dvid.err)"; fi
+[ "$(jq -r .extra.served_by dvid.rec)" = dvid ] && ok "it says DVID served it" ||
+	fail "served_by: $(jq -c .extra dvid.rec)"
+if flyem pc 's|^    precomputed_url: .*|&\n    via: precomputed|' && [ "$FRC" -eq 0 ]; then
+	ok "FlyEM via the precomputed release (sources.dvid.via): a complete, valid record"; else
+	fail "FlyEM via precomputed: exit $FRC: $(head -c 300 pc.err)"; fi
+[ "$(jq -r .extra.served_by pc.rec)" = precomputed ] && [ "$(jq -r .source pc.rec)" = dvid ] &&
+	[ "$(jq -r .source_metadata.lossy pc.rec)" = true ] &&
+	[ "$(jq -c .voxel_size_nm pc.rec)" = "[8,8,8]" ] &&
+	ok "it says the precomputed release served it (JPEG, lossy; 8 nm from the info)" ||
+	fail "precomputed record: $(jq -c '[.extra, .source, .source_metadata.lossy, .voxel_size_nm]' pc.rec)"
+$PY - dm/www/neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg "$TOP/t" <<'EOF'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[2])
+import precomputed
+v = precomputed.read_volume(sys.argv[1], "8.0x8.0x8.0")
+# The demo crop (DVID X,Y,Z 16976,19472,20488 + 32,32,16) from the MinPoint 16960,19456,20480.
+np.save("flyem.npy", v[8:24, 16:48, 16:48])
+EOF
+st=$(ls -d fl/pc/*.zarr 2>/dev/null | head -n 1)
+$PC check "$st" flyem.npy >chk.out 2>&1 && ok "the release's voxels of the crop, as PIL decodes its JPEG" ||
+	fail "the FlyEM precomputed store differs: $(cat chk.out)"
+if flyem auto 's|^    uuid: .*|    uuid: 0000deadbeef|' && [ "$FRC" -eq 0 ]; then
+	ok "FlyEM with a node DVID does not have: the precomputed release, complete and valid"; else
+	fail "FlyEM fallback: exit $FRC: $(head -c 300 auto.err)"; fi
+[ "$(jq -r .extra.served_by auto.rec)" = precomputed ] && ok "it says the release served it" ||
+	fail "served_by: $(jq -c .extra auto.rec)"
+expect_grep "DVID does not serve instance 'grayscale' of node '0000deadbeef'.*reading the precomputed release" \
+	auto.err "the fallback is said on stderr, with DVID's answer"
+flyem strict 's|^    uuid: .*|    uuid: 0000deadbeef|; s|^    precomputed_url: .*|&\n    via: dvid|'
+[ "$FRC" -eq 1 ] && grep -q "0000deadbeef/grayscale/info" strict.err &&
+	ok "with via: dvid there is no fallback: the failure names DVID's URL" ||
+	fail "via dvid: exit $FRC: $(head -c 300 strict.err)"
+# em-origin answers a missing key of a precomputed volume as the bucket would.
+k=neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg/8.0x8.0x8.0/f.shard
+code=$(curl -s -o gcs.body -w '%{http_code} %{content_type}' "$ORIGIN_URL$k")
+[ "$code" = "404 application/xml; charset=UTF-8" ] && grep -q "<Code>NoSuchKey</Code>" gcs.body &&
+	grep -qF "No such object: $k<" gcs.body && ok "a missing shard gets Google Cloud Storage's NoSuchKey" ||
+	fail "missing shard: $code $(cat gcs.body)"
+code=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' \
+	"${ORIGIN_URL}neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg/info")
+[ "$code" = "200 application/json" ] && ok "the info is served as JSON" || fail "info: $code"
+
 done_testing
