@@ -112,7 +112,7 @@ main(int argc, char **argv)
 	double voxel[3];
 	struct em_dvid_info di;
 	json_t *sm;
-	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL;
+	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL, named;
 	size_t k;
 
 	memset(&x, 0, sizeof(x));
@@ -165,6 +165,7 @@ main(int argc, char **argv)
 		em_fetch_end(&f);
 		return em_tool_end(EM_EXIT_FAIL);
 	}
+	named = server != NULL || uuid != NULL || instance != NULL;
 	if (server == NULL)
 		server = em_fetch_conf_str(&f, "server", NULL);
 	if (uuid == NULL)
@@ -219,6 +220,9 @@ main(int argc, char **argv)
 	/* The FlyEM source: DVID when it answers for this node and instance, else the precomputed release. */
 	via = em_fetch_conf_str(&f, "via", "auto");
 	pcurl = em_fetch_conf_str(&f, "precomputed_url", NULL);
+	/* A DVID named on the command line is read as named: the fallback is the configured source's. */
+	if (named)
+		via = "dvid";
 	if (strcmp(via, "auto") != 0 && strcmp(via, "dvid") != 0 && strcmp(via, "precomputed") != 0) {
 		em_err("bad sources.dvid.via '%s': auto, dvid or precomputed", via);
 		goto end;
