@@ -57,9 +57,9 @@ done
 	[ "$(jq -r .data_type u64cseg.rec)" = uint64 ] &&
 	ok "compressed_segmentation uint64: not lossy, uint64" || fail "cseg record"
 [ "$(jq -c .voxel_size_nm u16shard.rec)" = "[40,4,4]" ] &&
-	[ "$(jq -c '.voxel_size_provenance // .voxel_size_source // empty' u16shard.rec | grep -c archive-api)" -ge 1 ] &&
+	[ "$(jq -c .voxel_size_source u16shard.rec)" = '["archive-api","archive-api","archive-api"]' ] &&
 	ok "voxel size z,y,x from resolution (x,y,z), provenance archive-api" ||
-	fail "voxel size: $(jq -c '[.voxel_size_nm, .voxel_size_provenance]' u16shard.rec)"
+	fail "voxel size: $(jq -c "[.voxel_size_nm, .voxel_size_source]" u16shard.rec)"
 [ "$(jq -r .source u8raw.rec)" = precomputed ] && ok "source precomputed" || fail "source"
 
 # 2. Scales by key and by index; boxes as --box and as --offset/--size.
