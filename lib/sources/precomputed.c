@@ -130,8 +130,9 @@ parse_scale(const json_t *j, size_t k, enum em_dtype dt, struct em_pc_scale *s)
 		    s->key);
 	for (i = 0; i < 3; i++)
 		s->chunk[i] = (uint64_t)v[i];
+	/* Step by step, so that no product can wrap (each side is below 2^32). */
 	if (s->chunk[0] * s->chunk[1] > EM_PC_MAX_CHUNK_BYTES ||
-	    s->chunk[0] * s->chunk[1] * s->chunk[2] * em_dtype_size(dt) > EM_PC_MAX_CHUNK_BYTES)
+	    s->chunk[2] > EM_PC_MAX_CHUNK_BYTES / (s->chunk[0] * s->chunk[1] * em_dtype_size(dt)))
 		return em_fail("scale '%s': chunks of %" PRIu64 "x%" PRIu64 "x%" PRIu64 " are larger "
 		    "than %" PRIu64 " bytes", s->key, s->chunk[0], s->chunk[1], s->chunk[2],
 		    EM_PC_MAX_CHUNK_BYTES);

@@ -84,6 +84,9 @@ START_TEST(info_bad)
 		{ "{\"data_type\": \"uint8\", \"num_channels\": 1, \"scales\": [{\"key\": \"a\","
 		  " \"resolution\": [1,1,1], \"size\": [1,1,1], \"chunk_sizes\": [[100000,100000,1]]}]}",
 		  "larger than" },
+		{ "{\"data_type\": \"uint64\", \"num_channels\": 1, \"scales\": [{\"key\": \"a\","
+		  " \"resolution\": [1,1,1], \"size\": [1,1,1],"
+		  " \"chunk_sizes\": [[32768,32768,4294967296]]}]}", "larger than" },
 		{ "{\"data_type\": \"uint8\", \"num_channels\": 1, \"scales\": [{\"key\": \"a\","
 		  " \"resolution\": [1,1,1], \"size\": [1,1,1], \"chunk_sizes\": [[1,1,1]],"
 		  " \"sharding\": {\"@type\": \"neuroglancer_uint64_sharded_v1\", \"preshift_bits\": 0,"
