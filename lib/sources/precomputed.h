@@ -155,7 +155,9 @@ size_t em_pc_chunk_bytes(const struct em_pc_source *src);
 /*
  * The request for the chunk with grid index g (z,y,x, the store's order):
  * its URL, byte range (len 0: all of it) and largest answer.  For a sharded
- * scale this reads the shard's and minishard's indexes as needed.  0;
+ * scale this reads the shard's and minishard's indexes as needed (after
+ * em_pc_prefetch, together with those of the chunks that follow in the
+ * box, many at a time).  0;
  * EM_HTTP_MISSING when the volume has no such chunk (its voxels are 0); -1
  * with the reason naming the URL.
  */
@@ -167,6 +169,14 @@ int em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size
  */
 int em_pc_decode(struct em_pc_source *src, const uint64_t g[3], const char *url,
     const void *body, size_t len, const void **data);
+/*
+ * Read, many at a time (the transport's jobs), the shard and minishard
+ * indexes the first chunks of the box [b0, b1) (z,y,x voxels of the scale)
+ * will need, as many as are kept; the chunk requests then find them.  Best
+ * effort: an index that does not come is read, and its failure reported,
+ * when its chunk is asked for.  Always 0 (-1 only when out of memory).
+ */
+int em_pc_prefetch(struct em_pc_source *src, const uint64_t b0[3], const uint64_t b1[3]);
 /* The buffer of a chunk the volume does not have: zeros. */
 int em_pc_fill(struct em_pc_source *src, const void **data);
 

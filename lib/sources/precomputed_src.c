@@ -1,5 +1,6 @@
 /* precomputed_src.c - a Neuroglancer precomputed volume over HTTP: its info, chunk requests, shard indexes */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,9 @@ struct em_pc_source {
 	size_t next_mini;
 	unsigned char *chunk;		/* one decoded chunk */
 	size_t chunk_bytes;
+	/* The box being fetched (em_pc_prefetch): chunk grid [pre_lo, pre_hi), z,y,x. */
+	int have_box;
+	uint64_t pre_lo[3], pre_hi[3];
 };
 
 struct em_pc_source *
@@ -171,6 +175,51 @@ xyz_of(const uint64_t g[3], uint64_t v[3])
 	v[2] = g[0];
 }
 
+/* A slot for shard or minishard index: the next one round-robin, emptied. */
+static struct shard_entry *
+shard_slot(struct em_pc_source *src)
+{
+	struct shard_entry *e = &src->shards[src->next_shard];
+
+	src->next_shard = (src->next_shard + 1) % src->nshards;
+	free(e->index);
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static struct mini_entry *
+mini_slot(struct em_pc_source *src)
+{
+	struct mini_entry *me = &src->minis[src->next_mini];
+
+	src->next_mini = (src->next_mini + 1) % MINI_CACHE;
+	em_pc_minishard_release(&me->ms);
+	me->used = 0;
+	return me;
+}
+
+static struct shard_entry *
+find_shard(struct em_pc_source *src, uint64_t shard)
+{
+	size_t i;
+
+	for (i = 0; i < src->nshards; i++)
+		if (src->shards[i].used && src->shards[i].no == shard)
+			return &src->shards[i];
+	return NULL;
+}
+
+static struct mini_entry *
+find_mini(struct em_pc_source *src, uint64_t shard, uint64_t m)
+{
+	size_t i;
+
+	for (i = 0; i < MINI_CACHE; i++)
+		if (src->minis[i].used && src->minis[i].shard == shard && src->minis[i].no == m)
+			return &src->minis[i];
+	return NULL;
+}
+
 /* The index of shard number shard (at url), read unless it is kept; a shard that is not there has no chunks. */
 static struct shard_entry *
 get_shard(struct em_pc_source *src, uint64_t shard, const char *url)
@@ -178,16 +227,11 @@ get_shard(struct em_pc_source *src, uint64_t shard, const char *url)
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
 	uint64_t ib = em_pc_shard_index_bytes(&src->s->sh);
 	struct shard_entry *e;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < src->nshards; i++)
-		if (src->shards[i].used && src->shards[i].no == shard)
-			return &src->shards[i];
-	e = &src->shards[src->next_shard];
-	src->next_shard = (src->next_shard + 1) % src->nshards;
-	free(e->index);
-	memset(e, 0, sizeof(*e));
+	if ((e = find_shard(src, shard)) != NULL)
+		return e;
+	e = shard_slot(src);
 	rc = em_http_get_range(src->h, url, 0, ib, &resp);
 	if (rc == EM_HTTP_MISSING) {
 		e->missing = 1;
@@ -218,16 +262,11 @@ get_minishard(struct em_pc_source *src, struct shard_entry *e, uint64_t m, const
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
 	struct mini_entry *me;
 	uint64_t a, b;
-	size_t i;
 	int rc;
 
-	for (i = 0; i < MINI_CACHE; i++)
-		if (src->minis[i].used && src->minis[i].shard == e->no && src->minis[i].no == m)
-			return &src->minis[i];
-	me = &src->minis[src->next_mini];
-	src->next_mini = (src->next_mini + 1) % MINI_CACHE;
-	em_pc_minishard_release(&me->ms);
-	me->used = 0;
+	if ((me = find_mini(src, e->no, m)) != NULL)
+		return me;
+	me = mini_slot(src);
 	if (em_pc_shard_entry(&src->s->sh, e->index, (size_t)em_pc_shard_index_bytes(
 	    &src->s->sh), m, &a, &b) < 0) {
 		em_fail_ctx("shard '%s'", url);
@@ -265,6 +304,157 @@ fail:
 	return NULL;
 }
 
+/* Prefetch: the indexes the first chunks of a box will need, read many at a time. */
+struct pre {
+	struct em_pc_source *src;
+	size_t nsh, nmi;
+	uint64_t sh[SHARD_CACHE];		/* shards to read */
+	uint64_t mi_sh[MINI_CACHE], mi_no[MINI_CACHE];	/* minishards to read */
+};
+
+/* A shard index arrived (user: the shard's number + 1, so that 0 is never a pointer to it). */
+static int
+pre_shard_done(void *ctx, const struct em_http_reply *rp)
+{
+	struct pre *p = ctx;
+	uint64_t no = (uint64_t)(uintptr_t)rp->user - 1;
+	uint64_t ib = em_pc_shard_index_bytes(&p->src->s->sh);
+	struct shard_entry *e;
+
+	/* Best effort: what did not come whole is read again, and judged, when it is needed. */
+	if ((rp->result != 0 && rp->result != EM_HTTP_MISSING) ||
+	    (rp->result == 0 && (uint64_t)rp->len != ib) || find_shard(p->src, no) != NULL)
+		return 0;
+	e = shard_slot(p->src);
+	if (rp->result == 0) {
+		if ((e->index = malloc((size_t)ib)) == NULL)
+			return 0;
+		memcpy(e->index, rp->body, (size_t)ib);
+		e->total = rp->total;
+	} else {
+		e->missing = 1;
+	}
+	e->no = no;
+	e->used = 1;
+	return 0;
+}
+
+/* A minishard index arrived (user: its position in p's list + 1). */
+static int
+pre_mini_done(void *ctx, const struct em_http_reply *rp)
+{
+	struct pre *p = ctx;
+	size_t k = (size_t)(uintptr_t)rp->user - 1;
+	struct mini_entry *me;
+	struct em_pc_minishard ms;
+
+	if (rp->result != 0 || find_mini(p->src, p->mi_sh[k], p->mi_no[k]) != NULL ||
+	    em_pc_minishard_parse(&p->src->s->sh, rp->body, rp->len, &ms) < 0)
+		return 0;
+	me = mini_slot(p->src);
+	me->ms = ms;
+	me->shard = p->mi_sh[k];
+	me->no = p->mi_no[k];
+	me->used = 1;
+	return 0;
+}
+
+/* Read the indexes of the chunks from grid index from (z,y,x) on, in the walk's order. */
+static int
+prefetch_from(struct em_pc_source *src, const uint64_t from[3])
+{
+	const struct em_pc_scale *s = src->s;
+	const uint64_t *lo = src->pre_lo, *hi = src->pre_hi;
+	struct em_http_multi *m = NULL;
+	struct pre *p = NULL;
+	uint64_t g[3], v[3], id, shard, mini, a, b, walked = 0;
+	char name[64], url[4400];
+	size_t i, j;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return em_fail("out of memory");
+	p->src = src;
+	/* The walk's order (z, y, x), until the caches would be full or enough chunks were seen. */
+	for (g[0] = from[0]; g[0] < hi[0]; g[0]++)
+		for (g[1] = g[0] == from[0] ? from[1] : lo[1]; g[1] < hi[1]; g[1]++)
+			for (g[2] = g[0] == from[0] && g[1] == from[1] ? from[2] : lo[2];
+			    g[2] < hi[2]; g[2]++) {
+				if (++walked > ((uint64_t)1 << 16) || p->nmi == MINI_CACHE)
+					goto walked;
+				v[0] = g[2];
+				v[1] = g[1];
+				v[2] = g[0];
+				id = em_pc_chunk_id(s, v);
+				em_pc_locate(&s->sh, id, &shard, &mini);
+				for (i = 0; i < p->nsh && p->sh[i] != shard; i++)
+					;
+				if (i == p->nsh) {
+					if (p->nsh == src->nshards)
+						continue;
+					p->sh[p->nsh++] = shard;
+				}
+				for (j = 0; j < p->nmi && !(p->mi_sh[j] == shard &&
+				    p->mi_no[j] == mini); j++)
+					;
+				if (j == p->nmi) {
+					p->mi_sh[p->nmi] = shard;
+					p->mi_no[p->nmi++] = mini;
+				}
+			}
+walked:
+	if ((m = em_http_multi_new(src->h, pre_shard_done, p)) == NULL)
+		goto out;
+	for (i = 0; i < p->nsh; i++) {
+		if (find_shard(src, p->sh[i]) != NULL)
+			continue;
+		em_pc_shard_name(&s->sh, p->sh[i], name, sizeof(name));
+		snprintf(url, sizeof(url), "%s/%s/%s", src->url, s->key, name);
+		if (em_http_multi_add(m, url, 0, em_pc_shard_index_bytes(&s->sh), 0,
+		    (void *)(uintptr_t)(p->sh[i] + 1)) < 0)
+			goto out;
+	}
+	if (em_http_multi_run(m, NULL, NULL) < 0)
+		goto out;
+	em_http_multi_free(m);
+	if ((m = em_http_multi_new(src->h, pre_mini_done, p)) == NULL)
+		goto out;
+	for (j = 0; j < p->nmi; j++) {
+		struct shard_entry *e = find_shard(src, p->mi_sh[j]);
+
+		if (e == NULL || e->missing || find_mini(src, p->mi_sh[j], p->mi_no[j]) != NULL ||
+		    em_pc_shard_entry(&s->sh, e->index, (size_t)em_pc_shard_index_bytes(&s->sh),
+		    p->mi_no[j], &a, &b) < 0 || b <= a ||
+		    (e->total != UINT64_MAX && b > e->total))
+			continue;
+		em_pc_shard_name(&s->sh, p->mi_sh[j], name, sizeof(name));
+		snprintf(url, sizeof(url), "%s/%s/%s", src->url, s->key, name);
+		if (em_http_multi_add(m, url, a, b - a, 0, (void *)(uintptr_t)(j + 1)) < 0)
+			goto out;
+	}
+	(void)em_http_multi_run(m, NULL, NULL);
+out:
+	em_http_multi_free(m);
+	free(p);
+	/* Nothing here fails the fetch: the walk reads whatever is not kept, and reports it. */
+	return 0;
+}
+
+int
+em_pc_prefetch(struct em_pc_source *src, const uint64_t b0[3], const uint64_t b1[3])
+{
+	const struct em_pc_scale *s = src->s;
+	int d;
+
+	if (!s->sharded)
+		return 0;
+	for (d = 0; d < 3; d++) {
+		src->pre_lo[d] = b0[d] / s->chunk[2 - d];
+		src->pre_hi[d] = (b1[d] + s->chunk[2 - d] - 1) / s->chunk[2 - d];
+	}
+	src->have_box = 1;
+	return prefetch_from(src, src->pre_lo);
+}
+
 int
 em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size_t n,
     uint64_t *off, uint64_t *len, size_t *max)
@@ -290,6 +480,13 @@ em_pc_request(struct em_pc_source *src, const uint64_t g[3], char *url, size_t n
 	em_pc_shard_name(&s->sh, shard, name, sizeof(name));
 	if ((size_t)snprintf(url, n, "%s/%s/%s", src->url, s->key, name) >= n)
 		return em_fail("URL of '%s' is too long", src->url);
+	/*
+	 * An index not kept: read it together with those of the chunks that
+	 * come next, inside the box, so that index reads overlap as chunks do.
+	 */
+	if (src->have_box && (find_shard(src, shard) == NULL || (!find_shard(src, shard)->missing &&
+	    find_mini(src, shard, mini) == NULL)) && prefetch_from(src, g) < 0)
+		return -1;
 	if ((se = get_shard(src, shard, url)) == NULL)
 		return -1;
 	if (se->missing)

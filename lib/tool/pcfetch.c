@@ -129,6 +129,9 @@ em_pcfetch_run(struct em_fetch *f, struct em_pc_source *src, const uint64_t b0[3
 	/* The decoded chunk, a gunzipped or clipped copy, an index read and the indexes kept. */
 	bf.own_bytes = 2 * (uint64_t)em_pc_chunk_bytes(src) + em_pc_max_body(src) +
 	    em_pc_index_cache_bytes(src);
+	/* The first indexes of a sharded scale, many at a time; later ones as the walk needs them. */
+	if (em_pc_prefetch(src, b0, b1) < 0)
+		return em_fetch_fail(f, "cannot fetch");
 	return em_blockfetch_run(f, &bf, voxel, prov);
 }
 
