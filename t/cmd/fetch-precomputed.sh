@@ -176,8 +176,9 @@ run fetch-precomputed $CONF -q -o faulty "${ORIGIN_URL}bucket/u8jpegshard"
 expect_rc 0 "the sharded JPEG volume through faults"
 nf=$(log_count ' fault')
 [ "$nf" -gt 3 ] && ok "$nf requests met a fault" || fail "only $nf faults injected"
-if diff -r st/bucket_u8jpegshard_8.0x8.0x8.0.zarr faulty/bucket_u8jpegshard_8.0x8.0x8.0.zarr \
-	>/dev/null 2>&1; then ok "the store is the same as the clean one"; else
+# The manifest names the origin's URL, whose port differs between the two origins.
+if diff -r -x em-manifest.json st/bucket_u8jpegshard_8.0x8.0x8.0.zarr \
+	faulty/bucket_u8jpegshard_8.0x8.0x8.0.zarr >/dev/null 2>&1; then ok "the store is the same as the clean one"; else
 	fail "faults changed the store"
 fi
 stop_origin "$ORIGIN_PID"
