@@ -12,7 +12,7 @@ static const char *
 filter_doc(const char *name)
 {
 	static const struct { const char *name, *doc; } docs[] = {
-		{ "source", "The archive (empiar, epfl, dvid, idr, openorganelle)." },
+		{ "source", "The archive (empiar, epfl, dvid, idr, openorganelle, precomputed)." },
 		{ "id", "The id, a glob: * matches any text, ? one character, \\ quotes." },
 		{ "status", "The status (complete, failed, ...)." },
 		{ "modality", "The imaging method, exactly (FIB-SEM, SBF-SEM, ...)." },

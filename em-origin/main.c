@@ -332,6 +332,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return serve_idr(c, r, url + 20);
 	if (strncmp(url, "/api/node/", 10) == 0)
 		return serve_dvid(c, r, url + 10);
+	if (precomputed_claims(o, url))
+		return serve_precomputed(c, r, url);
 	return serve_path(c, r, url);
 }
 

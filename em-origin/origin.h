@@ -127,4 +127,8 @@ enum MHD_Result serve_empiar_api(struct MHD_Connection *c, struct req *r, const 
 enum MHD_Result serve_idr(struct MHD_Connection *c, struct req *r, const char *rest);
 enum MHD_Result serve_dvid(struct MHD_Connection *c, struct req *r, const char *rest);
 
+/* precomputed.c */
+int precomputed_claims(struct origin *o, const char *url);
+enum MHD_Result serve_precomputed(struct MHD_Connection *c, struct req *r, const char *url);
+
 #endif

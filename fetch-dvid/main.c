@@ -9,6 +9,7 @@
 #include "sources/dvid.h"
 #include "tool/blockfetch.h"
 #include "tool/fetch.h"
+#include "tool/pcfetch.h"
 #include "core/interrupt.h"
 #include "core/parse.h"
 #include "meta/record.h"
@@ -104,14 +105,14 @@ main(int argc, char **argv)
 	struct run x;
 	struct em_blockfetch bf;
 	struct em_http_resp resp = EM_HTTP_RESP_INIT;
-	const char *server = NULL, *uuid = NULL, *instance = NULL;
+	const char *server = NULL, *uuid = NULL, *instance = NULL, *via, *pcurl;
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
 	char inst[256], id[300], what[5000], url[4400], shortid[9], boxs[160];
 	uint64_t offx[3] = { 0, 0, 0 }, sizex[3] = { 0, 0, 0 }, reqx[3] = { 0, 0, 0 };
 	double voxel[3];
 	struct em_dvid_info di;
 	json_t *sm;
-	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL;
+	int c, rc, i, scale = 0, have_offset = 0, have_size = 0, status = EM_EXIT_FAIL, named;
 	size_t k;
 
 	memset(&x, 0, sizeof(x));
@@ -164,6 +165,7 @@ main(int argc, char **argv)
 		em_fetch_end(&f);
 		return em_tool_end(EM_EXIT_FAIL);
 	}
+	named = server != NULL || uuid != NULL || instance != NULL;
 	if (server == NULL)
 		server = em_fetch_conf_str(&f, "server", NULL);
 	if (uuid == NULL)
@@ -216,6 +218,37 @@ main(int argc, char **argv)
 		bf.origin[i] = offx[2 - i];	/* the store's translation */
 		bf.b1[i] = sizex[2 - i];
 	}
+	/* The FlyEM source: DVID when it answers for this node and instance, else the precomputed release. */
+	via = em_fetch_conf_str(&f, "via", "auto");
+	pcurl = em_fetch_conf_str(&f, "precomputed_url", NULL);
+	/* A DVID named on the command line is read as named: the fallback is the configured source's. */
+	if (named)
+		via = "dvid";
+	if (strcmp(via, "auto") != 0 && strcmp(via, "dvid") != 0 && strcmp(via, "precomputed") != 0) {
+		em_err("bad sources.dvid.via '%s': auto, dvid or precomputed", via);
+		goto end;
+	}
+	snprintf(url, sizeof(url), "%s/info", x.base);
+	rc = strcmp(via, "precomputed") == 0 ? -1 :
+	    em_http_get(f.http, url, EM_DVID_MAX_INFO_BYTES, &resp);
+	if (strcmp(via, "precomputed") == 0 || (strcmp(via, "auto") == 0 && pcurl != NULL &&
+	    (rc != 0 || em_dvid_parse_info(resp.body, resp.len, &di) < 0 || di.type_name == NULL ||
+	    strcmp(di.type_name, "uint8blk") != 0 || !di.have_extents))) {
+		if (pcurl == NULL) {
+			em_err("sources.dvid.via is precomputed, but no sources.dvid.precomputed_url");
+			goto end;
+		}
+		if (strcmp(via, "auto") == 0)
+			em_log(EM_LOG_WARN, "DVID does not serve instance '%s' of node '%s' (%s): "
+			    "reading the precomputed release '%s'", inst, uuid, rc == EM_HTTP_MISSING ?
+			    "no such instance" : rc != 0 ? em_errmsg() : "no uint8blk data", pcurl);
+		snprintf(id, sizeof(id), "flyem-precomputed_s%d_%" PRIu64 "_%" PRIu64 "_%" PRIu64 "_%"
+		    PRIu64 "x%" PRIu64 "x%" PRIu64, scale, offx[0], offx[1], offx[2], sizex[0],
+		    sizex[1], sizex[2]);
+		status = em_pcfetch_flyem(&f, f.http, pcurl, scale, offx, sizex, id);
+		goto end;
+	}
+	em_dvid_info_release(&di);
 	snprintf(shortid, sizeof(shortid), "%s", uuid);
 	snprintf(id, sizeof(id), "%s_%s_%" PRIu64 "_%" PRIu64 "_%" PRIu64 "_%" PRIu64 "x%" PRIu64 "x%"
 	    PRIu64, shortid, inst, offx[0], offx[1], offx[2], sizex[0], sizex[1], sizex[2]);
@@ -232,8 +265,6 @@ main(int argc, char **argv)
 		goto end;
 	}
 	/* The instance: its type, block size, voxel size and extents. */
-	snprintf(url, sizeof(url), "%s/info", x.base);
-	rc = em_http_get(f.http, url, EM_DVID_MAX_INFO_BYTES, &resp);
 	if (rc == EM_HTTP_MISSING) {
 		em_fail("HTTP %ld: no instance '%s' in node '%s'%s", resp.status, inst, uuid,
 		    scale > 0 ? " (the server does not have this scale)" : "");
@@ -283,7 +314,8 @@ main(int argc, char **argv)
 	if (sm == NULL || em_record_set(f.rec, "source_metadata", sm) < 0 ||
 	    em_record_set(f.rec, "archive", json_pack("{s:s, s:s, s:s, s:s}", "uuid", uuid,
 	    "instance", inst, "server", server, "box_xyz", boxs)) < 0 ||
-	    em_record_set_str(f.rec, "download_url", x.base) < 0) {
+	    em_record_set_str(f.rec, "download_url", x.base) < 0 ||
+	    em_pcfetch_served_by(&f, "dvid") < 0) {
 		status = em_fetch_fail(&f, "record");
 		goto end;
 	}

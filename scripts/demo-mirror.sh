@@ -14,8 +14,11 @@
 #   IDR 9846137   imgData JSON and an OME-TIFF, 24 (6) pages of 155x224 (39x56), 20 nm
 #   OpenOrganelle a COSEM-style Zarr v2 multiscale (s0, s1), int16, 64x160x160 (16x40x40),
 #                 blosc-lz4 chunks of 32x64x64, one chunk missing (fill value)
+#   hemibrain     the DVID instance's voxels as the precomputed release has them: sharded
+#                 JPEG (murmurhash3, gzip minishard indexes), 64^3 chunks, 8 and 16 nm,
+#                 under neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg
 #
-# Needs python3 with numpy, tifffile and zarr (Debian's python3-* packages) and the
+# Needs python3 with numpy, tifffile, zarr and PIL (Debian's python3-* packages) and the
 # test helpers t/prog/mkdm3 and t/prog/genfile of a built tree.
 set -eu
 size=demo
@@ -160,6 +163,31 @@ g.attrs["multiscales"] = [{
         {"type": "translation", "translation": [0.0, 0.0, 0.0]}]} for i in range(2)]}]
 EOF
 
+# The hemibrain's precomputed release: the DVID instance's voxels, at the same
+# coordinates (voxel_offset is its MinPoint), written by the tests' precomputed writer.
+"$PY" - "$w" "$uuid" "$top/t" <<'EOF'
+import json, os, sys
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+import precomputed
+w, uuid = sys.argv[1], sys.argv[2]
+d = os.path.join(w, "api", "node", uuid, "grayscale")
+info = json.load(open(os.path.join(d, "info.json")))
+lo, hi = info["Extended"]["MinPoint"], info["Extended"]["MaxPoint"]
+ext = [b - a + 1 for a, b in zip(lo, hi)]
+vol = np.fromfile(os.path.join(d, "volume.u8"), np.uint8).reshape(ext[2], ext[1], ext[0])
+sharding = {"@type": "neuroglancer_uint64_sharded_v1", "preshift_bits": 6,
+            "hash": "murmurhash3_x86_128", "minishard_bits": 3, "shard_bits": 4,
+            "minishard_index_encoding": "gzip", "data_encoding": "raw"}
+precomputed.write_volume(
+    os.path.join(w, "neuroglancer-janelia-flyem-hemibrain", "emdata", "clahe_yz", "jpeg"), vol,
+    "uint8", [{"key": "8.0x8.0x8.0", "resolution": [8, 8, 8], "voxel_offset": lo,
+               "chunk_sizes": [[64, 64, 64]], "encoding": "jpeg", "sharding": dict(sharding)},
+              {"key": "16.0x16.0x16.0", "resolution": [16, 16, 16],
+               "voxel_offset": [a // 2 for a in lo], "chunk_sizes": [[64, 64, 64]],
+               "encoding": "jpeg", "sharding": dict(sharding), "f": 2}])
+EOF
+
 # The EMPIAR slices: DM3 files as DigitalMicrograph writes them, 0.008 µm pixels.
 raw=$dir/empiar.raw
 d=$w/empiar/world_availability/11759/data
@@ -175,8 +203,10 @@ rm -f "$raw"
 # directories under @DIR@.
 if [ "$size" = demo ]; then
 	es="[$nslice, $dh, $dw]" ep="[48, 192, 256]" id="[24, 155, 224]" oo="[64, 160, 160]"
+	pcbox="8:72,16:144,16:144"
 else
 	es="[$nslice, $dh, $dw]" ep="[12, 48, 64]" id="[6, 39, 56]" oo="[16, 40, 40]"
+	pcbox="8:24,16:48,16:48"
 fi
 cat >"$dir/overlay.yaml.in" <<EOF
 # Overlay of config/config.yaml for the local mirror (scripts/demo-mirror.sh).
@@ -206,6 +236,7 @@ sources:
     offset_xyz: [16976, 19472, 20488]
     size_xyz: [$dvid_size]
     request_xyz: [64, 64, 64]
+    precomputed_url: @ORIGIN@neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg
   idr:
     base_url: @ORIGIN@
     webgateway_url: @ORIGIN@webgateway/imgData/9846137/
@@ -216,6 +247,10 @@ sources:
     bucket_url: @ORIGIN@janelia-cosem-datasets
     zarr_url: @ORIGIN@janelia-cosem-datasets/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr
     expected_shape: $oo
+  precomputed:
+    url: @ORIGIN@neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg
+    # The DVID crop, counted from the release's voxel_offset (z,y,x).
+    box: "$pcbox"
 consolidation:
   output_dir: @DIR@/catalog
 EOF

@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh - make demo: the whole pipeline offline.  Builds a small mirror of the five
 # archives (scripts/demo-mirror.sh), serves it with em-origin on 127.0.0.1, runs
-# em-ingest against it with a configuration overlay, and shows what was made (each
-# store's pyramid levels with their shapes).
+# em-ingest against it with a configuration overlay (and, before it, fetch-precomputed
+# on the mirror's copy of the hemibrain's precomputed release), and shows what was made
+# (each store's pyramid levels with their shapes).
 #
 #   scripts/demo.sh [-s small|demo] [DIR]      (default DIR: demo/ in the tree)
 #
@@ -17,7 +18,7 @@ if [ "${1:-}" = -s ]; then
 fi
 dir=${1:-$top/demo}
 mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || exit 1
-for t in em-origin em-meta em-validate em-consolidate em-config; do
+for t in em-origin em-meta em-validate em-consolidate em-config fetch-precomputed; do
 	[ -x "$top/$t/$t" ] || { echo "demo: $t is not built: run make first" >&2; exit 1; }
 done
 rm -rf "$dir/data" "$dir/logs" "$dir/catalog" "$dir/cache" "$dir/patches" "$dir/origin.log" "$dir/origin.port"
@@ -47,9 +48,17 @@ echo "demo: the archives are served at $url (requests in $dir/origin.log)"
 echo "demo: EM_CONFIG_OVERLAY=$dir/overlay.yaml em-ingest"
 echo
 
+# A precomputed volume (em-ingest's sources are the five archives): the release's copy of
+# the DVID crop through fetch-precomputed | em-meta | em-validate; the catalog takes it in.
+echo "demo: precomputed: fetch-precomputed | em-meta | em-validate"
+EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
+	"$top/fetch-precomputed/fetch-precomputed" -q | "$top/em-meta/em-meta" |
+	"$top/em-validate/em-validate" -q >/dev/null
+pcrc=$?
 EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
 	sh "$top/em-ingest"
 rc=$?
+[ "$pcrc" -eq 0 ] || { echo "demo: the precomputed volume failed" >&2; rc=1; }
 echo
 # show WHAT PATTERN: the files of the run, relative to its directory.
 show() {

@@ -24,7 +24,7 @@ static const char *const status_names[EM_STATUS_COUNT] = {
 };
 
 static const char *const sources[] = {
-	"empiar", "epfl", "dvid", "idr", "openorganelle", NULL,
+	"empiar", "epfl", "dvid", "idr", "openorganelle", "precomputed", NULL,
 };
 
 /* Every top-level name of schemas/metadata_schema.json. */
@@ -129,7 +129,7 @@ em_record_new(const char *source, const char *id)
 	json_t *rec;
 
 	if (!em_source_valid(source)) {
-		em_fail("unknown source '%s' (expected empiar, epfl, dvid, idr or openorganelle)",
+		em_fail("unknown source '%s' (expected empiar, epfl, dvid, idr, openorganelle or precomputed)",
 		    source ? source : "(none)");
 		return NULL;
 	}

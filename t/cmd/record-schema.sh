@@ -26,7 +26,7 @@ jsonschema.Draft202012Validator.check_schema(s)
 assert s["$schema"] == "https://json-schema.org/draft/2020-12/schema", s["$schema"]
 assert s["$id"].startswith("https://"), s["$id"]
 assert s["additionalProperties"] is False
-assert set(s["properties"]["source"]["enum"]) == {"empiar", "epfl", "dvid", "idr", "openorganelle"}
+assert set(s["properties"]["source"]["enum"]) == {"empiar", "epfl", "dvid", "idr", "openorganelle", "precomputed"}
 assert s["$defs"]["status"]["enum"] == ["pending", "processing", "saving-data", "complete", "failed", "cancelled"]
 ' "$SCHEMA"
 expect_rc 0 "the schema is a valid JSON Schema 2020-12 with \$schema, \$id and closed top level"

@@ -1,0 +1,90 @@
+# fixtures.sh - em-origin's emulated archive answers (the demo mirror, served as the tests
+# and make demo serve it) have the shapes of real answers other software wrote: the same
+# field names, nesting and JSON types (numbers as numbers, strings as strings), the same
+# units (IDR's micrometres), for the fields our parsers read (t/data/fixtures/PROVENANCE.md).
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/t/origin.sh"
+PY=/usr/bin/python3
+$PY -c 'import numpy, tifffile, zarr, PIL' 2>/dev/null ||
+	skip "python3-numpy, -tifffile, -zarr and -pil are needed (make deps)"
+cd "$SCRATCH" || exit 1
+F=$TOP/t/data/fixtures
+
+sh "$TOP/scripts/demo-mirror.sh" -s small "$SCRATCH/dm" >dm.out 2>&1 ||
+	{ fail "the demo mirror could not be built: $(tail -n 3 dm.out)"; done_testing; }
+start_origin demo --root "$SCRATCH/dm/www"
+
+# shape REAL GOT PATH...: each PATH (dotted; [] for every list item) has the same JSON type
+# in GOT as in REAL.  Prints one "ok"/"not ok" line per path.
+shape() {
+	$PY - "$@" <<'EOF'
+import json, sys
+real, got = (json.load(open(p)) for p in sys.argv[1:3])
+def kind(v):
+    return "null" if v is None else "bool" if isinstance(v, bool) else \
+        "number" if isinstance(v, (int, float)) else type(v).__name__
+def walk(v, parts):
+    if not parts:
+        return [v]
+    p, rest = parts[0], parts[1:]
+    if p == "[]":
+        return [x for item in (v if isinstance(v, list) else []) for x in walk(item, rest)]
+    return walk(v[p], rest) if isinstance(v, dict) and p in v else [KeyError(p)]
+for path in sys.argv[3:]:
+    r, g = walk(real, path.split(".")), walk(got, path.split("."))
+    rk = {kind(x) for x in r if not isinstance(x, KeyError)}
+    gk = {kind(x) for x in g if not isinstance(x, KeyError)}
+    if not rk:
+        print("not ok - the real answer has no %s" % path)
+    elif gk == rk:
+        print("ok - %s: %s in both" % (path, "/".join(sorted(rk))))
+    else:
+        print("not ok - %s: %s in the real answer, %s from em-origin" % (path, "/".join(sorted(rk)),
+              "/".join(sorted(gk)) or "missing"))
+EOF
+}
+count() { # the ok/not ok lines of a check, added to the totals
+	cat "$1"
+	NOK=$((NOK + $(grep -c '^ok' "$1")))
+	NFAIL=$((NFAIL + $(grep -c '^not ok' "$1")))
+}
+
+# IDR: OMERO's webgateway imgData, documented by OMERO, against em-origin's.
+curl -s -o idr.json "${ORIGIN_URL}webgateway/imgData/9846137/"
+shape "$F/idr/imgData-omero-docs.json" idr.json id size.width size.height size.z size.c size.t \
+	pixel_size.x pixel_size.y pixel_size.z meta.imageName meta.datasetName meta.projectName \
+	meta.datasetId >idr.out
+count idr.out
+# OMERO gives pixel sizes in micrometres: EM voxels are well below 1.
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all(0 < d["pixel_size"][a] < 1 for a in "xyz") else 1)' \
+	idr.json && ok "em-origin's imgData gives pixel sizes in micrometres, as OMERO does" ||
+	fail "imgData pixel sizes are not micrometres: $(cat idr.json)"
+
+# OpenOrganelle: a Zarr v2 array's .zarray and an OME-Zarr 0.4 group's .zattrs as zarr-python
+# and ome-zarr-py write them, against em-origin's COSEM-style mirror.
+B=${ORIGIN_URL}janelia-cosem-datasets/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr/recon-2/em/fibsem-int16
+curl -s -o oo.zarray "$B/s0/.zarray"
+curl -s -o oo.zattrs "$B/.zattrs"
+shape "$F/openorganelle/ngff04-scale0.zarray" oo.zarray zarr_format shape chunks dtype order \
+	compressor compressor.id compressor.cname compressor.clevel compressor.shuffle \
+	compressor.blocksize filters dimension_separator >oo.out
+count oo.out
+$PY - "$F/openorganelle/ngff04-scale0.zarray" oo.zarray <<'EOF' && ok "the .zarray has zarr-python's keys, no more, no fewer" || fail "the .zarray's keys differ from zarr-python's"
+import json, sys
+a, b = (set(json.load(open(p))) for p in sys.argv[1:])
+sys.exit(0 if a == b else print(sorted(a ^ b)) or 1)
+EOF
+shape "$F/openorganelle/ngff04.zattrs" oo.zattrs multiscales.[].axes.[].name \
+	multiscales.[].axes.[].type multiscales.[].axes.[].unit multiscales.[].datasets.[].path \
+	multiscales.[].datasets.[].coordinateTransformations.[].type \
+	multiscales.[].datasets.[].coordinateTransformations.[].scale multiscales.[].version >oozattrs.out
+count oozattrs.out
+
+# Precomputed: neuroglancer's info files (tensorstore's) against the mirror's release.
+curl -s -o pc.info "${ORIGIN_URL}neuroglancer-janelia-flyem-hemibrain/emdata/clahe_yz/jpeg/info"
+shape "$TOP/t/data/precomputed/neuroglancer/one_channel/info" pc.info @type data_type num_channels \
+	type scales.[].key scales.[].size scales.[].resolution scales.[].chunk_sizes \
+	scales.[].encoding scales.[].voxel_offset >pc.out
+count pc.out
+
+done_testing
