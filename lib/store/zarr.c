@@ -1,4 +1,4 @@
-/* zarr.c - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+/* zarr.c - Zarr v2 and v3 (sharded) arrays and OME-NGFF groups: create, open, read chunks, boxes and slabs */
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -129,6 +129,7 @@ em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
 	int i;
 
 	memset(m, 0, sizeof(*m));
+	m->zarr_format = 2;
 	m->ndim = ndim;
 	m->dtype = dtype;
 	m->sep = '/';
@@ -144,6 +145,54 @@ em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
 		em_codec_from_name("raw", 0, &m->codec);
 	m->codec.typesize = em_dtype_size(dtype);
 	return check_geometry(m);
+}
+
+int
+em_zarr_sharded(const struct em_zarr_meta *m)
+{
+	return m->zarr_format == 3 && m->shard[0] != 0;
+}
+
+/* The shard shape is whole chunks in every dimension; 0 or -1 naming both shapes. */
+static int
+check_shard(const struct em_zarr_meta *m, const uint64_t *shard)
+{
+	char sb[128], cb[128];
+	size_t so = 0, co = 0;
+	int i, bad = 0;
+
+	for (i = 0; i < m->ndim; i++) {
+		if (shard[i] == 0 || shard[i] % m->chunks[i] != 0)
+			bad = 1;
+		so += (size_t)snprintf(sb + so, sizeof(sb) - so, "%s%llu", i ? "," : "",
+		    (unsigned long long)shard[i]);
+		co += (size_t)snprintf(cb + co, sizeof(cb) - co, "%s%llu", i ? "," : "",
+		    (unsigned long long)m->chunks[i]);
+	}
+	if (bad)
+		return em_fail("shard shape %s is not a multiple of the chunk shape %s", sb, cb);
+	return 0;
+}
+
+int
+em_zarr_meta_set_format(struct em_zarr_meta *m, int zarr_format, const uint64_t *shard)
+{
+	int i, sharded = 0;
+
+	if (zarr_format != 2 && zarr_format != 3)
+		return em_fail("Zarr format %d is not supported (2 or 3)", zarr_format);
+	for (i = 0; shard != NULL && i < m->ndim; i++)
+		if (shard[i] != 0)
+			sharded = 1;
+	if (sharded && zarr_format != 3)
+		return em_fail("sharding needs Zarr format 3");
+	if (sharded && check_shard(m, shard) < 0)
+		return -1;
+	m->zarr_format = zarr_format;
+	memset(m->shard, 0, sizeof(m->shard));
+	for (i = 0; sharded && i < m->ndim; i++)
+		m->shard[i] = shard[i];
+	return 0;
 }
 
 int
@@ -489,6 +538,8 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 		return em_fail("the store writes little-endian C-order arrays only");
 	if (m->sep != '/' && m->sep != '.')
 		return em_fail("dimension separator must be '/' or '.'");
+	if (m->zarr_format == 3)
+		return em_fail("'%s': Zarr v3 arrays are not written yet", dir);
 	if (em_mkdir_p(dir) < 0 || (p = path_join(dir, ".zarray")) == NULL)
 		goto out;
 	if ((j = zarray_json(m)) == NULL) {
@@ -521,10 +572,84 @@ out:
 }
 
 int
+em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
+{
+	json_t *grp = NULL, *empty = NULL;
+	char *p = NULL, *other = NULL;
+	int rc = -1;
+
+	if (zarr_format != 2 && zarr_format != 3)
+		return em_fail("Zarr format %d is not supported (2 or 3)", zarr_format);
+	if (em_mkdir_p(dir) < 0)
+		return -1;
+	/* One store, one format: readers pick either and would see half of it. */
+	if ((other = path_join(dir, zarr_format == 3 ? ".zgroup" : "zarr.json")) == NULL)
+		goto out;
+	if (em_exists(other) == 1) {
+		em_fail("'%s' exists: the group is Zarr v%d, not v%d", other, 5 - zarr_format,
+		    zarr_format);
+		goto out;
+	}
+	if (zarr_format == 3) {
+		if (attrs == NULL && (attrs = empty = json_object()) == NULL)
+			goto oom;
+		grp = json_pack("{s:i, s:s, s:O}", "zarr_format", 3, "node_type", "group",
+		    "attributes", attrs);
+		if (grp == NULL)
+			goto oom;
+		if ((p = path_join(dir, "zarr.json")) == NULL || write_json_file(p, grp) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
+		goto oom;
+	if ((p = path_join(dir, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+		goto out;
+	if (attrs != NULL) {
+		free(p);
+		if ((p = path_join(dir, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
+			goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	em_fail("out of memory");
+out:
+	json_decref(grp);
+	json_decref(empty);
+	free(p);
+	free(other);
+	return rc;
+}
+
+/*
+ * OME-NGFF 0.5 attributes from 0.4 ones: the same keys under "ome" with
+ * the version said once there, not in each multiscale.  A new reference.
+ */
+static json_t *
+ngff_05(const json_t *attrs)
+{
+	json_t *ome = json_deep_copy(attrs), *ms, *e;
+	size_t i;
+
+	if (ome == NULL)
+		return NULL;
+	ms = json_object_get(ome, "multiscales");
+	json_array_foreach(ms, i, e)
+		json_object_del(e, "version");
+	if (json_object_set_new(ome, "version", json_string("0.5")) < 0) {
+		json_decref(ome);
+		return NULL;
+	}
+	return json_pack("{s:o}", "ome", ome);
+}
+
+int
 em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name)
 {
-	json_t *attrs = NULL, *grp = NULL;
+	json_t *attrs = NULL, *a5 = NULL;
 	char *p = NULL;
 	int i, rc = -1;
 
@@ -534,26 +659,19 @@ em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *vo
 		for (i = 0; i < m->ndim; i++)
 			if (!(voxel_nm[i] > 0) || !isfinite(voxel_nm[i]))
 				return em_fail("voxel size %g nm is not a positive number", voxel_nm[i]);
-	if (em_mkdir_p(store) < 0)
-		return -1;
 	attrs = em_ngff_image_attrs(m->ndim, voxel_nm, name);
-	grp = json_pack("{s:i}", "zarr_format", 2);
-	if (attrs == NULL || grp == NULL) {
+	if (attrs == NULL || (m->zarr_format == 3 && (a5 = ngff_05(attrs)) == NULL)) {
 		em_fail("out of memory");
 		goto out;
 	}
-	if ((p = path_join(store, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+	if (em_zarr_write_group(store, m->zarr_format == 3 ? 3 : 2, a5 ? a5 : attrs) < 0)
 		goto out;
-	free(p);
-	if ((p = path_join(store, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
-		goto out;
-	free(p);
 	if ((p = path_join(store, "0")) == NULL || em_zarr_create_array(p, m) < 0)
 		goto out;
 	rc = 0;
 out:
 	json_decref(attrs);
-	json_decref(grp);
+	json_decref(a5);
 	free(p);
 	return rc;
 }

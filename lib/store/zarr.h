@@ -1,4 +1,4 @@
-/* zarr.h - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+/* zarr.h - Zarr v2 and v3 (sharded) arrays and OME-NGFF groups: create, open, read chunks, boxes and slabs */
 #ifndef EM_ZARR_H
 #define EM_ZARR_H
 
@@ -13,12 +13,19 @@
 #include "core/dtype.h"
 
 /*
- * What .zarray says.  The store always writes little-endian, C order and
- * filters null; big_endian and order_f describe arrays written by others,
- * whose data the reader converts so callers always get C order,
- * little-endian bytes.
+ * What .zarray (v2) or zarr.json (v3) says.  The store always writes
+ * little-endian, C order and filters null; big_endian and order_f describe
+ * arrays written by others, whose data the reader converts so callers
+ * always get C order, little-endian bytes.
+ *
+ * A sharded v3 array (shard[0] != 0) keeps its chunks (the inner chunks of
+ * the sharding_indexed codec) in shard files of shard[] voxels each, a
+ * multiple of chunks[] in every dimension; everything else still speaks of
+ * chunks (chunk indexes, em_zarr_read_chunk), and the shard is found from
+ * them.
  */
 struct em_zarr_meta {
+	int zarr_format;			/* 2 or 3 (0 in a zeroed meta means 2) */
 	int ndim;				/* 1..EM_ZARR_MAXDIM (0-d arrays are refused) */
 	uint64_t shape[EM_ZARR_MAXDIM];		/* slowest first (z, y, x) */
 	uint64_t chunks[EM_ZARR_MAXDIM];
@@ -29,14 +36,27 @@ struct em_zarr_meta {
 	struct em_codec codec;			/* typesize is kept = dtype size */
 	int fill_null;				/* fill_value null: read as zeros */
 	unsigned char fill[8];			/* fill value as one little-endian element */
+	uint64_t shard[EM_ZARR_MAXDIM];		/* v3: shard shape in voxels; all 0 = unsharded */
+	int index_start;			/* read only: the shard index is at the start */
 };
 
 /*
- * A meta for a new array: C order, little-endian, separator '/', fill 0,
- * codec copied (typesize set from dtype).  -1 on a bad shape/chunk/dtype.
+ * A meta for a new array: Zarr v2, C order, little-endian, separator '/',
+ * fill 0, codec copied (typesize set from dtype).  -1 on a bad
+ * shape/chunk/dtype.  For v3 set zarr_format and, to shard, call
+ * em_zarr_meta_set_shard().
  */
 int em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
     const uint64_t *chunks, enum em_dtype dtype, const struct em_codec *codec);
+/*
+ * Make m a Zarr v3 array (format 3) or v2 (format 2), sharded in shards of
+ * shard[] voxels (NULL or all 0: unsharded; sharding needs format 3).  A
+ * shard shape that is not a multiple of the chunk shape in every dimension
+ * is refused, the message naming both.
+ */
+int em_zarr_meta_set_format(struct em_zarr_meta *m, int zarr_format, const uint64_t *shard);
+/* 1 if m is a sharded (v3 sharding_indexed) array. */
+int em_zarr_sharded(const struct em_zarr_meta *m);
 /* Set the fill value from a number (rounded/clamped into the dtype; NaN allowed for floats). */
 int em_zarr_meta_set_fill(struct em_zarr_meta *m, double v);
 /* Bytes of one decoded chunk (prod(chunks) * itemsize). */
@@ -78,6 +98,13 @@ int em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m,
  * written to a temporary name and renamed.
  */
 int em_zarr_create_array(const char *dir, const struct em_zarr_meta *m);
+/*
+ * Group metadata at dir (created): v2 .zgroup and .zattrs = attrs (NULL:
+ * no .zattrs); v3 zarr.json with node_type "group" and attributes = attrs
+ * (NULL: {}).  Each file is written to a temporary name and renamed, and
+ * only when its content changes, so calling it again is harmless.
+ */
+int em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs);
 /*
  * An OME-Zarr image: store/.zgroup, store/.zattrs with OME-NGFF 0.4
  * multiscales (axes z,y,x of type space, dataset "0" with a scale
