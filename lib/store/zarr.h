@@ -37,7 +37,11 @@ struct em_zarr_meta {
 	int fill_null;				/* fill_value null: read as zeros */
 	unsigned char fill[8];			/* fill value as one little-endian element */
 	uint64_t shard[EM_ZARR_MAXDIM];		/* v3: shard shape in voxels; all 0 = unsharded */
-	int index_start;			/* read only: the shard index is at the start */
+	/* Read only: v3 arrays written by others (the store writes none of these). */
+	int key_v2;				/* chunk_key_encoding "v2": no "c" prefix */
+	int crc32c;				/* chunks end in a crc32c codec */
+	int index_start;			/* the shard index is at the start of the file */
+	int index_nocrc;			/* the shard index has no crc32c */
 };
 
 /*
@@ -65,8 +69,15 @@ size_t em_zarr_chunk_bytes(const struct em_zarr_meta *m);
 void em_zarr_grid(const struct em_zarr_meta *m, uint64_t *grid);
 uint64_t em_zarr_nchunks(const struct em_zarr_meta *m);
 /*
- * The key of a chunk ("3/0/1" or "3.0.1") into buf of size n; returns buf,
- * or NULL if it does not fit.
+ * Shards along each dimension and in all (a sharded array's files); for
+ * an unsharded array the chunk grid.
+ */
+void em_zarr_shard_grid(const struct em_zarr_meta *m, uint64_t *grid);
+uint64_t em_zarr_nshards(const struct em_zarr_meta *m);
+/*
+ * The key of a chunk's file ("3/0/1" or "3.0.1", v3 "c/3/0/1") into buf of
+ * size n; returns buf, or NULL if it does not fit.  For a sharded array
+ * cidx is a shard index (em_zarr_shard_grid) and the key that of the shard.
  */
 char *em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf, size_t n);
 
@@ -146,10 +157,14 @@ void em_zarr_attrs_release(struct em_zarr_attrs *at);
 struct em_zarr;
 
 /*
- * Open a Zarr v2 array: path is the array directory (has .zarray), or an
- * OME-Zarr group whose .zattrs multiscales[0].datasets[0].path names it.
- * Errors name what is wrong: not Zarr, Zarr v3, unsupported dtype, order,
- * filters or compressor ("unsupported compressor 'bz2'").
+ * Open a Zarr array: path is the array directory (has .zarray, or a
+ * zarr.json of node_type array), or an OME-Zarr group (.zgroup and .zattrs,
+ * or a v3 zarr.json of node_type group, OME-NGFF 0.5 attributes under
+ * "ome") whose multiscales[0].datasets[0].path names it.  v3 arrays may be
+ * sharded (sharding_indexed, index at either end, with or without crc32c)
+ * and use bytes (either order), transpose (C or F order), a compressor and
+ * crc32c.  Errors name the file and what is wrong: not Zarr, unsupported
+ * dtype, order, filters, compressor or codec ("unsupported codec 'bz2'").
  */
 struct em_zarr *em_zarr_open(const char *path);
 void em_zarr_close(struct em_zarr *a);
@@ -176,6 +191,12 @@ int em_zarr_voxel_nm(const struct em_zarr *a, double *out);
 int em_zarr_read_chunk(struct em_zarr *a, const uint64_t *cidx, void *out);
 /* 1 if the chunk file exists and is whole (verify: it decodes), 0 if not, -1 on error. */
 int em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify);
+/*
+ * Sharded arrays: 1 if shard sidx is in the store and its index is whole
+ * (crc32c checked; verify: every chunk it lists decodes), 0 if not (missing,
+ * cut short, damaged), -1 on error.
+ */
+int em_zarr_shard_present(struct em_zarr *a, const uint64_t *sidx, int verify);
 /*
  * Read the box start[i] .. start[i]+count[i] (inside the array) into out,
  * C order, little-endian, packed (prod(count) * itemsize bytes).
