@@ -896,7 +896,7 @@ open_array(struct em_zarr *a)
 		goto out;
 	if (kind == 0 && (j = load_meta(p)) == NULL)
 		goto out;
-	if (parse_meta(&a->m, j) < 0) {
+	if ((kind == 1 ? em_zarr3_parse(&a->m, j) : parse_zarray(&a->m, j)) < 0) {
 		em_fail_ctx("'%s'", p);
 		goto out;
 	}
