@@ -32,10 +32,6 @@ codec_from_v3(const char *name, const json_t *conf, size_t isz, struct em_codec 
 
 	if (v2 == NULL)
 		return em_fail("out of memory");
-	if (strcmp(name, "zlib") == 0 || strcmp(name, "lz4") == 0) {
-		em_fail("unsupported codec '%s'", name);	/* not core codecs: only under numcodecs. */
-		goto out;
-	}
 	sh = json_object_get(v2, "shuffle");
 	if (strcmp(name, "blosc") == 0 && json_is_string(sh)) {
 		for (k = 0; k < 3; k++)
@@ -63,6 +59,20 @@ codec_from_v3(const char *name, const json_t *conf, size_t isz, struct em_codec 
 out:
 	json_decref(v2);
 	return rc;
+}
+
+/* A bytes-to-bytes compressor this library decodes (core codecs, or as zarr-python 3 names numcodecs'). */
+static int
+is_compressor(const char *name)
+{
+	static const char *const known[] = { "zstd", "gzip", "blosc", "numcodecs.zstd",
+		"numcodecs.gzip", "numcodecs.zlib", "numcodecs.blosc", "numcodecs.lz4", NULL };
+	int i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(name, known[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* The v3 codec of compressor c; NULL for raw (no codec). */
@@ -191,6 +201,8 @@ parse_chain(struct em_zarr_meta *m, const json_t *codecs, int outer, const json_
 				return em_fail("codec 'crc32c' before the bytes codec");
 			m->crc32c = 1;
 		} else {
+			if (!is_compressor(name))
+				return em_fail("unsupported codec '%s'", name);
 			if (!have_a2b)
 				return em_fail("codec '%s' before the bytes codec", name);
 			if (have_comp)
