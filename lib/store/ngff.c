@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/diag.h"
+#include "core/version.h"
 #include "core/units.h"
 #include "store/ngff.h"
 #include "core/banned.h"
@@ -114,7 +115,15 @@ em_ngff_image_attrs(int ndim, const double *voxel_nm, const char *name)
 	}
 	ms = json_pack("{s:s, s:O, s:[{s:s, s:[{s:s, s:O}]}]}", "version", "0.4", "axes", axes,
 	    "datasets", "path", "0", "coordinateTransformations", "type", "scale", "scale", scale);
-	if (ms == NULL || (name != NULL && json_object_set_new(ms, "name", json_string(name)) < 0))
+	/*
+	 * OME-NGFF's strict schemas want name, type (the downscaling method)
+	 * and metadata (about that method) in every multiscale; one level has
+	 * no method.
+	 */
+	if (ms == NULL || json_object_set_new(ms, "name", json_string(name ? name : "image")) < 0 ||
+	    json_object_set_new(ms, "type", json_string("none")) < 0 ||
+	    json_object_set_new(ms, "metadata", json_pack("{s:s, s:s, s:s}", "method", "none",
+	    "version", EM_VERSION, "description", "one level: nothing was downscaled")) < 0)
 		goto out;
 	attrs = json_pack("{s:[O]}", "multiscales", ms);
 out:
