@@ -106,6 +106,7 @@ struct em_zwriter {
 	uint64_t sgrid[EM_ZARR_MAXDIM];	/* shards along each dimension */
 	uint64_t per_shard;
 	pthread_mutex_t smu;		/* the shard table and the shards in it */
+	uint64_t nparked;		/* chunks parked in shards (under mu) */
 	struct shard *stab[NBUCKETS];
 };
 
@@ -325,6 +326,31 @@ write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, str
 
 /* ---- shards ---- */
 
+/*
+ * A chunk compressed out of turn is parked (+1) until the one before it is
+ * in (-1).  Planes mode counts parked chunks against the queue, so they
+ * stay within the memory the queue was given: the chunk they wait for was
+ * queued before them (rows come in order), so it is being worked on and
+ * they cannot wait forever.  Boxes may come in any order, so there they
+ * are only counted in peak_buffer.
+ */
+static void
+park(struct em_zwriter *w, size_t n, int d)
+{
+	pthread_mutex_lock(&w->mu);
+	if (d > 0) {
+		w->nparked++;
+		w->cur_mem += n;
+		if (w->cur_mem > w->st.peak_buffer)
+			w->st.peak_buffer = w->cur_mem;
+	} else {
+		w->nparked--;
+		w->cur_mem -= n;
+		pthread_cond_broadcast(&w->cv_space);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 static uint64_t
 shard_lin(const struct em_zwriter *w, const uint64_t *sidx)
 {
@@ -389,7 +415,7 @@ shard_free(struct em_zwriter *w, struct shard *sh)
 		em_atomic_abort(&sh->at);
 	for (k = 0; sh->parked != NULL && k < w->per_shard; k++)
 		if (sh->parked[k] != NULL) {
-			mem_sub(w, sh->plen[k]);
+			park(w, sh->plen[k], -1);
 			free(sh->parked[k]);
 		}
 	free(sh->state);
@@ -593,7 +619,7 @@ write_job_sharded(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *
 		memcpy(sh->parked[k], out, olen);
 		sh->plen[k] = olen;
 		sh->state[k] = IN_PARKED;
-		mem_add(w, olen);
+		park(w, olen, 1);
 	}
 	if (sh->busy || (!direct && sh->state[sh->next_k] == IN_WAIT)) {
 		/* The busy thread appends ours too, or it waits for one before it. */
@@ -618,7 +644,7 @@ write_job_sharded(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *
 			pthread_mutex_unlock(&w->smu);
 			rc = shard_append(w, sh, kk, d, n);
 			free(d);
-			mem_sub(w, n);
+			park(w, n, -1);
 			pthread_mutex_lock(&w->smu);
 		}
 		sh->next_k++;
@@ -710,7 +736,8 @@ submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
 	memcpy(j->cidx, cidx, sizeof(j->cidx));
 	j->data = data;
 	pthread_mutex_lock(&w->mu);
-	while (w->inflight >= w->qmax && !w->failed)
+	while ((uint64_t)w->inflight + (w->mode == MODE_PLANES ? w->nparked : 0) >=
+	    (uint64_t)w->qmax && !w->failed)
 		pthread_cond_wait(&w->cv_space, &w->mu);
 	if (w->failed) {
 		pthread_mutex_unlock(&w->mu);
