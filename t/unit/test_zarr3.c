@@ -13,6 +13,7 @@
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "store/codec.h"
+#include "store/journal.h"
 #include "store/shard.h"
 #include "store/writer.h"
 #include "store/zarr.h"
@@ -692,6 +693,87 @@ START_TEST(shard_memory)
 }
 END_TEST
 
+/* Write v into the store at dir/name with the store's journal; stats in st. */
+static void
+write_journaled(const char *name, const uint16_t *v, int verify, struct em_zwriter_stats *st)
+{
+	struct em_zwriter_opts o = { 0 };
+	struct em_zwriter *w;
+	struct em_zarr *a;
+	char p[256];
+	uint64_t z;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(a = em_zarr_open(p));
+	snprintf(p, sizeof(p), "%s/%s/0", dir, name);
+	ck_assert_ptr_nonnull(o.journal = em_journal_open(p, em_zarr_nchunks(em_zarr_meta(a)), -1, 0));
+	o.jobs = 2;
+	o.verify = verify;
+	ck_assert_ptr_nonnull(w = em_zwriter_new(a, &o));
+	for (z = 0; z < shape[0]; z += 7) {
+		uint64_t nz = shape[0] - z < 7 ? shape[0] - z : 7;
+		ck_assert_int_eq(em_zwriter_put_planes(w, z, nz, v + z * 18 * 13), 0);
+	}
+	ck_assert_msg(em_zwriter_finish(w, st) == 0, "%s", em_errmsg());
+	em_zwriter_free(w);
+	em_journal_close(o.journal);
+	em_zarr_close(a);
+}
+
+/* The journal of a sharded array names shards: resume trusts a shard only as it recorded it. */
+START_TEST(journal_by_shard)
+{
+	struct em_zarr_meta m;
+	struct em_zwriter_stats st;
+	uint16_t *v = volume();
+	char p[256], q[300], line[256];
+	unsigned char *raw;
+	size_t n;
+	FILE *f;
+	int lines = 0, saw = 0;
+
+	meta3(&m, "zstd", shard);
+	snprintf(p, sizeof(p), "%s/j", dir);
+	ck_assert_int_eq(em_zarr_create(p, &m, NULL, "j"), 0);
+	write_journaled("j", v, 0, &st);
+	ck_assert_uint_eq(st.shards_written, 8);
+	ck_assert_uint_eq(st.chunks_written, 48);	/* the 3 x 4 x 4 chunks of the array */
+	/* One line per shard: its index (C order over the 2 x 2 x 2 shards), key, size. */
+	snprintf(q, sizeof(q), "%s/j/0.chunks", dir);
+	ck_assert_ptr_nonnull(f = fopen(q, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lines++;
+		if (strncmp(line, "7 c/1/1/1 ", 10) == 0)
+			saw = 1;
+	}
+	fclose(f);
+	ck_assert_int_eq(lines, 8);
+	ck_assert(saw);
+	write_journaled("j", v, 0, &st);
+	ck_assert_uint_eq(st.shards_written, 0);
+	ck_assert_uint_eq(st.chunks_present, 48);
+	/* A shard of another size than recorded (a whole one, even) is written again. */
+	snprintf(p, sizeof(p), "%s/j/0/c/0/1/0", dir);
+	n = file_bytes(p, &raw);
+	ck_assert_int_eq(em_write_atomic(p, raw, n - 1, 0), 0);
+	write_journaled("j", v, 0, &st);
+	ck_assert_uint_eq(st.shards_written, 1);
+	ck_assert_uint_eq(st.chunks_written, 8);
+	free(raw);
+	ck_assert_uint_eq(file_bytes(p, &raw), n);
+	/* Same size, damaged data: only --verify finds it. */
+	raw[0] ^= 0xff;
+	ck_assert_int_eq(em_write_atomic(p, raw, n, 0), 0);
+	write_journaled("j", v, 0, &st);
+	ck_assert_uint_eq(st.shards_written, 0);
+	write_journaled("j", v, 1, &st);
+	ck_assert_uint_eq(st.shards_written, 1);
+	check_store("j", v);
+	free(raw);
+	free(v);
+}
+END_TEST
+
 Suite *
 zarr3_suite(void)
 {
@@ -711,6 +793,7 @@ zarr3_suite(void)
 	tcase_add_test(tc, groups);
 	tcase_add_test(tc, ngff_05_image);
 	tcase_add_test(tc, shard_memory);
+	tcase_add_test(tc, journal_by_shard);
 	suite_add_tcase(s, tc);
 	return s;
 }
