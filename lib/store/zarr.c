@@ -1301,7 +1301,7 @@ shard_load(struct em_zarr *a, struct rd *r, const uint64_t *sidx)
 	if (r->sfd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return em_fail_errno("cannot open shard '%s'", r->spath);
-		memcpy(r->sidx, sidx, sizeof(r->sidx));
+		memcpy(r->sidx, sidx, (size_t)a->m.ndim * sizeof(*sidx));
 		r->have_shard = 1;
 		return 0;
 	}
@@ -1329,7 +1329,7 @@ shard_load(struct em_zarr *a, struct rd *r, const uint64_t *sidx)
 		em_fail_ctx("shard '%s'", r->spath);
 		goto fail;
 	}
-	memcpy(r->sidx, sidx, sizeof(r->sidx));
+	memcpy(r->sidx, sidx, (size_t)a->m.ndim * sizeof(*sidx));
 	r->have_shard = 1;
 	return 1;
 fail:
