@@ -28,8 +28,8 @@ usage(FILE *fp, int status)
 	    "usage: fetch-zarr [URL] [--level PATH] [--box Z0:Z1,Y0:Y1,X0:X1]\n"
 	    "       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--compressor-level N]\n"
 	    "       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
-	    "       [--config FILE] [--cacert FILE] [--max-download SIZE] [--progress]\n"
-	    "       [-q] [-v]\n");
+	    "       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
+	    "       [--wait[=SECONDS]] [--verify] [--progress] [-q] [-v]\n");
 	exit(status);
 }
 

@@ -25,6 +25,9 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
 	{ "zarr-format", required_argument, NULL, EM_OPT_ZARR_FORMAT },
 	{ "shard", required_argument, NULL, EM_OPT_SHARD },
+	{ "overwrite", no_argument, NULL, EM_OPT_OVERWRITE },
+	{ "wait", optional_argument, NULL, EM_OPT_WAIT },
+	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -36,8 +39,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
-	"       [--config FILE] [--cacert FILE] [--max-download SIZE] [--progress]\n"
-	"       [-q] [-v]\n";
+	"       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
+	"       [--wait[=SECONDS]] [--verify] [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -120,6 +123,25 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		/* A shard is written whole from memory-bounded parts; 65536 keeps its index in range. */
 		if (em_parse_u64_list(arg, o->shard, 3, 1, 65536) < 0)
 			return em_fail_ctx("--shard wants Z,Y,X");
+		return 1;
+	case EM_OPT_OVERWRITE:
+		o->overwrite = 1;
+		return 1;
+	case EM_OPT_WAIT: {
+		int secs;
+
+		if (arg == NULL) {
+			o->wait_s = -1;
+			return 1;
+		}
+		/* A day is longer than any run should queue behind another. */
+		if (em_parse_int(arg, 1, 86400, &secs) < 0)
+			return em_fail_ctx("--wait wants seconds");
+		o->wait_s = secs;
+		return 1;
+	}
+	case EM_OPT_VERIFY:
+		o->verify = 1;
 		return 1;
 	default:
 		return 0;
