@@ -212,7 +212,7 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	json_t *stats = NULL, *shape, *comp;
 	char sha[65], buf[64];
 	unsigned long long du;
-	uint64_t missing, mem, shape3[3], chunks3[3];
+	uint64_t missing, mem, shape3[3], chunks3[3], shard3[3];
 	int threads = o->jobs, rc = -1, i;
 	const char *cname;
 
@@ -224,10 +224,12 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	if (m->ndim == 3) {
 		memcpy(shape3, m->shape, sizeof(shape3));
 		memcpy(chunks3, m->chunks, sizeof(chunks3));
+		memcpy(shard3, m->shard, sizeof(shard3));
 	} else if (m->ndim == 2) {
-		shape3[0] = chunks3[0] = 1;
+		shape3[0] = chunks3[0] = shard3[0] = 1;
 		memcpy(shape3 + 1, m->shape, 2 * sizeof(*shape3));
 		memcpy(chunks3 + 1, m->chunks, 2 * sizeof(*chunks3));
+		memcpy(shard3 + 1, m->shard, 2 * sizeof(*shard3));
 	} else {
 		em_fail("the array has %d dimensions: a volume has z, y, x (or y, x)", m->ndim);
 		goto out;
@@ -275,6 +277,8 @@ measure(json_t *rec, const char *store, const struct opts *o)
 		goto out;
 	if (em_du(store, &du) < 0)
 		goto out;
+	if (!em_zarr_sharded(m))
+		json_object_del(rec, "shard_size");
 	json_object_set_new(stats, "fill_value", json_real(src.fill_value));
 	cname = codec_name(&m->codec);
 	comp = cname == NULL ? NULL : json_pack("{s:s}", "codec", cname);
@@ -286,7 +290,8 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	    em_record_set_zyx(rec, "chunk_size", chunks3) < 0 ||
 	    em_record_set_str(rec, "data_type", em_dtype_name(m->dtype)) < 0 ||
 	    em_record_set(rec, "axes", json_pack("[sss]", "z", "y", "x")) < 0 ||
-	    em_record_set(rec, "zarr_format", json_integer(2)) < 0 ||
+	    em_record_set(rec, "zarr_format", json_integer(m->zarr_format == 3 ? 3 : 2)) < 0 ||
+	    (em_zarr_sharded(m) && em_record_set_zyx(rec, "shard_size", shard3) < 0) ||
 	    (comp != NULL && em_record_set(rec, "compression", comp) < 0) ||
 	    em_record_set(rec, "statistics", stats) < 0) {
 		stats = NULL;

@@ -27,10 +27,10 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: fetch-zarr [URL] [--level PATH] [--box Z0:Z1,Y0:Y1,X0:X1]\n"
 	    "       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--compressor-level N]\n"
-	    "       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	    "       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
-	    "       [--levels auto|N] [--downsample mean|mode|nearest]\n"
-	    "       [--progress] [-q] [-v]\n");
+	    "       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
+	    "       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
+	    "       [--wait[=SECONDS]] [--verify] [--levels auto|N]\n"
+	    "       [--downsample mean|mode|nearest] [--progress] [-q] [-v]\n");
 	exit(status);
 }
 

@@ -1,4 +1,4 @@
-/* fuzz_zarr.c - fuzz target: a .zarray and a .zattrs parsed as em_zarr_open parses them */
+/* fuzz_zarr.c - fuzz target: a .zarray or zarr.json and group attributes parsed as em_zarr_open parses them */
 #include <stdint.h>
 #include <string.h>
 
@@ -8,8 +8,8 @@
 #include "core/banned.h"
 
 /*
- * Input: the .zarray text, a NUL byte, the .zattrs text (either may be
- * empty).  What a parsed .zarray promises is checked: the geometry the
+ * Input: the .zarray (or an array's zarr.json) text, a NUL byte, the
+ * .zattrs text (or a v3 group's attributes; either may be empty).  What a parsed .zarray promises is checked: the geometry the
  * reader sizes its buffers from, and chunk keys that are safe relative paths.
  */
 int
@@ -32,6 +32,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			last[i] = grid[i] > 0 ? grid[i] - 1 : 0;
 		if (em_zarr_chunk_key(&m, last, key, sizeof(key)) == NULL || !em_relpath_ok(key))
 			__builtin_trap();
+		/* A sharded array's shards are whole chunks, and its shard keys safe paths too. */
+		if (em_zarr_sharded(&m)) {
+			for (i = 0; i < m.ndim; i++)
+				if (m.shard[i] == 0 || m.shard[i] % m.chunks[i] != 0)
+					__builtin_trap();
+			em_zarr_shard_grid(&m, grid);
+			for (i = 0; i < m.ndim; i++)
+				last[i] = grid[i] > 0 ? grid[i] - 1 : 0;
+			if (em_zarr_chunk_key(&m, last, key, sizeof(key)) == NULL ||
+			    !em_relpath_ok(key))
+				__builtin_trap();
+		}
 	}
 	if (nul != NULL && em_zarr_attrs_parse((const char *)nul + 1, size - n1 - 1, &at) == 0)
 		em_zarr_attrs_release(&at);

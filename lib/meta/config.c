@@ -352,6 +352,7 @@ static const struct bound {
 } bounds[] = {
 	{ "global.jobs", B_INT, 1, 256, "concurrent transfers" },
 	{ "global.level", B_INT, 0, 22, "a compression level" },
+	{ "global.zarr_format", B_INT, 2, 3, "a Zarr version" },
 	{ "global.http.connect_timeout_s", B_INT, 1, 3600, "a timeout in seconds" },
 	{ "global.http.low_speed_bytes", B_INT, 0, 1LL << 30, "bytes a second" },
 	{ "global.http.low_speed_time_s", B_INT, 0, 86400, "seconds" },

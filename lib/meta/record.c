@@ -31,7 +31,7 @@ static const char *const sources[] = {
 static const char *const known_fields[] = {
 	"schema_version", "id", "source", "description", "volume_shape", "voxel_size_nm",
 	"voxel_size_source", "data_type", "modality", "axes", "file_size_bytes", "sha256",
-	"compression", "chunk_size", "zarr_format", "download_url", "source_files",
+	"compression", "chunk_size", "zarr_format", "shard_size", "download_url", "source_files",
 	"processing_pipeline", "internal_zarr_path", "archive", "license", "citation",
 	"source_metadata", "extra", "statistics", "status", "status_history", "progress",
 	"ngff_scale_nm", "levels",

@@ -1,9 +1,10 @@
-/* writer.c - stream a volume into a Zarr v2 array: chunk assembly, a compression pool, atomic resumable writes */
+/* writer.c - stream a volume into a Zarr array: chunk and shard assembly, a compression pool, atomic resumable writes */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "store/journal.h"
+#include "store/shard.h"
 #include "store/zarr.h"
 #include "store/writer.h"
 #include "core/banned.h"
@@ -41,6 +43,35 @@ struct pend {
 };
 
 enum { MODE_NONE, MODE_PLANES, MODE_BOXES };
+
+/* What became of an inner chunk of a shard being assembled. */
+enum { IN_WAIT = 0, IN_PARKED, IN_DONE };
+
+/*
+ * A shard being assembled.  Its inner chunks are appended to a temporary
+ * file in C order (so the same input gives the same bytes, whatever order
+ * the pool finishes them in); one compressed out of turn is parked in
+ * memory until those before it are in.  Planes come in that order, so
+ * little waits.  With the last one the index goes at the end and the file
+ * is renamed into place: a shard under its final name is whole.
+ */
+struct shard {
+	struct shard *next;
+	uint64_t lin;			/* linear shard index */
+	uint64_t sidx[EM_ZARR_MAXDIM];
+	uint64_t left;			/* inner chunks inside the array yet to arrive */
+	uint64_t next_k;		/* the next inner chunk to append */
+	uint64_t off;			/* bytes appended */
+	unsigned char *state;		/* IN_* per inner chunk */
+	unsigned char **parked;		/* compressed, waiting for its turn */
+	size_t *plen;
+	struct em_shard_entry *ent;
+	int present;			/* already whole in the store: what arrives is dropped */
+	int busy;			/* a thread is appending */
+	int opened;			/* at holds the temporary file */
+	struct em_atomic at;
+	uint64_t chunks;		/* inner chunks stored */
+};
 
 struct em_zwriter {
 	struct em_zarr *a;
@@ -69,6 +100,14 @@ struct em_zwriter {
 	uint64_t cur_mem;
 	unsigned char **freel;	/* recycled chunk buffers */
 	int nfree, freecap;
+	/* sharded arrays */
+	int sharded;
+	uint64_t cps[EM_ZARR_MAXDIM];	/* chunks per shard along each dimension */
+	uint64_t sgrid[EM_ZARR_MAXDIM];	/* shards along each dimension */
+	uint64_t per_shard;
+	pthread_mutex_t smu;		/* the shard table and the shards in it */
+	uint64_t nparked;		/* chunks parked in shards (under mu) */
+	struct shard *stab[NBUCKETS];
 };
 
 static void
@@ -285,6 +324,348 @@ write_job(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out, str
 	return 0;
 }
 
+/* ---- shards ---- */
+
+/*
+ * A chunk compressed out of turn is parked (+1) until the one before it is
+ * in (-1).  Planes mode counts parked chunks against the queue, so they
+ * stay within the memory the queue was given: the chunk they wait for was
+ * queued before them (rows come in order), so it is being worked on and
+ * they cannot wait forever.  Boxes may come in any order, so there they
+ * are only counted in peak_buffer.
+ */
+static void
+park(struct em_zwriter *w, size_t n, int d)
+{
+	pthread_mutex_lock(&w->mu);
+	if (d > 0) {
+		w->nparked++;
+		w->cur_mem += n;
+		if (w->cur_mem > w->st.peak_buffer)
+			w->st.peak_buffer = w->cur_mem;
+	} else {
+		w->nparked--;
+		w->cur_mem -= n;
+		pthread_cond_broadcast(&w->cv_space);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static uint64_t
+shard_lin(const struct em_zwriter *w, const uint64_t *sidx)
+{
+	uint64_t l = 0;
+	int i;
+
+	for (i = 0; i < w->m->ndim; i++)
+		l = l * w->sgrid[i] + sidx[i];
+	return l;
+}
+
+/* Chunk cidx's shard and its place (C order) among the shard's inner chunks. */
+static void
+shard_of(const struct em_zwriter *w, const uint64_t *cidx, uint64_t *sidx, uint64_t *k)
+{
+	int i;
+
+	*k = 0;
+	for (i = 0; i < w->m->ndim; i++) {
+		sidx[i] = cidx[i] / w->cps[i];
+		*k = *k * w->cps[i] + cidx[i] % w->cps[i];
+	}
+}
+
+/*
+ * Whether shard sidx is already in the store, by the rule chunk_present()
+ * applies to chunk files: with a journal only a shard of the size it
+ * recorded (the journal is keyed by shard index for sharded arrays), else
+ * a whole shard file (its index read, the crc32c checked).
+ */
+static int
+shard_present(const struct em_zwriter *w, const uint64_t *sidx)
+{
+	char path[4096];
+	struct stat st;
+
+	if (w->o.journal == NULL)
+		return em_zarr_shard_present(w->a, sidx, w->o.verify);
+	if (chunk_file(w, sidx, path, sizeof(path)) < 0)
+		return -1;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return em_fail_errno("cannot stat shard '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)
+	    || !em_journal_has(w->o.journal, shard_lin(w, sidx), (uint64_t)st.st_size)) {
+		em_debug("shard '%s' is not one this store's writers finished: writing it again", path);
+		return 0;
+	}
+	return w->o.verify ? em_zarr_shard_present(w->a, sidx, 1) : 1;
+}
+
+static void
+shard_free(struct em_zwriter *w, struct shard *sh)
+{
+	uint64_t k;
+
+	if (sh == NULL)
+		return;
+	if (sh->opened)
+		em_atomic_abort(&sh->at);
+	for (k = 0; sh->parked != NULL && k < w->per_shard; k++)
+		if (sh->parked[k] != NULL) {
+			park(w, sh->plen[k], -1);
+			free(sh->parked[k]);
+		}
+	free(sh->state);
+	free(sh->parked);
+	free(sh->plen);
+	free(sh->ent);
+	free(sh);
+}
+
+/* The shard sidx from the table, made on its first chunk (smu held); NULL on error. */
+static struct shard *
+shard_get(struct em_zwriter *w, const uint64_t *sidx)
+{
+	uint64_t lin = shard_lin(w, sidx), k, rest, c;
+	struct shard *sh;
+	int i, inside, present = 0;
+
+	for (sh = w->stab[lin % NBUCKETS]; sh != NULL; sh = sh->next)
+		if (sh->lin == lin)
+			return sh;
+	if (!w->o.no_resume && (present = shard_present(w, sidx)) < 0)
+		return NULL;
+	if ((sh = calloc(1, sizeof(*sh))) == NULL ||
+	    (!present && ((sh->state = calloc((size_t)w->per_shard, 1)) == NULL ||
+	    (sh->parked = calloc((size_t)w->per_shard, sizeof(*sh->parked))) == NULL ||
+	    (sh->plen = calloc((size_t)w->per_shard, sizeof(*sh->plen))) == NULL ||
+	    (sh->ent = malloc((size_t)w->per_shard * sizeof(*sh->ent))) == NULL))) {
+		shard_free(w, sh);
+		em_fail("out of memory");
+		return NULL;
+	}
+	sh->lin = lin;
+	memcpy(sh->sidx, sidx, sizeof(sh->sidx));
+	sh->present = present;
+	sh->at.fd = -1;
+	/* The inner chunks beyond the array's edge never come: stored as missing. */
+	for (k = 0; k < w->per_shard; k++) {
+		for (rest = k, inside = 1, i = w->m->ndim - 1; i >= 0; i--) {
+			c = sidx[i] * w->cps[i] + rest % w->cps[i];
+			rest /= w->cps[i];
+			if (c >= w->grid[i])
+				inside = 0;
+		}
+		if (inside)
+			sh->left++;
+		else if (!present)
+			sh->state[k] = IN_DONE;
+		if (!present) {
+			sh->ent[k].offset = EM_SHARD_MISSING;
+			sh->ent[k].nbytes = EM_SHARD_MISSING;
+		}
+	}
+	sh->next = w->stab[lin % NBUCKETS];
+	w->stab[lin % NBUCKETS] = sh;
+	return sh;
+}
+
+static void
+shard_remove(struct em_zwriter *w, struct shard *sh)
+{
+	struct shard **pp = &w->stab[sh->lin % NBUCKETS];
+
+	while (*pp != sh)
+		pp = &(*pp)->next;
+	*pp = sh->next;
+}
+
+/* Append inner chunk k (n bytes) to the shard's temporary file (only the busy thread). */
+static int
+shard_append(struct em_zwriter *w, struct shard *sh, uint64_t k, const void *p, size_t n)
+{
+	char path[4096];
+
+	if (!sh->opened) {
+		if (chunk_file(w, sh->sidx, path, sizeof(path)) < 0 || open_tmp(&sh->at, path) < 0)
+			return -1;
+		sh->opened = 1;
+	} else if (sh->at.fd < 0 &&
+	    (sh->at.fd = open(sh->at.tmp, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+		return em_fail_errno("cannot open '%s'", sh->at.tmp);
+	}
+	if (em_write_all(sh->at.fd, p, n) < 0)
+		return em_fail_ctx("cannot write '%s'", sh->at.tmp);
+	sh->ent[k].offset = sh->off;
+	sh->ent[k].nbytes = n;
+	sh->off += n;
+	sh->chunks++;
+	return 0;
+}
+
+/* All inner chunks are in: the index at the end, then the rename (sh is out of the table). */
+static int
+shard_finish(struct em_zwriter *w, struct shard *sh)
+{
+	size_t ib = em_shard_index_bytes(w->per_shard, 1);
+	unsigned char *idx = NULL;
+	char path[4096];
+	int rc = -1;
+
+	if (chunk_file(w, sh->sidx, path, sizeof(path)) < 0)
+		return -1;
+	if (!sh->opened) {
+		/* Every chunk was fill (skip_fill): no shard, as no chunk file unsharded. */
+		if (w->o.no_resume && unlink(path) < 0 && errno != ENOENT)
+			return em_fail_errno("cannot remove '%s'", path);
+		return 0;
+	}
+	if ((idx = malloc(ib)) == NULL)
+		return em_fail("out of memory");
+	em_shard_index_encode(sh->ent, w->per_shard, 1, idx);
+	if (sh->at.fd < 0 && (sh->at.fd = open(sh->at.tmp, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
+		em_fail_errno("cannot open '%s'", sh->at.tmp);
+		goto out;
+	}
+	if (em_write_all(sh->at.fd, idx, ib) < 0) {
+		em_fail_ctx("cannot write '%s'", sh->at.tmp);
+		goto out;
+	}
+	/* Testing: hold the half-done temporary file, so a kill can leave one behind. */
+	if (w->o.throttle_ms > 0) {
+		struct timespec ts = { (time_t)(w->o.throttle_ms / 1000),
+		    (long)(w->o.throttle_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	sh->opened = 0;
+	if (em_atomic_commit(&sh->at, w->o.sync ? EM_ATOMIC_SYNC : 0) < 0)
+		goto out;
+	if (w->o.journal != NULL && em_journal_add(w->o.journal, sh->lin,
+	    path + strlen(em_zarr_path(w->a)) + 1, sh->off + ib) < 0)
+		goto out;
+	pthread_mutex_lock(&w->mu);
+	w->st.shards_written++;
+	w->st.bytes_out += ib;
+	pthread_mutex_unlock(&w->mu);
+	rc = 0;
+out:
+	free(idx);
+	return rc;
+}
+
+/*
+ * A full chunk of a sharded array: dropped if its shard is already in the
+ * store, else compressed (out, bound bytes) and appended to its shard or
+ * parked until its turn; the thread that appends the last one finishes
+ * the shard.
+ */
+static int
+write_job_sharded(struct em_zwriter *w, struct em_codec_ctx *cx, unsigned char *out,
+    struct job *j)
+{
+	uint64_t sidx[EM_ZARR_MAXDIM], k;
+	struct shard *sh;
+	size_t olen = 0;
+	int fill, direct = 0, rc = 0;
+
+	shard_of(w, j->cidx, sidx, &k);
+	pthread_mutex_lock(&w->smu);
+	if ((sh = shard_get(w, sidx)) == NULL) {
+		pthread_mutex_unlock(&w->smu);
+		return -1;
+	}
+	if (sh->present) {
+		if (--sh->left == 0) {
+			shard_remove(w, sh);
+			shard_free(w, sh);
+		}
+		pthread_mutex_unlock(&w->smu);
+		pthread_mutex_lock(&w->mu);
+		w->st.chunks_present++;
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&w->smu);
+	fill = w->o.skip_fill && all_fill(w, j->data);
+	if (!fill && em_codec_encode(cx, &w->m->codec, j->data, w->cbytes, out, w->bound,
+	    &olen) < 0) {
+		char key[256];
+		return em_fail_ctx("cannot compress a chunk of shard '%s'",
+		    em_zarr_chunk_key(w->m, sidx, key, sizeof(key)) ? key : "?");
+	}
+	pthread_mutex_lock(&w->mu);
+	if (fill) {
+		w->st.chunks_fill++;
+	} else {
+		w->st.chunks_written++;
+		w->st.bytes_in += w->cbytes;
+		w->st.bytes_out += olen;
+	}
+	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&w->smu);
+	sh->left--;
+	if (fill) {
+		sh->state[k] = IN_DONE;
+	} else if (!sh->busy && sh->next_k == k) {
+		direct = 1;	/* its turn: straight from out, no copy */
+	} else {
+		if ((sh->parked[k] = malloc(olen ? olen : 1)) == NULL) {
+			pthread_mutex_unlock(&w->smu);
+			return em_fail("out of memory");
+		}
+		memcpy(sh->parked[k], out, olen);
+		sh->plen[k] = olen;
+		sh->state[k] = IN_PARKED;
+		park(w, olen, 1);
+	}
+	if (sh->busy || (!direct && sh->state[sh->next_k] == IN_WAIT)) {
+		/* The busy thread appends ours too, or it waits for one before it. */
+		pthread_mutex_unlock(&w->smu);
+		return 0;
+	}
+	sh->busy = 1;
+	if (direct) {
+		pthread_mutex_unlock(&w->smu);
+		rc = shard_append(w, sh, k, out, olen);
+		pthread_mutex_lock(&w->smu);
+		sh->state[k] = IN_DONE;
+		sh->next_k++;
+	}
+	while (rc == 0 && sh->next_k < w->per_shard && sh->state[sh->next_k] != IN_WAIT) {
+		uint64_t kk = sh->next_k;
+		if (sh->state[kk] == IN_PARKED) {
+			unsigned char *d = sh->parked[kk];
+			size_t n = sh->plen[kk];
+			sh->parked[kk] = NULL;
+			sh->state[kk] = IN_DONE;
+			pthread_mutex_unlock(&w->smu);
+			rc = shard_append(w, sh, kk, d, n);
+			free(d);
+			park(w, n, -1);
+			pthread_mutex_lock(&w->smu);
+		}
+		sh->next_k++;
+	}
+	if (rc == 0 && sh->next_k == w->per_shard) {
+		shard_remove(w, sh);
+		pthread_mutex_unlock(&w->smu);
+		rc = shard_finish(w, sh);
+		shard_free(w, sh);
+		return rc;
+	}
+	/* Not done: give the descriptor back (a row of shards may be wider than the fd limit). */
+	if (sh->at.fd >= 0) {
+		close(sh->at.fd);
+		sh->at.fd = -1;
+	}
+	sh->busy = 0;
+	pthread_mutex_unlock(&w->smu);
+	return rc;
+}
+
 static void *
 worker(void *arg)
 {
@@ -314,7 +695,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		/* After a failure the rest of the queue is dropped: a re-run writes it. */
 		rc = ok && !__atomic_load_n(&w->failed, __ATOMIC_RELAXED) ?
-		    write_job(w, cx, out, j) : 0;
+		    (w->sharded ? write_job_sharded(w, cx, out, j) : write_job(w, cx, out, j)) : 0;
 		if (rc < 0)
 			set_failed(w);
 		chunk_release(w, j->data);
@@ -355,7 +736,8 @@ submit(struct em_zwriter *w, const uint64_t *cidx, unsigned char *data)
 	memcpy(j->cidx, cidx, sizeof(j->cidx));
 	j->data = data;
 	pthread_mutex_lock(&w->mu);
-	while (w->inflight >= w->qmax && !w->failed)
+	while ((uint64_t)w->inflight + (w->mode == MODE_PLANES ? w->nparked : 0) >=
+	    (uint64_t)w->qmax && !w->failed)
 		pthread_cond_wait(&w->cv_space, &w->mu);
 	if (w->failed) {
 		pthread_mutex_unlock(&w->mu);
@@ -391,16 +773,37 @@ stop_pool(struct em_zwriter *w)
 uint64_t
 em_zwriter_min_memory(const struct em_zarr_meta *m, int jobs, const uint64_t *box)
 {
-	uint64_t cb = em_zarr_chunk_bytes(m), g[EM_ZARR_MAXDIM], need, n;
+	uint64_t cb = em_zarr_chunk_bytes(m), g[EM_ZARR_MAXDIM], need, n, shards = 0;
+	uint64_t bound;
 	int i;
 
 	if (jobs < 1)
 		jobs = 1;
 	if (jobs > MAX_JOBS)
 		jobs = MAX_JOBS;
+	bound = em_codec_bound(&m->codec, cb);
 	/* The queue's chunks, plus the one the caller fills while it waits for room. */
-	need = (uint64_t)jobs * em_codec_bound(&m->codec, cb) + (2 * (uint64_t)jobs + 1) * cb;
+	need = (uint64_t)jobs * bound + (2 * (uint64_t)jobs + 1) * cb;
 	em_zarr_grid(m, g);
+	if (em_zarr_sharded(m)) {
+		/*
+		 * Shards being assembled: the index and bookkeeping of each (one
+		 * row of shards, planes; the rows a row of boxes touches), and
+		 * the chunks compressed out of turn, parked until the one before
+		 * them is in - one per worker, as the pool takes chunks in order.
+		 */
+		uint64_t sg[EM_ZARR_MAXDIM], per = 1;
+		em_zarr_shard_grid(m, sg);
+		for (i = 0; i < m->ndim; i++)
+			per *= m->shard[i] / m->chunks[i];
+		shards = box == NULL ? 1 : box[0] / m->shard[0] + 2;
+		if (shards > sg[0])
+			shards = sg[0];
+		for (i = 1; i < m->ndim; i++)
+			shards *= sg[i];
+		need += shards * per * (sizeof(struct em_shard_entry) + 2 * sizeof(void *) + 1) +
+		    (uint64_t)jobs * bound;
+	}
 	if (box == NULL) {
 		/* The chunks of one chunk row (edge chunks full size). */
 		for (n = 1, i = 1; i < m->ndim; i++)
@@ -443,6 +846,15 @@ em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
 	w->cbytes = em_zarr_chunk_bytes(w->m);
 	w->bound = em_codec_bound(&w->m->codec, w->cbytes);
 	em_zarr_grid(w->m, w->grid);
+	if (em_zarr_sharded(w->m)) {
+		w->sharded = 1;
+		w->per_shard = 1;
+		em_zarr_shard_grid(w->m, w->sgrid);
+		for (i = 0; i < w->m->ndim; i++) {
+			w->cps[i] = w->m->shard[i] / w->m->chunks[i];
+			w->per_shard *= w->cps[i];
+		}
+	}
 	w->plane_bytes = w->isz;
 	w->per_row = 1;
 	for (i = 1; i < w->m->ndim; i++) {
@@ -477,6 +889,7 @@ em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
 		}
 	}
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->smu, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_space, NULL);
 	if (em_zarr_clean_tmp(em_zarr_path(a), 0, &removed) < 0)
@@ -635,7 +1048,19 @@ pend_get(struct em_zwriter *w, const uint64_t *ci, int *err)
 		uint64_t lo = ci[i] * m->chunks[i];
 		p->need *= m->shape[i] - lo < m->chunks[i] ? m->shape[i] - lo : m->chunks[i];
 	}
-	if (!w->o.no_resume && (present = chunk_present(w, ci)) < 0) {
+	if (!w->o.no_resume && w->sharded) {
+		/* Whole shards are resumed: the shard's entry (its index read once) says. */
+		uint64_t sidx[EM_ZARR_MAXDIM], k;
+		struct shard *sh;
+		shard_of(w, ci, sidx, &k);
+		pthread_mutex_lock(&w->smu);
+		sh = shard_get(w, sidx);
+		present = sh == NULL ? -1 : sh->present;
+		pthread_mutex_unlock(&w->smu);
+	} else if (!w->o.no_resume) {
+		present = chunk_present(w, ci);
+	}
+	if (present < 0) {
 		free(p);
 		*err = -1;
 		return NULL;
@@ -756,17 +1181,19 @@ em_zwriter_box_done(struct em_zwriter *w, const uint64_t *start, const uint64_t 
 	int n = m->ndim, i, rc;
 
 	for (i = 0; i < n; i++) {
+		/* Sharded arrays are resumed by whole shards: the box is done when they are. */
+		uint64_t unit = w->sharded ? m->shard[i] : m->chunks[i];
 		if (start[i] > m->shape[i] || count[i] > m->shape[i] - start[i])
 			return em_fail("box is outside the array in dimension %d", i);
 		if (count[i] == 0)
 			return 1;
-		c0[i] = ci[i] = start[i] / m->chunks[i];
-		c1[i] = (start[i] + count[i] - 1) / m->chunks[i];
+		c0[i] = ci[i] = start[i] / unit;
+		c1[i] = (start[i] + count[i] - 1) / unit;
 	}
 	if (w->o.no_resume)
 		return 0;
 	for (;;) {
-		rc = chunk_present(w, ci);
+		rc = w->sharded ? shard_present(w, ci) : chunk_present(w, ci);
 		if (rc <= 0)
 			return rc;
 		for (i = n - 1; i >= 0; i--) {
@@ -787,15 +1214,23 @@ em_zwriter_finish(struct em_zwriter *w, struct em_zwriter_stats *stats)
 	if (w->mode == MODE_PLANES && w->next_z < w->m->shape[0])
 		rc = em_fail("only %llu of %llu planes arrived", (unsigned long long)w->next_z,
 		    (unsigned long long)w->m->shape[0]);
-	for (b = 0; rc == 0 && b < NBUCKETS; b++)
-		if (w->tab[b] != NULL) {
+	/*
+	 * A chunk already in the store (data NULL) may see only part of its
+	 * voxels again: the boxes inside chunks all present were skipped
+	 * (em_zwriter_box_done).  It is whole where it is.
+	 */
+	for (b = 0; rc == 0 && b < NBUCKETS; b++) {
+		struct pend *p;
+		for (p = w->tab[b]; rc == 0 && p != NULL; p = p->next) {
 			char key[256];
-			struct pend *p = w->tab[b];
+			if (p->data == NULL)
+				continue;
 			rc = em_fail("chunk %s is incomplete (%llu of %llu voxels arrived; "
 			    "%llu chunks in all)", em_zarr_chunk_key(w->m, p->cidx, key, sizeof(key)) ?
 			    key : "?", (unsigned long long)p->got, (unsigned long long)p->need,
 			    (unsigned long long)w->npend);
 		}
+	}
 	pthread_mutex_lock(&w->mu);
 	while (w->inflight > 0)
 		pthread_cond_wait(&w->cv_space, &w->mu);
@@ -803,6 +1238,17 @@ em_zwriter_finish(struct em_zwriter *w, struct em_zwriter_stats *stats)
 	stop_pool(w);
 	if (rc == 0 && w->failed)
 		rc = failure(w);
+	for (b = 0; rc == 0 && w->sharded && b < NBUCKETS; b++) {
+		struct shard *sh;
+		for (sh = w->stab[b]; rc == 0 && sh != NULL; sh = sh->next) {
+			char key[256];
+			if (sh->present)
+				continue;
+			rc = em_fail("shard %s is incomplete (%llu chunks never came)",
+			    em_zarr_chunk_key(w->m, sh->sidx, key, sizeof(key)) ? key : "?",
+			    (unsigned long long)sh->left);
+		}
+	}
 	if (stats != NULL)
 		*stats = w->st;
 	return rc;
@@ -840,9 +1286,17 @@ em_zwriter_free(struct em_zwriter *w)
 			free(w->rowc[k]);
 		free(w->rowc);
 	}
+	/* Shards not finished: their temporary files go (a re-run writes them whole). */
+	for (b = 0; b < NBUCKETS; b++)
+		while (w->stab[b] != NULL) {
+			struct shard *sh = w->stab[b];
+			w->stab[b] = sh->next;
+			shard_free(w, sh);
+		}
 	while (w->nfree > 0)
 		free(w->freel[--w->nfree]);
 	free(w->freel);
+	pthread_mutex_destroy(&w->smu);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_space);

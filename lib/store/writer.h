@@ -56,7 +56,8 @@ struct em_zwriter_opts {
 };
 
 struct em_zwriter_stats {
-	uint64_t chunks_written;	/* chunk files written by this run */
+	uint64_t chunks_written;	/* chunks written by this run (files, or into shards) */
+	uint64_t shards_written;	/* shard files written by this run (sharded arrays) */
 	uint64_t chunks_present;	/* skipped: already in the store (resume) */
 	uint64_t chunks_fill;		/* not stored: all fill value (skip_fill) */
 	uint64_t bytes_in;		/* decoded bytes of the chunks written */

@@ -1,4 +1,4 @@
-/* zarr.c - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+/* zarr.c - Zarr v2 and v3 (sharded) arrays and OME-NGFF groups: create, open, read chunks, boxes and slabs */
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -21,7 +21,9 @@
 #include "core/jsonio.h"
 #include "core/safepath.h"
 #include "store/ngff.h"
+#include "store/shard.h"
 #include "store/zarr.h"
+#include "store/zarr_internal.h"
 #include "core/banned.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -36,6 +38,10 @@ struct em_zarr {
 	size_t itemsize;
 	size_t chunk_bytes;
 	uint64_t grid[EM_ZARR_MAXDIM];
+	/* sharded arrays */
+	uint64_t cps[EM_ZARR_MAXDIM];	/* chunks per shard along each dimension */
+	uint64_t per_shard;		/* chunks per shard (0: unsharded) */
+	size_t index_bytes;		/* the encoded shard index */
 	int nvoxel;		/* axes with a known length */
 	double voxel[EM_ZARR_MAXDIM];
 };
@@ -47,11 +53,23 @@ struct rd {
 	size_t ccap;
 	unsigned char *tmp;	/* a decoded chunk before transposing (F order) */
 	unsigned char *chunk;	/* a decoded chunk (box and slab reads) */
+	/* The last shard whose index was read (sharded arrays). */
+	int have_shard;
+	uint64_t sidx[EM_ZARR_MAXDIM];
+	int sfd;		/* its file, -1 when missing */
+	uint64_t sbytes;	/* its size */
+	struct em_shard_entry *ent;
+	unsigned char *ibuf;	/* the encoded index */
+	char spath[4096];
 };
 
 static void
 rd_release(struct rd *r)
 {
+	if (r->have_shard && r->sfd >= 0)
+		close(r->sfd);
+	free(r->ent);
+	free(r->ibuf);
 	em_codec_ctx_free(r->cx);
 	free(r->cbuf);
 	free(r->tmp);
@@ -81,6 +99,31 @@ em_zarr_grid(const struct em_zarr_meta *m, uint64_t *grid)
 		grid[i] = (m->shape[i] + m->chunks[i] - 1) / m->chunks[i];
 }
 
+void
+em_zarr_shard_grid(const struct em_zarr_meta *m, uint64_t *grid)
+{
+	int i;
+
+	if (!em_zarr_sharded(m)) {
+		em_zarr_grid(m, grid);
+		return;
+	}
+	for (i = 0; i < m->ndim; i++)
+		grid[i] = (m->shape[i] + m->shard[i] - 1) / m->shard[i];
+}
+
+uint64_t
+em_zarr_nshards(const struct em_zarr_meta *m)
+{
+	uint64_t g[EM_ZARR_MAXDIM], n = 1;
+	int i;
+
+	em_zarr_shard_grid(m, g);
+	for (i = 0; i < m->ndim; i++)
+		n *= g[i];
+	return n;
+}
+
 uint64_t
 em_zarr_nchunks(const struct em_zarr_meta *m)
 {
@@ -93,9 +136,8 @@ em_zarr_nchunks(const struct em_zarr_meta *m)
 	return n;
 }
 
-/* Shape and chunks are sane: no overflow of the element count or the chunk size. */
-static int
-check_geometry(const struct em_zarr_meta *m)
+int
+em_zarr_check_geometry(const struct em_zarr_meta *m)
 {
 	uint64_t elems = 1, cel = 1;
 	size_t isz = em_dtype_size(m->dtype);
@@ -129,11 +171,12 @@ em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
 	int i;
 
 	memset(m, 0, sizeof(*m));
+	m->zarr_format = 2;
 	m->ndim = ndim;
 	m->dtype = dtype;
 	m->sep = '/';
 	if (ndim < 1 || ndim > EM_ZARR_MAXDIM)
-		return check_geometry(m);
+		return em_zarr_check_geometry(m);
 	for (i = 0; i < ndim; i++) {
 		m->shape[i] = shape[i];
 		m->chunks[i] = chunks[i];
@@ -143,7 +186,54 @@ em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
 	else
 		em_codec_from_name("raw", 0, &m->codec);
 	m->codec.typesize = em_dtype_size(dtype);
-	return check_geometry(m);
+	return em_zarr_check_geometry(m);
+}
+
+int
+em_zarr_sharded(const struct em_zarr_meta *m)
+{
+	return m->zarr_format == 3 && m->shard[0] != 0;
+}
+
+int
+em_zarr_check_shard(const struct em_zarr_meta *m, const uint64_t *shard)
+{
+	char sb[128], cb[128];
+	size_t so = 0, co = 0;
+	int i, bad = 0;
+
+	for (i = 0; i < m->ndim; i++) {
+		if (shard[i] == 0 || shard[i] % m->chunks[i] != 0)
+			bad = 1;
+		so += (size_t)snprintf(sb + so, sizeof(sb) - so, "%s%llu", i ? "," : "",
+		    (unsigned long long)shard[i]);
+		co += (size_t)snprintf(cb + co, sizeof(cb) - co, "%s%llu", i ? "," : "",
+		    (unsigned long long)m->chunks[i]);
+	}
+	if (bad)
+		return em_fail("shard shape %s is not a multiple of the chunk shape %s", sb, cb);
+	return 0;
+}
+
+int
+em_zarr_meta_set_format(struct em_zarr_meta *m, int zarr_format, const uint64_t *shard)
+{
+	int i, sharded = 0;
+
+	if (zarr_format != 2 && zarr_format != 3)
+		return em_fail("Zarr format %d is not supported (2 or 3)", zarr_format);
+	for (i = 0; shard != NULL && i < m->ndim; i++)
+		if (shard[i] != 0)
+			sharded = 1;
+	if (sharded && zarr_format != 3)
+		return em_fail("sharding needs Zarr format 3");
+	if (sharded && em_zarr_check_shard(m, shard) < 0)
+		return -1;
+	m->zarr_format = zarr_format;
+	memset(m->shard, 0, sizeof(m->shard));
+	for (i = 0; sharded && i < m->ndim; i++)
+		m->shard[i] = shard[i];
+	return 0;
 }
 
 int
@@ -198,6 +288,13 @@ em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf,
 	size_t off = 0;
 	int i, w;
 
+	/* v3's default key encoding puts the chunks under "c". */
+	if (m->zarr_format == 3 && !m->key_v2) {
+		if (n < 3)
+			return NULL;
+		buf[off++] = 'c';
+		buf[off++] = m->sep;
+	}
 	for (i = 0; i < m->ndim; i++) {
 		if (i > 0) {
 			if (off + 1 >= n)
@@ -289,6 +386,7 @@ parse_zarray(struct em_zarr_meta *m, const json_t *j)
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(j))
 		return em_fail("not a JSON object");
+	m->zarr_format = 2;
 	v = json_object_get(j, "zarr_format");
 	if (!json_is_integer(v) || json_integer_value(v) != 2)
 		return em_fail("zarr_format is not 2");
@@ -306,7 +404,7 @@ parse_zarray(struct em_zarr_meta *m, const json_t *j)
 	m->dtype = em_dtype_from_zarr(s, &m->big_endian);
 	if (m->dtype == EM_DT_NONE)
 		return em_fail("unsupported dtype '%s'", s);
-	if (check_geometry(m) < 0)
+	if (em_zarr_check_geometry(m) < 0)
 		return -1;
 	v = json_object_get(j, "order");
 	s = json_string_value(v);
@@ -332,10 +430,21 @@ parse_zarray(struct em_zarr_meta *m, const json_t *j)
 	return parse_fill(m, json_object_get(j, "fill_value"));
 }
 
+/* A .zarray (v2) or an array's zarr.json (v3), by its zarr_format. */
+static int
+parse_meta(struct em_zarr_meta *m, const json_t *j)
+{
+	const json_t *v = json_object_get(j, "zarr_format");
+
+	if (json_is_integer(v) && json_integer_value(v) == 3)
+		return em_zarr3_parse(m, j);
+	return parse_zarray(m, j);
+}
+
 int
 em_zarr_meta_from_json(struct em_zarr_meta *m, const json_t *j)
 {
-	return parse_zarray(m, j);
+	return parse_meta(m, j);
 }
 
 int
@@ -344,8 +453,8 @@ em_zarr_meta_fill_json(struct em_zarr_meta *m, const json_t *v)
 	return parse_fill(m, v);
 }
 
-static json_t *
-fill_json(const struct em_zarr_meta *m)
+json_t *
+em_zarr_fill_to_json(const struct em_zarr_meta *m)
 {
 	size_t sz = em_dtype_size(m->dtype);
 
@@ -388,7 +497,7 @@ fill_json(const struct em_zarr_meta *m)
 static json_t *
 zarray_json(const struct em_zarr_meta *m)
 {
-	json_t *shape = json_array(), *chunks = json_array(), *fill = fill_json(m);
+	json_t *shape = json_array(), *chunks = json_array(), *fill = em_zarr_fill_to_json(m);
 	char sep[2] = { m->sep, '\0' };
 	int i;
 
@@ -413,8 +522,16 @@ meta_diff(const struct em_zarr_meta *a, const struct em_zarr_meta *b)
 {
 	int i;
 
+	if ((a->zarr_format == 3) != (b->zarr_format == 3))
+		return "Zarr format";
 	if (a->ndim != b->ndim)
 		return "number of dimensions";
+	for (i = 0; i < a->ndim; i++)
+		if (a->shard[i] != b->shard[i])
+			return "shard shape";
+	if (a->key_v2 != b->key_v2 || a->crc32c != b->crc32c || a->index_start != b->index_start ||
+	    a->index_nocrc != b->index_nocrc)
+		return "codecs";
 	for (i = 0; i < a->ndim; i++) {
 		if (a->shape[i] != b->shape[i])
 			return "shape";
@@ -477,31 +594,49 @@ write_json_file(const char *path, const json_t *j)
 int
 em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 {
-	char *p = NULL;
+	int v3 = m->zarr_format == 3;
+	char *p = NULL, *other = NULL;
 	json_t *j = NULL, *old = NULL;
-	struct em_zarr_meta om;
+	struct em_zarr_meta om, want;
 	const char *diff;
-	int rc = -1;
+	int i, rc = -1;
 
-	if (check_geometry(m) < 0)
+	if (em_zarr_check_geometry(m) < 0)
 		return -1;
-	if (m->big_endian || m->order_f)
-		return em_fail("the store writes little-endian C-order arrays only");
+	if (m->big_endian || m->order_f || m->key_v2 || m->crc32c || m->index_start ||
+	    m->index_nocrc)
+		return em_fail("the store writes little-endian C-order arrays only, in its own "
+		    "layout");
 	if (m->sep != '/' && m->sep != '.')
 		return em_fail("dimension separator must be '/' or '.'");
-	if (em_mkdir_p(dir) < 0 || (p = path_join(dir, ".zarray")) == NULL)
+	for (i = 0; i < m->ndim; i++)
+		if (m->shard[i] != 0 && !v3)
+			return em_fail("sharding needs Zarr format 3");
+	if (em_zarr_sharded(m) && em_zarr_check_shard(m, m->shard) < 0)
+		return -1;
+	if (em_mkdir_p(dir) < 0 || (p = path_join(dir, v3 ? "zarr.json" : ".zarray")) == NULL ||
+	    (other = path_join(dir, v3 ? ".zarray" : "zarr.json")) == NULL)
 		goto out;
-	if ((j = zarray_json(m)) == NULL) {
+	if (em_exists(other) == 1) {
+		em_fail("'%s' exists: the array is Zarr v%d, not v%d", other, v3 ? 2 : 3,
+		    v3 ? 3 : 2);
+		goto out;
+	}
+	if ((j = v3 ? em_zarr3_json(m) : zarray_json(m)) == NULL) {
 		em_fail("cannot express the array's metadata in JSON");
 		goto out;
 	}
+	/* v3 says some parameters its own way (blosc's automatic shuffle): compare as read back. */
+	want = *m;
+	if (v3 && em_zarr3_parse(&want, j) < 0)
+		goto out;
 	old = json_load_file(p, 0, NULL);
 	if (old != NULL) {
-		if (parse_zarray(&om, old) < 0) {
-			em_fail_ctx("'%s' exists and is not a Zarr v2 array we can read", p);
+		if (parse_meta(&om, old) < 0) {
+			em_fail_ctx("'%s' exists and is not a Zarr array we can read", p);
 			goto out;
 		}
-		if ((diff = meta_diff(&om, m)) != NULL) {
+		if ((diff = meta_diff(&om, &want)) != NULL) {
 			em_fail("'%s' exists with a different %s", p, diff);
 			goto out;
 		}
@@ -517,14 +652,89 @@ out:
 	json_decref(j);
 	json_decref(old);
 	free(p);
+	free(other);
 	return rc;
+}
+
+int
+em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
+{
+	json_t *grp = NULL, *empty = NULL;
+	char *p = NULL, *other = NULL;
+	int rc = -1;
+
+	if (zarr_format != 2 && zarr_format != 3)
+		return em_fail("Zarr format %d is not supported (2 or 3)", zarr_format);
+	if (em_mkdir_p(dir) < 0)
+		return -1;
+	/* One store, one format: readers pick either and would see half of it. */
+	if ((other = path_join(dir, zarr_format == 3 ? ".zgroup" : "zarr.json")) == NULL)
+		goto out;
+	if (em_exists(other) == 1) {
+		em_fail("'%s' exists: the group is Zarr v%d, not v%d", other, 5 - zarr_format,
+		    zarr_format);
+		goto out;
+	}
+	if (zarr_format == 3) {
+		if (attrs == NULL && (attrs = empty = json_object()) == NULL)
+			goto oom;
+		grp = json_pack("{s:i, s:s, s:O}", "zarr_format", 3, "node_type", "group",
+		    "attributes", attrs);
+		if (grp == NULL)
+			goto oom;
+		if ((p = path_join(dir, "zarr.json")) == NULL || write_json_file(p, grp) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
+		goto oom;
+	if ((p = path_join(dir, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+		goto out;
+	if (attrs != NULL) {
+		free(p);
+		if ((p = path_join(dir, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
+			goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	em_fail("out of memory");
+out:
+	json_decref(grp);
+	json_decref(empty);
+	free(p);
+	free(other);
+	return rc;
+}
+
+/*
+ * OME-NGFF 0.5 attributes from 0.4 ones: the same keys under "ome" with
+ * the version said once there, not in each multiscale.  A new reference.
+ */
+static json_t *
+ngff_05(const json_t *attrs)
+{
+	json_t *ome = json_deep_copy(attrs), *ms, *e;
+	size_t i;
+
+	if (ome == NULL)
+		return NULL;
+	ms = json_object_get(ome, "multiscales");
+	json_array_foreach(ms, i, e)
+		json_object_del(e, "version");
+	if (json_object_set_new(ome, "version", json_string("0.5")) < 0) {
+		json_decref(ome);
+		return NULL;
+	}
+	return json_pack("{s:o}", "ome", ome);
 }
 
 int
 em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name)
 {
-	json_t *attrs = NULL, *grp = NULL;
+	json_t *attrs = NULL, *a5 = NULL;
 	char *p = NULL;
 	int i, rc = -1;
 
@@ -534,26 +744,19 @@ em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *vo
 		for (i = 0; i < m->ndim; i++)
 			if (!(voxel_nm[i] > 0) || !isfinite(voxel_nm[i]))
 				return em_fail("voxel size %g nm is not a positive number", voxel_nm[i]);
-	if (em_mkdir_p(store) < 0)
-		return -1;
 	attrs = em_ngff_image_attrs(m->ndim, voxel_nm, name);
-	grp = json_pack("{s:i}", "zarr_format", 2);
-	if (attrs == NULL || grp == NULL) {
+	if (attrs == NULL || (m->zarr_format == 3 && (a5 = ngff_05(attrs)) == NULL)) {
 		em_fail("out of memory");
 		goto out;
 	}
-	if ((p = path_join(store, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+	if (em_zarr_write_group(store, m->zarr_format == 3 ? 3 : 2, a5 ? a5 : attrs) < 0)
 		goto out;
-	free(p);
-	if ((p = path_join(store, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
-		goto out;
-	free(p);
 	if ((p = path_join(store, "0")) == NULL || em_zarr_create_array(p, m) < 0)
 		goto out;
 	rc = 0;
 out:
 	json_decref(attrs);
-	json_decref(grp);
+	json_decref(a5);
 	free(p);
 	return rc;
 }
@@ -563,7 +766,7 @@ out:
 static int
 attrs_from_json(const json_t *attrs, struct em_zarr_attrs *at)
 {
-	const json_t *ms = json_array_get(json_object_get(attrs, "multiscales"), 0);
+	const json_t *ms = json_array_get(em_ngff_multiscales(attrs), 0);
 	const json_t *ds = json_array_get(json_object_get(ms, "datasets"), 0);
 	const char *dp = json_string_value(json_object_get(ds, "path"));
 	struct em_ngff_scale sc;
@@ -612,7 +815,7 @@ em_zarr_meta_parse(const char *text, size_t len, struct em_zarr_meta *m)
 
 	if (j == NULL)
 		return -1;
-	rc = parse_zarray(m, j);
+	rc = parse_meta(m, j);
 	json_decref(j);
 	return rc;
 }
@@ -641,31 +844,85 @@ load_meta(const char *path)
 	return j;
 }
 
+/* The zarr.json at path: 1 an array, 2 a group, 0 none, -1 error (*jp the parsed text). */
+static int
+zarr_json_kind(const char *dir, json_t **jp)
+{
+	char *p = path_join(dir, "zarr.json");
+	const char *nt;
+	json_t *j;
+	int rc;
+
+	*jp = NULL;
+	if (p == NULL)
+		return -1;
+	if ((rc = em_exists(p)) != 1) {
+		free(p);
+		return rc;
+	}
+	if ((j = load_meta(p)) == NULL) {
+		free(p);
+		return -1;
+	}
+	nt = json_string_value(json_object_get(j, "node_type"));
+	if (nt != NULL && strcmp(nt, "array") == 0)
+		rc = 1;
+	else if (nt != NULL && strcmp(nt, "group") == 0)
+		rc = 2;
+	else
+		rc = em_fail("'%s': node_type is not 'array' or 'group'", p);
+	free(p);
+	if (rc < 0)
+		json_decref(j);
+	else
+		*jp = j;
+	return rc;
+}
+
 static int
 open_array(struct em_zarr *a)
 {
-	char *p = path_join(a->path, ".zarray");
-	json_t *j;
-	int i;
+	char *p = NULL;
+	json_t *j = NULL;
+	int i, rc = -1, kind;
 
-	if (p == NULL)
+	if ((kind = zarr_json_kind(a->path, &j)) < 0)
 		return -1;
-	j = load_meta(p);
-	if (j == NULL || parse_zarray(&a->m, j) < 0) {
-		if (j != NULL)
-			em_fail_ctx("'%s'", p);
-		free(p);
-		json_decref(j);
-		return -1;
+	if (kind == 2) {
+		em_fail("'%s/zarr.json' is a Zarr v3 group, not an array", a->path);
+		goto out;
 	}
-	free(p);
-	json_decref(j);
+	if ((p = path_join(a->path, kind == 1 ? "zarr.json" : ".zarray")) == NULL)
+		goto out;
+	if (kind == 0 && (j = load_meta(p)) == NULL)
+		goto out;
+	if ((kind == 1 ? em_zarr3_parse(&a->m, j) : parse_zarray(&a->m, j)) < 0) {
+		em_fail_ctx("'%s'", p);
+		goto out;
+	}
 	a->itemsize = em_dtype_size(a->m.dtype);
 	a->chunk_bytes = em_zarr_chunk_bytes(&a->m);
 	em_zarr_grid(&a->m, a->grid);
 	for (i = 0; i < a->m.ndim; i++)
 		a->voxel[i] = 0;
-	return 0;
+	a->per_shard = 0;
+	if (em_zarr_sharded(&a->m)) {
+		a->per_shard = 1;
+		for (i = 0; i < a->m.ndim; i++) {
+			a->cps[i] = a->m.shard[i] / a->m.chunks[i];
+			if (a->per_shard > EM_ZARR_MAX_CHUNK_BYTES / 16 / a->cps[i]) {
+				em_fail("'%s': more inner chunks per shard than this reader takes", p);
+				goto out;
+			}
+			a->per_shard *= a->cps[i];
+		}
+		a->index_bytes = em_shard_index_bytes(a->per_shard, !a->m.index_nocrc);
+	}
+	rc = 0;
+out:
+	free(p);
+	json_decref(j);
+	return rc;
 }
 
 struct em_zarr *
@@ -673,9 +930,9 @@ em_zarr_open(const char *path)
 {
 	struct em_zarr *a = calloc(1, sizeof(*a));
 	struct em_zarr_attrs at = { NULL, 0, { 0 } };
-	json_t *attrs = NULL;
+	json_t *attrs = NULL, *zj = NULL;
 	char *p = NULL;
-	int i;
+	int i, kind;
 
 	if (a == NULL) {
 		em_fail("out of memory");
@@ -683,34 +940,41 @@ em_zarr_open(const char *path)
 	}
 	if ((p = path_join(path, ".zarray")) == NULL)
 		goto fail;
-	if (em_exists(p) == 1) {
+	if ((kind = zarr_json_kind(path, &zj)) < 0)
+		goto fail;
+	if (em_exists(p) == 1 || kind == 1) {
 		if ((a->path = strdup(path)) == NULL || open_array(a) < 0)
 			goto fail;
+		json_decref(zj);
 		free(p);
 		return a;
 	}
 	free(p);
-	if ((p = path_join(path, ".zgroup")) == NULL)
-		goto fail;
-	if (em_exists(p) != 1) {
-		free(p);
+	p = NULL;
+	if (kind == 2) {
+		/* A v3 group: its attributes are in its zarr.json (OME-NGFF 0.5 under "ome"). */
 		if ((p = path_join(path, "zarr.json")) == NULL)
 			goto fail;
-		if (em_exists(p) == 1)
-			em_fail("'%s' is a Zarr v3 store; this reader reads Zarr v2", path);
-		else
-			em_fail("'%s' is not a Zarr v2 array or group (no .zarray or .zgroup)", path);
-		goto fail;
+		attrs = json_incref(json_object_get(zj, "attributes"));
+	} else {
+		if ((p = path_join(path, ".zgroup")) == NULL)
+			goto fail;
+		if (em_exists(p) != 1) {
+			em_fail("'%s' is not a Zarr array or group (no .zarray, .zgroup or zarr.json)",
+			    path);
+			goto fail;
+		}
+		free(p);
+		if ((p = path_join(path, ".zattrs")) == NULL)
+			goto fail;
+		if (em_exists(p) != 1) {
+			em_fail("'%s' is a Zarr group without .zattrs (no OME-NGFF multiscales)",
+			    path);
+			goto fail;
+		}
+		if ((attrs = load_meta(p)) == NULL)
+			goto fail;
 	}
-	free(p);
-	if ((p = path_join(path, ".zattrs")) == NULL)
-		goto fail;
-	if (em_exists(p) != 1) {
-		em_fail("'%s' is a Zarr group without .zattrs (no OME-NGFF multiscales)", path);
-		goto fail;
-	}
-	if ((attrs = load_meta(p)) == NULL)
-		goto fail;
 	if (attrs_from_json(attrs, &at) < 0) {
 		em_fail_ctx("'%s'", p);
 		goto fail;
@@ -728,6 +992,7 @@ em_zarr_open(const char *path)
 	}
 	em_zarr_attrs_release(&at);
 	json_decref(attrs);
+	json_decref(zj);
 	free(p);
 	return a;
 fail:
@@ -735,6 +1000,7 @@ fail:
 		em_fail("out of memory");
 	em_zarr_attrs_release(&at);
 	json_decref(attrs);
+	json_decref(zj);
 	free(p);
 	em_zarr_close(a);
 	return NULL;
@@ -971,18 +1237,164 @@ fail:
 	return -1;
 }
 
+/* Grow r->cbuf to hold n bytes. */
+static int
+cbuf_reserve(struct rd *r, size_t n)
+{
+	unsigned char *nb;
+
+	if (n <= r->ccap)
+		return 0;
+	if ((nb = realloc(r->cbuf, n)) == NULL)
+		return em_fail("out of memory");
+	r->cbuf = nb;
+	r->ccap = n;
+	return 0;
+}
+
+static int
+pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0) {
+			errno = EIO;	/* the file shrank under us */
+			return -1;
+		}
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Read the index of shard sidx into r (kept until another shard is asked
+ * for): 1 read, 0 the shard file is missing, -1 error naming the file.
+ */
+static int
+shard_load(struct em_zarr *a, struct rd *r, const uint64_t *sidx)
+{
+	struct stat st;
+	uint64_t ioff;
+	int i;
+
+	if (r->have_shard) {
+		for (i = 0; i < a->m.ndim && r->sidx[i] == sidx[i]; i++)
+			;
+		if (i == a->m.ndim)
+			return r->sfd >= 0;
+		if (r->sfd >= 0)
+			close(r->sfd);
+		r->have_shard = 0;
+	}
+	if (chunk_path(a, sidx, r->spath, sizeof(r->spath)) == NULL)
+		return em_fail("shard path too long in '%s'", a->path);
+	if (r->ent == NULL && ((r->ent = calloc((size_t)a->per_shard, sizeof(*r->ent))) == NULL ||
+	    (r->ibuf = malloc(a->index_bytes)) == NULL))
+		return em_fail("out of memory");
+	r->sfd = open(r->spath, O_RDONLY | O_CLOEXEC);
+	if (r->sfd < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return em_fail_errno("cannot open shard '%s'", r->spath);
+		memcpy(r->sidx, sidx, (size_t)a->m.ndim * sizeof(*sidx));
+		r->have_shard = 1;
+		return 0;
+	}
+	if (fstat(r->sfd, &st) < 0) {
+		em_fail_errno("cannot stat shard '%s'", r->spath);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		em_fail("shard '%s' is not a regular file", r->spath);
+		goto fail;
+	}
+	r->sbytes = (uint64_t)st.st_size;
+	if (r->sbytes < a->index_bytes) {
+		em_fail("shard '%s' has %llu bytes, less than its %zu-byte index", r->spath,
+		    (unsigned long long)r->sbytes, a->index_bytes);
+		goto fail;
+	}
+	ioff = a->m.index_start ? 0 : r->sbytes - a->index_bytes;
+	if (pread_all(r->sfd, r->ibuf, a->index_bytes, ioff) < 0) {
+		em_fail_errno("cannot read the index of shard '%s'", r->spath);
+		goto fail;
+	}
+	if (em_shard_index_decode(r->ibuf, a->index_bytes, a->per_shard, !a->m.index_nocrc,
+	    r->sbytes, ioff, r->ent) < 0) {
+		em_fail_ctx("shard '%s'", r->spath);
+		goto fail;
+	}
+	memcpy(r->sidx, sidx, (size_t)a->m.ndim * sizeof(*sidx));
+	r->have_shard = 1;
+	return 1;
+fail:
+	close(r->sfd);
+	r->sfd = -1;
+	return -1;
+}
+
+/* Where chunk cidx is: its shard's index (in r) and its entry there; *ent NULL if missing. */
+static int
+shard_entry(struct em_zarr *a, struct rd *r, const uint64_t *cidx,
+    const struct em_shard_entry **ent)
+{
+	uint64_t sidx[EM_ZARR_MAXDIM], k = 0;
+	int i, rc;
+
+	for (i = 0; i < a->m.ndim; i++) {
+		sidx[i] = cidx[i] / a->cps[i];
+		k = k * a->cps[i] + cidx[i] % a->cps[i];
+	}
+	*ent = NULL;
+	if ((rc = shard_load(a, r, sidx)) <= 0)
+		return rc;
+	if (r->ent[k].offset != EM_SHARD_MISSING)
+		*ent = &r->ent[k];
+	return 0;
+}
+
+/* The encoded chunk cidx of a sharded array into r->cbuf: 1 (*len set), 0 missing, -1 error. */
+static int
+load_inner(struct em_zarr *a, struct rd *r, const uint64_t *cidx, size_t *len)
+{
+	const struct em_shard_entry *e;
+
+	if (shard_entry(a, r, cidx, &e) < 0)
+		return -1;
+	if (e == NULL)
+		return 0;
+	if (e->nbytes > max_file_bytes(a))
+		return em_fail("shard '%s': a chunk of %llu bytes, more than any encoding of a "
+		    "%zu-byte chunk", r->spath, (unsigned long long)e->nbytes, a->chunk_bytes);
+	if (cbuf_reserve(r, (size_t)e->nbytes + 1) < 0)
+		return -1;
+	if (pread_all(r->sfd, r->cbuf, (size_t)e->nbytes, e->offset) < 0)
+		return em_fail_errno("cannot read shard '%s'", r->spath);
+	*len = (size_t)e->nbytes;
+	return 1;
+}
+
 static int
 read_chunk_rd(struct em_zarr *a, struct rd *r, const uint64_t *cidx, void *out)
 {
-	char path[4096];
+	char path[4096], key[256];
 	size_t len = 0;
 	int rc, need_tmp = a->m.order_f;
 
 	if (check_cidx(a, cidx) < 0)
 		return -1;
-	if (chunk_path(a, cidx, path, sizeof(path)) == NULL)
-		return em_fail("chunk path too long in '%s'", a->path);
-	rc = load_file(a, r, path, &len);
+	if (a->per_shard > 0) {
+		rc = load_inner(a, r, cidx, &len);
+	} else {
+		if (chunk_path(a, cidx, path, sizeof(path)) == NULL)
+			return em_fail("chunk path too long in '%s'", a->path);
+		rc = load_file(a, r, path, &len);
+	}
 	if (rc <= 0) {
 		if (rc == 0)
 			em_zarr_fill(out, a->chunk_bytes / a->itemsize, a->itemsize, a->m.fill);
@@ -992,8 +1404,15 @@ read_chunk_rd(struct em_zarr *a, struct rd *r, const uint64_t *cidx, void *out)
 		return -1;
 	if (need_tmp && r->tmp == NULL && (r->tmp = malloc(a->chunk_bytes)) == NULL)
 		return em_fail("out of memory");
-	if (em_zarr_decode_chunk(r->cx, &a->m, r->cbuf, len, out, r->tmp) < 0)
+	if (em_zarr_decode_chunk(r->cx, &a->m, r->cbuf, len, out, r->tmp) < 0) {
+		if (a->per_shard > 0) {
+			struct em_zarr_meta km = a->m;
+			km.zarr_format = 2;	/* the chunk's indexes, not a file name */
+			return em_fail_ctx("chunk %s in shard '%s'",
+			    em_zarr_chunk_key(&km, cidx, key, sizeof(key)) ? key : "?", r->spath);
+		}
 		return em_fail_ctx("chunk '%s'", path);
+	}
 	return 1;
 }
 
@@ -1006,6 +1425,17 @@ em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m, cons
 
 	if (dst == NULL)
 		return em_fail("no buffer for a Fortran-order chunk");
+	if (m->crc32c) {
+		const unsigned char *q = (const unsigned char *)src + n - 4;
+		uint32_t stored, got;
+		if (n < 4)
+			return em_fail("shorter than its crc32c checksum");
+		stored = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+		    (uint32_t)q[3] << 24;
+		n -= 4;
+		if ((got = em_crc32c(src, n)) != stored)
+			return em_fail("crc32c mismatch (computed %08x, stored %08x)", got, stored);
+	}
 	if (em_codec_decode(cx, &m->codec, src, n, dst, cb) < 0)
 		return -1;
 	if (m->big_endian && isz > 1)
@@ -1035,6 +1465,31 @@ em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify)
 
 	if (check_cidx(a, cidx) < 0)
 		return -1;
+	if (a->per_shard > 0) {
+		struct rd r = { 0 };
+		const struct em_shard_entry *e = NULL;
+		rc = shard_entry(a, &r, cidx, &e);
+		if (rc == 0 && e != NULL && verify) {
+			if ((buf = malloc(a->chunk_bytes)) == NULL) {
+				rd_release(&r);
+				return em_fail("out of memory");
+			}
+			rc = read_chunk_rd(a, &r, cidx, buf);
+			free(buf);
+			if (rc < 0) {
+				em_debug("%s", em_errmsg());
+				rc = 0;
+			}
+		} else if (rc == 0) {
+			rc = e != NULL;
+		} else {
+			/* An index that does not decode: the chunk is not (known to be) there. */
+			em_debug("%s", em_errmsg());
+			rc = 0;
+		}
+		rd_release(&r);
+		return rc;
+	}
 	if (chunk_path(a, cidx, path, sizeof(path)) == NULL)
 		return em_fail("chunk path too long in '%s'", a->path);
 	if (stat(path, &st) < 0) {
@@ -1060,6 +1515,54 @@ em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify)
 		em_debug("chunk '%s' does not decode: %s", path, em_errmsg());
 		return 0;
 	}
+	return rc;
+}
+
+int
+em_zarr_shard_present(struct em_zarr *a, const uint64_t *sidx, int verify)
+{
+	uint64_t cidx[EM_ZARR_MAXDIM], k, rest;
+	struct rd r = { 0 };
+	void *buf = NULL;
+	int i, rc;
+
+	if (a->per_shard == 0)
+		return em_fail("'%s' is not sharded", a->path);
+	for (i = 0; i < a->m.ndim; i++)
+		if (sidx[i] * a->cps[i] >= a->grid[i])
+			return em_fail("shard index %llu is outside the grid in dimension %d",
+			    (unsigned long long)sidx[i], i);
+	rc = shard_load(a, &r, sidx);
+	if (rc < 0) {
+		/* Cut short or damaged: not whole, so a writer writes it again. */
+		em_debug("%s", em_errmsg());
+		rc = 0;
+	}
+	if (rc == 1 && verify) {
+		if ((buf = malloc(a->chunk_bytes)) == NULL) {
+			rc = em_fail("out of memory");
+			goto out;
+		}
+		for (k = 0; k < a->per_shard && rc == 1; k++) {
+			if (r.ent[k].offset == EM_SHARD_MISSING)
+				continue;
+			for (rest = k, i = a->m.ndim - 1; i >= 0; i--) {
+				cidx[i] = sidx[i] * a->cps[i] + rest % a->cps[i];
+				rest /= a->cps[i];
+			}
+			for (i = 0; i < a->m.ndim && cidx[i] < a->grid[i]; i++)
+				;
+			if (i < a->m.ndim)
+				continue;	/* beyond the array's edge: nobody reads it */
+			if (read_chunk_rd(a, &r, cidx, buf) < 0) {
+				em_debug("%s", em_errmsg());
+				rc = 0;
+			}
+		}
+	}
+out:
+	free(buf);
+	rd_release(&r);
 	return rc;
 }
 

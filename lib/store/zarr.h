@@ -1,4 +1,4 @@
-/* zarr.h - Zarr v2 arrays and OME-NGFF 0.4 groups: create, open, read chunks, boxes and slabs */
+/* zarr.h - Zarr v2 and v3 (sharded) arrays and OME-NGFF groups: create, open, read chunks, boxes and slabs */
 #ifndef EM_ZARR_H
 #define EM_ZARR_H
 
@@ -13,12 +13,19 @@
 #include "core/dtype.h"
 
 /*
- * What .zarray says.  The store always writes little-endian, C order and
- * filters null; big_endian and order_f describe arrays written by others,
- * whose data the reader converts so callers always get C order,
- * little-endian bytes.
+ * What .zarray (v2) or zarr.json (v3) says.  The store always writes
+ * little-endian, C order and filters null; big_endian and order_f describe
+ * arrays written by others, whose data the reader converts so callers
+ * always get C order, little-endian bytes.
+ *
+ * A sharded v3 array (shard[0] != 0) keeps its chunks (the inner chunks of
+ * the sharding_indexed codec) in shard files of shard[] voxels each, a
+ * multiple of chunks[] in every dimension; everything else still speaks of
+ * chunks (chunk indexes, em_zarr_read_chunk), and the shard is found from
+ * them.
  */
 struct em_zarr_meta {
+	int zarr_format;			/* 2 or 3 (0 in a zeroed meta means 2) */
 	int ndim;				/* 1..EM_ZARR_MAXDIM (0-d arrays are refused) */
 	uint64_t shape[EM_ZARR_MAXDIM];		/* slowest first (z, y, x) */
 	uint64_t chunks[EM_ZARR_MAXDIM];
@@ -29,14 +36,31 @@ struct em_zarr_meta {
 	struct em_codec codec;			/* typesize is kept = dtype size */
 	int fill_null;				/* fill_value null: read as zeros */
 	unsigned char fill[8];			/* fill value as one little-endian element */
+	uint64_t shard[EM_ZARR_MAXDIM];		/* v3: shard shape in voxels; all 0 = unsharded */
+	/* Read only: v3 arrays written by others (the store writes none of these). */
+	int key_v2;				/* chunk_key_encoding "v2": no "c" prefix */
+	int crc32c;				/* chunks end in a crc32c codec */
+	int index_start;			/* the shard index is at the start of the file */
+	int index_nocrc;			/* the shard index has no crc32c */
 };
 
 /*
- * A meta for a new array: C order, little-endian, separator '/', fill 0,
- * codec copied (typesize set from dtype).  -1 on a bad shape/chunk/dtype.
+ * A meta for a new array: Zarr v2, C order, little-endian, separator '/',
+ * fill 0, codec copied (typesize set from dtype).  -1 on a bad
+ * shape/chunk/dtype.  For v3 set zarr_format and, to shard, call
+ * em_zarr_meta_set_shard().
  */
 int em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
     const uint64_t *chunks, enum em_dtype dtype, const struct em_codec *codec);
+/*
+ * Make m a Zarr v3 array (format 3) or v2 (format 2), sharded in shards of
+ * shard[] voxels (NULL or all 0: unsharded; sharding needs format 3).  A
+ * shard shape that is not a multiple of the chunk shape in every dimension
+ * is refused, the message naming both.
+ */
+int em_zarr_meta_set_format(struct em_zarr_meta *m, int zarr_format, const uint64_t *shard);
+/* 1 if m is a sharded (v3 sharding_indexed) array. */
+int em_zarr_sharded(const struct em_zarr_meta *m);
 /* Set the fill value from a number (rounded/clamped into the dtype; NaN allowed for floats). */
 int em_zarr_meta_set_fill(struct em_zarr_meta *m, double v);
 /* Bytes of one decoded chunk (prod(chunks) * itemsize). */
@@ -45,8 +69,15 @@ size_t em_zarr_chunk_bytes(const struct em_zarr_meta *m);
 void em_zarr_grid(const struct em_zarr_meta *m, uint64_t *grid);
 uint64_t em_zarr_nchunks(const struct em_zarr_meta *m);
 /*
- * The key of a chunk ("3/0/1" or "3.0.1") into buf of size n; returns buf,
- * or NULL if it does not fit.
+ * Shards along each dimension and in all (a sharded array's files); for
+ * an unsharded array the chunk grid.
+ */
+void em_zarr_shard_grid(const struct em_zarr_meta *m, uint64_t *grid);
+uint64_t em_zarr_nshards(const struct em_zarr_meta *m);
+/*
+ * The key of a chunk's file ("3/0/1" or "3.0.1", v3 "c/3/0/1") into buf of
+ * size n; returns buf, or NULL if it does not fit.  For a sharded array
+ * cidx is a shard index (em_zarr_shard_grid) and the key that of the shard.
  */
 char *em_zarr_chunk_key(const struct em_zarr_meta *m, const uint64_t *cidx, char *buf, size_t n);
 
@@ -78,6 +109,13 @@ int em_zarr_decode_chunk(struct em_codec_ctx *cx, const struct em_zarr_meta *m,
  * written to a temporary name and renamed.
  */
 int em_zarr_create_array(const char *dir, const struct em_zarr_meta *m);
+/*
+ * Group metadata at dir (created): v2 .zgroup and .zattrs = attrs (NULL:
+ * no .zattrs); v3 zarr.json with node_type "group" and attributes = attrs
+ * (NULL: {}).  Each file is written to a temporary name and renamed, and
+ * only when its content changes, so calling it again is harmless.
+ */
+int em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs);
 /*
  * An OME-Zarr image: store/.zgroup, store/.zattrs with OME-NGFF 0.4
  * multiscales (axes z,y,x of type space, dataset "0" with a scale
@@ -119,10 +157,14 @@ void em_zarr_attrs_release(struct em_zarr_attrs *at);
 struct em_zarr;
 
 /*
- * Open a Zarr v2 array: path is the array directory (has .zarray), or an
- * OME-Zarr group whose .zattrs multiscales[0].datasets[0].path names it.
- * Errors name what is wrong: not Zarr, Zarr v3, unsupported dtype, order,
- * filters or compressor ("unsupported compressor 'bz2'").
+ * Open a Zarr array: path is the array directory (has .zarray, or a
+ * zarr.json of node_type array), or an OME-Zarr group (.zgroup and .zattrs,
+ * or a v3 zarr.json of node_type group, OME-NGFF 0.5 attributes under
+ * "ome") whose multiscales[0].datasets[0].path names it.  v3 arrays may be
+ * sharded (sharding_indexed, index at either end, with or without crc32c)
+ * and use bytes (either order), transpose (C or F order), a compressor and
+ * crc32c.  Errors name the file and what is wrong: not Zarr, unsupported
+ * dtype, order, filters, compressor or codec ("unsupported codec 'bz2'").
  */
 struct em_zarr *em_zarr_open(const char *path);
 void em_zarr_close(struct em_zarr *a);
@@ -149,6 +191,12 @@ int em_zarr_voxel_nm(const struct em_zarr *a, double *out);
 int em_zarr_read_chunk(struct em_zarr *a, const uint64_t *cidx, void *out);
 /* 1 if the chunk file exists and is whole (verify: it decodes), 0 if not, -1 on error. */
 int em_zarr_chunk_present(struct em_zarr *a, const uint64_t *cidx, int verify);
+/*
+ * Sharded arrays: 1 if shard sidx is in the store and its index is whole
+ * (crc32c checked; verify: every chunk it lists decodes), 0 if not (missing,
+ * cut short, damaged), -1 on error.
+ */
+int em_zarr_shard_present(struct em_zarr *a, const uint64_t *sidx, int verify);
 /*
  * Read the box start[i] .. start[i]+count[i] (inside the array) into out,
  * C order, little-endian, packed (prod(count) * itemsize bytes).

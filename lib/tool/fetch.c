@@ -25,6 +25,43 @@
 #include "core/version.h"
 #include "core/banned.h"
 
+/*
+ * The store's Zarr version and shard shape: the command line, then
+ * global.zarr_format and global.shard.  --shard alone means version 3.  A
+ * shard shape the chunk shape does not divide is a usage error when the
+ * command line gave it (exit 2, as for any bad option), else the
+ * configuration's mistake.
+ */
+static int
+fetch_format(struct em_fetch *f, const struct em_fetch_opts *o)
+{
+	long long v;
+
+	if (o->shard[0] != 0)
+		memcpy(f->shard, o->shard, sizeof(f->shard));
+	else if (em_config_get_u64_list(f->cfg, "global.shard", f->shard, 3, 1, 65536,
+	    (const uint64_t[3]){ 0, 0, 0 }) < 0)
+		return -1;
+	if (o->zarr_format != 0 || o->shard[0] != 0) {
+		f->zarr_format = o->zarr_format != 0 ? o->zarr_format : 3;
+	} else {
+		if (em_config_get_int(f->cfg, "global.zarr_format", 2, &v) < 0)
+			return -1;
+		f->zarr_format = (int)v;
+		if (f->shard[0] != 0 && v != 3)
+			return em_fail("global.shard needs global.zarr_format 3 (Zarr v2 has no "
+			    "shards)");
+	}
+	if (f->shard[0] != 0 && em_fetch_check_shard(f->shard, f->chunks) < 0) {
+		if (o->shard[0] != 0) {
+			em_err("%s", em_errmsg());
+			exit(em_tool_end(EM_EXIT_USAGE));
+		}
+		return em_fail_ctx("global.shard");
+	}
+	return 0;
+}
+
 int
 em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max_parallel,
     const struct em_fetch_opts *o)
@@ -55,6 +92,8 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 		memcpy(f->chunks, o->chunks, sizeof(f->chunks));
 	else if (em_config_get_u64_list(f->cfg, "global.chunks", f->chunks, 3, 1, 4096,
 	    (const uint64_t[3]){ 64, 64, 64 }) < 0)
+		return -1;
+	if (fetch_format(f, o) < 0)
 		return -1;
 	comp = o->compressor;
 	if (comp == NULL && em_config_get_str(f->cfg, "global.compressor", "zstd", &comp) < 0)
@@ -347,6 +386,12 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	    "jobs", f->jobs);
 	if (params != NULL && f->max_memory > 0)
 		json_object_set_new(params, "max_memory", json_integer((json_int_t)f->max_memory));
+	/* Zarr v3 runs say so; v2 runs' parameters stay as they were. */
+	if (params != NULL && f->zarr_format == 3)
+		json_object_set_new(params, "zarr_format", json_integer(3));
+	if (params != NULL && f->shard[0] != 0)
+		json_object_set_new(params, "shard", json_pack("[III]", (json_int_t)f->shard[0],
+		    (json_int_t)f->shard[1], (json_int_t)f->shard[2]));
 	if (f->opts->url != NULL)
 		json_object_set_new(params, "url", json_string(f->opts->url));
 	if (em_record_add_step(f->rec, f->tool, EM_VERSION, params) < 0)
@@ -538,14 +583,20 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	struct em_zwriter_opts wo;
 	struct em_mem_share lshare;
 	char need[32], have[32], arrdir[EM_FETCH_PATH_MAX + 4];
-	uint64_t mem = 0, chunks[3];
+	uint64_t mem = 0, chunks[3], shard[3];
 	double scale[3];
 	const double *store_scale = NULL;
 	int i, jobs, fresh, placeholders = -1;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
-	if (em_zarr_meta_init(&m, 3, shape, chunks, dtype, &f->codec) < 0)
+		/* No bigger than the chunks the volume has (still a multiple of them). */
+		shard[i] = (shape[i] + chunks[i] - 1) / chunks[i] * chunks[i];
+		if (f->shard[i] < shard[i])
+			shard[i] = f->shard[i];
+	}
+	if (em_zarr_meta_init(&m, 3, shape, chunks, dtype, &f->codec) < 0 ||
+	    em_zarr_meta_set_format(&m, f->zarr_format, f->shard[0] != 0 ? shard : NULL) < 0)
 		return -1;
 	jobs = em_fit_jobs(&m, box, f->jobs, f->max_parallel, levels_share(f, &m, voxel_nm, box,
 	    share, &lshare), f->max_memory, &mem);
@@ -600,9 +651,12 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	    em_record_set(f->rec, "compression", f->codec.id == EM_CODEC_RAW ?
 	    json_pack("{s:s}", "codec", f->codec_name) :
 	    json_pack("{s:s, s:i}", "codec", f->codec_name, "level", f->codec.level)) < 0 ||
-	    em_record_set(f->rec, "zarr_format", json_integer(2)) < 0 ||
+	    em_record_set(f->rec, "zarr_format", json_integer(f->zarr_format)) < 0 ||
+	    (f->shard[0] != 0 && em_record_set_zyx(f->rec, "shard_size", shard) < 0) ||
 	    em_record_set_str(f->rec, "internal_zarr_path", f->store) < 0)
 		return -1;
+	if (f->shard[0] == 0)
+		json_object_del(f->rec, "shard_size");
 	if (voxel_nm != NULL && em_record_set_voxel_size(f->rec, voxel_nm, prov) < 0)
 		return -1;
 	if (placeholders > 0) {

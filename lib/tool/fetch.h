@@ -59,6 +59,8 @@ struct em_fetch {
 	uint64_t chunks[3];
 	struct em_codec codec;
 	const char *codec_name;		/* as on the command line: "zstd" */
+	int zarr_format;		/* the store's Zarr version, 2 or 3 */
+	uint64_t shard[3];		/* Zarr v3 shard shape; 0: not sharded */
 	int jobs;			/* compression threads: --jobs, else global.jobs */
 	int max_parallel;		/* the archive's fair use (tool/parallel.h) */
 	uint64_t max_memory;		/* 0: no limit */

@@ -24,6 +24,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
 	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
+	{ "zarr-format", required_argument, NULL, EM_OPT_ZARR_FORMAT },
+	{ "shard", required_argument, NULL, EM_OPT_SHARD },
 	{ "overwrite", no_argument, NULL, EM_OPT_OVERWRITE },
 	{ "wait", optional_argument, NULL, EM_OPT_WAIT },
 	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
@@ -39,10 +41,10 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
-	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	"       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
-	"       [--levels auto|N] [--downsample mean|mode|nearest]\n"
-	"       [--progress] [-q] [-v]\n";
+	"       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
+	"       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
+	"       [--wait[=SECONDS]] [--verify] [--levels auto|N]\n"
+	"       [--downsample mean|mode|nearest] [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -117,6 +119,16 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		if (o->max_download == 0)
 			return em_fail("--max-download must be more than 0");
 		return 1;
+	case EM_OPT_ZARR_FORMAT:
+		if (strcmp(arg, "2") != 0 && strcmp(arg, "3") != 0)
+			return em_fail("--zarr-format wants 2 or 3, not '%s'", arg);
+		o->zarr_format = arg[0] - '0';
+		return 1;
+	case EM_OPT_SHARD:
+		/* A shard is written whole from memory-bounded parts; 65536 keeps its index in range. */
+		if (em_parse_u64_list(arg, o->shard, 3, 1, 65536) < 0)
+			return em_fail_ctx("--shard wants Z,Y,X");
+		return 1;
 	case EM_OPT_OVERWRITE:
 		o->overwrite = 1;
 		return 1;
@@ -151,6 +163,21 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 }
 
 int
+em_fetch_check_shard(const uint64_t shard[3], const uint64_t chunks[3])
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (shard[i] % chunks[i] != 0)
+			return em_fail("shard shape %llu,%llu,%llu is not a multiple of the chunk "
+			    "shape %llu,%llu,%llu", (unsigned long long)shard[0],
+			    (unsigned long long)shard[1], (unsigned long long)shard[2],
+			    (unsigned long long)chunks[0], (unsigned long long)chunks[1],
+			    (unsigned long long)chunks[2]);
+	return 0;
+}
+
+int
 em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra,
     struct em_fetch_opts *o, void (*usage)(FILE *fp, int status))
 {
@@ -172,6 +199,19 @@ em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra
 	memset(&all[n], 0, sizeof(all[n]));
 	for (;;) {
 		c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, all, NULL);
+		if (c == -1 && o->shard[0] != 0) {
+			/* Both on the command line: a usage error (else the settings' check says). */
+			if (o->zarr_format == 2) {
+				em_err("--shard needs --zarr-format 3 (Zarr v2 has no shards)");
+				usage(stderr, EM_EXIT_USAGE);
+				exit(EM_EXIT_USAGE);
+			}
+			if (o->chunks[0] != 0 && em_fetch_check_shard(o->shard, o->chunks) < 0) {
+				em_err("%s", em_errmsg());
+				usage(stderr, EM_EXIT_USAGE);
+				exit(EM_EXIT_USAGE);
+			}
+		}
 		if (c == -1 || c >= EM_OPT_TOOL)
 			return c;
 		if (c == EM_OPT_HELP) {

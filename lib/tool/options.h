@@ -25,6 +25,8 @@ struct em_fetch_opts {
 	int verbose;		/* each -v */
 	const char *cacert;	/* --cacert FILE: trust this CA too (borrowed) */
 	uint64_t max_download;	/* --max-download SIZE: largest file without an expected size; 0 = unset */
+	int zarr_format;	/* --zarr-format 2|3; 0 = unset */
+	uint64_t shard[3];	/* --shard Z,Y,X (Zarr v3 shards); 0 = unset */
 	int overwrite;		/* --overwrite: replace a store written from another source */
 	double wait_s;		/* --wait[=SECONDS]: for the store's lock; 0 no, < 0 for ever */
 	int verify;		/* --verify: decode every chunk already in the store */
@@ -44,6 +46,8 @@ enum {
 	EM_OPT_URL,
 	EM_OPT_CACERT,
 	EM_OPT_MAX_DOWNLOAD,
+	EM_OPT_ZARR_FORMAT,
+	EM_OPT_SHARD,
 	EM_OPT_OVERWRITE,
 	EM_OPT_WAIT,
 	EM_OPT_VERIFY,
@@ -65,7 +69,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 20
+#define EM_FETCH_NLONGOPTS 22
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*
@@ -80,12 +84,19 @@ int em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg);
 #define EM_FETCH_MAX_TOOLOPTS 16
 
 /*
+ * The shard shape is whole chunks along every axis: 0, or -1 with a
+ * message naming both shapes.
+ */
+int em_fetch_check_shard(const uint64_t shard[3], const uint64_t chunks[3]);
+
+/*
  * getopt_long over the common options and the tool's own (extra, nextra
  * entries with codes from EM_OPT_TOOL up; one named as a common option
  * replaces it).  Common options are applied to o; --help calls
  * usage(stdout, 0) and --version prints the version and exits 0; a bad
  * value or an unknown option prints the reason and calls usage(stderr,
- * EM_EXIT_USAGE) (usage exits).  Returns the code of the next of the tool's
+ * EM_EXIT_USAGE) (usage exits), and so does --shard with --chunks that do
+ * not divide it.  Returns the code of the next of the tool's
  * own options (optarg set), or -1 when there are no more.
  */
 int em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra,

@@ -185,10 +185,11 @@ expect_rc 1 "a corrupt chunk is an error"
 expect_grep "corrupt zlib stream" "$SCRATCH/err" "the error says what is wrong"
 run zarrtool sha256 "$SCRATCH/nothing-here"
 expect_rc 1 "no store"
-expect_grep "not a Zarr v2 array or group" "$SCRATCH/err" "missing store named"
+expect_grep "not a Zarr array or group" "$SCRATCH/err" "missing store named"
+# Zarr v3 written by others is read (t/cmd/zarr3.sh has the rest).
 if [ -d "$TESTDATA/zarr3/zarrs_v3_zarr_python_array_none.zarr" ]; then
 	run zarrtool sha256 "$TESTDATA/zarr3/zarrs_v3_zarr_python_array_none.zarr"
-	expect_grep "Zarr v3" "$SCRATCH/err" "a Zarr v3 store is named as such"
+	expect_rc 0 "a Zarr v3 array of zarr-python is read"
 fi
 run zarrtool write --shape 40,33,70 --chunks 8,8,8 em.raw c_zstd.zarr
 expect_rc 1 "re-creating a store with other chunks is refused"

@@ -31,12 +31,14 @@ usage(FILE *fp, int status)
 	fputs("usage: zarrtool write [--dtype T] --shape S [--chunks C] [--codec NAME] [--level N]\n"
 	    "                      [--sep /|.] [--fill V] [--jobs N] [--bare] [--voxel Z,Y,X]\n"
 	    "                      [--boxes B] [--planes N] [--skip-fill] [--no-resume]\n"
-	    "                      [--throttle-ms N] [--stats] RAW STORE\n"
+	    "                      [--throttle-ms N] [--stats] [--zarr-format 2|3]\n"
+	    "                      [--shard Z,Y,X] RAW STORE\n"
 	    "       zarrtool read [--threads N] STORE OUT\n"
 	    "       zarrtool sha256 [--threads N] STORE\n"
 	    "       zarrtool box STORE START COUNT OUT\n"
 	    "       zarrtool info STORE\n"
 	    "       zarrtool minmem [--dtype T] --shape S [--chunks C] [--jobs N] [--boxes B]\n"
+	    "                       [--shard Z,Y,X]\n"
 	    "       zarrtool codecbench [--codec NAME] [--level N] [--chunks C] [--threads N] RAW\n"
 	    "       zarrtool hashbench RAW\n",
 	    fp);
@@ -103,7 +105,7 @@ read_raw_box(int fd, int n, size_t isz, const uint64_t *shape, const uint64_t *s
 }
 
 enum { O_DTYPE = 256, O_SHAPE, O_CHUNKS, O_CODEC, O_LEVEL, O_SEP, O_FILL, O_JOBS, O_BARE,
-	O_VOXEL, O_BOXES, O_PLANES, O_SKIPFILL, O_NORESUME, O_THROTTLE, O_STATS, O_THREADS };
+	O_VOXEL, O_BOXES, O_PLANES, O_SKIPFILL, O_NORESUME, O_THROTTLE, O_STATS, O_THREADS, O_FORMAT, O_SHARD };
 
 static const struct option longopts[] = {
 	{ "dtype", required_argument, NULL, O_DTYPE },
@@ -123,6 +125,8 @@ static const struct option longopts[] = {
 	{ "throttle-ms", required_argument, NULL, O_THROTTLE },
 	{ "stats", no_argument, NULL, O_STATS },
 	{ "threads", required_argument, NULL, O_THREADS },
+	{ "zarr-format", required_argument, NULL, O_FORMAT },
+	{ "shard", required_argument, NULL, O_SHARD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -130,7 +134,8 @@ static const struct option longopts[] = {
 struct args {
 	enum em_dtype dtype;
 	uint64_t shape[EM_ZARR_MAXDIM], chunks[EM_ZARR_MAXDIM], boxes[EM_ZARR_MAXDIM];
-	int ndim, nchunks, nboxes;
+	uint64_t shard[EM_ZARR_MAXDIM];
+	int ndim, nchunks, nboxes, nshard, format;
 	const char *codec;
 	int level, jobs, bare, planes, stats, threads, have_fill;
 	double fill, voxel[3];
@@ -158,6 +163,10 @@ cmd_write(struct args *g, const char *raw, const char *store)
 		return 2;
 	}
 	m.sep = g->sep;
+	if (em_zarr_meta_set_format(&m, g->format, g->nshard ? g->shard : NULL) < 0) {
+		em_err("bad array: %s", em_errmsg());
+		return 2;
+	}
 	if ((g->bare ? em_zarr_create_array(store, &m) :
 	    em_zarr_create(store, &m, g->have_voxel ? g->voxel : NULL, "zarrtool")) < 0) {
 		em_err("cannot create '%s': %s", store, em_errmsg());
@@ -217,8 +226,9 @@ cmd_write(struct args *g, const char *raw, const char *store)
 	if (em_zwriter_finish(w, &st) < 0)
 		goto fail;
 	if (g->stats)
-		fprintf(stderr, "written=%llu present=%llu fill=%llu in=%llu out=%llu peak=%llu\n",
-		    (unsigned long long)st.chunks_written, (unsigned long long)st.chunks_present,
+		fprintf(stderr, "written=%llu shards=%llu present=%llu fill=%llu in=%llu out=%llu "
+		    "peak=%llu\n", (unsigned long long)st.chunks_written,
+		    (unsigned long long)st.shards_written, (unsigned long long)st.chunks_present,
 		    (unsigned long long)st.chunks_fill, (unsigned long long)st.bytes_in,
 		    (unsigned long long)st.bytes_out, (unsigned long long)st.peak_buffer);
 	rc = 0;
@@ -497,6 +507,7 @@ main(int argc, char **argv)
 	g.planes = 1;
 	g.sep = '/';
 	g.threads = 2;
+	g.format = 2;
 	if (argc < 2)
 		usage(stderr, 2);
 	cmd = argv[1];
@@ -590,6 +601,15 @@ main(int argc, char **argv)
 			if (em_parse_int(optarg, 0, 16, &g.threads) < 0)
 				em_die(2, "bad --threads '%s'", optarg);
 			break;
+		case O_FORMAT:
+			if (em_parse_int(optarg, 2, 3, &g.format) < 0)
+				em_die(2, "bad --zarr-format '%s'", optarg);
+			break;
+		case O_SHARD:
+			if (parse_dims(optarg, g.shard, &g.nshard) < 0)
+				em_die(2, "bad --shard '%s': %s", optarg, em_errmsg());
+			g.format = 3;
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -634,7 +654,8 @@ main(int argc, char **argv)
 		struct em_zarr_meta m;
 		struct em_codec cd;
 		if (em_codec_from_name(g.codec, g.level, &cd) < 0 ||
-		    em_zarr_meta_init(&m, g.ndim, g.shape, g.chunks, g.dtype, &cd) < 0)
+		    em_zarr_meta_init(&m, g.ndim, g.shape, g.chunks, g.dtype, &cd) < 0 ||
+		    em_zarr_meta_set_format(&m, g.format, g.nshard ? g.shard : NULL) < 0)
 			em_die(2, "bad array: %s", em_errmsg());
 		printf("%llu\n", (unsigned long long)em_zwriter_min_memory(&m, g.jobs,
 		    g.nboxes ? g.boxes : NULL));
