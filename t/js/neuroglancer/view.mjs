@@ -25,13 +25,19 @@ const browser = await chromium.launch({
 	executablePath,
 	headless: true,
 	// WebGL2 without a GPU: chromium's software renderer (SwiftShader through ANGLE).
+	// As root (CI), chromium runs only without its sandbox; a container's small /dev/shm
+	// would crash it.
 	args: ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
-		"--no-sandbox"],
+		"--no-sandbox", "--disable-dev-shm-usage"],
+	timeout: timeoutMs,
 });
 let rc = 1;
 try {
 	const page = await browser.newPage({ viewport: { width: 800, height: 600 },
 		deviceScaleFactor: 1 });
+	// On a loaded machine, compiling the bundle and the viewer's shaders in software takes
+	// longer than playwright's 30 s default.
+	page.setDefaultTimeout(timeoutMs);
 	const log = [];
 	page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
 	page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
