@@ -137,6 +137,14 @@ respond_body(struct MHD_Connection *c, struct req *r, int status, const char *ct
 	if (ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "em-origin");
+	/*
+	 * Anyone may read, as the archives' public buckets let a viewer on another origin
+	 * (neuroglancer's page) read their stores; the headers a ranged or cached read needs
+	 * are exposed to its scripts.
+	 */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_EXPOSE_HEADERS,
+	    "Content-Length, Content-Range, Content-Type, ETag, Last-Modified, Accept-Ranges");
 	if (out != NULL) {
 		/* The caller adds headers and queues it. */
 		*out = resp;
@@ -190,6 +198,38 @@ respond_fault_status(struct MHD_Connection *c, struct req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
 	ret = MHD_queue_response(c, (unsigned)r->fx.status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/*
+ * A CORS preflight: a page on another origin may GET and HEAD with any request header (a
+ * Range, say), and, asked by a public page (Private Network Access), read from loopback.
+ */
+static enum MHD_Result
+respond_preflight(struct MHD_Connection *c, struct req *r)
+{
+	struct MHD_Response *resp;
+	const char *hdrs, *pna;
+	enum MHD_Result ret;
+
+	free(r->body.mem);
+	r->body.mem = NULL;
+	r->body.len = 0;
+	if (respond_body(c, r, 204, NULL, &resp) == MHD_NO)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_METHODS,
+	    "GET, HEAD, OPTIONS");
+	hdrs = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_HEADERS);
+	if (hdrs != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_HEADERS, hdrs);
+	pna = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Access-Control-Request-Private-Network");
+	if (pna != NULL && strcmp(pna, "true") == 0)
+		MHD_add_response_header(resp, "Access-Control-Allow-Private-Network", "true");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCESS_CONTROL_MAX_AGE, "86400");
+	ret = MHD_queue_response(c, 204, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -324,6 +364,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (r->fx.status)
 		return respond_fault_status(c, r);
 
+	if (strcmp(method, "OPTIONS") == 0)
+		return respond_preflight(c, r);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return respond_text(c, r, 405, "text/plain", "method not allowed\n");
 	if (strncmp(url, "/empiar/api/entry/", 18) == 0)

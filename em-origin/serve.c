@@ -73,6 +73,18 @@ ctype_of(const char *path)
 		return "text/plain";
 	if (strcmp(dot, ".tif") == 0 || strcmp(dot, ".tiff") == 0)
 		return "image/tiff";
+	/* A web viewer served from a directory: browsers run scripts and WebAssembly only
+	 * with their own types. */
+	if (strcmp(dot, ".js") == 0 || strcmp(dot, ".mjs") == 0)
+		return "text/javascript";
+	if (strcmp(dot, ".css") == 0)
+		return "text/css";
+	if (strcmp(dot, ".wasm") == 0)
+		return "application/wasm";
+	if (strcmp(dot, ".svg") == 0)
+		return "image/svg+xml";
+	if (strcmp(dot, ".png") == 0)
+		return "image/png";
 	return "application/octet-stream";
 }
 
