@@ -286,6 +286,11 @@ em_remote_open(struct em_http *h, const char *url, const char *level)
 			em_fail("'%s': a chunk dimension is 0", r->url);
 			goto fail;
 		}
+	/* Every format's metadata: an absurd array is refused before a chunk is asked for. */
+	if (em_zarr_check_size(r->in.ndim, r->in.shape, r->in.chunks) < 0) {
+		em_fail_ctx("'%s'", r->url);
+		goto fail;
+	}
 	r->in.format_name = r->in.format == EM_REMOTE_ZARR2 ? "zarr2" :
 	    r->in.format == EM_REMOTE_ZARR3 ? "zarr3" : "n5";
 	/* Voxel size: the group's multiscales, else the array's own attributes. */

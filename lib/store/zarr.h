@@ -37,6 +37,13 @@ struct em_zarr_meta {
  */
 int em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
     const uint64_t *chunks, enum em_dtype dtype, const struct em_codec *codec);
+/*
+ * Whether an array of this shape and chunks is within EM_ZARR_MAX_ELEMENTS
+ * elements and EM_ZARR_MAX_CHUNKS chunks (core/limits.h): 0, or -1 giving
+ * the numbers.  em_zarr_meta_init and em_zarr_meta_from_json check it; the
+ * remote readers check every format's metadata with it.
+ */
+int em_zarr_check_size(int ndim, const uint64_t *shape, const uint64_t *chunks);
 /* Set the fill value from a number (rounded/clamped into the dtype; NaN allowed for floats). */
 int em_zarr_meta_set_fill(struct em_zarr_meta *m, double v);
 /* Bytes of one decoded chunk (prod(chunks) * itemsize). */
