@@ -161,6 +161,14 @@
 /* PCRE2 backtracking steps per match: a pattern/value pair past it is an error, not a hang. */
 #define EM_JSCHEMA_REGEX_MATCH_LIMIT 1000000
 
+/* ---- the block fetchers (tool/blockfetch.h) ---- */
+/*
+ * Missing blocks held back, not yet filled, while no block of the box has
+ * been found (so that a box where nothing is found writes nothing): past
+ * this many (6 MiB of them) they are filled after all.
+ */
+#define EM_BLOCKFETCH_MAX_DEFERRED 65536
+
 /* ---- the store's chunk journal (store/journal.h) ---- */
 /*
  * Chunks of one array a writer keeps track of (4 bytes each in memory): 2^26

@@ -108,6 +108,12 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		if (o->max_download == 0)
 			return em_fail("--max-download must be more than 0");
 		return 1;
+	case EM_OPT_STRICT:
+		o->strict = 1;
+		return 1;
+	case EM_OPT_PARTIAL:
+		o->partial = 1;
+		return 1;
 	default:
 		return 0;
 	}

@@ -25,6 +25,8 @@ struct em_fetch_opts {
 	int verbose;		/* each -v */
 	const char *cacert;	/* --cacert FILE: trust this CA too (borrowed) */
 	uint64_t max_download;	/* --max-download SIZE: largest file without an expected size; 0 = unset */
+	int strict;		/* --strict (block fetchers): a chunk the server does not have fails */
+	int partial;		/* --partial (fetch-empiar): files missing from the listing do not */
 };
 
 /* Codes of the long-only options, above any short option character. */
@@ -41,8 +43,19 @@ enum {
 	EM_OPT_MAX_DOWNLOAD,
 	EM_OPT_HELP,
 	EM_OPT_VERSION,
+	EM_OPT_STRICT,
+	EM_OPT_PARTIAL,
 	EM_OPT_TOOL = 0x200	/* a tool's own long options start here */
 };
+
+/*
+ * Options only some fetchers take: such a tool puts the entry among its
+ * own (em_fetch_getopt applies it to the em_fetch_opts like a common one)
+ * and names it in its usage.  --strict: the block fetchers; --partial:
+ * fetch-empiar.
+ */
+#define EM_FETCH_OPT_STRICT { "strict", no_argument, NULL, EM_OPT_STRICT }
+#define EM_FETCH_OPT_PARTIAL { "partial", no_argument, NULL, EM_OPT_PARTIAL }
 
 /* The compressors a fetcher accepts, as named on the command line. */
 extern const char *const em_compressor_names[];
