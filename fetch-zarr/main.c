@@ -28,7 +28,8 @@ usage(FILE *fp, int status)
 	    "usage: fetch-zarr [URL] [--level PATH] [--box Z0:Z1,Y0:Y1,X0:X1] [--strict] [--id ID]\n"
 	    "       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--compressor-level N]\n"
 	    "       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	    "       [--max-download SIZE] [--progress] [-q] [-v]\n");
+	    "       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
+	    "       [--progress] [-q] [-v]\n");
 	exit(status);
 }
 

@@ -63,6 +63,14 @@ expect_nogrep() {
 	if grep -q -e "$1" "$2"; then fail "$3: unexpected '$1' in $2"; else ok "$3"; fi
 }
 
+# same_store A B: the two stores hold the same arrays and metadata, byte for byte.  What a
+# store keeps of its own history is left out: its manifest and records (*.json: the URLs
+# and times of the run that wrote it) and its chunk journals (*.chunks*: in the order the
+# chunks finished).
+same_store() {
+	diff -r -x '*.json' -x '*.chunks' -x '*.chunks.*' "$1" "$2" >/dev/null 2>&1
+}
+
 # Call last: exit status of the test.
 done_testing() {
 	echo "$NOK passed, $NFAIL failed"

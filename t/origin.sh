@@ -59,3 +59,15 @@ log_count() {
 	log_settle
 	grep -E -c -e "$1" "$ORIGIN_LOG"
 }
+
+# restart_origin NAME [em-origin options...]: stops the origin last started and starts
+# another on the same port, so that a re-run asks the same URLs (a store is resumed only
+# from the source it names).
+restart_origin() {
+	_port=${ORIGIN_URL#http://127.0.0.1:}
+	_port=${_port%%/*}
+	kill "$ORIGIN_PID" 2>/dev/null && wait "$ORIGIN_PID" 2>/dev/null
+	_n=$1
+	shift
+	start_origin "$_n" --port "$_port" "$@"
+}

@@ -1,9 +1,12 @@
 /* fsutil.c - atomic file replacement and directory creation */
+#define _GNU_SOURCE	/* renameat2 */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -246,4 +249,65 @@ em_du(const char *path, unsigned long long *bytes)
 	rc = du_walk(&b, bytes, 0);
 	em_buf_release(&b);
 	return rc;
+}
+
+static int
+remove_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+		return em_fail_errno("cannot remove '%s'", path);
+	return 0;
+}
+
+int
+em_remove_tree(const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : em_fail_errno("cannot stat '%s'", path);
+	if (!S_ISDIR(sb.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ?
+		    em_fail_errno("cannot remove '%s'", path) : 0;
+	/* Depth first, never across a symbolic link or onto another filesystem. */
+	return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 ? -1 : 0;
+}
+
+int
+em_swap_dirs(const char *from, const char *to)
+{
+	char *old;
+	size_t n;
+
+#ifdef RENAME_EXCHANGE
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return em_fail_errno("cannot put '%s' in the place of '%s'", from, to);
+#endif
+	n = strlen(from) + 5;
+	if ((old = malloc(n)) == NULL)
+		return em_fail("out of memory");
+	snprintf(old, n, "%s.old", from);
+	if (em_remove_tree(old) < 0 || rename(to, old) < 0) {
+		free(old);
+		return em_fail_errno("cannot move '%s' aside", to);
+	}
+	if (rename(from, to) < 0) {
+		int e = errno;
+
+		(void)rename(old, to);
+		free(old);
+		errno = e;
+		return em_fail_errno("cannot put '%s' in the place of '%s'", from, to);
+	}
+	if (rename(old, from) < 0) {
+		em_fail_errno("cannot move '%s' to '%s'", old, from);
+		free(old);
+		return -1;
+	}
+	free(old);
+	return 0;
 }

@@ -37,5 +37,16 @@ int em_write_all(int fd, const void *p, size_t n);
 int em_exists(const char *path);
 /* Total size of the regular files under path (a file or a directory tree). */
 int em_du(const char *path, unsigned long long *bytes);
+/* Remove path and everything under it (symbolic links are removed, not followed); gone is fine. */
+int em_remove_tree(const char *path);
+/*
+ * Put directory from in the place of directory to in one step, as readers
+ * see it: to's old tree ends up at from (for the caller to remove).  Where
+ * the filesystem cannot exchange two names atomically (renameat2
+ * RENAME_EXCHANGE: not NFS before Linux 6.x, not every FUSE), to is first
+ * renamed to from's name + ".old" and back on failure, so a reader may
+ * find no directory at to for an instant, never a mix of the two trees.
+ */
+int em_swap_dirs(const char *from, const char *to);
 
 #endif

@@ -100,6 +100,9 @@ em_status_allowed(enum em_status from, enum em_status to)
 		return to == EM_STATUS_PENDING || to == EM_STATUS_PROCESSING;
 	if (to == EM_STATUS_FAILED || to == EM_STATUS_CANCELLED)
 		return 1;
+	/* A finished fetch awaiting em-meta, taken up again by the next run of the volume. */
+	if (from == EM_STATUS_SAVING_DATA && to == EM_STATUS_PROCESSING)
+		return 1;
 	return (int)to == (int)from + 1 && to != EM_STATUS_PENDING;
 }
 
@@ -276,8 +279,8 @@ em_record_note_attempt(json_t *rec, enum em_status outcome, const char *started,
 		return em_fail("an attempt is noted only when it failed or was cancelled");
 	if (em_record_status(rec, &st) < 0)
 		return -1;
-	if (st != EM_STATUS_COMPLETE)
-		return em_fail("an attempt is noted beside a complete outcome only, not '%s'",
+	if (st != EM_STATUS_COMPLETE && st != EM_STATUS_SAVING_DATA)
+		return em_fail("an attempt is noted beside a complete or saving-data outcome only, not '%s'",
 		    em_status_name(st));
 	if (outcome == EM_STATUS_FAILED && (error == NULL || *error == '\0'))
 		return em_fail("a failed attempt needs an error message");
@@ -639,6 +642,20 @@ em_record_start(json_t *rec)
 
 	if (em_record_status(rec, &st) < 0)
 		return -1;
+	/*
+	 * The store's lock is held (tool/fetch.h): no other run is writing, so
+	 * a run still processing was killed.  One saving-data with every chunk
+	 * done finished its fetch and waits for em-meta: this run goes on with
+	 * it, it did not fail.
+	 */
+	if (st == EM_STATUS_SAVING_DATA) {
+		const json_t *p = json_object_get(rec, "progress");
+		const json_t *done = json_object_get(p, "chunks_done");
+
+		if (json_is_integer(done) && json_equal((json_t *)done,
+		    json_object_get(p, "chunks_total")))
+			return em_record_set_status(rec, EM_STATUS_PROCESSING, NULL);
+	}
 	if (st == EM_STATUS_PROCESSING || st == EM_STATUS_SAVING_DATA) {
 		snprintf(why, sizeof(why), "the run did not finish (it stopped in status '%s')",
 		    em_status_name(st));

@@ -494,6 +494,19 @@ load_validator(const char *vpath, char **out)
 	return 1;
 }
 
+/* The validator a whole download keeps beside it ("<dest>.validator"), into info. */
+static void
+kept_validator(const char *dest, struct em_http_dl *info)
+{
+	char path[4200], *v = NULL;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.validator", dest) >= sizeof(path))
+		return;
+	if (load_validator(path, &v) == 1)
+		snprintf(info->validator, sizeof(info->validator), "%s", v);
+	free(v);
+}
+
 /* The first body bytes of an attempt: decide where they go from the status. */
 static int
 begin_body(struct xfer *x)
@@ -1423,6 +1436,7 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 			if (stat(dest, &st) == 0)
 				info->size = (uint64_t)st.st_size;
 			info->was_complete = 1;
+			kept_validator(dest, info);
 			return 0;
 		}
 	}
@@ -1520,8 +1534,16 @@ em_http_download(struct em_http *h, const char *url, const char *dest,
 		em_fail_errno("cannot rename '%s' to '%s'", part, dest);
 		goto out;
 	}
-	if (x->vpath != NULL)
-		unlink(x->vpath);
+	if (x->vpath != NULL) {
+		/* What the whole file's bytes came with, for the store's manifest. */
+		char kept[4200];
+
+		snprintf(info->validator, sizeof(info->validator), "%s",
+		    x->validator != NULL && x->validator[0] ? x->validator : response_validator(x));
+		if ((size_t)snprintf(kept, sizeof(kept), "%s.validator", dest) >= sizeof(kept) ||
+		    rename(x->vpath, kept) == -1)
+			unlink(x->vpath);
+	}
 	info->size = x->have;
 	ret = 0;
 out:

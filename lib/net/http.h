@@ -109,6 +109,12 @@ struct em_http_dl {
 	int requests;			/* HTTP requests made */
 	int restarted;			/* the server ignored the range: started over */
 	int was_complete;		/* dest was already there and matched the check */
+	/*
+	 * The ETag (strong) or Last-Modified the file's bytes came with, kept
+	 * beside it as "<dest>.validator" for later runs; "" when the server
+	 * gave neither or the file is not from HTTP.
+	 */
+	char validator[256];
 };
 
 /*
@@ -127,7 +133,9 @@ struct em_http_dl {
  * Content-Length/Content-Range and check, the SHA-256 against check, and
  * the file renamed to dest.  A file failing the size or checksum check is
  * removed.  When dest exists and a check with a size or checksum is given
- * that it passes, nothing is fetched.  info may be NULL.
+ * that it passes, nothing is fetched.  The validator of a whole file stays
+ * beside it ("<dest>.validator"; the caller removes it with the file).
+ * info may be NULL.
  */
 int em_http_download(struct em_http *h, const char *url, const char *dest,
     const struct em_http_check *check, struct em_http_dl *info);

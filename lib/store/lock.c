@@ -1,6 +1,8 @@
 /* lock.c - one writer per store (or per part of a store): a lock beside it that names its holder */
 /* F_OFD_SETLK and F_OFD_GETLK are Linux extensions. */
 #define _GNU_SOURCE
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -146,15 +148,28 @@ em_store_lock(const char *path, int part, double wait_s)
 
 	if (lock_path(path, lp, sizeof(lp)) < 0)
 		return NULL;
+reopen:
 	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0) {
 		em_fail_errno("cannot open '%s'", lp);
 		return NULL;
 	}
 	for (;;) {
+		struct stat a, b;
+
 		if ((r = try_lock(fd, part, who, sizeof(who))) < 0)
 			goto fail;
-		if (r == 0)
-			break;
+		if (r == 0) {
+			/*
+			 * The holder before us may have removed the file (a run that
+			 * left nothing of its volume): a lock on the removed file
+			 * guards nothing, so take the one on the file there now.
+			 */
+			if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_ino == b.st_ino &&
+			    a.st_dev == b.st_dev)
+				break;
+			close(fd);
+			goto reopen;
+		}
 		if (em_interrupted() || (wait_s >= 0 && waited >= wait_s)) {
 			if (who[0] != '\0') {
 				char *sp = strchr(who, ' ');
@@ -200,6 +215,19 @@ em_store_lock(const char *path, int part, double wait_s)
 fail:
 	close(fd);
 	return NULL;
+}
+
+void
+em_store_unlock_remove(struct em_store_lock *l, const char *path)
+{
+	char lp[EM_FETCH_PATH_MAX];
+
+	if (l == NULL)
+		return;
+	/* Only a whole-store holder may: parts share the file. */
+	if (l->part == EM_LOCK_WHOLE && lock_path(path, lp, sizeof(lp)) == 0)
+		(void)unlink(lp);
+	em_store_unlock(l);
 }
 
 void

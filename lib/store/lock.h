@@ -37,6 +37,13 @@ struct em_store_lock *em_store_lock(const char *path, int part, double wait_s);
 /* Release and free (NULL is fine).  The lock file stays: removing it would race a waiter. */
 void em_store_unlock(struct em_store_lock *l);
 
+/*
+ * Release a whole-store lock and remove its file, for a run that leaves
+ * nothing of its volume behind (a waiter then takes the lock of a new file:
+ * em_store_lock checks that the file it locked is still the one there).
+ */
+void em_store_unlock_remove(struct em_store_lock *l, const char *path);
+
 /* "host pid" of the holder of the given part's lock (or the whole), "" when free. */
 int em_store_lock_holder(const char *path, int part, char *buf, size_t n);
 

@@ -50,6 +50,33 @@ em_manifest_set(json_t *m, enum em_manifest_section s, const char *key, json_t *
 	return 0;
 }
 
+json_t *
+em_manifest_section(json_t *m, enum em_manifest_section s)
+{
+	json_t *sec = json_object_get(m, section_name[s]);
+
+	return json_is_object(sec) ? sec : NULL;
+}
+
+int
+em_manifest_merge(json_t *into, const json_t *from)
+{
+	for (size_t i = 0; i < sizeof(section_name) / sizeof(section_name[0]); i++) {
+		json_t *si = json_object_get(into, section_name[i]);
+		const json_t *sf = json_object_get(from, section_name[i]);
+		const char *key;
+		json_t *v;
+
+		if (!json_is_object(si) || !json_is_object(sf))
+			continue;
+		json_object_foreach((json_t *)sf, key, v)
+			if (json_object_get(si, key) == NULL &&
+			    json_object_set(si, key, v) != 0)
+				return em_fail("out of memory");
+	}
+	return 0;
+}
+
 int
 em_manifest_set_str(json_t *m, enum em_manifest_section s, const char *key, const char *v)
 {

@@ -35,6 +35,11 @@ int em_manifest_set(json_t *m, enum em_manifest_section s, const char *key, json
 /* The same for a string (NULL leaves the key out). */
 int em_manifest_set_str(json_t *m, enum em_manifest_section s, const char *key, const char *v);
 
+/* Section s of m (borrowed), NULL if m has none. */
+json_t *em_manifest_section(json_t *m, enum em_manifest_section s);
+/* Add to into every key of from's sections that into does not have: 0, or -1 when out of memory. */
+int em_manifest_merge(json_t *into, const json_t *from);
+
 /*
  * The manifest of the store at path: 1 with *out a new reference, 0 when
  * the store has none (*out NULL), -1 when it is unreadable or not a

@@ -1,5 +1,8 @@
 /* fetch.c - what every fetcher does around its transfer: settings, the record's life, the store, the stub */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,9 @@
 #include "core/jsonio.h"
 #include "core/parse.h"
 #include "meta/record.h"
+#include "store/journal.h"
+#include "store/lock.h"
+#include "store/manifest.h"
 #include "core/version.h"
 #include "core/banned.h"
 
@@ -143,6 +149,11 @@ unsave(struct em_fetch *f)
 	if (f->saved && unlink(f->recpath) < 0 && errno != ENOENT)
 		em_log(EM_LOG_WARN, "cannot remove '%s': %s", f->recpath, strerror(errno));
 	f->saved = 0;
+	if (em_exists(f->store) == 0) {
+		/* Nothing of the volume is left: neither is its lock file. */
+		em_store_unlock_remove(f->lock, f->store);
+		f->lock = NULL;
+	}
 	if (f->made_root)
 		(void)rmdir(f->root);	/* only if this run left it empty */
 	f->made_root = 0;
@@ -162,6 +173,92 @@ em_fetch_touch(struct em_fetch *f)
 	return 0;
 }
 
+/* The store of the last volume closed, its journal and lock released. */
+static void
+close_store(struct em_fetch *f)
+{
+	em_zwriter_free(f->w);
+	f->w = NULL;
+	em_zarr_close(f->arr);
+	f->arr = NULL;
+	em_journal_close(f->journal);
+	f->journal = NULL;
+	em_store_unlock(f->lock);
+	f->lock = NULL;
+	json_decref(f->manifest);
+	f->manifest = NULL;
+	f->overwriting = 0;
+	f->no_validators = f->no_mtimes = 0;
+}
+
+/* Append v (stolen) to the array version.key, made if missing. */
+static int
+append(struct em_fetch *f, const char *key, json_t *v)
+{
+	json_t *o = em_manifest_section(f->manifest, EM_MANIFEST_VERSION), *a;
+
+	if (o == NULL || v == NULL) {
+		json_decref(v);
+		return em_fail("out of memory");
+	}
+	if ((a = json_object_get(o, key)) == NULL &&
+	    ((a = json_array()) == NULL || json_object_set_new(o, key, a) < 0)) {
+		json_decref(v);
+		return em_fail("out of memory");
+	}
+	return json_array_append_new(a, v) < 0 ? em_fail("out of memory") : 0;
+}
+
+int
+em_fetch_note_file(struct em_fetch *f, const char *url, uint64_t size, const char *validator,
+    const char *local_path)
+{
+	struct stat sb;
+	char mt[64];
+
+	if (f->manifest == NULL)
+		return em_fail("no volume named yet");
+	/*
+	 * One array per kind of evidence, left out as soon as one file lacks
+	 * it, so that two runs compare on what both know of every file.
+	 */
+	if (append(f, "sizes", json_integer((json_int_t)size)) < 0)
+		return -1;
+	if (!f->no_validators) {
+		if (validator == NULL || *validator == '\0') {
+			json_object_del(em_manifest_section(f->manifest, EM_MANIFEST_VERSION),
+			    "validators");
+			f->no_validators = 1;
+		} else if (append(f, "validators", json_string(validator)) < 0) {
+			return -1;
+		}
+	}
+	if (!f->no_mtimes) {
+		if (local_path == NULL || stat(local_path, &sb) < 0) {
+			json_object_del(em_manifest_section(f->manifest, EM_MANIFEST_VERSION),
+			    "mtimes");
+			f->no_mtimes = 1;
+		} else {
+			snprintf(mt, sizeof(mt), "%lld.%09ld", (long long)sb.st_mtim.tv_sec,
+			    (long)sb.st_mtim.tv_nsec);
+			if (append(f, "mtimes", json_string(mt)) < 0)
+				return -1;
+		}
+	}
+	(void)url;	/* the URLs come from the record's source_files */
+	return 0;
+}
+
+int
+em_fetch_note_source(struct em_fetch *f, const char *key, json_t *value)
+{
+	if (f->manifest == NULL) {
+		json_decref(value);
+		return em_fail("no volume named yet");
+	}
+	return em_manifest_set(f->manifest, EM_MANIFEST_SOURCE, key, value);
+}
+
 int
 em_fetch_set_id(struct em_fetch *f, const char *id)
 {
@@ -169,14 +266,15 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	json_t *params;
 	int e;
 
+	if (strlen(id) > EM_ID_MAX)
+		/* Never cut: two long ids that share a beginning would share a store. */
+		return em_fail("the id '%.40s...' is %zu characters long; an id has at most %d",
+		    id, strlen(id), EM_ID_MAX);
 	if (!em_id_ok(id))
 		return em_fail("'%s' is not a usable volume id (letters, digits, '.', '_', '-')",
 		    id);
 	/* A second volume in the same run: the first one's store is closed. */
-	em_zwriter_free(f->w);
-	f->w = NULL;
-	em_zarr_close(f->arr);
-	f->arr = NULL;
+	close_store(f);
 	if (f->display == NULL)
 		em_progress_init(&f->progress);
 	snprintf(f->id, sizeof(f->id), "%s", id);
@@ -189,7 +287,7 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	f->rec = NULL;
 	json_decref(f->prev);
 	f->prev = NULL;
-	f->touched = f->saved = f->made_root = 0;
+	f->touched = f->saved = f->made_root = f->refused = 0;
 	if (em_time_now_rfc3339(f->started, sizeof(f->started)) < 0)
 		return -1;
 	if ((e = em_exists(f->root)) < 0)
@@ -197,6 +295,21 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	if (em_mkdir_p(f->root) < 0)
 		return -1;
 	f->made_root = e == 0;
+	/*
+	 * One writer per store, taken before the record is read: a second run
+	 * of the same id neither mixes its chunks into the store nor takes the
+	 * first one's unfinished run for a failed one.
+	 */
+	f->lock = em_store_lock(f->store, EM_LOCK_WHOLE, f->opts->wait_s);
+	if (f->lock == NULL) {
+		if (f->made_root)
+			(void)rmdir(f->root);
+		f->made_root = 0;
+		return -1;
+	}
+	snprintf(f->build, sizeof(f->build), "%s", f->store);
+	if ((f->manifest = em_manifest_new()) == NULL)
+		return em_fail("out of memory");
 	/*
 	 * The record is <root>/<id>.json (root already names the source), so
 	 * em_record_load_or_new(), which adds <source>/, is not the one.
@@ -247,6 +360,137 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	return 0;
 }
 
+/* The archive's own identifiers among the record's "archive" facts (titles and DOIs may be edited). */
+static const char *const archive_ids[] = {
+	"accession", "dataset", "dataset_id", "study", "file", "image_id", "server", "uuid",
+	"instance", "box_xyz", NULL
+};
+
+/* What this run writes from, into f->manifest: the record's source facts and the write parameters. */
+static int
+describe_run(struct em_fetch *f, const struct em_zarr_meta *m)
+{
+	json_t *src = em_manifest_section(f->manifest, EM_MANIFEST_SOURCE);
+	json_t *wr = em_manifest_section(f->manifest, EM_MANIFEST_WRITE);
+	const json_t *arch = json_object_get(f->rec, "archive");
+	const json_t *files = json_object_get(f->rec, "source_files");
+	const json_t *sm = json_object_get(f->rec, "source_metadata"), *v;
+	json_t *urls, *ids, *a;
+	size_t i;
+
+	if (src == NULL || wr == NULL)
+		return em_fail("out of memory");
+	json_object_set_new(src, "source", json_string(f->source));
+	json_object_set_new(src, "id", json_string(f->id));
+	if ((v = json_object_get(f->rec, "download_url")) != NULL)
+		json_object_set(src, "download_url", (json_t *)v);
+	if (json_array_size(files) > 0) {
+		urls = json_array();
+		json_array_foreach(files, i, v)
+			json_array_append(urls, json_object_get(v, "url"));
+		json_object_set_new(src, "files", urls);
+	}
+	if (json_is_object(arch)) {
+		ids = json_object();
+		for (i = 0; archive_ids[i] != NULL; i++)
+			if ((v = json_object_get(arch, archive_ids[i])) != NULL)
+				json_object_set(ids, archive_ids[i], (json_t *)v);
+		json_object_set_new(src, "archive", ids);
+	}
+	if ((v = json_object_get(sm, "box")) != NULL)
+		json_object_set(src, "box", (json_t *)v);
+	a = json_array();
+	for (i = 0; i < (size_t)m->ndim; i++)
+		json_array_append_new(a, json_integer((json_int_t)m->shape[i]));
+	json_object_set_new(wr, "shape", a);
+	a = json_array();
+	for (i = 0; i < (size_t)m->ndim; i++)
+		json_array_append_new(a, json_integer((json_int_t)m->chunks[i]));
+	json_object_set_new(wr, "chunks", a);
+	json_object_set_new(wr, "data_type", json_string(em_dtype_name(m->dtype)));
+	json_object_set_new(wr, "codec", f->codec.id == EM_CODEC_RAW ?
+	    json_pack("{s:s}", "name", f->codec_name) :
+	    json_pack("{s:s, s:i}", "name", f->codec_name, "level", f->codec.level));
+	json_object_set_new(wr, "zarr_format", json_integer(2));
+	return 0;
+}
+
+/*
+ * Where this run's chunks go, from the store's manifest: into the store
+ * (made anew, or resumed when its manifest agrees with this run's) or,
+ * with --overwrite, into <store>.new beside it.  A store whose manifest
+ * disagrees is refused unless --overwrite.  *fresh: the array has no
+ * chunk yet (its journal starts empty).
+ */
+static int
+place(struct em_fetch *f, int *fresh)
+{
+	char why[1024];
+	json_t *was = NULL;
+	int e, r;
+
+	*fresh = 0;
+	snprintf(f->build, sizeof(f->build), "%s", f->store);
+	if ((e = em_exists(f->store)) < 0)
+		return -1;
+	if (e == 0) {
+		*fresh = 1;
+		return 0;
+	}
+	r = em_manifest_load(f->store, &was);
+	if (r < 0 && !f->opts->overwrite)
+		return em_fail_ctx("cannot tell what '%s' was written from (--overwrite replaces "
+		    "it)", f->store);
+	if (r == 0 && !f->opts->overwrite) {
+		/*
+		 * A store from before manifests (or another program): it becomes
+		 * this run's, but none of its chunks is trusted, so each is
+		 * written again (its journal starts empty).
+		 */
+		em_log(EM_LOG_WARN, "'%s' does not say what it was written from (no %s): every "
+		    "chunk is written again", f->store, EM_MANIFEST_NAME);
+		return 0;
+	}
+	if (r == 1) {
+		r = em_manifest_compare(was, f->manifest);
+		if (r == 0 && !f->opts->overwrite) {
+			r = em_manifest_merge(f->manifest, was);
+			json_decref(was);
+			return r;
+		}
+		if (r == 1 && !f->opts->overwrite) {
+			snprintf(why, sizeof(why), "%s", em_errmsg());
+			json_decref(was);
+			return em_fail("'%s' holds %s/%s written from another source, version or "
+			    "parameters (%s); --overwrite replaces it", f->store, f->source, f->id,
+			    why);
+		}
+		json_decref(was);
+		if (r < 0)
+			return -1;
+	}
+	/* --overwrite: the new store is built beside the old one, which stays whole till the swap. */
+	if ((size_t)snprintf(f->build, sizeof(f->build), "%s.new", f->store) >= sizeof(f->build))
+		return em_fail("path of '%s' is too long", f->store);
+	f->overwriting = 1;
+	if ((e = em_exists(f->build)) < 0)
+		return -1;
+	if (e == 1) {
+		/* An overwrite that was cut short: resumed if it was of the same volume. */
+		r = em_manifest_load(f->build, &was);
+		if (r == 1 && em_manifest_compare(was, f->manifest) == 0) {
+			em_log(EM_LOG_INFO, "resuming the unfinished replacement '%s'", f->build);
+			json_decref(was);
+			return 0;
+		}
+		json_decref(was);
+		if (em_remove_tree(f->build) < 0)
+			return -1;
+	}
+	*fresh = 1;
+	return 0;
+}
+
 int
 em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
     const double *voxel_nm, const char *const *prov, const uint64_t *box,
@@ -254,11 +498,11 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 {
 	struct em_zarr_meta m;
 	struct em_zwriter_opts wo;
-	char need[32], have[32];
+	char need[32], have[32], arrdir[EM_FETCH_PATH_MAX + 4];
 	uint64_t mem = 0, chunks[3];
 	double scale[3];
 	const double *store_scale = NULL;
-	int i, jobs, placeholders = -1;
+	int i, jobs, fresh, placeholders = -1;
 
 	for (i = 0; i < 3; i++)
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
@@ -274,17 +518,34 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		    em_dtype_name(dtype), em_format_size(f->max_memory, have, sizeof(have)));
 	}
 	f->jobs = jobs;
+	/* Whose store it is, settled before this run changes anything. */
+	if (describe_run(f, &m) < 0)
+		return -1;
+	if (place(f, &fresh) < 0) {
+		f->refused = 1;
+		return -1;
+	}
 	if (em_fetch_touch(f) < 0)
 		return -1;
 	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
 		store_scale = scale;
-	if (em_zarr_create(f->store, &m, store_scale, f->id) < 0)
-		return em_fail_ctx("cannot create store '%s'", f->store);
-	f->arr = em_zarr_open(f->store);
+	if (em_zarr_create(f->build, &m, store_scale, f->id) < 0)
+		return em_fail_ctx("cannot create store '%s'", f->build);
+	/* Before the first chunk: a store never holds chunks of a source it does not name. */
+	if (em_manifest_save(f->build, f->manifest) < 0)
+		return -1;
+	f->arr = em_zarr_open(f->build);
 	if (f->arr == NULL)
-		return em_fail_ctx("cannot open store '%s'", f->store);
+		return em_fail_ctx("cannot open store '%s'", f->build);
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", f->build) >= sizeof(arrdir))
+		return em_fail("path of '%s' is too long", f->build);
+	f->journal = em_journal_open(arrdir, em_zarr_nchunks(&m), -1, fresh);
+	if (f->journal == NULL)
+		return -1;
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = f->jobs;
+	wo.journal = f->journal;
+	wo.verify = f->opts->verify;
 	f->w = em_zwriter_new(f->arr, &wo);
 	if (f->w == NULL)
 		return -1;
@@ -324,6 +585,39 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	if (em_record_set_status(f->rec, EM_STATUS_SAVING_DATA, NULL) < 0)
 		return -1;
 	return save(f);
+}
+
+int
+em_fetch_store_whole(const char *store, int verify)
+{
+	static const uint64_t zero[EM_ZARR_MAXDIM];
+	struct em_zwriter_opts wo;
+	struct em_journal *j = NULL;
+	struct em_zwriter *w = NULL;
+	struct em_zarr *a;
+	char arrdir[EM_FETCH_PATH_MAX + 4];
+	int rc = -1;
+
+	if ((a = em_zarr_open(store)) == NULL)
+		return em_fail_ctx("cannot open store '%s'", store);
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", store) >= sizeof(arrdir)) {
+		em_fail("path of '%s' is too long", store);
+		goto out;
+	}
+	if ((j = em_journal_open(arrdir, em_zarr_nchunks(em_zarr_meta(a)), -1, 0)) == NULL)
+		goto out;
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = 1;
+	wo.journal = j;
+	wo.verify = verify;
+	if ((w = em_zwriter_new(a, &wo)) == NULL)
+		goto out;
+	rc = em_zwriter_box_done(w, zero, em_zarr_meta(a)->shape);
+out:
+	em_zwriter_free(w);
+	em_journal_close(j);
+	em_zarr_close(a);
+	return rc;
 }
 
 /* Chunks are counted as the data that completes them arrives. */
@@ -421,6 +715,18 @@ em_fetch_done(struct em_fetch *f)
 
 	if (em_zwriter_finish(f->w, &st) < 0)
 		return em_fail_ctx("cannot finish store '%s'", f->store), em_fetch_fail(f, "write");
+	em_journal_close(f->journal);
+	f->journal = NULL;
+	if (f->overwriting) {
+		/* The new store takes the old one's place in one step; then the old one goes. */
+		if (em_swap_dirs(f->build, f->store) < 0)
+			return em_fetch_fail(f, "cannot replace the store");
+		f->overwriting = 0;
+		if (em_remove_tree(f->build) < 0)
+			em_log(EM_LOG_WARN, "the replaced store stays at '%s': %s", f->build,
+			    em_errmsg());
+		em_log(EM_LOG_INFO, "'%s' replaced by this run's store", f->store);
+	}
 	em_log(EM_LOG_INFO, "%s: %llu chunks written, %llu already present, peak buffers %llu bytes",
 	    f->store, (unsigned long long)st.chunks_written,
 	    (unsigned long long)st.chunks_present, (unsigned long long)st.peak_buffer);
@@ -455,9 +761,17 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 		enum em_status st, prevst;
 		enum em_status to = sig ? EM_STATUS_CANCELLED : EM_STATUS_FAILED;
 
-		if (!f->touched && f->prev != NULL && em_record_status(f->prev, &prevst) == 0 &&
-		    prevst == EM_STATUS_COMPLETE) {
-			/* The store is as the complete run left it: so is its state. */
+		/*
+		 * This run did not change the store when its data never came, when
+		 * the store was never opened (a file that does not decode), when
+		 * it was refused (another source's store) or when it was building
+		 * an --overwrite beside the store.
+		 */
+		int unchanged = !f->touched || f->arr == NULL || f->refused || f->overwriting;
+
+		if (unchanged && f->prev != NULL && em_record_status(f->prev, &prevst) == 0 &&
+		    (prevst == EM_STATUS_COMPLETE || prevst == EM_STATUS_SAVING_DATA)) {
+			/* The store is as the last run left it: so is its record. */
 			json_decref(f->rec);
 			f->rec = f->prev;
 			f->prev = NULL;
@@ -465,11 +779,12 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 			    save(f) < 0 || print_stub(f) < 0)
 				em_err("%s", em_errmsg());
 			else
-				em_err("%s/%s stays complete (its store is unchanged); the failed"
-				    " attempt is in its record's last_attempt", f->source, f->id);
+				em_err("%s/%s stays %s (its store is unchanged); the failed"
+				    " attempt is in its record's last_attempt", f->source, f->id,
+				    em_status_name(prevst));
 		} else if (em_record_status(f->rec, &st) == 0 && !em_status_is_final(st) &&
 		    em_record_set_status(f->rec, to, reason) == 0) {
-			if (!f->touched && f->prev == NULL && !sig) {
+			if ((!f->touched || f->refused) && f->prev == NULL && !sig) {
 				/* Nothing of the volume came: no record of it is left behind. */
 				unsave(f);
 				if (print_stub(f) < 0)
@@ -486,8 +801,7 @@ void
 em_fetch_end(struct em_fetch *f)
 {
 	em_progress_display_stop(f->display);
-	em_zwriter_free(f->w);
-	em_zarr_close(f->arr);
+	close_store(f);
 	em_http_free(f->http);
 	json_decref(f->rec);
 	json_decref(f->prev);

@@ -73,6 +73,20 @@ struct em_fetch {
 	struct em_zwriter *w;
 	struct em_progress progress;
 	struct em_progress_display *display;
+	/*
+	 * The store's identity (store/manifest.h) and its one writer
+	 * (store/lock.h, store/journal.h): em_fetch_set_id takes the lock,
+	 * em_fetch_open_store compares the manifest.  With --overwrite and a
+	 * store already there, the new one is built at <store>.new (build)
+	 * and em_fetch_done swaps it in.
+	 */
+	struct em_store_lock *lock;
+	json_t *manifest;		/* what this run writes from */
+	struct em_journal *journal;
+	char build[EM_FETCH_PATH_MAX];	/* where the chunks go: store, or <store>.new */
+	int overwriting;		/* build is beside store until em_fetch_done swaps them */
+	int no_validators, no_mtimes;	/* a source file without that evidence was noted */
+	int refused;			/* the store is another's: this run changed nothing */
 	/* The record's life (em_fetch_set_id, em_fetch_touch, em_fetch_fail). */
 	json_t *prev;			/* the record as it was on disk, NULL if none */
 	char started[40];		/* when this run began */
@@ -91,11 +105,13 @@ int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int
 /* Transfers to run at once: em_transfers(f->jobs, f->max_parallel). */
 int em_fetch_transfers(const struct em_fetch *f);
 /*
- * Name the volume: the store and record paths, and the record loaded (or
- * made) and moved to processing with this tool's step in
- * processing_pipeline.  The id must be one safe path component.  Called
- * again after em_fetch_done() or em_fetch_fail(), it starts the next
- * volume of the same run (the previous store is closed).
+ * Name the volume: the store and record paths, the store's lock taken (one
+ * writer per store: another holder makes this fail naming it, or with
+ * --wait waits for it), and the record loaded (or made) and moved to
+ * processing with this tool's step in processing_pipeline.  The id must be
+ * one safe path component of at most EM_ID_MAX characters (never cut).
+ * Called again after em_fetch_done() or em_fetch_fail(), it starts the
+ * next volume of the same run (the previous store is closed and unlocked).
  */
 int em_fetch_set_id(struct em_fetch *f, const char *id);
 /*
@@ -107,8 +123,24 @@ int em_fetch_set_id(struct em_fetch *f, const char *id);
  */
 int em_fetch_touch(struct em_fetch *f);
 /*
+ * Evidence of what the store is made from, for its manifest (called before
+ * em_fetch_open_store): one source file with its size, the ETag or
+ * Last-Modified it came with (NULL: unknown) and, for a local file read in
+ * place, its path (its modification time is the version).
+ */
+int em_fetch_note_file(struct em_fetch *f, const char *url, uint64_t size,
+    const char *validator, const char *local_path);
+/* A fact naming the source beyond the record's (the remote array's metadata digest, ...); value stolen. */
+int em_fetch_note_source(struct em_fetch *f, const char *key, json_t *value);
+/*
  * Create (or reopen, to resume) the OME-Zarr store and its writer, and
- * move the record to saving-data with the store's layout.  voxel_nm is
+ * move the record to saving-data with the store's layout.  The store's
+ * manifest says what it was written from (the record's source and URLs,
+ * the notes above, the write parameters); a store written from another
+ * source, version or parameters is refused naming both, unless
+ * --overwrite, which builds the new store beside it.  Resume trusts only
+ * the chunks the store's journal names with their size (--verify: decoded
+ * too).  voxel_nm is
  * z,y,x in nanometres with its provenance per axis ("file", "archive-api",
  * "config", or "unknown" for an axis nobody states), or NULL when none is
  * known.  An unknown axis is null in the record; the store's NGFF scale,
@@ -125,6 +157,13 @@ int em_fetch_touch(struct em_fetch *f);
 int em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype dtype,
     const double *voxel_nm, const char *const *provenance, const uint64_t *box,
     const struct em_mem_share *share);
+/*
+ * 1 when every chunk of the store's array is whole by the rule a resumed
+ * run uses (named in the store's journal with its size), 0 when one is
+ * missing, cut short or foreign (a re-run writes it), -1 on error.
+ * verify: a chunk must also decode.
+ */
+int em_fetch_store_whole(const char *store, int verify);
 /* Feed the writer (see store/writer.h) and count progress; -1 when interrupted. */
 int em_fetch_put_box(struct em_fetch *f, const uint64_t start[3], const uint64_t count[3],
     const void *data);

@@ -17,6 +17,7 @@
 #include "core/jsonio.h"
 #include "net/listing.h"
 #include "meta/record.h"
+#include "store/manifest.h"
 #include "core/banned.h"
 
 void
@@ -33,6 +34,7 @@ em_filelist_release(struct em_filelist *l)
 	for (i = 0; i < l->n; i++) {
 		free(l->v[i].url);
 		free(l->v[i].path);
+		free(l->v[i].validator);
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
@@ -240,6 +242,44 @@ same_sources(const json_t *have, const struct em_filelist *l)
 	return 1;
 }
 
+/*
+ * Whether the local files of l are the version the store's manifest names
+ * (their modification times); 1 when they are or nothing tells (remote
+ * files are asked again by the run itself), 0 when one changed.
+ */
+static int
+same_version(const char *store, const struct em_filelist *l)
+{
+	const json_t *mt;
+	json_t *m = NULL;
+	char path[EM_FETCH_PATH_MAX], t[64];
+	struct stat sb;
+	size_t i;
+	int same = 1;
+
+	if (em_manifest_load(store, &m) != 1)
+		return 0;	/* a store without one is made this run's by the run */
+	mt = json_object_get(json_object_get(m, "version"), "mtimes");
+	if (json_is_array(mt)) {
+		if (json_array_size(mt) != l->n)
+			same = 0;
+		for (i = 0; same && i < l->n; i++) {
+			if (em_file_url_path(l->v[i].url, path, sizeof(path)) != 1 ||
+			    stat(path, &sb) < 0) {
+				same = 0;
+				break;
+			}
+			snprintf(t, sizeof(t), "%lld.%09ld", (long long)sb.st_mtim.tv_sec,
+			    (long)sb.st_mtim.tv_nsec);
+			if (!json_is_string(json_array_get(mt, i)) ||
+			    strcmp(json_string_value(json_array_get(mt, i)), t) != 0)
+				same = 0;
+		}
+	}
+	json_decref(m);
+	return same;
+}
+
 int
 em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist *l)
 {
@@ -291,6 +331,18 @@ em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist
 	snprintf(zarray, sizeof(zarray), "%s/0/.zarray", store);
 	if (stat(zarray, &sb) < 0)
 		goto out;
+	/* A chunk cut short or put there by another program is not the volume: repair it. */
+	if (!same_version(store, l)) {
+		em_log(EM_LOG_INFO, "%s/%s: a source file changed since '%s' was written", f->source,
+		    id, store);
+		goto out;
+	}
+	if (em_fetch_store_whole(store, f->opts->verify) != 1) {
+		em_log(EM_LOG_WARN, "%s/%s: the store '%s' is not whole (a chunk is missing, cut "
+		    "short or not written by this store's writers): writing those chunks again",
+		    f->source, id, store);
+		goto out;
+	}
 	same = 1;
 	em_log(EM_LOG_WARN, "%s/%s is already ingested from the same %zu file%s (record '%s', "
 	    "status %s): nothing to do", f->source, id, l->n, l->n == 1 ? "" : "s", path,
@@ -351,7 +403,20 @@ download_one(struct em_http *h, struct em_filelist_item *it)
 	if (r < 0)
 		return -1;
 	it->size = (int64_t)dl.size;
+	free(it->validator);
+	it->validator = dl.validator[0] ? strdup(dl.validator) : NULL;
 	return 0;
+}
+
+/* A download leaves the cache with the validator kept beside it. */
+static int
+drop_download(const char *path)
+{
+	char v[EM_FETCH_PATH_MAX + 16];
+
+	snprintf(v, sizeof(v), "%s.validator", path);
+	(void)unlink(v);
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 static void *
@@ -480,9 +545,14 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 	if (em_interrupted())
 		return em_fail("interrupted");
 	files = json_array();
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		json_array_append_new(files, json_pack("{s:s, s:I}", "url", l->v[i].url,
 		    "size_bytes", (json_int_t)l->v[i].size));
+		/* The version of what the store is made from, for its manifest. */
+		if (em_fetch_note_file(f, l->v[i].url, (uint64_t)l->v[i].size,
+		    l->v[i].validator, l->v[i].downloaded ? NULL : l->v[i].path) < 0)
+			return -1;
+	}
 	if (em_record_set(f->rec, "source_files", files) < 0)
 		return -1;
 	if (l->n == 1 && em_record_set_str(f->rec, "download_url", l->v[0].url) < 0)
@@ -515,7 +585,7 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 		 */
 		for (i = 0; i < l->n && !em_interrupted(); i++)
 			if (l->v[i].downloaded && strstr(em_errmsg(), l->v[i].path) != NULL &&
-			    unlink(l->v[i].path) == 0)
+			    drop_download(l->v[i].path) == 0)
 				em_log(EM_LOG_WARN, "removed '%s' from the cache: it cannot be decoded",
 				    l->v[i].path);
 		free(paths);
@@ -534,7 +604,7 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 		for (i = 0; i < l->n; i++)
 			if (l->v[i].downloaded) {
 				any = 1;
-				if (unlink(l->v[i].path) < 0 && errno != ENOENT)
+				if (drop_download(l->v[i].path) < 0)
 					em_log(EM_LOG_WARN, "cannot remove download '%s': %s",
 					    l->v[i].path, strerror(errno));
 			}

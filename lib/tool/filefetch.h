@@ -21,6 +21,7 @@ struct em_filelist {
 		int64_t size;		/* exact size in bytes, -1 unknown */
 		char *path;		/* local path, set by em_filelist_fetch (owned) */
 		int downloaded;		/* path is a cache copy */
+		char *validator;	/* its ETag or Last-Modified, NULL unknown (owned) */
 	} *v;
 	size_t n, cap;
 };

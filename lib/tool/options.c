@@ -23,6 +23,9 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
 	{ "max-download", required_argument, NULL, EM_OPT_MAX_DOWNLOAD },
+	{ "overwrite", no_argument, NULL, EM_OPT_OVERWRITE },
+	{ "wait", optional_argument, NULL, EM_OPT_WAIT },
+	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -34,7 +37,8 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 const char em_fetch_usage[] =
 	"       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--level N]\n"
 	"       [--max-memory SIZE] [-j N] [--config FILE] [--cacert FILE]\n"
-	"       [--max-download SIZE] [--progress] [-q] [-v]\n";
+	"       [--max-download SIZE] [--overwrite] [--wait[=SECONDS]] [--verify]\n"
+	"       [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -113,6 +117,25 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		return 1;
 	case EM_OPT_PARTIAL:
 		o->partial = 1;
+		return 1;
+	case EM_OPT_OVERWRITE:
+		o->overwrite = 1;
+		return 1;
+	case EM_OPT_WAIT: {
+		int secs;
+
+		if (arg == NULL) {
+			o->wait_s = -1;
+			return 1;
+		}
+		/* A day is longer than any run should queue behind another. */
+		if (em_parse_int(arg, 1, 86400, &secs) < 0)
+			return em_fail_ctx("--wait wants seconds");
+		o->wait_s = secs;
+		return 1;
+	}
+	case EM_OPT_VERIFY:
+		o->verify = 1;
 		return 1;
 	default:
 		return 0;

@@ -27,6 +27,9 @@ struct em_fetch_opts {
 	uint64_t max_download;	/* --max-download SIZE: largest file without an expected size; 0 = unset */
 	int strict;		/* --strict (block fetchers): a chunk the server does not have fails */
 	int partial;		/* --partial (fetch-empiar): files missing from the listing do not */
+	int overwrite;		/* --overwrite: replace a store written from another source */
+	double wait_s;		/* --wait[=SECONDS]: for the store's lock; 0 no, < 0 for ever */
+	int verify;		/* --verify: decode every chunk already in the store */
 };
 
 /* Codes of the long-only options, above any short option character. */
@@ -41,6 +44,9 @@ enum {
 	EM_OPT_URL,
 	EM_OPT_CACERT,
 	EM_OPT_MAX_DOWNLOAD,
+	EM_OPT_OVERWRITE,
+	EM_OPT_WAIT,
+	EM_OPT_VERIFY,
 	EM_OPT_HELP,
 	EM_OPT_VERSION,
 	EM_OPT_STRICT,
@@ -68,7 +74,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 15
+#define EM_FETCH_NLONGOPTS 18
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*

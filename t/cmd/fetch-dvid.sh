@@ -162,7 +162,7 @@ n503=$(log_count ' 503 ')
 nshort=$(log_count ' 200 [0-9]+ fault')
 [ "$n503" -gt 0 ] && ok "$n503 answers were 503" || fail "no 503 answers"
 [ "$nshort" -gt 0 ] && ok "$nshort answers were cut or short" || fail "no faulty answers"
-if diff -r st/whole st/faulty -x '*.json' >/dev/null 2>&1; then ok "the store equals the clean one"; else
+if same_store st/whole st/faulty; then ok "the store equals the clean one"; else
 	fail "faults changed the store"
 fi
 # Throttling: one throttled request at a time against four jobs.  How many answers are
@@ -172,7 +172,7 @@ run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1013,2007,3
 	--chunks 16,16,16 --jobs 4 -o st/throttled
 expect_rc 0 "a fetch through DVID's throttling"
 echo "# $(log_count ' 503 ') answers were throttled with 503"
-if diff -r st/unaligned st/throttled -x '*.json' >/dev/null 2>&1; then ok "the throttled store equals the clean one"; else
+if same_store st/unaligned st/throttled; then ok "the throttled store equals the clean one"; else
 	fail "throttling changed the store"
 fi
 # Sustained throttling against many jobs and few attempts: the fetcher halves the requests it
@@ -186,7 +186,7 @@ expect_rc 0 "8 jobs, 2 attempts each, one throttled request at a time: the fetch
 expect_grep "HTTP 503 Service Unavailable: [1-4] requests* at once from now on" "$SCRATCH/err" \
 	"the busy answers cut the requests at once"
 echo "# $(log_count ' 503 ') answers were throttled with 503"
-if diff -r st/whole st/throttled8 -x '*.json' >/dev/null 2>&1; then ok "and the store equals the clean one"; else
+if same_store st/whole st/throttled8; then ok "and the store equals the clean one"; else
 	fail "throttling with 8 jobs changed the store"
 fi
 start_origin liar --root "$SCRATCH/www" --fault 'path=*/raw/*,short=1'
@@ -211,7 +211,7 @@ expect_rc 143 "SIGTERM ends fetch-dvid with 143"
 [ "$(field kill.out status)" = cancelled ] && ok "the record says cancelled" || fail "record after SIGTERM: $(field kill.out status)"
 log_settle
 nfirst=$(grep -c ' GET .*/raw/.* 200 ' "$ORIGIN_LOG")
-start_origin resume --root "$SCRATCH/www"
+restart_origin resume --root "$SCRATCH/www"
 run fetch-dvid $CONF -q --server "$ORIGIN_URL" --uuid $UUID --offset 1000,2000,3000 --size 100,90,80 \
 	--chunks 16,16,16 --jobs 2 -o st/killed
 expect_rc 0 "the re-run finishes"
@@ -219,7 +219,7 @@ n=$(log_count ' GET .*/raw/')
 total=$((4 * 3 * 3))
 [ "$n" -lt "$total" ] && [ $((n + nfirst)) -ge "$total" ] && ok "the re-run asked for $n of $total boxes" ||
 	fail "the re-run asked for $n of $total boxes ($nfirst before the kill)"
-if diff -r st/whole st/killed -x '*.json' >/dev/null 2>&1; then ok "the resumed store equals an uninterrupted one"; else
+if same_store st/whole st/killed; then ok "the resumed store equals an uninterrupted one"; else
 	fail "the resumed store differs"
 fi
 : >"$ORIGIN_LOG"

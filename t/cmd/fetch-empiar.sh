@@ -130,7 +130,7 @@ expect_rc 0 "another chunk shape"
 # ---- faults: the same store ----
 EM_CONFIG_OVERLAY=$SCRATCH/faulty.yaml run fetch-empiar -o "$SCRATCH/b" $OPTS
 expect_rc 0 "fetch-empiar through dropped connections, 503 and delays"
-diff -r "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/b/EMPIAR-11759.zarr" >/dev/null &&
+same_store "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/b/EMPIAR-11759.zarr" &&
 	ok "the store is byte-identical to the fault-free run" || fail "stores differ"
 ORIGIN_LOG=$FAULTY_LOG
 [ "$(log_count ' GET /empiar/api/entry/EMPIAR-11759/ - 503 ')" -ge 1 ] &&
@@ -150,7 +150,7 @@ expect_grep 'slice_3.dm3' "$SCRATCH/err" "the message names the file"
 	fail "record $(jget "$SCRATCH/c/EMPIAR-11759.json" 'r["status"]')"
 EM_CONFIG_OVERLAY=$SCRATCH/short.yaml run fetch-empiar -o "$SCRATCH/c" $OPTS
 expect_rc 0 "the next run gets the file whole"
-diff -r "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/c/EMPIAR-11759.zarr" >/dev/null &&
+same_store "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/c/EMPIAR-11759.zarr" &&
 	ok "and the same store" || fail "stores differ after a short body"
 [ "$(jget "$SCRATCH/c/EMPIAR-11759.json" 'r["status"], "previous_runs" in r')" = "('saving-data', False)" ] &&
 	ok "a record of this run only" || fail "record $(jget "$SCRATCH/c/EMPIAR-11759.json" 'r.get("previous_runs")')"
@@ -179,7 +179,7 @@ kill -KILL $pid
 wait $pid 2>/dev/null
 EM_CONFIG_OVERLAY=$SCRATCH/slow.yaml run fetch-empiar -o "$SCRATCH/d" $OPTS
 expect_rc 0 "after kill -9 the next run finishes"
-diff -r "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/d/EMPIAR-11759.zarr" >/dev/null &&
+same_store "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/d/EMPIAR-11759.zarr" &&
 	ok "with the same store" || fail "stores differ after kills"
 ORIGIN_LOG=$SCRATCH/slow.log
 [ "$(log_count '\.dm3 bytes=[1-9][0-9]*- 206 ')" -ge 1 ] &&

@@ -127,7 +127,7 @@ expect_grep "holds 40 x 96 x 128 (z,y,x) voxels but the configuration (sources.e
 # ---- faults: the same store ----
 EM_CONFIG_OVERLAY=$SCRATCH/faulty.yaml run fetch-epfl -o "$SCRATCH/b" $OPTS
 expect_rc 0 "through 503, dropped connections"
-diff -r "$SCRATCH/a/hippocampus-ca1.zarr" "$SCRATCH/b/hippocampus-ca1.zarr" >/dev/null &&
+same_store "$SCRATCH/a/hippocampus-ca1.zarr" "$SCRATCH/b/hippocampus-ca1.zarr" &&
 	ok "the store is byte-identical to the fault-free run" || fail "stores differ"
 ORIGIN_LOG=$FAULTY_LOG
 [ "$(log_count 'volumedata.tif - 503 ')" -ge 1 ] && [ "$(log_count 'volumedata.tif bytes=')" -ge 2 ] &&
@@ -167,7 +167,7 @@ wait $pid 2>/dev/null
 run fetch-epfl -o "$SCRATCH/stop" $BVOPTS --url "$BIG" -v
 expect_rc 0 "after SIGTERM and kill -9 the next run finishes"
 expect_grep 'already present' "$SCRATCH/err" "it kept the chunks written before"
-diff -r "$SCRATCH/ref/big.zarr" "$SCRATCH/stop/big.zarr" >/dev/null &&
+same_store "$SCRATCH/ref/big.zarr" "$SCRATCH/stop/big.zarr" &&
 	ok "the store is byte-identical to an uninterrupted run" || fail "stores differ after stops"
 [ "$(jget "$SCRATCH/stop/big.json" '[p["status"] for p in r["previous_runs"]]')" = \
 	"['cancelled', 'failed']" ] && ok "previous runs: cancelled, then failed (killed)" ||

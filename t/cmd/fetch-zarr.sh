@@ -541,7 +541,7 @@ run fetch-zarr $CONF -q --chunks 8,8,8 -o st/faulty "$ORIGIN_URL$p"
 expect_rc 0 "fetch through dropped connections, 503s and short bodies"
 nf=$(log_count ' fault')
 [ "$nf" -gt 3 ] && ok "$nf requests met a fault" || fail "only $nf faults injected"
-if diff -r st/clean st/faulty -x '*.json' >/dev/null 2>&1; then ok "the store is the same as the clean one"; else
+if same_store st/clean st/faulty; then ok "the store is the same as the clean one"; else
 	fail "faults changed the store"; diff -r st/clean st/faulty -x '*.json' | head -n 5
 fi
 
@@ -571,13 +571,13 @@ expect_rc 143 "SIGTERM ends the fetch with 143"
 have=$(find st/killed -path '*/0/*' -type f ! -name '*.tmp.*' ! -name '.*' | wc -l)
 [ "$have" -gt 0 ] && [ "$have" -lt $nchunks ] && ok "$have of $nchunks chunks were written before the kill" ||
 	fail "$have chunks written before the kill"
-start_origin resume --root "$SCRATCH/www"
+restart_origin resume --root "$SCRATCH/www"
 run fetch-zarr $CONF -q --chunks 8,8,8 --jobs 2 -o st/killed "${ORIGIN_URL}py/big.zarr"
 expect_rc 0 "the re-run finishes"
 n=$(log_count ' GET /py/big.zarr/[0-9]+/[0-9]+/[0-9]+ - 200 ')
 [ "$n" -eq $((nchunks - have)) ] && ok "the re-run fetched only the $n missing chunks" ||
 	fail "the re-run fetched $n chunks, $((nchunks - have)) were missing"
-if diff -r st/ref st/killed -x '*.json' >/dev/null 2>&1; then ok "the resumed store equals an uninterrupted one"; else
+if same_store st/ref st/killed; then ok "the resumed store equals an uninterrupted one"; else
 	fail "the resumed store differs"; diff -r st/ref st/killed -x '*.json' | head -n 5
 fi
 [ "$(field "$SCRATCH/out" status)" = saving-data ] && ok "the re-run's stub is saving-data, for em-meta" || fail "stub status $(field "$SCRATCH/out" status)"

@@ -61,7 +61,7 @@ same_results() {
 	_ok=1
 	for st in "$1"/data/*/*.zarr; do
 		_r=${st#"$1"/}
-		diff -r "$st" "$2/$_r" >/dev/null || { _ok=0; echo "# $_r differs"; }
+		same_store "$st" "$2/$_r" || { _ok=0; echo "# $_r differs"; }
 	done
 	# shellcheck disable=SC2086 # options
 	$PY "$TOP/t/double/normrec.py" $4 "$1"/data/*/*.json >"$SCRATCH/n1"
