@@ -1,5 +1,6 @@
 /* fault.c - em-origin's fault specs: parsing, per-path request counts, deciding what applies */
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ void
 fault_clear(struct fault *f)
 {
 	free(f->path);
+	free(f->omit);
 	memset(f, 0, sizeof(*f));
 	f->share = 1.0;
 	f->drop = -1;
@@ -37,7 +39,9 @@ parse_i64_size(const char *v, int64_t *out)
  * SPEC is a comma-separated list of key=value: drop=N, status=CODE,
  * retry-after=S (or retry-after=date:S), delay=MS, short=N, rate=N (bytes a
  * second), norange=1, noetag=1, endless=1, length=N (the Content-Length
- * announced), and the selectors path=GLOB, share=P, first=K.
+ * announced), omit=GLOB (a directory page leaves out the names matching
+ * it, as a web server whose index missed a file does), and the selectors
+ * path=GLOB, share=P, first=K.
  */
 int
 fault_parse(const char *spec, struct fault *f)
@@ -63,6 +67,16 @@ fault_parse(const char *spec, struct fault *f)
 		if (strcmp(item, "path") == 0) {
 			free(f->path);
 			if ((f->path = strdup(v)) == NULL) {
+				em_fail_errno("out of memory");
+				goto out;
+			}
+		} else if (strcmp(item, "omit") == 0) {
+			if (strlen(v) >= sizeof(((struct fault_effect *)NULL)->omit)) {
+				em_fail("omit glob '%s' is too long", v);
+				goto out;
+			}
+			free(f->omit);
+			if ((f->omit = strdup(v)) == NULL) {
 				em_fail_errno("out of memory");
 				goto out;
 			}
@@ -129,6 +143,8 @@ out:
 	if (ret == -1) {
 		free(f->path);
 		f->path = NULL;
+		free(f->omit);
+		f->omit = NULL;
 	}
 	return ret;
 }
@@ -221,4 +237,6 @@ fault_apply(struct origin *o, const struct fault *f, const char *path, unsigned 
 		fx->endless = 1;
 	if (f->length >= 0)
 		fx->length = f->length;
+	if (f->omit != NULL)
+		snprintf(fx->omit, sizeof(fx->omit), "%s", f->omit);
 }

@@ -30,6 +30,7 @@ struct fault {
 	int noetag;		/* send no ETag (Last-Modified is the only validator) */
 	int endless;		/* a chunked body that never ends (the file over and over) */
 	int64_t length;		/* announce this Content-Length whatever is sent, -1 = no */
+	char *omit;		/* leave names matching this glob out of directory pages, NULL: no */
 };
 
 /* The merged effect of every fault that matched a request. */
@@ -45,6 +46,7 @@ struct fault_effect {
 	int noetag;
 	int endless;
 	int64_t length;
+	char omit[256];		/* a directory page leaves these names out ("": none) */
 	int any;
 };
 

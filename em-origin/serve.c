@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -314,7 +315,8 @@ dirent_filter(const struct dirent *d)
  * byte sizes in a <pre>).  Hidden files are not listed.
  */
 static int
-index_page(struct origin *o, const char *fspath, const char *url, struct em_buf *b)
+index_page(struct origin *o, const char *fspath, const char *url, const char *omit,
+    struct em_buf *b)
 {
 	struct dirent **names = NULL;
 	int i, n, rc = -1;
@@ -355,10 +357,14 @@ index_page(struct origin *o, const char *fspath, const char *url, struct em_buf 
 	}
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		char *full = path_join(fspath, name), date[32], size[32];
+		char *full, date[32], size[32];
 		struct stat st;
 		int dir;
 
+		/* Fault omit=GLOB: an index that missed some files. */
+		if (*omit != '\0' && fnmatch(omit, name, 0) == 0)
+			continue;
+		full = path_join(fspath, name);
 		if (full == NULL || stat(full, &st) == -1) {
 			free(full);
 			continue;	/* a dangling link is not listed */
@@ -444,7 +450,7 @@ serve_path(struct MHD_Connection *c, struct req *r, const char *url)
 			free(fspath);
 			return ret;
 		}
-		if (index_page(r->o, fspath, url, &b) == -1) {
+		if (index_page(r->o, fspath, url, r->fx.omit, &b) == -1) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "cannot list: %s\n", em_errmsg());
 			em_buf_release(&b);

@@ -24,7 +24,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: fetch-dvid [--server URL] [--uuid UUID] [--instance NAME]\n"
-	    "       [--offset X,Y,Z --size X,Y,Z] [--scale N]\n"
+	    "       [--offset X,Y,Z --size X,Y,Z] [--scale N] [--strict]\n"
 	    "%s", em_fetch_usage);
 	exit(status);
 }
@@ -99,6 +99,7 @@ main(int argc, char **argv)
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "scale", required_argument, NULL, OPT_SCALE },
+		EM_FETCH_OPT_STRICT,
 	};
 	struct em_fetch_opts o;
 	struct em_fetch f;

@@ -31,7 +31,7 @@ struct dlist {
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: fetch-empiar [ENTRY] [--url URL] [--id ID]\n%s"
+	fprintf(fp, "usage: fetch-empiar [ENTRY] [--url URL] [--id ID] [--partial]\n%s"
 	    "       fetch-empiar --help | --version\n", em_fetch_usage);
 	exit(status);
 }
@@ -227,22 +227,92 @@ describe(struct em_fetch *f, const char *acc, const struct em_empiar_entry *e,
 	return em_record_set(f->rec, "source_metadata", sm);
 }
 
-/* One volume: an image set's files. */
+static int fail_entry(struct em_fetch *f, const char *id, const char *what);
+
+/* How many files at most a message names of those missing. */
+#define MISSING_NAMED 5
+
+/*
+ * The files of a volume the archive says has want of them (0: not known)
+ * and the listing gave n: 0 when all are there, 1 when some are missing
+ * (*missing, *nmissing: the names that can be told, malloc'd), -1 on error.
+ */
+static int
+shortfall(const struct dfile *v, size_t n, size_t want, char ***missing, size_t *nmissing)
+{
+	const char **names;
+	size_t i;
+	int k;
+
+	*missing = NULL;
+	*nmissing = 0;
+	if (want <= n)
+		return 0;
+	if ((names = calloc(n, sizeof(*names))) == NULL ||
+	    (*missing = calloc(want - n, sizeof(**missing))) == NULL) {
+		free(names);
+		return em_fail("out of memory");
+	}
+	for (i = 0; i < n; i++)
+		names[i] = v[i].rel;
+	k = em_empiar_missing_names(names, n, want, *missing, want - n);
+	free(names);
+	if (k < 0)
+		return -1;
+	*nmissing = (size_t)k;
+	return 1;
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* One volume: an image set's files; want: how many the archive says it has (0: not known). */
 static int
 one_volume(struct em_fetch *f, const char *id, const char *data_url, const struct dfile *v,
-    size_t n, const char *acc, const struct em_empiar_entry *e, const struct em_empiar_set *set,
-    int nsets, int configured)
+    size_t n, size_t want, const char *acc, const struct em_empiar_entry *e,
+    const struct em_empiar_set *set, int nsets, int configured)
 {
 	struct em_filelist files;
 	struct em_fetch_image_opts io;
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
 	double voxel[3] = { 0, 0, 0 }, zs = 0;
-	char url[4096];
-	size_t i;
-	int status = 1;
+	char url[4096], names[1024];
+	char **missing = NULL;
+	size_t i, nmissing = 0;
+	int status = 1, sh;
 
 	em_filelist_init(&files);
 	memset(&io, 0, sizeof(io));
+	if ((sh = shortfall(v, n, want, &missing, &nmissing)) < 0)
+		return fail_entry(f, id, "cannot check the listing");
+	if (sh == 1) {
+		size_t o = 0;
+
+		names[0] = '\0';
+		for (i = 0; i < nmissing && i < MISSING_NAMED && o < sizeof(names); i++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s'%s'", i ? ", " : "",
+			    missing[i]);
+		if (o < sizeof(names) && want - n > i)
+			snprintf(names + o, sizeof(names) - o, "%s%zu more", i ? " and " : "",
+			    want - n - i);
+		if (!f->opts->partial) {
+			em_fail("the listing of '%s' gives %zu of the %zu files %s has, even listed "
+			    "again; missing: %s (--partial makes the volume of the files there are)",
+			    data_url, n, want, acc, names);
+			status = fail_entry(f, id, "incomplete listing");
+			goto out;
+		}
+		em_log(EM_LOG_WARN, "%s: %zu of the %zu files are listed; missing: %s: the volume "
+		    "is made of the rest (--partial) and its record says so (missing_files)", id, n,
+		    want, names);
+	}
 	for (i = 0; i < n; i++) {
 		if ((size_t)snprintf(url, sizeof(url), "%s%s", data_url, v[i].rel) >= sizeof(url)) {
 			em_err("%s: URL of '%s' is too long", id, v[i].rel);
@@ -255,6 +325,22 @@ one_volume(struct em_fetch *f, const char *id, const char *data_url, const struc
 	}
 	if ((status = em_filelist_start(f, id, &files)) != EM_FETCH_GO)
 		goto out;
+	if (sh == 1) {
+		json_t *mf = json_array();
+
+		for (i = 0; i < nmissing; i++)
+			json_array_append_new(mf, json_string(missing[i]));
+		if (nmissing < want - n) {
+			char cnt[48];
+
+			snprintf(cnt, sizeof(cnt), "%zu files", want - n - nmissing);
+			json_array_append_new(mf, json_string(cnt));
+		}
+		if (em_record_set(f->rec, "missing_files", mf) < 0) {
+			status = em_fetch_fail(f, "record");
+			goto out;
+		}
+	}
 	if (describe(f, acc, e, set, nsets, configured,
 	    configured ? em_fetch_conf_str(f, "entry_page", NULL) : NULL, data_url) < 0) {
 		status = em_fetch_fail(f, "cannot describe the entry");
@@ -281,8 +367,67 @@ one_volume(struct em_fetch *f, const char *id, const char *data_url, const struc
 	io.fallback_prov = prov;
 	status = em_filelist_ingest(f, &files, &io);
 out:
+	free_names(missing, nmissing);
 	em_filelist_release(&files);
 	return status;
+}
+
+/* Files of the listing under dir (a set's directory, "a/b/"). */
+static size_t
+count_in(const struct dlist *d, const char *dir)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < d->n; i++)
+		if (strncmp(d->v[i].rel, dir, strlen(dir)) == 0)
+			m++;
+	return m;
+}
+
+/* The sets that are volumes of their own: nsets, or 0 when the entry's files are one volume. */
+static size_t
+volumes(const struct em_empiar_entry *e, const struct dlist *d)
+{
+	size_t k, with_files = 0;
+
+	for (k = 0; k < e->nsets; k++)
+		if (e->sets[k].dir != NULL && count_in(d, e->sets[k].dir) > 0)
+			with_files++;
+	return with_files < 2 ? 0 : e->nsets;
+}
+
+/*
+ * The files a volume of n listed files should have: the configuration's
+ * expected_files for the configured entry's single volume, else the set's
+ * num_images_or_tilt_series (set NULL: the entry's only set) when the
+ * volume is a series of files (n > 1: one file can be a stack of them all).
+ * 0 when not known.
+ */
+static size_t
+want_of(const struct em_empiar_entry *e, const struct em_empiar_set *set, size_t n,
+    size_t cfg_want)
+{
+	if (set == NULL && cfg_want > 0)
+		return cfg_want;
+	if (set == NULL && e->nsets == 1)
+		set = &e->sets[0];
+	return set != NULL && n > 1 ? set->num_images : 0;
+}
+
+/* Sorted files listed twice (two listings taken together) kept once. */
+static void
+dedupe(struct dlist *d)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < d->n; i++) {
+		if (k > 0 && strcmp(d->v[k - 1].rel, d->v[i].rel) == 0) {
+			free(d->v[i].rel);
+			continue;
+		}
+		d->v[k++] = d->v[i];
+	}
+	d->n = k;
 }
 
 /* A failure before any volume is named still leaves a record: the entry's. */
@@ -305,6 +450,7 @@ main(int argc, char **argv)
 {
 	static const struct option ownopts[] = {
 		{ "id", required_argument, NULL, OPT_ID },
+		EM_FETCH_OPT_PARTIAL,
 	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
@@ -314,12 +460,12 @@ main(int argc, char **argv)
 	struct em_empiar_entry entry;
 	json_t *expect;
 	uint64_t num;
-	int c, status = 1, configured;
-	size_t i, k, nsets;
+	int c, status = 1, configured, pass;
+	size_t i, k, nsets, cfg_want;
 
 	em_tool_begin(argv[0]);
 	em_fetch_opts_init(&o);
-	while ((c = em_fetch_getopt(argc, argv, ownopts, 1, &o, usage)) != -1)
+	while ((c = em_fetch_getopt(argc, argv, ownopts, 2, &o, usage)) != -1)
 		if (c == OPT_ID)
 			idopt = optarg;
 	if (argc - optind > 1 || (o.url != NULL && optind < argc))
@@ -378,31 +524,45 @@ main(int argc, char **argv)
 		goto out;
 	}
 	qsort(files.v, files.n, sizeof(*files.v), dfile_cmp);
+	cfg_want = 0;
 	if (configured && em_config_get(f.cfg, "sources.empiar.expected_files", &expect) == 0 &&
-	    json_is_integer(expect) && (size_t)json_integer_value(expect) != files.n)
-		em_log(EM_LOG_WARN, "%s: %zu files match, the configuration expects %lld",
-		    acc, files.n, (long long)json_integer_value(expect));
-	nsets = entry.nsets;
+	    json_is_integer(expect) && json_integer_value(expect) > 0) {
+		cfg_want = (size_t)json_integer_value(expect);
+		if (cfg_want < files.n)
+			em_log(EM_LOG_WARN, "%s: %zu files match, the configuration expects %zu",
+			    acc, files.n, cfg_want);
+	}
 	/*
 	 * One volume per image set when the sets name their directories and
 	 * more than one has files; otherwise the entry's files are one volume.
+	 * EBI's load-balanced front ends sometimes leave a file out of one
+	 * backend's index: a listing shorter than the entry says is listed
+	 * once more, and the two listings' files taken together.
 	 */
-	{
-		size_t with_files = 0;
+	for (pass = 0; pass < 2; pass++) {
+		int short_any = 0;
 
-		for (k = 0; k < nsets; k++) {
-			s = entry.sets[k].dir;
-			for (i = 0; s != NULL && i < files.n; i++)
-				if (strncmp(files.v[i].rel, s, strlen(s)) == 0)
-					break;
-			if (s != NULL && i < files.n)
-				with_files++;
+		nsets = volumes(&entry, &files);
+		if (nsets == 0)
+			short_any = files.n < want_of(&entry, NULL, files.n, cfg_want);
+		for (k = 0; k < nsets; k++)
+			short_any |= entry.sets[k].dir != NULL &&
+			    count_in(&files, entry.sets[k].dir) < want_of(&entry, &entry.sets[k],
+			    count_in(&files, entry.sets[k].dir), 0);
+		if (!short_any || pass == 1)
+			break;
+		em_log(EM_LOG_INFO, "%s: the listing has fewer files than the entry says: listing "
+		    "'%s' again", acc, data_url);
+		if (list_dir(&f, data_url, "", glob, 0, &files) < 0) {
+			status = fail_entry(&f, id, "cannot list the entry's data");
+			goto out;
 		}
-		if (with_files < 2)
-			nsets = 0;
+		qsort(files.v, files.n, sizeof(*files.v), dfile_cmp);
+		dedupe(&files);
 	}
 	if (nsets == 0) {
-		status = one_volume(&f, id, data_url, files.v, files.n, acc, &entry,
+		status = one_volume(&f, id, data_url, files.v, files.n,
+		    want_of(&entry, NULL, files.n, cfg_want), acc, &entry,
 		    entry.nsets > 0 ? &entry.sets[0] : NULL, 1, configured);
 		goto out;
 	}
@@ -427,8 +587,8 @@ main(int argc, char **argv)
 				sub[m++] = files.v[i];
 		if (m > 0) {
 			snprintf(id, sizeof(id), "%s-%zu", idopt != NULL ? idopt : acc, k + 1);
-			st = one_volume(&f, id, data_url, sub, m, acc, &entry, set, (int)nsets,
-			    configured);
+			st = one_volume(&f, id, data_url, sub, m, want_of(&entry, set, m, 0), acc,
+			    &entry, set, (int)nsets, configured);
 			if (st != 0)
 				status = st;
 		}

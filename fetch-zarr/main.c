@@ -15,7 +15,7 @@
 #include "tool/tool.h"
 #include "core/banned.h"
 
-enum { OPT_LEVEL = EM_OPT_TOOL, OPT_BOX, OPT_CLEVEL };
+enum { OPT_LEVEL = EM_OPT_TOOL, OPT_BOX, OPT_CLEVEL, OPT_ID };
 
 /* A box, from --box or sources.openorganelle.box; far below where its sums could wrap. */
 #define BOX_FORM "Z0:Z1,Y0:Y1,X0:X1, each start below its end"
@@ -25,7 +25,7 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: fetch-zarr [URL] [--level PATH] [--box Z0:Z1,Y0:Y1,X0:X1]\n"
+	    "usage: fetch-zarr [URL] [--level PATH] [--box Z0:Z1,Y0:Y1,X0:X1] [--strict] [--id ID]\n"
 	    "       [-o DIR] [--chunks Z,Y,X] [--compressor NAME] [--compressor-level N]\n"
 	    "       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
 	    "       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
@@ -40,6 +40,8 @@ struct run {
 	const struct em_remote_info *in;
 	struct em_http *hidx;		/* metadata and shard indexes, one at a time */
 	struct em_codec_ctx *cx;
+	struct em_fetch *f;
+	int switched;			/* the other key separator, when all_missing switched to it */
 	int nd;				/* the source's dimensions */
 	unsigned char *chunk;		/* one decoded chunk, made when the first one comes */
 };
@@ -71,9 +73,35 @@ request(void *ctx, const struct em_block *b, char *url, size_t n, uint64_t *off,
 	struct run *x = ctx;
 	uint64_t cs[EM_ZARR_MAXDIM];
 
+	long st;
+	int rc;
+
 	src_index(x, b->idx, cs);
 	*max = em_remote_max_encoded(x->r);
-	return em_remote_locate(x->r, x->hidx, cs, url, n, off, len);
+	rc = em_remote_locate(x->r, x->hidx, cs, url, n, off, len);
+	if (rc != EM_HTTP_MISSING)
+		return rc;
+	/* A shard index's empty entry is written emptiness; a shard not there is missing. */
+	st = em_remote_missing_status(x->r);
+	return st == 0 ? EM_BLOCKFETCH_EMPTY : st == 403 ? EM_BLOCKFETCH_DENIED : EM_HTTP_MISSING;
+}
+
+/* No chunk of the box where .zarray's keys say: its writer may have used the other separator. */
+static int
+all_missing(void *ctx)
+{
+	struct run *x = ctx;
+	int sep = em_remote_other_separator(x->r);
+
+	if (sep == 0)
+		return 0;
+	em_log(EM_LOG_WARN, "'%s/.zarray' names no dimension_separator and none of the box's "
+	    "chunks is at '%c' keys (the default): trying '%c' keys", x->in->url,
+	    sep == '/' ? '.' : '/', sep);
+	json_object_set_new(json_object_get(x->f->rec, "source_metadata"), "key_separator",
+	    json_string(sep == '/' ? "/" : "."));
+	x->switched = sep;
+	return 1;
 }
 
 static int
@@ -109,33 +137,75 @@ fill(void *ctx, const struct em_block *b, const void **data)
 
 static const struct em_blockfetch_ops ops = { request, decode, fill };
 
-/* One safe path component from the array's name, its level and the box. */
+/* The store extensions taken off names in ids. */
+static const char *const store_ext[] = { ".zarr", ".n5", ".zr", NULL };
+
+/* name (n bytes) without a store extension, into out. */
+static void
+strip_ext(const char *name, size_t n, char *out, size_t outn)
+{
+	size_t i, e;
+
+	for (i = 0; store_ext[i] != NULL; i++) {
+		e = strlen(store_ext[i]);
+		if (n > e && strncmp(name + n - e, store_ext[i], e) == 0) {
+			n -= e;
+			break;
+		}
+	}
+	snprintf(out, outn, "%.*s", (int)n, name);
+}
+
+/*
+ * One safe path component from the array's dataset, name, level and box:
+ * <dataset>_<array>_<level>[_z..-.._y..-.._x..-..], where the dataset is the
+ * last component of the URL's path before the array that ends in .zarr,
+ * .n5 or .zr (OpenOrganelle's jrc_hela-2.zarr/recon-1/em/fibsem-int16 and
+ * jrc_mus-nacc-2.zarr/recon-2/em/fibsem-int16 are both "fibsem-int16"),
+ * and prefix (sources.openorganelle.dataset) comes first when it is set
+ * and not the dataset itself.
+ */
 static void
 make_id(const char *url, const char *level, const char *prefix, int boxed, const uint64_t *b0,
     const uint64_t *b1, char *id, size_t n)
 {
-	char name[256], lv[128];
-	const char *base;
+	char name[256], ds[256], lv[128];
+	const char *p, *comp, *path;
 	size_t len, i, o;
 
 	len = strlen(url);
 	while (len > 0 && url[len - 1] == '/')
 		len--;
-	base = url;
-	for (i = 0; i < len; i++)
-		if (url[i] == '/')
-			base = url + i + 1;
-	len -= (size_t)(base - url);
-	snprintf(name, sizeof(name), "%.*s", (int)len, base);
-	for (i = 0; i < 3; i++) {
-		static const char *const ext[] = { ".zarr", ".n5", ".zr" };
-		size_t l = strlen(name), e = strlen(ext[i]);
-		if (l > e && strcmp(name + l - e, ext[i]) == 0)
-			name[l - e] = '\0';
+	/* The path: after "scheme://host". */
+	path = strstr(url, "://");
+	path = path != NULL ? path + 3 : url;
+	if ((p = strchr(path, '/')) != NULL && p < url + len)
+		path = p;
+	ds[0] = name[0] = '\0';
+	for (comp = path; comp < url + len; comp = p + 1) {
+		size_t cl;
+
+		while (comp < url + len && *comp == '/')
+			comp++;
+		p = memchr(comp, '/', (size_t)(url + len - comp));
+		if (p == NULL)
+			p = url + len;
+		cl = (size_t)(p - comp);
+		if (p == url + len) {
+			strip_ext(comp, cl, name, sizeof(name));
+			break;
+		}
+		for (i = 0; store_ext[i] != NULL; i++) {
+			size_t e = strlen(store_ext[i]);
+			if (cl > e && strncmp(comp + cl - e, store_ext[i], e) == 0)
+				strip_ext(comp, cl, ds, sizeof(ds));
+		}
 	}
+	if (prefix != NULL && strcmp(prefix, ds) == 0)
+		ds[0] = '\0';
 	snprintf(lv, sizeof(lv), "%s", level ? level : "");
-	o = (size_t)snprintf(id, n, "%s%s%s%s%s", prefix ? prefix : "", prefix ? "_" : "", name,
-	    level ? "_" : "", lv);
+	o = (size_t)snprintf(id, n, "%s%s%s%s%s%s%s", prefix ? prefix : "", prefix ? "_" : "", ds,
+	    ds[0] ? "_" : "", name, level ? "_" : "", lv);
 	if (boxed && o < n)
 		snprintf(id + o, n - o, "_z%" PRIu64 "-%" PRIu64 "_y%" PRIu64 "-%" PRIu64 "_x%" PRIu64
 		    "-%" PRIu64, b0[0], b1[0], b0[1], b1[1], b0[2], b1[2]);
@@ -212,13 +282,15 @@ main(int argc, char **argv)
 		{ "level", required_argument, NULL, OPT_LEVEL },
 		{ "box", required_argument, NULL, OPT_BOX },
 		{ "compressor-level", required_argument, NULL, OPT_CLEVEL },
+		{ "id", required_argument, NULL, OPT_ID },
+		EM_FETCH_OPT_STRICT,
 	};
 	struct em_fetch_opts o;
 	struct em_fetch f;
 	struct run x;
 	struct em_blockfetch bf;
 	struct em_http_opts ho;
-	const char *url = NULL, *level = NULL, *boxarg = NULL, *prefix = NULL;
+	const char *url = NULL, *level = NULL, *boxarg = NULL, *prefix = NULL, *idopt = NULL;
 	char defurl[4096], id[256], what[4200];
 	double voxel[3];
 	const char *prov[3] = { "archive-api", "archive-api", "archive-api" };
@@ -239,6 +311,13 @@ main(int argc, char **argv)
 			boxarg = optarg;
 			if (em_parse_range_list(optarg, bf.b0, bf.b1, 3, BOX_MAX) < 0) {
 				em_err("bad --box: %s (%s)", em_errmsg(), BOX_FORM);
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			continue;
+		case OPT_ID:
+			idopt = optarg;
+			if (strlen(idopt) >= sizeof(id)) {
+				em_err("bad --id: longer than %zu bytes", sizeof(id) - 1);
 				usage(stderr, EM_EXIT_USAGE);
 			}
 			continue;
@@ -297,6 +376,8 @@ main(int argc, char **argv)
 		char why[2048];
 		snprintf(why, sizeof(why), "%s", em_errmsg());
 		make_id(url, level, prefix, boxed, bf.b0, bf.b1, id, sizeof(id));
+		if (idopt != NULL)
+			snprintf(id, sizeof(id), "%s", idopt);
 		if (em_fetch_set_id(&f, id) < 0) {
 			em_err("cannot open '%s': %s", url, why);
 			goto end;
@@ -337,6 +418,8 @@ main(int argc, char **argv)
 		}
 	make_id(x.in->group_url ? x.in->group_url : x.in->url, x.in->level, prefix, boxed, bf.b0,
 	    bf.b1, id, sizeof(id));
+	if (idopt != NULL)
+		snprintf(id, sizeof(id), "%s", idopt);
 	if (em_fetch_set_id(&f, id) < 0) {
 		em_err("cannot start '%s': %s", id, em_errmsg());
 		goto end;
@@ -359,6 +442,8 @@ main(int argc, char **argv)
 	}
 	bf.ops = &ops;
 	bf.ctx = &x;
+	bf.all_missing = all_missing;
+	x.f = &f;
 	bf.url = x.in->url;
 	bf.dtype = x.in->dtype;
 	bf.whole = 1;
@@ -367,6 +452,9 @@ main(int argc, char **argv)
 	cb = em_remote_chunk_bytes(x.r);
 	bf.own_bytes = 3 * cb + 2 * em_remote_max_encoded(x.r);
 	status = em_blockfetch_run(&f, &bf, x.in->voxel_known && x.nd >= 3 ? voxel : NULL, prov);
+	if (status == 0 && x.switched)
+		em_log(EM_LOG_WARN, "%s: the chunks are at '%c' keys: read so (the record's "
+		    "source_metadata.key_separator)", x.in->url, x.switched);
 end:
 	if (em_interrupted() && status == EM_EXIT_FAIL && f.rec == NULL)
 		status = em_interrupt_status();

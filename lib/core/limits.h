@@ -82,6 +82,16 @@
 #define EM_ZARR_MAX_CHUNK_BYTES ((size_t)1 << 31)
 /* .zarray / .zattrs text: real ones are a few kB (OME-NGFF with many datasets). */
 #define EM_ZARR_MAX_META_BYTES (1 << 20)
+/*
+ * Elements of one array, and chunks of its grid.  Metadata read from a
+ * server is believed only this far: an array past them is refused before
+ * anything is fetched or written, since a fetcher would otherwise write
+ * fill chunks for it until the disk is full.  The largest EM volumes are
+ * far below: the hemibrain at 8 nm is 34,431 x 39,743 x 41,407 voxels,
+ * 5.7e13 (2^45.7) elements, 2.2e8 chunks of 64^3 (1.7e9 of 32^3).
+ */
+#define EM_ZARR_MAX_ELEMENTS ((uint64_t)1 << 50)
+#define EM_ZARR_MAX_CHUNKS ((uint64_t)1 << 32)
 
 /* ---- remote arrays: Zarr v2/v3, N5 over HTTP (remote.h) ---- */
 /* Metadata documents are small; a larger one is not metadata. */
@@ -150,6 +160,14 @@
 #define JS_MAX_SCHEMA_DEPTH 200
 /* PCRE2 backtracking steps per match: a pattern/value pair past it is an error, not a hang. */
 #define EM_JSCHEMA_REGEX_MATCH_LIMIT 1000000
+
+/* ---- the block fetchers (tool/blockfetch.h) ---- */
+/*
+ * Missing blocks held back, not yet filled, while no block of the box has
+ * been found (so that a box where nothing is found writes nothing): past
+ * this many (6 MiB of them) they are filled after all.
+ */
+#define EM_BLOCKFETCH_MAX_DEFERRED 65536
 
 /* ---- the store's chunk journal (store/journal.h) ---- */
 /*

@@ -343,14 +343,17 @@ static json_t *parse_node(struct yctx *y, const yaml_event_t *ev, int depth);
  * global.memory_budget is em-ingest's to check: its message names
  * EM_MEMORY_BUDGET when the value came from there.
  */
-enum bound_kind { B_INT, B_SIZE };
+enum bound_kind { B_INT, B_SIZE, B_ZYX };
 static const struct bound {
 	const char *key;	/* fnmatch(3) pattern on the dotted key */
 	enum bound_kind kind;
-	long long min, max;	/* B_INT: inclusive; B_SIZE: min bytes (max unused) */
+	long long min, max;	/* B_INT, B_ZYX (each of 3): inclusive; B_SIZE: min bytes */
 	const char *what;
 } bounds[] = {
 	{ "global.jobs", B_INT, 1, 256, "concurrent transfers" },
+	/* As --chunks: 4096 per axis keeps one uint64 chunk under 512 GiB. */
+	{ "global.chunks", B_ZYX, 1, 4096, "a chunk shape" },
+	{ "development.testing.chunks", B_ZYX, 1, 4096, "a chunk shape" },
 	{ "global.level", B_INT, 0, 22, "a compression level" },
 	{ "global.zarr_format", B_INT, 2, 3, "a Zarr version" },
 	{ "global.http.connect_timeout_s", B_INT, 1, 3600, "a timeout in seconds" },
@@ -373,13 +376,28 @@ check_bound(const struct yctx *y, const json_t *v, yaml_mark_t m)
 	uint64_t u;
 	size_t i;
 
-	if (json_is_null(v) || json_is_object(v) || json_is_array(v))
+	if (json_is_null(v) || json_is_object(v))
 		return 0;
 	for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]) && b == NULL; i++)
 		if (fnmatch(bounds[i].key, y->path, 0) == 0)
 			b = &bounds[i];
-	if (b == NULL)
+	if (b == NULL || json_is_array(v) != (b->kind == B_ZYX))
+		return 0;	/* a wrong type is the typed look-up's to report */
+	if (b->kind == B_ZYX) {
+		const json_t *e;
+
+		if (json_array_size(v) != 3)
+			return fail_at(y, m, "'%s' has %zu items, expected 3 (z, y, x: %s)", y->path,
+			    json_array_size(v), b->what);
+		for (i = 0; i < 3; i++) {
+			e = json_array_get(v, i);
+			if (!json_is_integer(e) || json_integer_value(e) < b->min ||
+			    json_integer_value(e) > b->max)
+				return fail_at(y, m, "'%s' item %zu is not a whole number from %lld "
+				    "to %lld (%s)", y->path, i + 1, b->min, b->max, b->what);
+		}
 		return 0;
+	}
 	if (b->kind == B_SIZE && json_is_string(v)) {
 		if (em_parse_size(json_string_value(v), &u) < 0)
 			return fail_at(y, m, "'%s' is '%s', not %s: %s", y->path,

@@ -34,7 +34,7 @@ static const char *const known_fields[] = {
 	"compression", "chunk_size", "zarr_format", "shard_size", "download_url", "source_files",
 	"processing_pipeline", "internal_zarr_path", "archive", "license", "citation",
 	"source_metadata", "extra", "statistics", "status", "status_history", "progress",
-	"ngff_scale_nm", "levels",
+	"ngff_scale_nm", "levels", "missing_chunks", "missing_files",
 	"error", "previous_runs", "last_attempt", "quality", NULL,
 };
 
@@ -58,7 +58,8 @@ static const char *const expected_fields[] = {
 
 /* What a new run forgets of the old one: it was computed from the old data. */
 static const char *const run_fields[] = {
-	"error", "progress", "sha256", "file_size_bytes", "statistics", "quality", NULL,
+	"error", "progress", "sha256", "file_size_bytes", "statistics", "quality",
+	"missing_chunks", "missing_files", NULL,
 };
 
 static int

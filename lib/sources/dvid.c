@@ -106,11 +106,29 @@ em_dvid_info_release(struct em_dvid_info *di)
 	memset(di, 0, sizeof(*di));
 }
 
+/* Whether a volume of n voxels (X,Y,Z) is past EM_ZARR_MAX_ELEMENTS, without wrapping. */
+static int
+over_limit(const uint64_t n[3])
+{
+	uint64_t v = 1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (n[i] == 0)
+			return 0;
+		if (v > EM_ZARR_MAX_ELEMENTS / n[i])
+			return 1;
+		v *= n[i];
+	}
+	return 0;
+}
+
 int
 em_dvid_check_box(const struct em_dvid_info *di, const char *instance,
     const uint64_t off_xyz[3], const uint64_t size_xyz[3])
 {
 	const char *tn = di->type_name;
+	uint64_t ext[3];
 	int i;
 
 	if (tn == NULL || strcmp(tn, "uint8blk") != 0)
@@ -132,6 +150,12 @@ em_dvid_check_box(const struct em_dvid_info *di, const char *instance,
 			    " (X,Y,Z, inclusive)", off_xyz[0], off_xyz[1], off_xyz[2], size_xyz[0],
 			    size_xyz[1], size_xyz[2], instance, di->min_xyz[0], di->min_xyz[1],
 			    di->min_xyz[2], di->max_xyz[0], di->max_xyz[1], di->max_xyz[2]);
+		ext[i] = (uint64_t)(di->max_xyz[i] - di->min_xyz[i]) + 1;
 	}
+	/* Extents within int32 still allow 2^96 voxels: no real instance has past 2^50. */
+	if (over_limit(ext))
+		return em_fail("instance '%s' has extents of %" PRIu64 " x %" PRIu64 " x %" PRIu64
+		    " voxels (X,Y,Z), more than the %" PRIu64 " (2^50) a volume may have here",
+		    instance, ext[0], ext[1], ext[2], EM_ZARR_MAX_ELEMENTS);
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* empiar.c - an EMPIAR entry as the archive's API describes it, read from the API's JSON */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,9 @@ em_empiar_parse(const char *text, size_t len, const char *acc, const char *where
 		s->json = json_array_get(sets, i);
 		s->name = text_of(s->json, "name");
 		s->dir = set_dir(s->json);
+		if (em_json_num(json_object_get(s->json, "num_images_or_tilt_series"), &w) &&
+		    w >= 1 && w <= EM_FILELIST_MAX && w == (double)(size_t)w)
+			s->num_images = (size_t)w;
 		/* Å in the API; both or neither. */
 		if (em_json_num(json_object_get(s->json, "pixel_width"), &w) && w > 0 &&
 		    em_json_num(json_object_get(s->json, "pixel_height"), &h) && h > 0 &&
@@ -248,4 +252,91 @@ em_empiar_citation(const struct em_empiar_entry *e, const char *acc, const char 
 	}
 	json_object_set_new(cit, "text", json_string(buf));
 	return cit;
+}
+
+/*
+ * The last run of digits of name before its extension ("7" of
+ * "slice_7.dm3", not the "3" of ".dm3"): its start and length, 0 when
+ * there is none.
+ */
+static size_t
+last_digits(const char *name, size_t *at)
+{
+	const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
+	size_t i = dot != NULL && (slash == NULL || dot > slash) ? (size_t)(dot - name) :
+	    strlen(name), e;
+
+	while (i > 0 && !(name[i - 1] >= '0' && name[i - 1] <= '9'))
+		i--;
+	e = i;
+	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+		i--;
+	*at = i;
+	return e - i;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+em_empiar_missing_names(const char *const *names, size_t n, size_t want, char **out,
+    size_t max)
+{
+	size_t at0, len0, at, len, i, k = 0, padw = 0, sl;
+	uint64_t *num = NULL, v, next;
+	const char *suffix;
+
+	if (n == 0 || want <= n || max == 0 || (len0 = last_digits(names[0], &at0)) == 0 ||
+	    len0 > 18)
+		return 0;
+	suffix = names[0] + at0 + len0;
+	sl = strlen(suffix);
+	if ((num = calloc(n, sizeof(*num))) == NULL)
+		return em_fail("out of memory");
+	for (i = 0; i < n; i++) {
+		len = last_digits(names[i], &at);
+		/* The same text around the digits, else it is no series. */
+		if (len == 0 || len > 18 || at != at0 || strncmp(names[i], names[0], at0) != 0 ||
+		    strcmp(names[i] + at + len, suffix) != 0)
+			goto none;
+		if (names[i][at] == '0' && len > 1)
+			padw = len;
+		for (v = 0; len > 0; len--, at++)
+			v = v * 10 + (uint64_t)(names[i][at] - '0');
+		num[i] = v;
+	}
+	qsort(num, n, sizeof(*num), cmp_u64);
+	/* A name listed twice is one file. */
+	for (i = 1, k = 1; i < n; i++)
+		if (num[i] != num[k - 1])
+			num[k++] = num[i];
+	n = k;
+	k = 0;
+	for (i = 0, next = num[0]; k < want - n && k < max; next++) {
+		char *s;
+		int w;
+
+		if (i < n && num[i] == next) {
+			i++;
+			continue;
+		}
+		if ((s = malloc(at0 + 24 + sl + 1)) == NULL) {
+			free(num);
+			return em_fail("out of memory");
+		}
+		w = snprintf(s, at0 + 24 + sl + 1, "%.*s%0*llu%s", (int)at0, names[0], (int)padw,
+		    (unsigned long long)next, suffix);
+		(void)w;
+		out[k++] = s;
+	}
+	free(num);
+	return (int)k;
+none:
+	free(num);
+	return 0;
 }

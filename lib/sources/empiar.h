@@ -25,6 +25,8 @@ struct em_empiar_set {
 	char *dir;
 	/* "pixel_width" and "pixel_height" (Å in the API) in nm; 0 when not given. */
 	double pixel_w_nm, pixel_h_nm;
+	/* "num_images_or_tilt_series": images of the set, 0 when not given (or absurd). */
+	size_t num_images;
 	const json_t *json;		/* the set as the API gives it */
 };
 
@@ -66,5 +68,18 @@ void em_empiar_release(struct em_empiar_entry *e);
  * memory.
  */
 json_t *em_empiar_citation(const struct em_empiar_entry *e, const char *acc, const char *doi);
+
+/*
+ * Which files of a numbered series are missing: names (n of them, all the
+ * files the listing gave) that differ only in their last run of digits
+ * ("slice_7.dm3", or zero-padded "s_007.tif") of a series of want files.
+ * The missing are the gaps between the lowest and highest numbers, then the
+ * numbers after the highest, until want - n are named.  At most max names
+ * go to out (malloc'd strings, the caller frees them and out); the count
+ * named is returned, 0 when the names are no such series (the caller then
+ * has only the count), -1 when out of memory.
+ */
+int em_empiar_missing_names(const char *const *names, size_t n, size_t want, char **out,
+    size_t max);
 
 #endif

@@ -286,6 +286,11 @@ em_remote_open(struct em_http *h, const char *url, const char *level)
 			em_fail("'%s': a chunk dimension is 0", r->url);
 			goto fail;
 		}
+	/* Every format's metadata: an absurd array is refused before a chunk is asked for. */
+	if (em_zarr_check_size(r->in.ndim, r->in.shape, r->in.chunks) < 0) {
+		em_fail_ctx("'%s'", r->url);
+		goto fail;
+	}
 	r->in.format_name = r->in.format == EM_REMOTE_ZARR2 ? "zarr2" :
 	    r->in.format == EM_REMOTE_ZARR3 ? "zarr3" : "n5";
 	/* Voxel size: the group's multiscales, else the array's own attributes. */
@@ -426,9 +431,31 @@ em_remote_locate(struct em_remote *r, struct em_http *h, const uint64_t *cidx, c
 		if (cidx[i] * r->in.chunks[i] >= r->in.shape[i] && r->in.shape[i] > 0)
 			return em_fail("chunk index %" PRIu64 " is outside the array in dimension %d",
 			    cidx[i], i);
+	r->last_missing = 0;
 	if (r->in.sharded)
 		return em_remote_locate_sharded(r, h, cidx, url, n, off, len);
 	return em_remote_key(r, cidx, url, n);
+}
+
+long
+em_remote_missing_status(const struct em_remote *r)
+{
+	return r->last_missing;
+}
+
+int
+em_remote_other_separator(struct em_remote *r)
+{
+	const json_t *v;
+
+	if (r->in.format != EM_REMOTE_ZARR2 || r->sep_tried)
+		return 0;
+	v = json_object_get(r->meta, "dimension_separator");
+	if (v != NULL && !json_is_null(v))
+		return 0;
+	r->sep_tried = 1;
+	r->zm.sep = r->zm.sep == '.' ? '/' : '.';
+	return r->zm.sep;
 }
 
 int

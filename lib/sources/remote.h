@@ -86,6 +86,20 @@ size_t em_remote_max_encoded(const struct em_remote *r);
 int em_remote_locate(struct em_remote *r, struct em_http *h, const uint64_t *cidx, char *url,
     size_t n, uint64_t *off, uint64_t *len);
 /*
+ * After em_remote_locate returned EM_HTTP_MISSING: the HTTP status of the
+ * shard that is not there (404, 403, 410), or 0 when the shard's index
+ * says the chunk is empty (the fill value, as written).
+ */
+long em_remote_missing_status(const struct em_remote *r);
+/*
+ * A Zarr v2 array whose .zarray names no dimension_separator has '.' keys
+ * by the spec, but some writers put '/' keys there.  When none of a box's
+ * chunks is found: switch to the other separator, once.  Returns it ('/'
+ * or '.'), or 0 when the array names its separator, is not Zarr v2, or
+ * the switch was made before.
+ */
+int em_remote_other_separator(struct em_remote *r);
+/*
  * A shard's index as em_remote_locate reads it, for callers that hold the
  * bytes already (tests, the fuzz target): bytes the index has (0 when the
  * array is not sharded) and whether it is at the shard's end.

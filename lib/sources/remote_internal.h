@@ -51,6 +51,9 @@ struct em_remote {
 	int have_index;
 	uint64_t index_of[EM_ZARR_MAXDIM];
 	int index_missing;
+	long missing_status;		/* the HTTP status of the missing shard */
+	long last_missing;		/* em_remote_missing_status() */
+	int sep_tried;			/* Zarr v2: the other key separator was tried */
 	unsigned char *index;		/* per_shard * 16 bytes, little-endian */
 	size_t chunk_bytes;
 	size_t isz;

@@ -21,6 +21,7 @@ load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const c
 		rc = em_http_head(h, url, &resp);
 		if (rc == EM_HTTP_MISSING) {
 			r->index_missing = 1;
+			r->missing_status = resp.status;
 			goto done;
 		}
 		if (rc < 0)
@@ -47,6 +48,7 @@ load_index(struct em_remote *r, struct em_http *h, const uint64_t *sidx, const c
 	rc = em_http_get_range(h, url, off, ilen, &resp);
 	if (rc == EM_HTTP_MISSING) {
 		r->index_missing = 1;
+		r->missing_status = resp.status;
 		goto done;
 	}
 	if (rc < 0)
@@ -130,8 +132,11 @@ em_remote_locate_sharded(struct em_remote *r, struct em_http *h, const uint64_t 
 	if (!r->have_index || memcmp(sidx, r->index_of, sizeof(sidx)) != 0)
 		if (load_index(r, h, sidx, url) < 0)
 			return -1;
-	if (r->index_missing)
+	if (r->index_missing) {
+		r->last_missing = r->missing_status > 0 ? r->missing_status : 404;
 		return EM_HTTP_MISSING;
+	}
+	r->last_missing = 0;
 	o = em_remote_le64(r->index + 16 * e);
 	l = em_remote_le64(r->index + 16 * e + 8);
 	if (o == UINT64_MAX && l == UINT64_MAX)

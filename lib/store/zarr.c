@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -136,6 +137,56 @@ em_zarr_nchunks(const struct em_zarr_meta *m)
 	return n;
 }
 
+/* Shape as "a,b,c" into buf, for messages. */
+static const char *
+dims_text(int ndim, const uint64_t *v, char *buf, size_t n)
+{
+	size_t o = 0;
+	int i, w;
+
+	buf[0] = '\0';
+	for (i = 0; i < ndim && o < n; i++) {
+		w = snprintf(buf + o, n - o, "%s%" PRIu64, i ? "," : "", v[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return buf;
+}
+
+int
+em_zarr_check_size(int ndim, const uint64_t *shape, const uint64_t *chunks)
+{
+	uint64_t elems = 1, nch = 1;
+	int i, over_e = 0, over_c = 0;
+	char sh[EM_ZARR_MAXDIM * 24], ch[EM_ZARR_MAXDIM * 24];
+
+	for (i = 0; i < ndim; i++) {
+		uint64_t g = chunks[i] > 0 ? shape[i] / chunks[i] + (shape[i] % chunks[i] != 0) : 0;
+
+		if (shape[i] == 0)
+			return 0;
+		/* Saturating products: a shape of 2^40 x 2^40 x 2^40 must not wrap to small. */
+		if (over_e || elems > EM_ZARR_MAX_ELEMENTS / shape[i])
+			over_e = 1;
+		else
+			elems *= shape[i];
+		if (over_c || (g > 0 && nch > EM_ZARR_MAX_CHUNKS / g))
+			over_c = 1;
+		else
+			nch *= g;
+	}
+	if (over_e || elems > EM_ZARR_MAX_ELEMENTS)
+		return em_fail("shape %s has more than %" PRIu64 " (2^50) elements, the most an "
+		    "array may have here", dims_text(ndim, shape, sh, sizeof(sh)),
+		    EM_ZARR_MAX_ELEMENTS);
+	if (over_c || nch > EM_ZARR_MAX_CHUNKS)
+		return em_fail("shape %s in chunks of %s is more than %" PRIu64 " (2^32) chunks, "
+		    "the most an array may have here", dims_text(ndim, shape, sh, sizeof(sh)),
+		    dims_text(ndim, chunks, ch, sizeof(ch)), EM_ZARR_MAX_CHUNKS);
+	return 0;
+}
+
 int
 em_zarr_check_geometry(const struct em_zarr_meta *m)
 {
@@ -161,7 +212,7 @@ em_zarr_check_geometry(const struct em_zarr_meta *m)
 	}
 	if (elems > UINT64_MAX / isz)
 		return em_fail("array shape overflows");
-	return 0;
+	return em_zarr_check_size(m->ndim, m->shape, m->chunks);
 }
 
 int

@@ -61,6 +61,13 @@ int em_zarr_meta_init(struct em_zarr_meta *m, int ndim, const uint64_t *shape,
 int em_zarr_meta_set_format(struct em_zarr_meta *m, int zarr_format, const uint64_t *shard);
 /* 1 if m is a sharded (v3 sharding_indexed) array. */
 int em_zarr_sharded(const struct em_zarr_meta *m);
+/*
+ * Whether an array of this shape and chunks is within EM_ZARR_MAX_ELEMENTS
+ * elements and EM_ZARR_MAX_CHUNKS chunks (core/limits.h): 0, or -1 giving
+ * the numbers.  em_zarr_meta_init and em_zarr_meta_from_json check it; the
+ * remote readers check every format's metadata with it.
+ */
+int em_zarr_check_size(int ndim, const uint64_t *shape, const uint64_t *chunks);
 /* Set the fill value from a number (rounded/clamped into the dtype; NaN allowed for floats). */
 int em_zarr_meta_set_fill(struct em_zarr_meta *m, double v);
 /* Bytes of one decoded chunk (prod(chunks) * itemsize). */

@@ -6,6 +6,7 @@
 
 #include "core/diag.h"
 #include "core/interrupt.h"
+#include "meta/record.h"
 #include "tool/blockfetch.h"
 #include "core/banned.h"
 
@@ -110,6 +111,12 @@ struct run {
 	unsigned char *pack;	/* a block's part, cut from a whole block */
 	size_t isz;
 	int attempts;
+	int found;		/* a block was fetched, said empty, or in the store already */
+	/* Missing blocks not yet filled: nothing was found when they came. */
+	struct em_block *deferred;
+	size_t ndeferred, capdeferred;
+	int overflowed;		/* more than EM_BLOCKFETCH_MAX_DEFERRED: they were filled */
+	uint64_t first_idx[3];	/* the first missing block, in C order */
 };
 
 /* Put block b's voxels (data, laid out as decode() gives them) into the store. */
@@ -139,8 +146,77 @@ fill(struct run *x, const struct em_block *b)
 
 	if (x->bf->ops->fill(x->bf->ctx, b, &data) < 0)
 		return -1;
-	x->bf->missing++;
 	return put(x, b, data);
+}
+
+/* Fill the missing blocks held back while nothing was found. */
+static int
+fill_deferred(struct run *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->ndeferred; i++) {
+		if (em_interrupted())
+			return em_fail("interrupted");
+		if (fill(x, &x->deferred[i]) < 0)
+			return -1;
+	}
+	x->ndeferred = 0;
+	return 0;
+}
+
+/* The C order of two blocks' indexes: <0, 0, >0. */
+static int
+memcmp_idx(const uint64_t *a, const uint64_t *b)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Block b is missing (status: the HTTP status, 0 when not known): count
+ * it, and fill it now, or later when a block of the box turns up at all.
+ */
+static int
+missing(struct run *x, const struct em_block *b, const char *url, long status)
+{
+	struct em_blockfetch *bf = x->bf;
+
+	/* The first in the box's order (C order of blocks), whatever order the answers came in. */
+	if (bf->missing++ == 0 || memcmp_idx(b->idx, x->first_idx) < 0) {
+		memcpy(x->first_idx, b->idx, sizeof(x->first_idx));
+		if (url != NULL && *url != '\0')
+			snprintf(bf->first_missing, sizeof(bf->first_missing), "%s", url);
+		else
+			snprintf(bf->first_missing, sizeof(bf->first_missing), "%s at %" PRIu64 ",%"
+			    PRIu64 ",%" PRIu64, bf->url, b->lo[0], b->lo[1], b->lo[2]);
+	}
+	if (status == 403 && bf->denied++ == 0)
+		em_log(EM_LOG_WARN, "GET '%s': HTTP 403 Forbidden: read as the fill value, but "
+		    "the server may hold data there that it will not give; further ones are "
+		    "counted", url != NULL && *url != '\0' ? url : bf->url);
+	if (x->found || x->overflowed)
+		return fill(x, b);
+	if (x->ndeferred < EM_BLOCKFETCH_MAX_DEFERRED) {
+		if (x->ndeferred == x->capdeferred) {
+			size_t cap = x->capdeferred ? 2 * x->capdeferred : 64;
+			struct em_block *v = realloc(x->deferred, cap * sizeof(*v));
+
+			if (v == NULL)
+				return em_fail("out of memory");
+			x->deferred = v;
+			x->capdeferred = cap;
+		}
+		x->deferred[x->ndeferred++] = *b;
+		return 0;
+	}
+	/* A long empty stretch before the data begins: stop holding them back. */
+	x->overflowed = 1;
+	return fill_deferred(x) < 0 ? -1 : fill(x, b);
 }
 
 static int
@@ -162,7 +238,7 @@ on_done(void *ctx, const struct em_http_reply *rp)
 			    em_http_reason(rp->status));
 			goto out;
 		}
-		rc = fill(x, &u->b);
+		rc = missing(x, &u->b, rp->url, rp->status);
 		goto out;
 	}
 	if (rp->result < 0) {
@@ -186,6 +262,7 @@ on_done(void *ctx, const struct em_http_reply *rp)
 	if (r < 0)
 		goto out;
 	x->bf->fetched++;
+	x->found = 1;
 	rc = put(x, &u->b, data);
 out:
 	free(u);
@@ -211,16 +288,26 @@ on_feed(void *ctx, struct em_http_multi *m)
 			return -1;
 		if (rc == 1) {
 			x->bf->skipped++;
+			x->found = 1;
 			continue;
 		}
+		url[0] = '\0';
 		rc = x->bf->ops->request(x->bf->ctx, &b, url, sizeof(url), &off, &len, &max);
 		if (rc < 0)
 			return -1;
-		if (rc == EM_HTTP_MISSING) {
+		if (rc == EM_HTTP_MISSING || rc == EM_BLOCKFETCH_DENIED ||
+		    rc == EM_BLOCKFETCH_EMPTY) {
 			if (x->bf->ops->fill == NULL)
 				return em_fail("no block at %" PRIu64 ",%" PRIu64 ",%" PRIu64 " in '%s'",
 				    b.lo[0], b.lo[1], b.lo[2], x->bf->url);
-			if (fill(x, &b) < 0)
+			if (rc == EM_BLOCKFETCH_EMPTY) {
+				x->bf->empty++;
+				x->found = 1;
+				rc = fill(x, &b);
+			} else {
+				rc = missing(x, &b, url, rc == EM_BLOCKFETCH_DENIED ? 403 : 404);
+			}
+			if (rc < 0)
 				return -1;
 			continue;
 		}
@@ -239,6 +326,39 @@ on_feed(void *ctx, struct em_http_multi *m)
 	return 0;
 }
 
+/* One walk over the box: every block fetched, found in the store, or counted missing. */
+static int
+walk(struct run *x, struct em_http *h)
+{
+	struct em_blockfetch *bf = x->bf;
+
+	bf->fetched = bf->missing = bf->denied = bf->empty = bf->skipped = bf->retried = 0;
+	bf->first_missing[0] = '\0';
+	x->found = 0;
+	x->ndeferred = 0;
+	x->overflowed = 0;
+	em_http_multi_free(x->m);
+	if ((x->m = em_http_multi_new(h, on_done, x)) == NULL)
+		return -1;
+	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
+	em_http_multi_set_release(x->m, free);
+	em_boxiter_init(&x->it, bf->b0, bf->b1, bf->block, bf->group);
+	return em_http_multi_run(x->m, on_feed, x);
+}
+
+/* The record's missing_chunks: this run's, and an earlier run's when its chunks are kept. */
+static int
+record_missing(struct em_fetch *f, const struct em_blockfetch *bf)
+{
+	json_int_t n = (json_int_t)bf->missing, before = 0;
+
+	if (bf->skipped > 0 && f->prev != NULL)
+		before = json_integer_value(json_object_get(f->prev, "missing_chunks"));
+	if (before > 0)
+		n += before;
+	return em_record_set(f->rec, "missing_chunks", json_integer(n));
+}
+
 int
 em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *voxel_nm,
     const char *const *prov)
@@ -249,13 +369,14 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 	struct run x;
 	char what[4200];
 	uint64_t shape[3], wbox[3], part = 0;
-	int i, status = 1;
+	int i, status = 1, again = 0, rc;
 
 	memset(&x, 0, sizeof(x));
 	x.f = f;
 	x.bf = bf;
 	x.isz = em_dtype_size(bf->dtype);
-	bf->fetched = bf->missing = bf->skipped = bf->retried = 0;
+	bf->fetched = bf->missing = bf->denied = bf->empty = bf->skipped = bf->retried = 0;
+	bf->first_missing[0] = '\0';
 	for (i = 0; i < 3; i++) {
 		shape[i] = bf->b1[i] - bf->b0[i];
 		/* The writer is fed blocks' parts of at most this size. */
@@ -282,25 +403,71 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 	ho.progress = NULL;
 	ho.jobs = em_fetch_transfers(f);
 	x.attempts = ho.attempts;
-	if ((h = em_http_new(&ho)) == NULL || (x.m = em_http_multi_new(h, on_done, &x)) == NULL) {
+	if ((h = em_http_new(&ho)) == NULL) {
 		status = em_fetch_fail(f, "cannot fetch");
 		goto out;
 	}
-	/* Requests a stopped run (a signal, an error) did not hand back are freed by the multi. */
-	em_http_multi_set_release(x.m, free);
-	em_boxiter_init(&x.it, bf->b0, bf->b1, bf->block, bf->group);
-	if (em_http_multi_run(x.m, on_feed, &x) < 0) {
+	for (;;) {
+		rc = walk(&x, h);
+		if (rc < 0 || x.found || bf->missing == 0 || again || bf->all_missing == NULL ||
+		    x.overflowed || em_interrupted())
+			break;
+		/* Nothing of the box is there: the tool may know where else to look, once. */
+		if (bf->all_missing(bf->ctx) != 1)
+			break;
+		again = 1;
+	}
+	if (rc < 0) {
+		snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
+		record_missing(f, bf);
+		status = em_fetch_fail(f, what);
+		goto out;
+	}
+	if (bf->denied > 0)
+		em_log(EM_LOG_WARN, "%s: %" PRIu64 " chunks refused with HTTP 403 were read as the "
+		    "fill value", bf->url, bf->denied);
+	em_log(EM_LOG_INFO, "%s: %" PRIu64 " blocks fetched, %" PRIu64 " missing (fill value), %"
+	    PRIu64 " empty, %" PRIu64 " already in the store, %" PRIu64 " fetched again", bf->url,
+	    bf->fetched, bf->missing, bf->empty, bf->skipped, bf->retried);
+	if (record_missing(f, bf) < 0) {
+		status = em_fetch_fail(f, "record");
+		goto out;
+	}
+	if (!x.found && bf->missing > 0) {
+		em_fail("none of the box's %" PRIu64 " chunks is there (the first: '%s'%s): %s",
+		    bf->missing, bf->first_missing, bf->denied == bf->missing ? ", HTTP 403" :
+		    bf->denied > 0 ? ", HTTP 404 and 403" : ", HTTP 404",
+		    bf->denied > 0 ? "the server refuses access; the data may need credentials or "
+		    "not be public" : "check the URL, the level, the chunk key separator "
+		    "(dimension_separator) and that the server gives this array's chunks");
 		snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
 		status = em_fetch_fail(f, what);
 		goto out;
 	}
-	em_log(EM_LOG_INFO, "%s: %" PRIu64 " blocks fetched, %" PRIu64 " missing (fill value), %"
-	    PRIu64 " already in the store, %" PRIu64 " fetched again", bf->url, bf->fetched,
-	    bf->missing, bf->skipped, bf->retried);
+	if (f->opts->strict && bf->missing > 0) {
+		/* Stored all the same, so that a run without --strict has them and their count. */
+		if (fill_deferred(&x) < 0) {
+			snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
+			status = em_fetch_fail(f, what);
+			goto out;
+		}
+		em_fail("%" PRIu64 " chunk%s of the box %s missing (HTTP 404 or 403), the first '%s'",
+		    bf->missing, bf->missing == 1 ? "" : "s", bf->missing == 1 ? "is" : "are",
+		    bf->first_missing);
+		snprintf(what, sizeof(what), "--strict: cannot fetch '%s'", bf->url);
+		status = em_fetch_fail(f, what);
+		goto out;
+	}
+	if (fill_deferred(&x) < 0) {
+		snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
+		status = em_fetch_fail(f, what);
+		goto out;
+	}
 	status = em_fetch_done(f);
 out:
 	em_http_multi_free(x.m);
 	em_http_free(h);
 	free(x.pack);
+	free(x.deferred);
 	return status;
 }

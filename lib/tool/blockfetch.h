@@ -42,14 +42,22 @@ int em_boxiter_next(struct em_boxiter *it, struct em_block *b);
 
 /* decode()'s answer for a body cut or garbled on the way: it is asked for again. */
 #define EM_BLOCKFETCH_AGAIN 2
+/* request()'s answer for a block the source says is empty (a shard index's empty entry): fill. */
+#define EM_BLOCKFETCH_EMPTY 3
+/* request()'s answer for a block missing because the server refused access (HTTP 403). */
+#define EM_BLOCKFETCH_DENIED 4
 
 /* What the tool knows about its source; ctx is the tool's. */
 struct em_blockfetch_ops {
 	/*
 	 * The request for block b: its URL (into url, n bytes), the byte range
 	 * [off, off + len) (len 0: the whole body) and the most bytes the
-	 * answer may have.  0; EM_HTTP_MISSING when the source says it has
-	 * no such block (it is filled without asking); -1 on error.
+	 * answer may have.  0; EM_HTTP_MISSING when the source has no such
+	 * block (a shard that is not there: HTTP 404), EM_BLOCKFETCH_DENIED
+	 * when the server refused it (403): both missing, filled without
+	 * asking; EM_BLOCKFETCH_EMPTY when the source says the block is empty
+	 * (filled, not missing); -1 on error.  url names the block in
+	 * messages whenever it is set.
 	 */
 	int (*request)(void *ctx, const struct em_block *b, char *url, size_t n, uint64_t *off,
 	    uint64_t *len, size_t *max);
@@ -84,8 +92,20 @@ struct em_blockfetch {
 	int whole;			/* decode() gives whole blocks, not their parts */
 	size_t max_body;		/* the most bytes of an answer, held per transfer */
 	uint64_t own_bytes;		/* the tool's own buffers, for --max-memory */
-	/* Counted by the run. */
-	uint64_t fetched, missing, skipped, retried;
+	/*
+	 * Every block of the box was missing (none fetched, none in the store
+	 * already): 1 when the tool has changed where it looks (the other
+	 * chunk key separator) so that the box is walked again, 0 when it has
+	 * nothing else to try and the run fails.  NULL: the run fails.  Given ctx.
+	 */
+	int (*all_missing)(void *ctx);
+	/*
+	 * Counted by the run.  missing: blocks the server did not have (404,
+	 * 410) or refused (403, also counted in denied), stored as the fill
+	 * value; empty: blocks the source says are empty (not missing).
+	 */
+	uint64_t fetched, missing, denied, empty, skipped, retried;
+	char first_missing[1024];	/* the URL of the first missing block (C order) */
 };
 
 /*
@@ -96,6 +116,14 @@ struct em_blockfetch {
  * every block whose chunks are not all in the store already, at most
  * em_fetch_transfers() at a time (the transport backs off when the server
  * is busy), put each into the store, and finish it (em_fetch_done).
+ *
+ * Missing blocks (see ops) are counted into the record's missing_chunks
+ * (with the count of earlier runs whose chunks this one keeps); a 403 is
+ * warned of once and counted.  With --strict (f->opts->strict) any
+ * missing block fails the run, naming how many and the first.  While no
+ * block has been found, missing ones are not written: when the whole box
+ * is missing the run fails (after ops->all_missing had its one chance),
+ * with a hint, rather than store a volume of nothing but fill.
  * Returns the exit status (0, 1, or 130/143 after a signal); failures go
  * through em_fetch_fail.
  */

@@ -129,6 +129,12 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		if (em_parse_u64_list(arg, o->shard, 3, 1, 65536) < 0)
 			return em_fail_ctx("--shard wants Z,Y,X");
 		return 1;
+	case EM_OPT_STRICT:
+		o->strict = 1;
+		return 1;
+	case EM_OPT_PARTIAL:
+		o->partial = 1;
+		return 1;
 	case EM_OPT_OVERWRITE:
 		o->overwrite = 1;
 		return 1;

@@ -27,6 +27,8 @@ struct em_fetch_opts {
 	uint64_t max_download;	/* --max-download SIZE: largest file without an expected size; 0 = unset */
 	int zarr_format;	/* --zarr-format 2|3; 0 = unset */
 	uint64_t shard[3];	/* --shard Z,Y,X (Zarr v3 shards); 0 = unset */
+	int strict;		/* --strict (block fetchers): a chunk the server does not have fails */
+	int partial;		/* --partial (fetch-empiar): files missing from the listing do not */
 	int overwrite;		/* --overwrite: replace a store written from another source */
 	double wait_s;		/* --wait[=SECONDS]: for the store's lock; 0 no, < 0 for ever */
 	int verify;		/* --verify: decode every chunk already in the store */
@@ -55,8 +57,19 @@ enum {
 	EM_OPT_DOWNSAMPLE,
 	EM_OPT_HELP,
 	EM_OPT_VERSION,
+	EM_OPT_STRICT,
+	EM_OPT_PARTIAL,
 	EM_OPT_TOOL = 0x200	/* a tool's own long options start here */
 };
+
+/*
+ * Options only some fetchers take: such a tool puts the entry among its
+ * own (em_fetch_getopt applies it to the em_fetch_opts like a common one)
+ * and names it in its usage.  --strict: the block fetchers; --partial:
+ * fetch-empiar.
+ */
+#define EM_FETCH_OPT_STRICT { "strict", no_argument, NULL, EM_OPT_STRICT }
+#define EM_FETCH_OPT_PARTIAL { "partial", no_argument, NULL, EM_OPT_PARTIAL }
 
 /* The compressors a fetcher accepts, as named on the command line. */
 extern const char *const em_compressor_names[];

@@ -158,6 +158,13 @@ bad 'docker:\n  memory_limits:\n    epfl: lots\n' 3 11 "'docker.memory_limits.ep
 bad 'sources:\n  epfl:\n    expected_bytes: -1\n' 3 21 "'sources.epfl.expected_bytes' is -1, expected at least 1 bytes"
 bad 'sources:\n  dvid:\n    max_parallel: -4\n' 3 19 "'sources.dvid.max_parallel' is -4"
 bad 'global:\n  http:\n    retries: 2.5\n' 3 14 "'global.http.retries' is 2.5, expected a whole number"
+bad 'global:\n  http:\n    low_speed_bytes: -1\n' 3 22 "'global.http.low_speed_bytes' is -1, expected 0 to"
+bad 'global:\n  level: 30\n' 2 10 "'global.level' is 30, expected 0 to 22"
+bad 'global:\n  chunks: [0, 64, 64]\n' 2 11 "'global.chunks' item 1 is not a whole number from 1 to 4096"
+bad 'global:\n  chunks: [64, -1, 64]\n' 2 11 "'global.chunks' item 2 is not a whole number from 1 to 4096"
+bad 'global:\n  chunks: [64, 64, 99999]\n' 2 11 "'global.chunks' item 3 is not a whole number"
+bad 'global:\n  chunks: [64, 64]\n' 2 11 "'global.chunks' has 2 items, expected 3"
+bad 'development:\n  testing:\n    chunks: [16, 16, 1.5]\n' 3 13 "'development.testing.chunks' item 3"
 printf 'global:\n  http:\n    retries: 3\n' >"$SCRATCH/ok.yaml"
 run em-config --config "$SCRATCH/ok.yaml" global.http.retries
 expect_rc 0 "a sane value is taken"

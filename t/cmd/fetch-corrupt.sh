@@ -101,6 +101,7 @@ sources:
     api_url: file://$SCRATCH/series/empiar/api/entry/EMPIAR-11759.json
     data_url: file://$D/
     file_glob: "s_*.dm3"
+    expected_files: 4
 EOF
 EM_CONFIG_OVERLAY=$SCRATCH/series.yaml run fetch-empiar -o "$SCRATCH/sd" -q
 expect_rc 1 "a series with a truncated slice fails"

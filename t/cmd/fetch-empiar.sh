@@ -227,4 +227,43 @@ expect_grep 'no entry EMPIAR-99999' "$SCRATCH/err" "names the entry"
 	fail "record of a missing entry"
 run fetch-empiar abc
 expect_rc 2 "a malformed entry is a usage error"
+
+# ---- a listing with fewer files than the entry has ----
+# Left out of the first listing only (one of EBI's backends): listed again, and whole.
+start_origin once --root "$W" --index-style nginx --fault 'path=*/11759/data/,first=1,omit=*slice_5.dm3'
+overlay once "$ORIGIN_URL"
+EM_CONFIG_OVERLAY=$SCRATCH/once.yaml run fetch-empiar -o "$SCRATCH/h" $OPTS
+expect_rc 0 "a file left out of one listing: listed again"
+[ "$(log_count ' GET /empiar/world_availability/11759/data/ ')" = 2 ] &&
+	ok "the data directory was listed twice" || fail "listings: $(log_count ' GET /empiar/world_availability/11759/data/ ')"
+same_store "$SCRATCH/a/EMPIAR-11759.zarr" "$SCRATCH/h/EMPIAR-11759.zarr" &&
+	ok "the store is the whole one" || fail "stores differ after a short listing"
+ORIGIN_LOG=$CLEAN_LOG
+# Left out every time: the run fails naming them, and writes nothing.
+start_origin short2 --root "$W" --index-style nginx --fault 'path=*/11759/data/,omit=*slice_1[01].dm3'
+overlay short2 "$ORIGIN_URL"
+EM_CONFIG_OVERLAY=$SCRATCH/short2.yaml run fetch-empiar -o "$SCRATCH/k" $OPTS
+expect_rc 1 "files missing from every listing fail the run"
+expect_grep "gives 10 of the 12 files EMPIAR-11759 has, even listed again; missing: 'F57-8_test1_3VBSED_slice_10.dm3', 'F57-8_test1_3VBSED_slice_11.dm3'" \
+	"$SCRATCH/err" "the message names the missing files"
+[ "$(jget "$SCRATCH/out" "r['status']")" = failed ] && [ ! -e "$SCRATCH/k/EMPIAR-11759.json" ] &&
+	[ ! -e "$SCRATCH/k/EMPIAR-11759.zarr" ] && ok "a failed stub; no record, no store" ||
+	fail "after a short listing: $(ls "$SCRATCH/k" 2>&1)"
+# The image set's num_images_or_tilt_series says so too, without expected_files.
+sed 's/expected_files: .*/expected_files: null/' "$SCRATCH/short2.yaml" >"$SCRATCH/short3.yaml"
+EM_CONFIG_OVERLAY=$SCRATCH/short3.yaml run fetch-empiar -o "$SCRATCH/k" $OPTS
+expect_rc 1 "the entry's num_images_or_tilt_series is the count wanted"
+expect_grep "gives 10 of the 12 files" "$SCRATCH/err" "the same message"
+# --partial: the volume of what is there, and the record says what is not.
+EM_CONFIG_OVERLAY=$SCRATCH/short2.yaml run fetch-empiar -o "$SCRATCH/k" $VOPTS --partial
+expect_rc 0 "--partial makes the volume of the files there are"
+expect_grep "10 of the 12 files are listed; missing: 'F57-8_test1_3VBSED_slice_10.dm3', 'F57-8_test1_3VBSED_slice_11.dm3'" \
+	"$SCRATCH/err" "a warning names them"
+em-meta -q <"$SCRATCH/out" >"$SCRATCH/kmeta" || fail "em-meta"
+R=$SCRATCH/k/EMPIAR-11759.json
+[ "$(jget "$R" 'r["volume_shape"], r["missing_files"], r["status"]')" = \
+	"([10, 150, 200], ['F57-8_test1_3VBSED_slice_10.dm3', 'F57-8_test1_3VBSED_slice_11.dm3'], 'complete')" ] &&
+	ok "the record: 10 slices, missing_files names the two" ||
+	fail "partial record $(jget "$R" 'r.get("volume_shape"), r.get("missing_files")')"
+if validate "$SCRATCH/kmeta" "$R"; then ok "the partial record is valid"; else fail "the partial record is not valid"; fi
 done_testing

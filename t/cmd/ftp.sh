@@ -113,6 +113,7 @@ sources:
     api_url: file://$SCRATCH/api/entry.json
     data_url: $2
     file_glob: "slice_*.dm3"
+    expected_files: 6
 EOF
 }
 overlay viaftp "${PLAIN}empiar/world_availability/11759/data/"

@@ -1,5 +1,6 @@
 /* test_archives.c - the archives' API answers: EMPIAR entry JSON, IDR imgData, DVID /info, numbers as strings */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
@@ -351,6 +352,39 @@ START_TEST(json_numbers)
 }
 END_TEST
 
+/* Which files of a numbered series are missing, told from the others' names. */
+START_TEST(empiar_missing_names)
+{
+	const char *gap[] = { "d/s_1.dm3", "d/s_2.dm3", "d/s_4.dm3", "d/s_2.dm3" };
+	const char *pad[] = { "img_007.tif", "img_008.tif", "img_010.tif" };
+	const char *mixed[] = { "a_1.tif", "b_2.tif" };
+	const char *none[] = { "one.tif", "two.tif" };
+	char *out[8];
+	int k, i;
+
+	/* A gap (3), then past the end (5, 6); a name listed twice is one file. */
+	k = em_empiar_missing_names(gap, 4, 6, out, 8);
+	ck_assert_int_eq(k, 3);
+	ck_assert_str_eq(out[0], "d/s_3.dm3");
+	ck_assert_str_eq(out[1], "d/s_5.dm3");
+	ck_assert_str_eq(out[2], "d/s_6.dm3");
+	for (i = 0; i < k; i++)
+		free(out[i]);
+	/* Zero-padded numbers keep their width; at most max names. */
+	k = em_empiar_missing_names(pad, 3, 6, out, 2);
+	ck_assert_int_eq(k, 2);
+	ck_assert_str_eq(out[0], "img_009.tif");
+	ck_assert_str_eq(out[1], "img_011.tif");
+	free(out[0]);
+	free(out[1]);
+	/* No series: only the count is known. */
+	ck_assert_int_eq(em_empiar_missing_names(mixed, 2, 3, out, 8), 0);
+	ck_assert_int_eq(em_empiar_missing_names(none, 2, 3, out, 8), 0);
+	/* Nothing missing. */
+	ck_assert_int_eq(em_empiar_missing_names(pad, 3, 3, out, 8), 0);
+}
+END_TEST
+
 Suite *
 archives_suite(void)
 {
@@ -360,6 +394,7 @@ archives_suite(void)
 	tcase_add_test(tc, empiar_entry);
 	tcase_add_test(tc, empiar_lenient);
 	tcase_add_test(tc, empiar_limits);
+	tcase_add_test(tc, empiar_missing_names);
 	tcase_add_test(tc, idr_imgdata);
 	tcase_add_test(tc, idr_urls);
 	tcase_add_test(tc, empiar_real_shapes);

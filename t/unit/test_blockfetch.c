@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "core/diag.h"
 #include "store/codec.h"
@@ -217,6 +218,10 @@ END_TEST
 #define VX 11
 #define BS 4
 
+/* Where t_request looks ("src"); --strict for run_box; all_missing's calls. */
+static const char *src_name = "src";
+static int strict_run, hook_calls;
+
 struct src {
 	int requests, decodes, garbled;
 	unsigned char buf[BS * BS * BS];
@@ -249,7 +254,7 @@ t_request(void *ctx, const struct em_block *b, char *url, size_t n, uint64_t *of
 	if (b->idx[0] == 0 && b->idx[1] == 0 && b->idx[2] == 0)
 		return EM_HTTP_MISSING;
 	s->requests++;
-	snprintf(url, n, "file://%s/src/%llu_%llu_%llu", dir, (unsigned long long)b->idx[0],
+	snprintf(url, n, "file://%s/%s/%llu_%llu_%llu", dir, src_name, (unsigned long long)b->idx[0],
 	    (unsigned long long)b->idx[1], (unsigned long long)b->idx[2]);
 	*off = *len = 0;
 	*max = 2 * BS * BS * BS;
@@ -258,6 +263,18 @@ t_request(void *ctx, const struct em_block *b, char *url, size_t n, uint64_t *of
 
 /* Every answer arrives garbled. */
 static int garble_all;
+
+/* all_missing: look under "src" instead, once. */
+static int
+t_all_missing(void *ctx)
+{
+	(void)ctx;
+	hook_calls++;
+	if (strcmp(src_name, "src") == 0)
+		return 0;
+	src_name = "src";
+	return 1;
+}
 
 static int
 t_decode(void *ctx, const struct em_block *b, const struct em_http_reply *rp, const void **data)
@@ -308,10 +325,12 @@ run_box(struct src *s, struct em_blockfetch *bf)
 	o.quiet = 1;
 	o.compressor = "raw";
 	o.chunks[0] = o.chunks[1] = o.chunks[2] = aligned ? BS : 3;
+	o.strict = strict_run;
 	memset(bf, 0, sizeof(*bf));
 	memset(s, 0, sizeof(*s));
 	bf->ops = &t_ops;
 	bf->ctx = s;
+	bf->all_missing = t_all_missing;
 	bf->url = "test source";
 	if (!aligned)
 		bf->b0[0] = 1, bf->b0[1] = 2, bf->b0[2] = 3;
@@ -384,6 +403,22 @@ source_files(void)
 			}
 }
 
+/* The record's missing_chunks, -1 when absent. */
+static json_int_t
+rec_missing(void)
+{
+	char path[192];
+	json_t *r, *v;
+	json_int_t n = -1;
+
+	snprintf(path, sizeof(path), "%s/box.json", root);
+	ck_assert_ptr_nonnull(r = json_load_file(path, 0, NULL));
+	if (json_is_integer(v = json_object_get(r, "missing_chunks")))
+		n = json_integer_value(v);
+	json_decref(r);
+	return n;
+}
+
 START_TEST(fetch_skip_resume)
 {
 	struct src s;
@@ -401,11 +436,14 @@ START_TEST(fetch_skip_resume)
 	ck_assert_uint_eq(bf.retried, 1);
 	ck_assert_uint_eq(bf.skipped, 0);
 	check_store();
-	/* Again: every block is in the store, nothing is asked for. */
+	ck_assert_int_eq(rec_missing(), 1);
+	/* Again: every block is in the store, nothing is asked for; the count stays. */
 	ck_assert_int_eq(run_box(&s, &bf), 0);
 	ck_assert_int_eq(s.requests, 0);
 	ck_assert_uint_eq(bf.skipped, nblocks);
+	ck_assert_uint_eq(bf.missing, 0);
 	check_store();
+	ck_assert_int_eq(rec_missing(), 1);
 	rm_scratch();
 }
 END_TEST
@@ -444,11 +482,22 @@ START_TEST(fetch_missing_and_bad)
 
 	scratch("global:\n  http:\n    retries: 2\n    backoff_initial_ms: 1\n"
 	    "    backoff_max_ms: 2\n");
-	/* No source files at all: every answer is missing, and filled. */
-	ck_assert_int_eq(run_box(&s, &bf), 0);
+	/* No source files at all: every block is missing, the run fails and writes no chunk. */
+	ck_assert_int_eq(run_box(&s, &bf), 1);
 	ck_assert_uint_eq(bf.fetched, 0);
 	ck_assert_uint_eq(bf.missing, 27);
-	check_store();
+	ck_assert_int_eq(hook_calls, 1);
+	ck_assert_msg(strstr(em_errmsg(), "none of the box's 27 chunks is there (the first: "
+	    "'test source at 1,2,3', HTTP 404): check the URL, the level, the chunk key "
+	    "separator") != NULL, "%s", em_errmsg());
+	{
+		char path[192];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/box.zarr/0/0", root);
+		ck_assert_int_eq(stat(path, &st), -1);
+	}
+	ck_assert_int_eq(rec_missing(), 27);
 	rm_scratch();
 	scratch("global:\n  http:\n    retries: 2\n    backoff_initial_ms: 1\n"
 	    "    backoff_max_ms: 2\n");
@@ -471,6 +520,67 @@ START_TEST(fetch_missing_and_bad)
 }
 END_TEST
 
+/* Nothing where the tool first looks: its all_missing hook looks elsewhere, and that is used. */
+START_TEST(fetch_all_missing_hook)
+{
+	struct src s;
+	struct em_blockfetch bf;
+
+	scratch("global:\n  http:\n    retries: 2\n    backoff_initial_ms: 1\n"
+	    "    backoff_max_ms: 2\n");
+	source_files();
+	hook_calls = 0;
+	src_name = "elsewhere";
+	ck_assert_int_eq(run_box(&s, &bf), 0);
+	ck_assert_int_eq(hook_calls, 1);
+	ck_assert_uint_eq(bf.fetched, 26);
+	ck_assert_uint_eq(bf.missing, 1);
+	check_store();
+	ck_assert_int_eq(rec_missing(), 1);
+	rm_scratch();
+}
+END_TEST
+
+/* --strict: one missing block fails the run, naming the count and the first. */
+START_TEST(fetch_strict)
+{
+	struct src s;
+	struct em_blockfetch bf;
+	char path[192];
+	json_t *r;
+
+	scratch("global:\n  http:\n    retries: 2\n    backoff_initial_ms: 1\n"
+	    "    backoff_max_ms: 2\n");
+	source_files();
+	/* A second missing block, answered 404 by the file:// transport. */
+	snprintf(path, sizeof(path), "%s/src/2_2_2", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	/* Blocks the store's chunks: a failed run's partial chunks are another matter. */
+	aligned = 1;
+	strict_run = 1;
+	ck_assert_int_eq(run_box(&s, &bf), 1);
+	strict_run = 0;
+	ck_assert_uint_eq(bf.missing, 2);
+	ck_assert_msg(strstr(em_errmsg(), "2 chunks of the box are missing (HTTP 404 or 403), the "
+	    "first 'test source at 0,0,0'") != NULL, "%s", em_errmsg());
+	snprintf(path, sizeof(path), "%s/box.json", root);
+	ck_assert_ptr_nonnull(r = json_load_file(path, 0, NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(r, "status")), "failed");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "missing_chunks")), 2);
+	json_decref(r);
+	/*
+	 * Without it the same source is stored.  The two are counted again if
+	 * the failed run's fill chunks did not reach the disk before it
+	 * stopped, so the count is at most 4 (an upper bound, never fewer).
+	 */
+	ck_assert_int_eq(run_box(&s, &bf), 0);
+	ck_assert_int_ge(rec_missing(), 2);
+	ck_assert_int_le(rec_missing(), 4);
+	aligned = 0;
+	rm_scratch();
+}
+END_TEST
+
 Suite *
 blockfetch_suite(void)
 {
@@ -485,6 +595,8 @@ blockfetch_suite(void)
 	tcase_add_test(tc, fetch_skip_resume);
 	tcase_add_test(tc, fetch_resume_lost_chunk);
 	tcase_add_test(tc, fetch_missing_and_bad);
+	tcase_add_test(tc, fetch_all_missing_hook);
+	tcase_add_test(tc, fetch_strict);
 	suite_add_tcase(s, tc);
 	return s;
 }
