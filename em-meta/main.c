@@ -148,8 +148,11 @@ measure_levels(json_t *rec, const char *store, const char *sha0, const struct op
 	int zf;
 	size_t i;
 
+	/* A 2-D image (axes y, x) has level 0 only: the record's levels describe z, y, x volumes. */
 	if ((attrs = em_ngff_load_attrs(store, &zf)) == NULL ||
-	    em_ngff_multiscales(attrs) == NULL) {
+	    em_ngff_multiscales(attrs) == NULL ||
+	    json_array_size(json_object_get(json_array_get(em_ngff_multiscales(attrs), 0),
+	    "axes")) != 3) {
 		json_decref(attrs);
 		json_object_del(rec, "levels");
 		return 0;
@@ -377,14 +380,32 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 
 		snprintf(reason, sizeof(reason), "%s", em_errmsg());
 		em_err("%s/%s: %s", source, id, reason);
-		/* A complete record stays complete: its store is what changed. */
-		if (st != EM_STATUS_COMPLETE && em_record_set_status(stub, em_interrupted() ?
+		if (st == EM_STATUS_COMPLETE && em_interrupted())
+			return 1;	/* stopped, not found wrong: the record stays as it was */
+		if (st == EM_STATUS_COMPLETE) {
+			/*
+			 * The store no longer holds what its complete record says (a
+			 * chunk cut short, removed or garbled): the record may not go
+			 * on saying complete.  The complete run goes to previous_runs
+			 * and the volume is failed until the fetcher, run again,
+			 * rewrites what is damaged.
+			 */
+			char why[1200];
+
+			snprintf(why, sizeof(why), "the store no longer holds the complete volume (%s); "
+			    "run the fetcher again to repair it", reason);
+			if (em_record_set_status(stub, EM_STATUS_PROCESSING, NULL) < 0 ||
+			    em_record_set_status(stub, EM_STATUS_FAILED, why) < 0) {
+				em_err("cannot mark %s/%s failed: %s", source, id, em_errmsg());
+				return 1;
+			}
+			em_err("%s/%s was complete; its record now says failed: re-run the fetcher "
+			    "to repair the store", source, id);
+		} else if (em_record_set_status(stub, em_interrupted() ?
 		    EM_STATUS_CANCELLED : EM_STATUS_FAILED, reason) < 0) {
 			em_err("cannot mark %s/%s failed: %s", source, id, em_errmsg());
 			return 1;
 		}
-		if (st == EM_STATUS_COMPLETE)
-			return 1;
 	} else {
 		if (em_record_add_step(stub, "em-meta", EM_VERSION, json_pack("{s:i}", "jobs",
 		    o->jobs)) < 0 ||

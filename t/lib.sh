@@ -86,8 +86,21 @@ for d, _, files in os.walk(a):
 EOF
 }
 
+# The invariant every test's records keep, whatever it did to the tools (t/invariant.py):
+# a complete record has its store's sha256, and a store's manifest names the record's
+# sources.  Checked over the test's scratch directory when it ends.
+check_invariant() {
+	/usr/bin/python3 -c 'import zarr' 2>/dev/null || return 0
+	if /usr/bin/python3 "$TOP/t/invariant.py" "$SCRATCH" >"$SCRATCH/.invariant" 2>&1; then
+		ok "every record left here keeps the invariant (t/invariant.py)"
+	else
+		fail "records break the invariant"; sed 's/^/#   /' "$SCRATCH/.invariant" | head -n 20
+	fi
+}
+
 # Call last: exit status of the test.
 done_testing() {
+	check_invariant
 	echo "$NOK passed, $NFAIL failed"
 	[ "$NFAIL" -eq 0 ]
 	exit $?

@@ -180,4 +180,24 @@ stub idr v1 data/idr/v1.zarr complete >stub
 run em-meta --max-memory 1K stub
 expect_rc 1 "a budget below one chunk row fails"
 expect_grep "needs .* of memory for one row of chunks" "$SCRATCH/err" "the message gives the memory needed"
+
+# 7. A complete record whose store was damaged since (a chunk cut short) does not stay
+# complete: its complete run goes to previous_runs and the volume is failed until the
+# fetcher repairs it.
+cp -r data/idr/v1.zarr data/idr/hurt.zarr
+stub idr hurt data/idr/hurt.zarr >stub
+run em-meta stub
+expect_rc 0 "em-meta completes the store"
+c=$(find data/idr/hurt.zarr/0 -type f ! -name '.*' | sort | head -n 1)
+head -c 7 "$c" >cut && cat cut >"$c"
+stub idr hurt data/idr/hurt.zarr complete >stub
+run em-meta stub
+expect_rc 1 "em-meta over the damaged complete store fails"
+expect_grep "re-run the fetcher" "$SCRATCH/err" "it says how to repair it"
+$PY -c 'import json, sys
+r = json.load(open("data/idr/hurt.json"))
+assert r["status"] == "failed", r["status"]
+assert "no longer holds the complete volume" in r["error"], r["error"]
+assert [p["status"] for p in r["previous_runs"]] == ["complete"], r["previous_runs"]' &&
+	ok "its record says failed, the complete run in previous_runs" || fail "the record still says complete"
 done_testing
