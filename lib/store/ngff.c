@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "core/units.h"
 #include "store/ngff.h"
+#include "store/zarr.h"
 #include "core/banned.h"
 
 const json_t *
@@ -358,28 +359,6 @@ out:
 	return out;
 }
 
-static int
-write_json(const char *path, const json_t *j)
-{
-	size_t len;
-	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
-	json_t *old;
-	int rc;
-
-	if (text == NULL)
-		return em_fail_ctx("cannot format JSON for '%s'", path);
-	old = json_load_file(path, 0, NULL);
-	if (old != NULL && json_equal(old, j)) {
-		json_decref(old);
-		free(text);
-		return 0;
-	}
-	json_decref(old);
-	rc = em_write_atomic(path, text, len, 0);
-	free(text);
-	return rc;
-}
-
 int
 em_ngff_save_attrs(const char *group, int zarr_format, const json_t *attrs)
 {
@@ -390,7 +369,7 @@ em_ngff_save_attrs(const char *group, int zarr_format, const json_t *attrs)
 	if (p == NULL)
 		return -1;
 	if (zarr_format != 3) {
-		rc = write_json(p, attrs);
+		rc = em_zarr_write_json(p, attrs);
 		goto out;
 	}
 	if ((j = em_json_load_file(p, EM_ZARR_MAX_META_BYTES)) == NULL) {
@@ -401,7 +380,7 @@ em_ngff_save_attrs(const char *group, int zarr_format, const json_t *attrs)
 		em_fail("out of memory");
 		goto out;
 	}
-	rc = write_json(p, j);
+	rc = em_zarr_write_json(p, j);
 out:
 	if (rc < 0)
 		em_fail_ctx("cannot write the attributes of '%s'", group);

@@ -619,9 +619,8 @@ path_join(const char *a, const char *b)
 	return p;
 }
 
-/* Write j to path as zarr-python does (sorted keys, indent 4), unless the same text is there. */
-static int
-write_json_file(const char *path, const json_t *j)
+int
+em_zarr_write_json(const char *path, const json_t *j)
 {
 	size_t len;
 	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
@@ -698,7 +697,7 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 		em_fail("'%s' exists and is not valid JSON", p);
 		goto out;
 	}
-	rc = write_json_file(p, j);
+	rc = em_zarr_write_json(p, j);
 out:
 	json_decref(j);
 	json_decref(old);
@@ -733,18 +732,18 @@ em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
 		    "attributes", attrs);
 		if (grp == NULL)
 			goto oom;
-		if ((p = path_join(dir, "zarr.json")) == NULL || write_json_file(p, grp) < 0)
+		if ((p = path_join(dir, "zarr.json")) == NULL || em_zarr_write_json(p, grp) < 0)
 			goto out;
 		rc = 0;
 		goto out;
 	}
 	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
 		goto oom;
-	if ((p = path_join(dir, ".zgroup")) == NULL || write_json_file(p, grp) < 0)
+	if ((p = path_join(dir, ".zgroup")) == NULL || em_zarr_write_json(p, grp) < 0)
 		goto out;
 	if (attrs != NULL) {
 		free(p);
-		if ((p = path_join(dir, ".zattrs")) == NULL || write_json_file(p, attrs) < 0)
+		if ((p = path_join(dir, ".zattrs")) == NULL || em_zarr_write_json(p, attrs) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -124,6 +124,11 @@ int em_zarr_create_array(const char *dir, const struct em_zarr_meta *m);
  */
 int em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs);
 /*
+ * Write j to path as zarr-python does (sorted keys, indent 4), atomically,
+ * unless the same JSON is there already.
+ */
+int em_zarr_write_json(const char *path, const json_t *j);
+/*
  * An OME-Zarr image: store/.zgroup, store/.zattrs with OME-NGFF 0.4
  * multiscales (axes z,y,x of type space, dataset "0" with a scale
  * transformation) and the array at store/0.  ndim must be 2 or 3 (axes y,x
