@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,5 +310,58 @@ em_swap_dirs(const char *from, const char *to)
 		return -1;
 	}
 	free(old);
+	return 0;
+}
+
+long
+em_atomic_tmp_pid(const char *name, const char *base)
+{
+	const char *t = NULL, *s;
+	long pid = 0;
+
+	if (base != NULL) {
+		size_t blen = strlen(base);
+
+		if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+			return -1;
+		t = name + blen;
+	} else {
+		for (s = strstr(name, ".tmp."); s != NULL; s = strstr(s + 1, ".tmp."))
+			t = s;
+		if (t == NULL || t == name)
+			return -1;
+	}
+	s = t + 5;
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		if (pid > 1L << 30)
+			return -1;
+		pid = pid * 10 + (*s++ - '0');
+	}
+	if (*s++ != '.' || *s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return *s == '\0' ? pid : -1;
+}
+
+int
+em_atomic_tmp_stale(const char *name, const char *base)
+{
+	long pid = em_atomic_tmp_pid(name, base);
+
+	/* A live pid keeps its file: it may be writing it now. */
+	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int
+em_mtime_text(const char *path, char *out, size_t n)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return em_fail_errno("cannot stat '%s'", path);
+	snprintf(out, n, "%lld.%09ld", (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
 	return 0;
 }

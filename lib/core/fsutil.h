@@ -29,12 +29,25 @@ int em_atomic_open(struct em_atomic *a, const char *path);
 int em_atomic_commit(struct em_atomic *a, int flags);
 void em_atomic_abort(struct em_atomic *a);
 
+/*
+ * The pid in a temporary name em_atomic_open() made ("<base>.tmp.<pid>.<n>"),
+ * or -1 when name is not one; base NULL: any base.
+ */
+long em_atomic_tmp_pid(const char *name, const char *base);
+/* 1 when the temporary file name is one a process on this host that is gone left behind. */
+int em_atomic_tmp_stale(const char *name, const char *base);
+
 /* mkdir -p with mode 0777 (less umask); existing directories are fine. */
 int em_mkdir_p(const char *path);
 /* Write all n bytes to fd, retrying short writes and EINTR. */
 int em_write_all(int fd, const void *p, size_t n);
 /* 1 if path exists, 0 if not, -1 on another error. */
 int em_exists(const char *path);
+/*
+ * path's modification time as "SECONDS.NANOSECONDS" (the version of a local
+ * file a store's manifest keeps): 0, or -1 with the error set.
+ */
+int em_mtime_text(const char *path, char *out, size_t n);
 /* Total size of the regular files under path (a file or a directory tree). */
 int em_du(const char *path, unsigned long long *bytes);
 /* Remove path and everything under it (symbolic links are removed, not followed); gone is fine. */

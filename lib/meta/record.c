@@ -711,33 +711,6 @@ em_record_start(json_t *rec)
 }
 
 /*
- * The pid in "<base>.tmp.<pid>.<n>" (em_atomic_open's temporary name for
- * base), or -1 when name is not one of base's temporary files.
- */
-static long
-tmp_pid(const char *name, const char *base, size_t blen)
-{
-	const char *s;
-	long pid = 0;
-
-	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
-		return -1;
-	s = name + blen + 5;
-	if (*s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9') {
-		if (pid > 1L << 30)
-			return -1;
-		pid = pid * 10 + (*s++ - '0');
-	}
-	if (*s++ != '.' || *s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	return *s == '\0' ? pid : -1;
-}
-
-/*
  * Remove the temporary files of path's earlier saves whose process is gone
  * from this host (a saver killed with SIGKILL between writing and renaming
  * leaves one), as the store writer does for chunks (em_zarr_clean_tmp).  A
@@ -749,10 +722,8 @@ clean_tmp(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	size_t blen = strlen(base);
 	struct dirent *e;
 	DIR *d;
-	long pid;
 
 	if (slash == NULL)
 		snprintf(dir, sizeof(dir), ".");
@@ -764,8 +735,7 @@ clean_tmp(const char *path)
 	while ((e = readdir(d)) != NULL) {
 		char tmp[4096 + 256];
 
-		if ((pid = tmp_pid(e->d_name, base, blen)) <= 0 || pid == (long)getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!em_atomic_tmp_stale(e->d_name, base))
 			continue;
 		if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, e->d_name) >= (int)sizeof(tmp))
 			continue;

@@ -1303,32 +1303,6 @@ em_zwriter_free(struct em_zwriter *w)
 	free(w);
 }
 
-/* "<name>.tmp.<pid>.<n>": the pid, or -1 if name is not such a temporary file. */
-static long
-tmp_pid(const char *name)
-{
-	const char *t = NULL, *s;
-	long pid = 0;
-
-	for (s = strstr(name, ".tmp."); s != NULL; s = strstr(s + 1, ".tmp."))
-		t = s;
-	if (t == NULL || t == name)
-		return -1;
-	s = t + 5;
-	if (*s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9') {
-		if (pid > 1L << 30)
-			return -1;
-		pid = pid * 10 + (*s++ - '0');
-	}
-	if (*s++ != '.' || *s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	return *s == '\0' ? pid : -1;
-}
-
 static int
 clean_walk(struct em_buf *path, int all, uint64_t *removed, int depth)
 {
@@ -1344,7 +1318,7 @@ clean_walk(struct em_buf *path, int all, uint64_t *removed, int depth)
 		    em_buf_cstr(path));
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
-		long pid;
+
 		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
 		    (e->d_name[1] == '.' && e->d_name[2] == '\0')))
 			continue;
@@ -1358,9 +1332,8 @@ clean_walk(struct em_buf *path, int all, uint64_t *removed, int depth)
 					rc = -1;
 					break;
 				}
-			} else if (S_ISREG(st.st_mode) && (pid = tmp_pid(e->d_name)) > 0 &&
-			    (all || (pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
-			    errno == ESRCH))) {
+			} else if (S_ISREG(st.st_mode) && (all ? em_atomic_tmp_pid(e->d_name,
+			    NULL) > 0 : em_atomic_tmp_stale(e->d_name, NULL))) {
 				if (unlink(em_buf_cstr(path)) == 0)
 					(*removed)++;
 				else if (errno != ENOENT) {

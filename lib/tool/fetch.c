@@ -1,6 +1,4 @@
 /* fetch.c - what every fetcher does around its transfer: settings, the record's life, the store, the stub */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -253,10 +251,9 @@ append(struct em_fetch *f, const char *key, json_t *v)
 }
 
 int
-em_fetch_note_file(struct em_fetch *f, const char *url, uint64_t size, const char *validator,
+em_fetch_note_file(struct em_fetch *f, uint64_t size, const char *validator,
     const char *local_path)
 {
-	struct stat sb;
 	char mt[64];
 
 	if (f->manifest == NULL)
@@ -277,18 +274,14 @@ em_fetch_note_file(struct em_fetch *f, const char *url, uint64_t size, const cha
 		}
 	}
 	if (!f->no_mtimes) {
-		if (local_path == NULL || stat(local_path, &sb) < 0) {
+		if (local_path == NULL || em_mtime_text(local_path, mt, sizeof(mt)) < 0) {
 			json_object_del(em_manifest_section(f->manifest, EM_MANIFEST_VERSION),
 			    "mtimes");
 			f->no_mtimes = 1;
-		} else {
-			snprintf(mt, sizeof(mt), "%lld.%09ld", (long long)sb.st_mtim.tv_sec,
-			    (long)sb.st_mtim.tv_nsec);
-			if (append(f, "mtimes", json_string(mt)) < 0)
-				return -1;
+		} else if (append(f, "mtimes", json_string(mt)) < 0) {
+			return -1;
 		}
 	}
-	(void)url;	/* the URLs come from the record's source_files */
 	return 0;
 }
 

@@ -129,13 +129,14 @@ int em_fetch_set_id(struct em_fetch *f, const char *id);
  */
 int em_fetch_touch(struct em_fetch *f);
 /*
- * Evidence of what the store is made from, for its manifest (called before
- * em_fetch_open_store): one source file with its size, the ETag or
- * Last-Modified it came with (NULL: unknown) and, for a local file read in
- * place, its path (its modification time is the version).
+ * Evidence of the version of what the store is made from, for its manifest
+ * (called before em_fetch_open_store, once per file of the record's
+ * source_files, in their order, which name the files): its size, the ETag
+ * or Last-Modified it came with (NULL: unknown) and, for a local file read
+ * in place, its path (its modification time is the version).
  */
-int em_fetch_note_file(struct em_fetch *f, const char *url, uint64_t size,
-    const char *validator, const char *local_path);
+int em_fetch_note_file(struct em_fetch *f, uint64_t size, const char *validator,
+    const char *local_path);
 /* A fact naming the source beyond the record's (the remote array's metadata digest, ...); value stolen. */
 int em_fetch_note_source(struct em_fetch *f, const char *key, json_t *value);
 /*

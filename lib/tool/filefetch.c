@@ -270,7 +270,6 @@ same_version(const char *store, const struct em_filelist *l)
 	const json_t *mt;
 	json_t *m = NULL;
 	char path[EM_FETCH_PATH_MAX], t[64];
-	struct stat sb;
 	size_t i;
 	int same = 1;
 
@@ -282,12 +281,10 @@ same_version(const char *store, const struct em_filelist *l)
 			same = 0;
 		for (i = 0; same && i < l->n; i++) {
 			if (em_file_url_path(l->v[i].url, path, sizeof(path)) != 1 ||
-			    stat(path, &sb) < 0) {
+			    em_mtime_text(path, t, sizeof(t)) < 0) {
 				same = 0;
 				break;
 			}
-			snprintf(t, sizeof(t), "%lld.%09ld", (long long)sb.st_mtim.tv_sec,
-			    (long)sb.st_mtim.tv_nsec);
 			if (!json_is_string(json_array_get(mt, i)) ||
 			    strcmp(json_string_value(json_array_get(mt, i)), t) != 0)
 				same = 0;
@@ -567,7 +564,7 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 		json_array_append_new(files, json_pack("{s:s, s:I}", "url", l->v[i].url,
 		    "size_bytes", (json_int_t)l->v[i].size));
 		/* The version of what the store is made from, for its manifest. */
-		if (em_fetch_note_file(f, l->v[i].url, (uint64_t)l->v[i].size,
+		if (em_fetch_note_file(f, (uint64_t)l->v[i].size,
 		    l->v[i].validator, l->v[i].downloaded ? NULL : l->v[i].path) < 0)
 			return -1;
 	}
