@@ -1,4 +1,5 @@
 /* blockfetch.c - the block fetchers' engine: a box of a remote array, block by block, into the store */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,18 @@ em_boxiter_next(struct em_boxiter *it, struct em_block *b)
 	return 1;
 }
 
+/* The C order of two blocks' indexes: <0, 0, >0. */
+static int
+memcmp_idx(const uint64_t *a, const uint64_t *b)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
 /* One request in flight. */
 struct unit {
 	struct em_block b;
@@ -117,7 +130,116 @@ struct run {
 	size_t ndeferred, capdeferred;
 	int overflowed;		/* more than EM_BLOCKFETCH_MAX_DEFERRED: they were filled */
 	uint64_t first_idx[3];	/* the first missing block, in C order */
+	/*
+	 * The store's log of missing blocks (<store>/0.missing): a block filled
+	 * because the source lacked it is written there before it is filled, so
+	 * that a resumed run, which skips the block, still counts it.  Lines
+	 * "m Z Y X" (missing) and "f Z Y X" (fetched after all), Z Y X the
+	 * block's index; the last line for a block holds.
+	 */
+	FILE *mlog;
+	uint64_t (*gone)[3];	/* blocks the log says are missing, sorted */
+	size_t ngone;
+	uint64_t kept;		/* of those, skipped by this run: already in the store */
 };
+
+static int
+cmp_idx(const void *a, const void *b)
+{
+	return memcmp_idx(a, b);
+}
+
+/* One block of the log: its index and whether its last line says missing. */
+struct mline {
+	uint64_t idx[3];
+	size_t seq;
+	int missing;
+};
+
+static int
+cmp_mline(const void *a, const void *b)
+{
+	const struct mline *p = a, *q = b;
+	int c = memcmp_idx(p->idx, q->idx);
+
+	return c != 0 ? c : (p->seq > q->seq) - (p->seq < q->seq);
+}
+
+/* Read <store>/0.missing into x->gone; it is made when the first line is written. */
+static int
+mlog_open(struct run *x)
+{
+	char path[EM_FETCH_PATH_MAX + 16], op;
+	struct mline *v = NULL, *t;
+	size_t n = 0, cap = 0, i;
+	uint64_t z, y, xx;
+	FILE *fp;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/0.missing", x->f->build) >= sizeof(path))
+		return em_fail("path of '%s' is too long", x->f->build);
+	if ((fp = fopen(path, "r")) != NULL) {
+		while (fscanf(fp, " %c %" SCNu64 " %" SCNu64 " %" SCNu64, &op, &z, &y, &xx) == 4) {
+			if (op != 'm' && op != 'f')
+				break;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				if ((t = realloc(v, cap * sizeof(*v))) == NULL) {
+					fclose(fp);
+					free(v);
+					return em_fail("out of memory");
+				}
+				v = t;
+			}
+			v[n].idx[0] = z;
+			v[n].idx[1] = y;
+			v[n].idx[2] = xx;
+			v[n].seq = n;
+			v[n].missing = op == 'm';
+			n++;
+		}
+		fclose(fp);
+	} else if (errno != ENOENT) {
+		return em_fail_errno("cannot read '%s'", path);
+	}
+	if (n > 0) {
+		qsort(v, n, sizeof(*v), cmp_mline);
+		if ((x->gone = malloc(n * sizeof(*x->gone))) == NULL) {
+			free(v);
+			return em_fail("out of memory");
+		}
+		for (i = 0; i < n; i++)
+			if (v[i].missing && (i + 1 == n || memcmp_idx(v[i].idx, v[i + 1].idx) != 0))
+				memcpy(x->gone[x->ngone++], v[i].idx, sizeof(v[i].idx));
+	}
+	free(v);
+	return 0;
+}
+
+static int
+mlog_has(const struct run *x, const struct em_block *b)
+{
+	return x->ngone > 0 &&
+	    bsearch(b->idx, x->gone, x->ngone, sizeof(*x->gone), cmp_idx) != NULL;
+}
+
+/* Note block b in the log: op 'm' missing, 'f' fetched. */
+static int
+mlog_note(struct run *x, const struct em_block *b, char op)
+{
+	if ((op == 'm') == mlog_has(x, b))
+		return 0;
+	if (x->mlog == NULL) {
+		char path[EM_FETCH_PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/0.missing", x->f->build);
+		if ((x->mlog = fopen(path, "a")) == NULL)
+			return em_fail_errno("cannot open '%s'", path);
+	}
+	if (fprintf(x->mlog, "%c %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", op, b->idx[0],
+	    b->idx[1], b->idx[2]) < 0 || fflush(x->mlog) == EOF)
+		return em_fail_errno("cannot write '%s/0.missing'", x->f->build);
+	return 0;
+}
 
 /* Put block b's voxels (data, laid out as decode() gives them) into the store. */
 static int
@@ -149,6 +271,15 @@ fill(struct run *x, const struct em_block *b)
 	return put(x, b, data);
 }
 
+/* A missing block: in the log first, then filled. */
+static int
+fill_missing(struct run *x, const struct em_block *b)
+{
+	if (mlog_note(x, b, 'm') < 0)
+		return -1;
+	return fill(x, b);
+}
+
 /* Fill the missing blocks held back while nothing was found. */
 static int
 fill_deferred(struct run *x)
@@ -158,22 +289,10 @@ fill_deferred(struct run *x)
 	for (i = 0; i < x->ndeferred; i++) {
 		if (em_interrupted())
 			return em_fail("interrupted");
-		if (fill(x, &x->deferred[i]) < 0)
+		if (fill_missing(x, &x->deferred[i]) < 0)
 			return -1;
 	}
 	x->ndeferred = 0;
-	return 0;
-}
-
-/* The C order of two blocks' indexes: <0, 0, >0. */
-static int
-memcmp_idx(const uint64_t *a, const uint64_t *b)
-{
-	int i;
-
-	for (i = 0; i < 3; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
 	return 0;
 }
 
@@ -200,7 +319,7 @@ missing(struct run *x, const struct em_block *b, const char *url, long status)
 		    "the server may hold data there that it will not give; further ones are "
 		    "counted", url != NULL && *url != '\0' ? url : bf->url);
 	if (x->found || x->overflowed)
-		return fill(x, b);
+		return fill_missing(x, b);
 	if (x->ndeferred < EM_BLOCKFETCH_MAX_DEFERRED) {
 		if (x->ndeferred == x->capdeferred) {
 			size_t cap = x->capdeferred ? 2 * x->capdeferred : 64;
@@ -216,7 +335,7 @@ missing(struct run *x, const struct em_block *b, const char *url, long status)
 	}
 	/* A long empty stretch before the data begins: stop holding them back. */
 	x->overflowed = 1;
-	return fill_deferred(x) < 0 ? -1 : fill(x, b);
+	return fill_deferred(x) < 0 ? -1 : fill_missing(x, b);
 }
 
 static int
@@ -263,6 +382,8 @@ on_done(void *ctx, const struct em_http_reply *rp)
 		goto out;
 	x->bf->fetched++;
 	x->found = 1;
+	if (mlog_note(x, &u->b, 'f') < 0)
+		goto out;
 	rc = put(x, &u->b, data);
 out:
 	free(u);
@@ -288,6 +409,8 @@ on_feed(void *ctx, struct em_http_multi *m)
 			return -1;
 		if (rc == 1) {
 			x->bf->skipped++;
+			if (mlog_has(x, &b))
+				x->kept++;
 			x->found = 1;
 			continue;
 		}
@@ -335,6 +458,7 @@ walk(struct run *x, struct em_http *h)
 	bf->fetched = bf->missing = bf->denied = bf->empty = bf->skipped = bf->retried = 0;
 	bf->first_missing[0] = '\0';
 	x->found = 0;
+	x->kept = 0;
 	x->ndeferred = 0;
 	x->overflowed = 0;
 	em_http_multi_free(x->m);
@@ -346,17 +470,12 @@ walk(struct run *x, struct em_http *h)
 	return em_http_multi_run(x->m, on_feed, x);
 }
 
-/* The record's missing_chunks: this run's, and an earlier run's when its chunks are kept. */
+/* The record's missing_chunks: this run's, and those an earlier run filled and this one kept. */
 static int
-record_missing(struct em_fetch *f, const struct em_blockfetch *bf)
+record_missing(const struct run *x)
 {
-	json_int_t n = (json_int_t)bf->missing, before = 0;
-
-	if (bf->skipped > 0 && f->prev != NULL)
-		before = json_integer_value(json_object_get(f->prev, "missing_chunks"));
-	if (before > 0)
-		n += before;
-	return em_record_set(f->rec, "missing_chunks", json_integer(n));
+	return em_record_set(x->f->rec, "missing_chunks",
+	    json_integer((json_int_t)(x->bf->missing + x->kept)));
 }
 
 int
@@ -393,6 +512,10 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 		snprintf(what, sizeof(what), "cannot open store '%s'", f->store);
 		return em_fetch_fail(f, what);
 	}
+	if (mlog_open(&x) < 0) {
+		status = em_fetch_fail(f, "cannot fetch");
+		goto out;
+	}
 	if (part > 0 && (x.pack = malloc(part)) == NULL) {
 		em_fail("out of memory");
 		status = em_fetch_fail(f, "cannot fetch");
@@ -419,7 +542,7 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 	}
 	if (rc < 0) {
 		snprintf(what, sizeof(what), "cannot fetch '%s'", bf->url);
-		record_missing(f, bf);
+		record_missing(&x);
 		status = em_fetch_fail(f, what);
 		goto out;
 	}
@@ -429,7 +552,7 @@ em_blockfetch_run(struct em_fetch *f, struct em_blockfetch *bf, const double *vo
 	em_log(EM_LOG_INFO, "%s: %" PRIu64 " blocks fetched, %" PRIu64 " missing (fill value), %"
 	    PRIu64 " empty, %" PRIu64 " already in the store, %" PRIu64 " fetched again", bf->url,
 	    bf->fetched, bf->missing, bf->empty, bf->skipped, bf->retried);
-	if (record_missing(f, bf) < 0) {
+	if (record_missing(&x) < 0) {
 		status = em_fetch_fail(f, "record");
 		goto out;
 	}
@@ -469,5 +592,8 @@ out:
 	em_http_free(h);
 	free(x.pack);
 	free(x.deferred);
+	free(x.gone);
+	if (x.mlog != NULL)
+		fclose(x.mlog);
 	return status;
 }
