@@ -8,6 +8,10 @@ for d in "$TOP"/fetch-* "$TOP"/em-*; do
 done
 PATH=$TOP/t/prog:$PATH
 export PATH TOP TESTDATA
+# ASAN=1 in an AddressSanitizer build: it reserves terabytes of address space (so em-ingest
+# sets no ulimit -v for it) and its shadow memory and quarantine make RSS no measure of ours.
+ASAN=0
+grep -q -e '-fsanitize=[a-z,]*address' "$TOP/.build-flags" 2>/dev/null && ASAN=1
 TNAME=$(basename "$0" .sh)
 SCRATCH=$TOP/t/scratch/$TNAME
 rm -rf "$SCRATCH"

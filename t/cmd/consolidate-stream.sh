@@ -206,8 +206,13 @@ set -- $("$PY" ../big.py run "$TOP" env EM_NOW=$NOW em-consolidate -q -o out dat
 RC=$1 RSS=$2
 [ "$RC" -eq 1 ] && ok "20,000 records: exit 1 (200 invalid)" || fail "20,000 records: exit $RC: $(head -c 400 big.err)"
 echo "# peak RSS consolidating 20,000 records: $RSS KiB"
-[ "$RSS" -lt 65536 ] && ok "20,000 records consolidated in less than 64 MB" ||
+if [ "$ASAN" -eq 1 ]; then
+	echo "# peak RSS: not measured in an AddressSanitizer build"
+elif [ "$RSS" -lt 65536 ]; then
+	ok "20,000 records consolidated in less than 64 MB"
+else
 	fail "20,000 records: peak RSS $RSS KiB, not under 64 MB"
+fi
 got=$("$PY" ../big.py check "$TOP" out/metadata_catalog_$T.json out/validation_report_$T.json)
 [ "$got" = ok ] && ok "20,000 records: the catalog and the report are the reference merge's" ||
 	fail "20,000 records: $got"

@@ -14,9 +14,7 @@ $PY -c 'import numpy, tifffile, zarr, numcodecs, jsonschema' 2>/dev/null ||
 [ -x "$TOP/t/prog/mkdm3" ] || skip "no t/prog/mkdm3 (the DM3 writer of the file fetchers' tests)"
 ALL="empiar epfl dvid idr openorganelle"
 # AddressSanitizer reserves terabytes of address space: no ulimit -v for such a build.
-ASAN=0
-if grep -q -e '-fsanitize=[a-z,]*address' "$TOP/.build-flags" 2>/dev/null; then
-	ASAN=1
+if [ "$ASAN" -eq 1 ]; then
 	EM_NO_ADDRESS_LIMIT=1
 	export EM_NO_ADDRESS_LIMIT
 else

@@ -29,9 +29,7 @@ unset EM_CONFIG_OVERLAY EM_EXECUTION_MODE EM_MEMORY_BUDGET EM_DATA_ROOT EM_LOGS_
 	EM_CATALOG_DIR EM_DOUBLE_FAIL EM_DOUBLE_HOG EM_DOUBLE_THROTTLE_MS EM_DOUBLE_LOG
 ALL="empiar epfl dvid idr openorganelle"
 # AddressSanitizer reserves terabytes of address space: no ulimit -v for such a build.
-ASAN=0
-if grep -q -e '-fsanitize=[a-z,]*address' "$TOP/.build-flags" 2>/dev/null; then
-	ASAN=1
+if [ "$ASAN" -eq 1 ]; then
 	EM_NO_ADDRESS_LIMIT=1
 	export EM_NO_ADDRESS_LIMIT
 else

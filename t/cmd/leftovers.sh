@@ -68,6 +68,10 @@ kill "$live"
 wait "$live" 2>/dev/null
 rm -f "$R.json.tmp.$live.0" "$c.tmp.$live.7"
 
+if [ "$ASAN" -eq 1 ]; then
+	EM_NO_ADDRESS_LIMIT=1
+	export EM_NO_ADDRESS_LIMIT
+fi
 # --- em-ingest killed with SIGKILL: its working directory goes with the next run ---
 mkdir -p tmp k9
 (cd k9 && TMPDIR=$SCRATCH/tmp exec dash "$TOP/em-ingest" epfl) >/dev/null 2>&1 &
