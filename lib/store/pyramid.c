@@ -1,4 +1,6 @@
 /* pyramid.c - pyramid levels written in the same pass as the level below, from planes in z order */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +18,38 @@ struct level {
 	size_t in_plane, out_plane;
 };
 
+/*
+ * The levels above are made on a thread of their own, so that the caller's
+ * thread (reading the source and filling the base level's chunks) does not
+ * wait for them.  Planes of the base level are copied into one of two slots,
+ * each holding the planes that make one plane of the next level; while the
+ * thread reduces one, the caller fills the other.
+ */
+enum { SLOT_FREE, SLOT_READY, SLOT_BUSY };
+
 struct em_pyramid {
 	struct em_pyramid_plan plan;
 	int base;
 	enum em_dtype dt;
 	enum em_ds_method m;
 	struct level lv[EM_PYRAMID_MAX_LEVELS];
+	/* the thread, when there are levels above the base */
+	pthread_t th;
+	int running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *slot[2];
+	uint64_t slot_n[2];	/* planes in a ready slot */
+	int state[2];
+	int fill;		/* the slot the caller fills */
+	uint64_t filled;	/* planes in it */
+	uint64_t zin;		/* base planes taken */
+	int sync;		/* mu and cv made */
+	int done, stop, failed;
+	char err[1024];
 };
+
+static void *levels_thread(void *arg);
 
 static size_t
 plane_bytes(const uint64_t shape[3], enum em_dtype dt)
@@ -69,9 +96,10 @@ em_pyramid_new(const struct em_pyramid_plan *plan, int base, struct em_zarr *con
 		lo.jobs = level_jobs(o->jobs, l - base);
 		v->in_plane = plane_bytes(plan->shape[l - 1], dt);
 		v->out_plane = plane_bytes(plan->shape[l], dt);
-		v->in = malloc(v->in_plane * (size_t)plan->factor[l][0]);
+		/* Level base+1 reads the slots. */
+		v->in = l > base + 1 ? malloc(v->in_plane * (size_t)plan->factor[l][0]) : NULL;
 		v->out = malloc(v->out_plane);
-		if (v->in == NULL || v->out == NULL) {
+		if ((l > base + 1 && v->in == NULL) || v->out == NULL) {
 			em_fail("out of memory for level %d", l);
 			goto fail;
 		}
@@ -80,10 +108,49 @@ em_pyramid_new(const struct em_pyramid_plan *plan, int base, struct em_zarr *con
 			goto fail;
 		}
 	}
+	if (base + 1 < plan->levels) {
+		size_t slot = plane_bytes(plan->shape[base], dt) * (size_t)plan->factor[base + 1][0];
+
+		pthread_mutex_init(&py->mu, NULL);
+		pthread_cond_init(&py->cv, NULL);
+		py->sync = 1;
+		py->slot[0] = malloc(slot);
+		py->slot[1] = malloc(slot);
+		if (py->slot[0] == NULL || py->slot[1] == NULL) {
+			em_fail("out of memory for the planes of level %d", base + 1);
+			goto fail;
+		}
+		if (pthread_create(&py->th, NULL, levels_thread, py) != 0) {
+			em_fail("cannot start the levels' thread");
+			goto fail;
+		}
+		py->running = 1;
+	}
 	return py;
 fail:
 	em_pyramid_free(py);
 	return NULL;
+}
+
+static int feed(struct em_pyramid *py, int l, const unsigned char *plane);
+
+/* The nin planes of level l-1 in `in` (nin = the factor, or fewer at the end) make a plane of level l. */
+static int
+reduce(struct em_pyramid *py, int l, const unsigned char *in, uint64_t nin)
+{
+	const struct em_pyramid_plan *p = &py->plan;
+	struct level *v = &py->lv[l];
+	uint64_t src[3];
+
+	src[0] = nin;
+	src[1] = p->shape[l - 1][1];
+	src[2] = p->shape[l - 1][2];
+	if (em_downsample(py->dt, py->m, in, src, p->factor[l], v->out) < 0)
+		return -1;
+	if (em_zwriter_put_planes(v->w, v->zout, 1, v->out) < 0)
+		return em_fail_ctx("level %d", l);
+	v->zout++;
+	return feed(py, l + 1, v->out);
 }
 
 /* One plane of level l-1 arrives at level l (and what it completes goes on up). */
@@ -92,7 +159,7 @@ feed(struct em_pyramid *py, int l, const unsigned char *plane)
 {
 	const struct em_pyramid_plan *p = &py->plan;
 	struct level *v = &py->lv[l];
-	uint64_t src[3];
+	uint64_t nin;
 
 	if (l >= p->levels)
 		return 0;
@@ -102,16 +169,56 @@ feed(struct em_pyramid *py, int l, const unsigned char *plane)
 	/* A full pair, or the last plane of an odd-sized level below. */
 	if (v->nin < (uint64_t)p->factor[l][0] && v->zin < p->shape[l - 1][0])
 		return 0;
-	src[0] = v->nin;
-	src[1] = p->shape[l - 1][1];
-	src[2] = p->shape[l - 1][2];
+	nin = v->nin;
 	v->nin = 0;
-	if (em_downsample(py->dt, py->m, v->in, src, p->factor[l], v->out) < 0)
-		return -1;
-	if (em_zwriter_put_planes(v->w, v->zout, 1, v->out) < 0)
-		return em_fail_ctx("level %d", l);
-	v->zout++;
-	return feed(py, l + 1, v->out);
+	return reduce(py, l, v->in, nin);
+}
+
+/* The thread: each ready slot makes a plane of level base+1, and what that completes above. */
+static void *
+levels_thread(void *arg)
+{
+	struct em_pyramid *py = arg;
+	int k = 0;
+
+	pthread_mutex_lock(&py->mu);
+	for (;;) {
+		while (py->state[k] != SLOT_READY && !py->done && !py->stop)
+			pthread_cond_wait(&py->cv, &py->mu);
+		if (py->stop || py->state[k] != SLOT_READY)
+			break;
+		py->state[k] = SLOT_BUSY;
+		pthread_mutex_unlock(&py->mu);
+		int rc = reduce(py, py->base + 1, py->slot[k], py->slot_n[k]);
+		pthread_mutex_lock(&py->mu);
+		py->state[k] = SLOT_FREE;
+		if (rc < 0) {
+			snprintf(py->err, sizeof(py->err), "%s", em_errmsg());
+			py->failed = 1;
+		}
+		pthread_cond_broadcast(&py->cv);
+		if (rc < 0)
+			break;
+		k ^= 1;
+	}
+	pthread_mutex_unlock(&py->mu);
+	return NULL;
+}
+
+/* Wait for the thread; 0, or -1 with its reason. */
+static int
+join(struct em_pyramid *py, int stop)
+{
+	if (!py->running)
+		return py->failed ? em_fail("%s", py->err) : 0;
+	pthread_mutex_lock(&py->mu);
+	py->done = 1;
+	py->stop |= stop;
+	pthread_cond_broadcast(&py->cv);
+	pthread_mutex_unlock(&py->mu);
+	pthread_join(py->th, NULL);
+	py->running = 0;
+	return py->failed ? em_fail("%s", py->err) : 0;
 }
 
 int
@@ -120,22 +227,45 @@ em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const voi
 	const unsigned char *d = data;
 	size_t bytes = plane_bytes(py->plan.shape[py->base], py->dt);
 	int l = py->base + 1;
+	uint64_t depth = py->plan.shape[py->base][0];
 
 	if (l >= py->plan.levels)
 		return 0;
-	if (z0 != py->lv[l].zin)
+	if (z0 != py->zin)
 		return em_fail("planes out of order: %llu, expected %llu", (unsigned long long)z0,
-		    (unsigned long long)py->lv[l].zin);
-	for (uint64_t i = 0; i < nz; i++)
-		if (feed(py, l, d + i * bytes) < 0)
-			return -1;
+		    (unsigned long long)py->zin);
+	for (uint64_t i = 0; i < nz; i++) {
+		int k = py->fill;
+
+		if (py->filled == 0) {
+			pthread_mutex_lock(&py->mu);
+			while (py->state[k] != SLOT_FREE && !py->failed)
+				pthread_cond_wait(&py->cv, &py->mu);
+			pthread_mutex_unlock(&py->mu);
+		}
+		if (py->failed)
+			return em_fail("%s", py->err);
+		memcpy(py->slot[k] + py->filled * bytes, d + i * bytes, bytes);
+		py->filled++;
+		py->zin++;
+		/* A full pair, or the last plane of an odd-sized base. */
+		if (py->filled < (uint64_t)py->plan.factor[l][0] && py->zin < depth)
+			continue;
+		pthread_mutex_lock(&py->mu);
+		py->slot_n[k] = py->filled;
+		py->state[k] = SLOT_READY;
+		pthread_cond_broadcast(&py->cv);
+		pthread_mutex_unlock(&py->mu);
+		py->fill ^= 1;
+		py->filled = 0;
+	}
 	return 0;
 }
 
 int
 em_pyramid_finish(struct em_pyramid *py, struct em_zwriter_stats *stats)
 {
-	int rc = 0;
+	int rc = join(py, 0);
 
 	for (int l = py->base + 1; l < py->plan.levels; l++) {
 		struct em_zwriter_stats st;
@@ -159,6 +289,13 @@ em_pyramid_free(struct em_pyramid *py)
 {
 	if (py == NULL)
 		return;
+	(void)join(py, 1);
+	if (py->sync) {
+		pthread_cond_destroy(&py->cv);
+		pthread_mutex_destroy(&py->mu);
+	}
+	free(py->slot[0]);
+	free(py->slot[1]);
 	for (int l = 0; l < EM_PYRAMID_MAX_LEVELS; l++) {
 		em_zwriter_free(py->lv[l].w);
 		free(py->lv[l].in);
@@ -176,8 +313,9 @@ em_pyramid_memory(const struct em_pyramid_plan *plan, int base, const uint64_t c
 	for (int l = base + 1; l < plan->levels; l++) {
 		struct em_zarr_meta m;
 
+		/* Level base+1 has two slots of planes from the base, the others one. */
 		total += plane_bytes(plan->shape[l - 1], dt) * (uint64_t)plan->factor[l][0]
-		    + plane_bytes(plan->shape[l], dt);
+		    * (l == base + 1 ? 2 : 1) + plane_bytes(plan->shape[l], dt);
 		if (em_zarr_meta_init(&m, 3, plan->shape[l], chunks, dt, NULL) == 0)
 			total += em_zwriter_min_memory(&m, level_jobs(jobs, l - base), NULL);
 	}

@@ -105,15 +105,26 @@ em_levels_memory(const struct em_levels_conf *c, const uint64_t shape[3], const 
 	return em_pyramid_memory(&p, 0, chunks, dt, jobs);
 }
 
-/* A level's array: level 0's chunks cut to its shape, its codec, separator and fill value. */
+/*
+ * A level's array: level 0's format, chunks cut to its shape, codec,
+ * separator and fill value.  A sharded level 0 gives sharded levels: the
+ * shard shape cut to the chunks that cover the level (so a small level is
+ * one shard, and a shard stays a multiple of the chunk).
+ */
 static int
 level_meta(const struct em_zarr_meta *m0, const uint64_t shape[3], struct em_zarr_meta *m)
 {
-	uint64_t ch[3];
+	uint64_t ch[3], sh[3];
+	int sharded = em_zarr_sharded(m0);
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		ch[i] = m0->chunks[i] < shape[i] ? m0->chunks[i] : shape[i];
-	if (em_zarr_meta_init(m, 3, shape, ch, m0->dtype, &m0->codec) < 0)
+		sh[i] = (shape[i] + ch[i] - 1) / ch[i] * ch[i];
+		if (sharded && m0->shard[i] < sh[i])
+			sh[i] = m0->shard[i];
+	}
+	if (em_zarr_meta_init(m, 3, shape, ch, m0->dtype, &m0->codec) < 0 ||
+	    em_zarr_meta_set_format(m, m0->zarr_format == 3 ? 3 : 2, sharded ? sh : NULL) < 0)
 		return -1;
 	m->sep = m0->sep;
 	m->fill_null = m0->fill_null;

@@ -38,7 +38,7 @@ def ref(a, method, f):
 
 cases = 0
 for dt in ("uint8", "uint16", "int16", "float32"):
-    for shape in ((7, 9, 11), (1, 5, 6), (4, 3, 1), (6, 8, 10)):
+    for shape in ((7, 9, 11), (1, 5, 6), (4, 3, 1), (6, 8, 10), (5, 3, 77), (2, 2, 64)):
         if dt == "float32":
             a = (rng.standard_normal(shape) * 1000).astype(np.float32)
         elif dt == "int16":
@@ -47,7 +47,7 @@ for dt in ("uint8", "uint16", "int16", "float32"):
             a = rng.integers(0, np.iinfo(dt).max + 1, shape, dtype=dt)
         # Few distinct values too, so modes are real and ties happen.
         for vals in (a, (a % 3).astype(dt)):
-            for f in ((2, 2, 2), (1, 2, 2), (2, 1, 2), (1, 1, 2)):
+            for f in ((2, 2, 2), (1, 2, 2), (2, 1, 2), (1, 1, 2), (2, 2, 1)):
                 for method in ("mean", "mode", "nearest"):
                     p = subprocess.run([tmp + "/../../prog/dstool", "reduce", method, dt,
                                         "%d,%d,%d" % shape, "%d,%d,%d" % f],

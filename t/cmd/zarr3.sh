@@ -47,6 +47,7 @@ S2=v2/vol.zarr S3=v3/vol.zarr
 n=$(find $S3/0/c -type f | wc -l)
 [ "$n" -eq 12 ] && ok "12 shard files for 2 x 2 x 3 shards" || fail "$n shard files"
 compare $S3 $S2 "zarrita reads the sharded v3 store as the v2 one"
+grep -q " levels 3 " cmp.out && ok "zarrita compared all 3 levels" || fail "levels compared: $(cat cmp.out)"
 $PY - $S3 <<'EOF' >meta.out 2>&1 || fail "v3 metadata: $(cat meta.out)"
 import json, sys
 g = json.load(open(sys.argv[1] + "/zarr.json"))
@@ -189,6 +190,25 @@ run fetch-idr -o bad --zarr-format 4 --url "$SCRATCH/vol.tif"
 expect_rc 2 "--zarr-format 4"
 expect_grep "wants 2 or 3" "$SCRATCH/err" "the formats are named"
 [ ! -e bad ] && ok "nothing written for a usage error" || fail "a usage error left $(ls bad)"
+
+# ---- 4b. em-downsample on a sharded v3 store: the levels are v3 and sharded like level 0,
+#          and every one equals the pyramid fetch-idr builds in its pass (read by zarrita) ----
+run fetch-idr $OPTS -o v3one $V3 --levels 1 --url "$SCRATCH/vol.tif"
+expect_rc 0 "fetch-idr $V3 --levels 1"
+[ ! -e v3one/vol.zarr/1 ] && ok "one level written" || fail "--levels 1 wrote $(ls v3one/vol.zarr)"
+run em-downsample -q v3one/vol.zarr
+expect_rc 0 "em-downsample on the sharded v3 store"
+[ -f v3one/vol.zarr/1/zarr.json ] && [ -f v3one/vol.zarr/2/zarr.json ] && [ ! -e v3one/vol.zarr/1/.zarray ] &&
+	ok "em-downsample wrote v3 levels" || fail "levels: $(ls v3one/vol.zarr/1 v3one/vol.zarr/2)"
+jq -e '.codecs[0].name == "sharding_indexed" and .chunk_grid.configuration.chunk_shape == [128,128,128]' \
+	v3one/vol.zarr/1/zarr.json >/dev/null && ok "level 1 (75,100,130) is in shards of 128^3 as level 0" ||
+	fail "level 1 metadata: $(jq -c '.chunk_grid, .codecs[0].name' v3one/vol.zarr/1/zarr.json)"
+jq -e '.chunk_grid.configuration.chunk_shape == [38,50,128] and
+	.codecs[0].configuration.chunk_shape == [38,50,64]' v3one/vol.zarr/2/zarr.json >/dev/null &&
+	ok "level 2 (38,50,65): chunks cut to 38,50,64, shards to the chunks that cover it" ||
+	fail "level 2 metadata: $(jq -c '.chunk_grid, .codecs[0].configuration.chunk_shape' v3one/vol.zarr/2/zarr.json)"
+compare v3one/vol.zarr $S2 "zarrita reads em-downsample's v3 levels as fetch-idr's v2 pyramid"
+grep -q " levels 3 " cmp.out && ok "all 3 levels compared" || fail "levels compared: $(cat cmp.out)"
 
 # ---- 5. Zarr v3 written by others (zarr-python 3, zarrs): read, or refused by name ----
 want=$($PY -c 'import numpy as np, hashlib; print(hashlib.sha256(np.arange(100, dtype="<f4").tobytes()).hexdigest())')

@@ -3,8 +3,10 @@
 //
 //	node compare.mjs V3STORE V2STORE
 //
-// Prints one line "ok FORMAT SHAPE DTYPE CHUNKS SHARD" and exits 0 when the arrays are
-// byte-equal; prints what differs and exits 1 when not; exits 2 when a store cannot be read.
+// Every level the multiscales list (the same paths in both) is read whole and compared.
+// Prints one line "ok ngff VERSION levels N shape SHAPE DTYPE chunks CHUNKS" and exits 0 when
+// every level is byte-equal; prints what differs and exits 1 when not; exits 2 when a store
+// cannot be read.
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 
@@ -14,8 +16,13 @@ async function image(path, open) {
 	const root = zarr.root(new FileSystemStore(path));
 	const grp = await open(root, { kind: "group" });
 	const ms = (grp.attrs.ome ?? grp.attrs).multiscales;
-	const arr = await open(root.resolve(ms[0].datasets[0].path), { kind: "array" });
-	return { grp, ms, arr, data: await zarr.get(arr) };
+	const levels = ms[0].datasets.map((d) => d.path);
+	return { root, grp, ms, levels, open };
+}
+
+async function level(img, path) {
+	const arr = await img.open(img.root.resolve(path), { kind: "array" });
+	return { arr, data: await zarr.get(arr) };
 }
 
 function bytes(t) {
@@ -39,16 +46,32 @@ const fail = (what) => {
 	console.log(`not ok ${what}`);
 	process.exit(1);
 };
-if (x.arr.shape.join() !== y.arr.shape.join())
-	fail(`shape ${x.arr.shape} vs ${y.arr.shape}`);
-if (x.arr.dtype !== y.arr.dtype)
-	fail(`dtype ${x.arr.dtype} vs ${y.arr.dtype}`);
-const p = bytes(x.data.data), q = bytes(y.data.data);
-if (p.length !== q.length)
-	fail(`${p.length} bytes vs ${q.length}`);
-for (let i = 0; i < p.length; i++)
-	if (p[i] !== q[i])
-		fail(`byte ${i}: ${p[i]} vs ${q[i]}`);
-// What zarrita saw of the v3 store: its NGFF version, shape, type and (inner) chunks.
+if (x.levels.join() !== y.levels.join())
+	fail(`levels ${x.levels} vs ${y.levels}`);
+let first;
+for (const path of x.levels) {
+	let u, v;
+	try {
+		u = await level(x, path);
+		v = await level(y, path);
+	} catch (e) {
+		console.error(`zarrita: level ${path}: ${e.message}`);
+		process.exit(2);
+	}
+	first ??= u.arr;
+	if (u.arr.shape.join() !== v.arr.shape.join())
+		fail(`level ${path}: shape ${u.arr.shape} vs ${v.arr.shape}`);
+	if (u.arr.dtype !== v.arr.dtype)
+		fail(`level ${path}: dtype ${u.arr.dtype} vs ${v.arr.dtype}`);
+	const p = bytes(u.data.data), q = bytes(v.data.data);
+	if (p.length !== q.length)
+		fail(`level ${path}: ${p.length} bytes vs ${q.length}`);
+	for (let i = 0; i < p.length; i++)
+		if (p[i] !== q[i])
+			fail(`level ${path}: byte ${i}: ${p[i]} vs ${q[i]}`);
+}
+// What zarrita saw of the v3 store: its NGFF version, levels, and level 0's shape, type and
+// (inner) chunks.
 const version = x.grp.attrs.ome?.version ?? x.ms[0].version;
-console.log(`ok ngff ${version} shape ${x.arr.shape} ${x.arr.dtype} chunks ${x.arr.chunks}`);
+console.log(`ok ngff ${version} levels ${x.levels.length} shape ${first.shape} ${first.dtype} ` +
+    `chunks ${first.chunks}`);
