@@ -93,6 +93,7 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 # Keep the test programs' objects: make would delete them as intermediates.
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
+.DELETE_ON_ERROR:
 .PHONY: all check check-valgrind check-unit check-cmd deps deps-js install uninstall clean bench demo \
 	ingest check-network
 .SUFFIXES:

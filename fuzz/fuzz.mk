@@ -34,7 +34,7 @@ fuzz/build/lib/%.o: lib/%.c $(wildcard lib/*/*.h)
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.c fuzz/fuzz.h $(FUZZ_LIB_OBJ)
 	$(say) FUZZLD $@
 	$(Q)$(FUZZ_CC) $(EM_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ \
-		$< fuzz/fuzz.c $(FUZZ_LIB_OBJ) $(PKG_LIBS) -lm
+		$< fuzz/fuzz.c $(FUZZ_LIB_OBJ) $(PKG_LIBS) $(CATALOG_LIBS) -lm
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh $(or $(FUZZ_ONLY),$(FUZZ_NAMES))
