@@ -94,6 +94,14 @@ em_pyramid_new(const struct em_pyramid_plan *plan, int base, struct em_zarr *con
 
 		lo.journal = journals != NULL ? journals[l] : NULL;
 		lo.jobs = level_jobs(o->jobs, l - base);
+		/*
+		 * No second chunk row: the level's thread waits while a row is
+		 * compressed, and the base level's pool is busy meanwhile, so
+		 * the time is not lost, and the memory is (a level-1 row is a
+		 * quarter of the base's).
+		 */
+		if (arrays[l] != NULL)
+			lo.max_memory = em_zwriter_min_memory(em_zarr_meta(arrays[l]), lo.jobs, NULL);
 		v->in_plane = plane_bytes(plan->shape[l - 1], dt);
 		v->out_plane = plane_bytes(plan->shape[l], dt);
 		/* Level base+1 reads the slots. */
