@@ -23,6 +23,9 @@ fi
 run sl
 expect_rc 2 "slurm-local with no arguments: usage"
 expect_grep '^usage: slurm-local start|stop|env DIR$' "$SCRATCH/err" "the usage line on stderr"
+run sl --help
+expect_rc 0 "slurm-local --help"
+expect_grep '^usage: slurm-local start|stop|env DIR$' "$SCRATCH/out" "the usage line on stdout"
 run sl restart "$SCRATCH/x"
 expect_rc 2 "an unknown verb: usage"
 run sl stop "$SCRATCH/none"
@@ -57,7 +60,7 @@ else
 	fail "the node's RealMemory '$realmem' is not below the machine's $total MB"
 fi
 for port in $(sed -n 's/^Slurm\(ctld\|d\)Port=//p' "$SLURM_CONF"); do
-	if ss -ltn "sport = :$port" | grep -q -F "127.0.0.1:$port"; then
+	if [ "$(ss -H -ltn "sport = :$port" | awk '{ print $4 }' | sort -u)" = "127.0.0.1:$port" ]; then
 		ok "port $port listens on 127.0.0.1 only"
 	else
 		fail "port $port does not listen on 127.0.0.1"; ss -ltn | sed 's/^/#   /'
