@@ -1,7 +1,8 @@
 # fixtures.sh - em-origin's emulated archive answers (the demo mirror, served as the tests
 # and make demo serve it) have the shapes of real answers other software wrote: the same
 # field names, nesting and JSON types (numbers as numbers, strings as strings), the same
-# units (IDR's micrometres), for the fields our parsers read (t/data/fixtures/PROVENANCE.md).
+# units (IDR's micrometres), for the fields our parsers read (t/data/fixtures/PROVENANCE.md,
+# t/data/precomputed/PROVENANCE.md).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
 PY=/usr/bin/python3
@@ -86,5 +87,19 @@ shape "$TOP/t/data/precomputed/neuroglancer/one_channel/info" pc.info @type data
 	type scales.[].key scales.[].size scales.[].resolution scales.[].chunk_sizes \
 	scales.[].encoding scales.[].voxel_offset >pc.out
 count pc.out
+# Its sharding against a sharded volume's info as cloud-volume keeps it (igneous's shape).
+shape "$TOP/t/data/precomputed/cloud-volume/test_cv_sharded/info" pc.info type \
+	scales.[].sharding.@type scales.[].sharding.hash scales.[].sharding.preshift_bits \
+	scales.[].sharding.minishard_bits scales.[].sharding.shard_bits \
+	scales.[].sharding.minishard_index_encoding scales.[].sharding.data_encoding >pcsh.out
+count pcsh.out
+$PY - "$TOP/t/data/precomputed/cloud-volume/test_cv_sharded/info" pc.info <<'EOF' &&
+import json, sys
+real, got = (json.load(open(p)) for p in sys.argv[1:])
+keys = lambda d: {frozenset(s["sharding"]) for s in d["scales"] if "sharding" in s}
+sys.exit(0 if keys(real) == keys(got) else print(keys(real), keys(got)) or 1)
+EOF
+	ok "each sharding object has the keys cloud-volume's has, no more, no fewer" ||
+	fail "the sharding objects' keys differ from cloud-volume's"
 
 done_testing
