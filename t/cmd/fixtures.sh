@@ -61,6 +61,33 @@ $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all(0 < d
 	idr.json && ok "em-origin's imgData gives pixel sizes in micrometres, as OMERO does" ||
 	fail "imgData pixel sizes are not micrometres: $(cat idr.json)"
 
+# EMPIAR: no recorded entry is stored anywhere we could find (PROVENANCE.md, "Not found");
+# public scripts that check live entries (EMPIAR-13192, EMPIAR-10511) expect these JSON
+# types and forms of the imageset fields, and em-origin's entry must have the same.
+curl -s -o empiar.json "${ORIGIN_URL}empiar/api/entry/EMPIAR-11759/"
+$PY - empiar.json >empiar.out 2>&1 <<'EOF' ||
+import json, sys
+e = json.load(open(sys.argv[1]))["EMPIAR-11759"]
+s = e["imagesets"][0]
+num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+checks = [
+    ("image_width and image_height are strings of digits",
+     all(isinstance(s[k], str) and s[k].isdigit() for k in ("image_width", "image_height"))),
+    ("pixel_width and pixel_height are numbers in angstrom (EM: 1 to 1000)",
+     all(num(s[k]) and 1 <= s[k] <= 1000 for k in ("pixel_width", "pixel_height"))),
+    ("num_images_or_tilt_series is an integer", isinstance(s["num_images_or_tilt_series"], int)),
+    ("voxel_type is the archive's words", s["voxel_type"] == "UNSIGNED BYTE"),
+    ("directory is relative, below data, without a leading slash",
+     s["directory"] == "data" or s["directory"].startswith("data/")),
+    ("experiment_type, entry_doi and title are strings",
+     all(isinstance(e[k], str) for k in ("experiment_type", "entry_doi", "title"))),
+]
+for what, good in checks:
+    print("%s - EMPIAR imageset: %s" % ("ok" if good else "not ok", what))
+EOF
+	echo "not ok - em-origin's EMPIAR entry could not be read: $(tail -n 1 empiar.out)" >>empiar.out
+count empiar.out
+
 # OpenOrganelle: a Zarr v2 array's .zarray and an OME-Zarr 0.4 group's .zattrs as zarr-python
 # and ome-zarr-py write them, against em-origin's COSEM-style mirror.
 B=${ORIGIN_URL}janelia-cosem-datasets/jrc_mus-nacc-2/jrc_mus-nacc-2.zarr/recon-2/em/fibsem-int16

@@ -159,6 +159,23 @@ START_TEST(precomputed_cloudvolume)
 	em_pc_info_release(&pi);
 	free(text);
 
+	/* The later version of the same file: uint32, offset 0, skeletons and mesh keys. */
+	text = slurp("precomputed/cloud-volume/test_cv-uint32/info", &len);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), 0);
+	ck_assert_int_eq(pi.dtype, EM_DT_U4);
+	ck_assert_uint_eq(pi.nscales, 5);
+	sc = &pi.scales[1];
+	ck_assert_str_eq(sc->key, "8_8_40");
+	ck_assert_int_eq(sc->encoding, EM_PC_CSEG);
+	ck_assert(sc->chunk[0] == 128 && sc->chunk[1] == 128 && sc->chunk[2] == 64);
+	g[0] = 1;
+	g[1] = 0;
+	g[2] = 1;
+	ck_assert_int_eq(em_pc_chunk_name(sc, g, name, sizeof(name), ext), 0);
+	ck_assert_str_eq(name, "128-256_0-128_64-128");
+	em_pc_info_release(&pi);
+	free(text);
+
 	/* compresso (unsharded): refused, naming the scale and the encoding. */
 	text = slurp("precomputed/cloud-volume/test_seg_unsharded/info", &len);
 	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), -1);
