@@ -86,9 +86,10 @@ with open(os.path.join(mkdir("empiar", "api", "entry"), "EMPIAR-11759.json"), "w
         "title": "Developing retina in zebrafish 55 hpf larval eye (demo sample)",
         "experiment_type": "SBF-SEM", "entry_doi": "10.6019/EMPIAR-11759",
         "release_date": "2023-10-05",
-        "imagesets": [{"name": "Zebrafish retina", "directory": "/data", "category": "SBF-SEM",
+        "imagesets": [{"name": "Zebrafish retina", "directory": "data", "category": "SBF-SEM",
                        # As the real API gives them: pixel sizes in Å (8 nm), image
-                       # sizes as strings.
+                       # sizes as strings, the directory relative without a leading
+                       # slash ("data", "data/<dir>": t/data/fixtures/PROVENANCE.md).
                        "pixel_width": 80.0, "pixel_height": 80.0, "image_width": str(dw),
                        "image_height": str(dh), "num_images_or_tilt_series": nslice,
                        "voxel_type": "UNSIGNED BYTE", "data_format": "DM3"}]}}, f, indent=1)

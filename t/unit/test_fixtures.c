@@ -113,6 +113,100 @@ START_TEST(precomputed_tensorstore)
 }
 END_TEST
 
+/* cloud-volume's test volumes (t/data/precomputed/cloud-volume): what real info files carry. */
+START_TEST(precomputed_cloudvolume)
+{
+	struct em_pc_info pi;
+	const struct em_pc_scale *sc;
+	uint64_t g[3] = { 0, 0, 0 }, grid[3], ext[3];
+	char name[128], *text, *enc;
+	size_t len;
+
+	/* The graphene volume: uint64 compressed_segmentation, six scales, a voxel_offset,
+	 * keys this reader does not use (data_dir, graph, mesh) and no trailing newline. */
+	text = slurp("precomputed/cloud-volume/test_cv/info", &len);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), 0);
+	ck_assert_int_eq(pi.dtype, EM_DT_U8);
+	ck_assert_str_eq(pi.type, "segmentation");
+	ck_assert_uint_eq(pi.nscales, 6);
+	ck_assert_int_eq(em_pc_find_scale(&pi, "128_128_40"), 4);
+	ck_assert_int_eq(em_pc_find_scale(&pi, "5"), 5);
+	sc = &pi.scales[0];
+	ck_assert_str_eq(sc->key, "8_8_40");
+	ck_assert_int_eq(sc->encoding, EM_PC_CSEG);
+	ck_assert(sc->cseg_block[0] == 8 && sc->cseg_block[1] == 8 && sc->cseg_block[2] == 8);
+	ck_assert(sc->resolution[0] == 8.0 && sc->resolution[2] == 40.0);
+	ck_assert(sc->size[0] == 43520 && sc->size[1] == 26112 && sc->size[2] == 2176);
+	ck_assert(sc->voxel_offset[0] == 17920 && sc->voxel_offset[1] == 14848 &&
+	    sc->voxel_offset[2] == 0);
+	ck_assert(sc->chunk[0] == 512 && sc->chunk[1] == 512 && sc->chunk[2] == 16);
+	ck_assert(!sc->sharded);
+	em_pc_grid(sc, grid);
+	ck_assert(grid[0] == 85 && grid[1] == 51 && grid[2] == 136);
+	/* Chunk names are in absolute voxels: the offset added. */
+	ck_assert_int_eq(em_pc_chunk_name(sc, g, name, sizeof(name), ext), 0);
+	ck_assert_str_eq(name, "17920-18432_14848-15360_0-16");
+	sc = &pi.scales[5];
+	em_pc_grid(sc, grid);
+	ck_assert(grid[0] == 3 && grid[1] == 2 && grid[2] == 136);
+	g[0] = 2;
+	g[1] = 1;
+	g[2] = 135;
+	/* The last chunk is clipped at the volume's end (560 + 1360, 464 + 816). */
+	ck_assert_int_eq(em_pc_chunk_name(sc, g, name, sizeof(name), ext), 0);
+	ck_assert_str_eq(name, "1584-1920_976-1280_2160-2176");
+	ck_assert(ext[0] == 336 && ext[1] == 304 && ext[2] == 16);
+	em_pc_info_release(&pi);
+	free(text);
+
+	/* The later version of the same file: uint32, offset 0, skeletons and mesh keys. */
+	text = slurp("precomputed/cloud-volume/test_cv-uint32/info", &len);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), 0);
+	ck_assert_int_eq(pi.dtype, EM_DT_U4);
+	ck_assert_uint_eq(pi.nscales, 5);
+	sc = &pi.scales[1];
+	ck_assert_str_eq(sc->key, "8_8_40");
+	ck_assert_int_eq(sc->encoding, EM_PC_CSEG);
+	ck_assert(sc->chunk[0] == 128 && sc->chunk[1] == 128 && sc->chunk[2] == 64);
+	g[0] = 1;
+	g[1] = 0;
+	g[2] = 1;
+	ck_assert_int_eq(em_pc_chunk_name(sc, g, name, sizeof(name), ext), 0);
+	ck_assert_str_eq(name, "128-256_0-128_64-128");
+	em_pc_info_release(&pi);
+	free(text);
+
+	/* compresso (unsharded): refused, naming the scale and the encoding. */
+	text = slurp("precomputed/cloud-volume/test_seg_unsharded/info", &len);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), -1);
+	ck_assert(strstr(em_errmsg(), "scale '8_8_40': unknown encoding 'compresso'") != NULL);
+	free(text);
+
+	/* The sharded volume: compresso is refused too; its sharding (identity hash, gzip
+	 * indexes and data, no shard or minishard bits) read with the encoding taken as raw
+	 * in memory, the only change.  cloud-volume keeps its one shard as 8_8_40/0.shard. */
+	text = slurp("precomputed/cloud-volume/test_cv_sharded/info", &len);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), -1);
+	ck_assert(strstr(em_errmsg(), "unknown encoding 'compresso'") != NULL);
+	enc = strstr(text, "\"compresso\"");
+	ck_assert_ptr_nonnull(enc);
+	memcpy(enc, "\"raw\"      ", 11);
+	ck_assert_int_eq(em_pc_parse_info(text, len, &pi), 0);
+	sc = &pi.scales[0];
+	ck_assert(sc->sharded);
+	ck_assert_int_eq(sc->sh.hash, EM_PC_IDENTITY);
+	ck_assert_uint_eq(sc->sh.preshift_bits, 9);
+	ck_assert_uint_eq(sc->sh.minishard_bits, 0);
+	ck_assert_uint_eq(sc->sh.shard_bits, 0);
+	ck_assert(sc->sh.index_gzip && sc->sh.data_gzip);
+	ck_assert_uint_eq(em_pc_shard_index_bytes(&sc->sh), 16);
+	em_pc_shard_name(&sc->sh, 0, name, sizeof(name));
+	ck_assert_str_eq(name, "0.shard");
+	em_pc_info_release(&pi);
+	free(text);
+}
+END_TEST
+
 Suite *
 fixtures_suite(void)
 {
@@ -122,6 +216,7 @@ fixtures_suite(void)
 	tcase_add_test(tc, idr_omero_docs);
 	tcase_add_test(tc, ngff_zarr_python);
 	tcase_add_test(tc, precomputed_tensorstore);
+	tcase_add_test(tc, precomputed_cloudvolume);
 	suite_add_tcase(s, tc);
 	return s;
 }
