@@ -229,6 +229,33 @@ join(struct em_pyramid *py, int stop)
 	return py->failed ? em_fail("%s", py->err) : 0;
 }
 
+/* Wait until the slot the caller fills is free: 0, or -1 when the levels failed. */
+static int
+slot_wait(struct em_pyramid *py)
+{
+	int k = py->fill;
+
+	if (py->filled == 0) {
+		pthread_mutex_lock(&py->mu);
+		while (py->state[k] != SLOT_FREE && !py->failed)
+			pthread_cond_wait(&py->cv, &py->mu);
+		pthread_mutex_unlock(&py->mu);
+	}
+	return py->failed ? -1 : 0;
+}
+
+void *
+em_pyramid_plane_buffer(struct em_pyramid *py)
+{
+	size_t bytes;
+
+	if (py == NULL || py->base + 1 >= py->plan.levels || py->zin >= py->plan.shape[py->base][0] ||
+	    slot_wait(py) < 0)
+		return NULL;
+	bytes = plane_bytes(py->plan.shape[py->base], py->dt);
+	return py->slot[py->fill] + py->filled * bytes;
+}
+
 int
 em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const void *data)
 {
@@ -244,16 +271,14 @@ em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const voi
 		    (unsigned long long)py->zin);
 	for (uint64_t i = 0; i < nz; i++) {
 		int k = py->fill;
+		unsigned char *dst;
 
-		if (py->filled == 0) {
-			pthread_mutex_lock(&py->mu);
-			while (py->state[k] != SLOT_FREE && !py->failed)
-				pthread_cond_wait(&py->cv, &py->mu);
-			pthread_mutex_unlock(&py->mu);
-		}
-		if (py->failed)
+		if (slot_wait(py) < 0)
 			return em_fail("%s", py->err);
-		memcpy(py->slot[k] + py->filled * bytes, d + i * bytes, bytes);
+		/* A plane read into em_pyramid_plane_buffer's room is there already. */
+		dst = py->slot[k] + py->filled * bytes;
+		if (dst != d + i * bytes)
+			memcpy(dst, d + i * bytes, bytes);
 		py->filled++;
 		py->zin++;
 		/* A full pair, or the last plane of an odd-sized base. */

@@ -30,6 +30,13 @@ struct em_pyramid *em_pyramid_new(const struct em_pyramid_plan *plan, int base,
     const struct em_zwriter_opts *o, struct em_journal *const *journals);
 /* Planes z0 .. z0+nz-1 of the base level (C order, packed); z0 is the next plane expected. */
 int em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const void *data);
+/*
+ * Where the next base plane would be copied to: a caller that reads the
+ * plane straight into it, then passes it to em_pyramid_put_planes (nz 1),
+ * saves that copy.  Waits for the room to be free; NULL when there are no
+ * levels above the base or the levels failed (put_planes then says why).
+ */
+void *em_pyramid_plane_buffer(struct em_pyramid *py);
 /* Every level complete and written: 0, or -1 naming the first failure.  stats adds all levels. */
 int em_pyramid_finish(struct em_pyramid *py, struct em_zwriter_stats *stats);
 void em_pyramid_free(struct em_pyramid *py);

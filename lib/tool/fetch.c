@@ -980,12 +980,17 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 		goto out;
 	}
 	for (z = 0; z < in->shape[0]; z++) {
-		if (em_img_read_plane(img, z, plane) < 0) {
+		/* Read straight into the levels' room when there is one (no copy there). */
+		void *buf = em_levels_plane_buffer(f->lv);
+
+		if (buf == NULL)
+			buf = plane;
+		if (em_img_read_plane(img, z, buf) < 0) {
 			em_fail_ctx("cannot read plane %llu of '%s'", (unsigned long long)z,
 			    n == 1 ? paths[0] : paths[z]);
 			goto out;
 		}
-		if (put_planes(f, z, 1, plane) < 0)
+		if (put_planes(f, z, 1, buf) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -275,6 +275,12 @@ em_levels_put_planes(struct em_levels *lv, uint64_t z0, uint64_t nz, const void 
 	return em_pyramid_put_planes(lv->py, z0, nz, data);
 }
 
+void *
+em_levels_plane_buffer(struct em_levels *lv)
+{
+	return lv != NULL ? em_pyramid_plane_buffer(lv->py) : NULL;
+}
+
 int
 em_levels_finish(struct em_levels *lv, uint64_t max_memory, json_t *rec)
 {

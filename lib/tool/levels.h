@@ -65,6 +65,11 @@ struct em_levels *em_levels_open(const struct em_levels_conf *c, const struct em
 /* Planes z0 .. z0+nz-1 of level 0, as given to its writer. */
 int em_levels_put_planes(struct em_levels *lv, uint64_t z0, uint64_t nz, const void *data);
 /*
+ * Room for the next plane of level 0 that em_levels_put_planes takes
+ * without copying (store/pyramid.h); NULL: use a buffer of your own.
+ */
+void *em_levels_plane_buffer(struct em_levels *lv);
+/*
  * After level 0 is finished: finish (planes) or build (boxes) the levels,
  * with max_memory (0: none), and set the record's levels (rec may be
  * NULL).  -1 naming the failure.
