@@ -407,14 +407,13 @@ tv_read_plane(struct em_img *img, uint64_t z, void *buf)
 			rps = t->h;
 		if (ss <= 0 || (uint64_t)ss < (uint64_t)rps * rowb)
 			return tv_fail(t, "bad TIFF strip size");
-		if (grow_chunk(t, (uint64_t)ss) < 0)
-			return -1;
+		/* libtiff decodes no more than the size it is given: straight into the plane. */
 		for (s = 0; s < nstrips && row < t->h; s++) {
 			uint32_t n = t->h - row < rps ? t->h - row : rps;
 
-			if (TIFFReadEncodedStrip(t->tif, s, t->chunk, (tmsize_t)n * (tmsize_t)rowb) < 0)
+			if (TIFFReadEncodedStrip(t->tif, s, out + (size_t)row * rowb,
+			    (tmsize_t)n * (tmsize_t)rowb) < 0)
 				return tv_fail(t, "cannot decode a TIFF strip");
-			memcpy(out + (size_t)row * rowb, t->chunk, (size_t)n * rowb);
 			row += n;
 		}
 		if (row < t->h)
