@@ -1,4 +1,5 @@
 /* tiff.c - TIFF, BigTIFF, OME-TIFF and ImageJ stacks as volumes (through libtiff) behind image.h */
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -19,8 +20,26 @@
 #include "formats/tiff.h"
 #include "core/banned.h"
 
+/*
+ * The file under libtiff, read through one buffer: libtiff asks for every
+ * strip and directory with its own lseek and read (a plane of 8-row strips is
+ * over a hundred of each, most of the run's kernel time), which this serves
+ * from one large pread at a time.  No memory map: its pages would count as
+ * ours for the whole file.
+ */
+#define TFILE_BUF ((size_t)1 << 20)
+
+struct tfile {
+	int fd;
+	uint64_t pos;		/* where libtiff's next read starts */
+	uint64_t boff;		/* the file offset of buf[0] */
+	size_t blen;		/* bytes valid in buf */
+	unsigned char *buf;
+};
+
 struct tv {
 	TIFF *tif;
+	struct tfile *file;	/* closed by TIFFClose */
 	char err[512];		/* libtiff's first error on this handle */
 	uint64_t *off;		/* IFD offset of each plane */
 	uint64_t nplanes;
@@ -46,6 +65,127 @@ struct page {
 	enum em_dtype dt;
 	int half;
 };
+
+/* ---- the file under libtiff ---- */
+
+static tmsize_t
+tf_read(thandle_t h, void *p, tmsize_t size)
+{
+	struct tfile *f = (struct tfile *)h;
+	unsigned char *out = p;
+	size_t n = size > 0 ? (size_t)size : 0, done = 0, k;
+	ssize_t r;
+
+	while (done < n) {
+		if (f->pos >= f->boff && f->pos < f->boff + f->blen) {
+			k = (size_t)(f->boff + f->blen - f->pos);
+			if (k > n - done)
+				k = n - done;
+			memcpy(out + done, f->buf + (f->pos - f->boff), k);
+			f->pos += k;
+			done += k;
+			continue;
+		}
+		/* A request as large as the buffer goes straight to the caller's memory. */
+		if (n - done >= TFILE_BUF)
+			r = pread(f->fd, out + done, n - done, (off_t)f->pos);
+		else
+			r = pread(f->fd, f->buf, TFILE_BUF, (off_t)f->pos);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (n - done >= TFILE_BUF) {
+			f->pos += (uint64_t)r;
+			done += (size_t)r;
+		} else {
+			f->boff = f->pos;
+			f->blen = (size_t)r;
+		}
+	}
+	return done > 0 || n == 0 ? (tmsize_t)done : -1;
+}
+
+static tmsize_t
+tf_write(thandle_t h, void *p, tmsize_t size)
+{
+	(void)h;
+	(void)p;
+	(void)size;
+	return -1;
+}
+
+static uint64_t
+tf_size(thandle_t h)
+{
+	struct tfile *f = (struct tfile *)h;
+	struct stat st;
+
+	return fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static toff_t
+tf_seek(thandle_t h, toff_t off, int whence)
+{
+	struct tfile *f = (struct tfile *)h;
+
+	if (whence == SEEK_CUR)
+		off += f->pos;
+	else if (whence == SEEK_END)
+		off += tf_size(h);
+	f->pos = off;
+	return off;
+}
+
+static int
+tf_close(thandle_t h)
+{
+	struct tfile *f = (struct tfile *)h;
+	int rc;
+
+	if (f == NULL)
+		return 0;
+	rc = f->fd >= 0 ? close(f->fd) : 0;
+	free(f->buf);
+	free(f);
+	return rc;
+}
+
+static int
+tf_map(thandle_t h, void **base, toff_t *size)
+{
+	(void)h;
+	(void)base;
+	(void)size;
+	return 0;
+}
+
+static void
+tf_unmap(thandle_t h, void *base, toff_t size)
+{
+	(void)h;
+	(void)base;
+	(void)size;
+}
+
+static struct tfile *
+tf_open(const char *path)
+{
+	struct tfile *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || (f->buf = malloc(TFILE_BUF)) == NULL) {
+		em_fail_errno("out of memory");
+		free(f);
+		return NULL;
+	}
+	if ((f->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		em_fail_errno("cannot open");
+		free(f->buf);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
 
 /* ---- libtiff's messages go to em_fail/em_log, never to stderr ---- */
 
@@ -267,14 +407,13 @@ tv_read_plane(struct em_img *img, uint64_t z, void *buf)
 			rps = t->h;
 		if (ss <= 0 || (uint64_t)ss < (uint64_t)rps * rowb)
 			return tv_fail(t, "bad TIFF strip size");
-		if (grow_chunk(t, (uint64_t)ss) < 0)
-			return -1;
+		/* libtiff decodes no more than the size it is given: straight into the plane. */
 		for (s = 0; s < nstrips && row < t->h; s++) {
 			uint32_t n = t->h - row < rps ? t->h - row : rps;
 
-			if (TIFFReadEncodedStrip(t->tif, s, t->chunk, (tmsize_t)n * (tmsize_t)rowb) < 0)
+			if (TIFFReadEncodedStrip(t->tif, s, out + (size_t)row * rowb,
+			    (tmsize_t)n * (tmsize_t)rowb) < 0)
 				return tv_fail(t, "cannot decode a TIFF strip");
-			memcpy(out + (size_t)row * rowb, t->chunk, (size_t)n * rowb);
 			row += n;
 		}
 		if (row < t->h)
@@ -750,8 +889,13 @@ em_tiffvol_open_img(const char *path, const struct em_img_opts *opts, struct em_
 	TIFFOpenOptionsSetWarningHandlerExtR(to, tv_warning, t);
 	/* libtiff's own buffers (directories, strip tables) have a ceiling too. */
 	TIFFOpenOptionsSetMaxSingleMemAlloc(to, (tmsize_t)EM_TIFF_MAX_TILE_BYTES);
-	/* "m": no memory map, whose pages would count as ours for the whole file. */
-	if ((t->tif = TIFFOpenExt(path, "rm", to)) == NULL) {
+	if ((t->file = tf_open(path)) == NULL)
+		goto out;
+	/* "m": no memory map (tf_map maps nothing either). */
+	if ((t->tif = TIFFClientOpenExt(path, "rm", (thandle_t)t->file, tf_read, tf_write,
+	    tf_seek, tf_close, tf_size, tf_map, tf_unmap, to)) == NULL) {
+		tf_close((thandle_t)t->file);	/* a failed open does not close it */
+		t->file = NULL;
 		tv_fail(t, "not a readable TIFF file");
 		goto out;
 	}
