@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "core/bigmem.h"
 #include "store/codec.h"
 #include "core/diag.h"
 #include "core/dtype.h"
@@ -1871,13 +1872,13 @@ em_zarr_iter_new(struct em_zarr *a, int threads)
 	pthread_mutex_init(&it->mu, NULL);
 	pthread_cond_init(&it->cv, NULL);
 	for (i = 0; i < it->nbuf; i++)
-		if ((it->buf[i] = malloc(it->row_cap ? it->row_cap : 1)) == NULL) {
+		if ((it->buf[i] = em_big_alloc(it->row_cap)) == NULL) {
 			em_fail("out of memory for a chunk row of %zu bytes", it->row_cap);
 			em_zarr_iter_free(it);
 			return NULL;
 		}
 	for (i = 0; i < 2; i++)
-		if ((it->gbuf[i] = malloc(it->gcap ? it->gcap : 1)) == NULL) {
+		if ((it->gbuf[i] = em_big_alloc(it->gcap)) == NULL) {
 			em_fail("out of memory");
 			em_zarr_iter_free(it);
 			return NULL;
