@@ -302,7 +302,9 @@ em_part_nchunks(const struct em_zarr_meta *m, int index, int count)
 	uint64_t g[EM_ZARR_MAXDIM], sg[EM_ZARR_MAXDIM], lo, hi, u, n = 0, per;
 	int i;
 
-	if (count <= 0 || !em_zarr_sharded(m)) {
+	if (count <= 0)
+		return em_zarr_nchunks(m);
+	if (!em_zarr_sharded(m)) {
 		em_part_range(em_part_units(m), index, count, &lo, &hi);
 		return hi - lo;
 	}

@@ -608,7 +608,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	uint64_t mem = 0, chunks[3], shard[3];
 	double scale[3];
 	const double *store_scale = NULL;
-	int i, jobs, fresh, placeholders = -1;
+	int i, jobs, fresh, placeholders = -1, keep_group;
 
 	for (i = 0; i < 3; i++) {
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
@@ -642,7 +642,19 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		return -1;
 	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
 		store_scale = scale;
-	if (em_zarr_create(f->build, &m, store_scale, f->id) < 0)
+	/*
+	 * A part leaves the group's attributes as another part or em-downsample
+	 * made them (the pyramid's levels stay listed); it only checks that
+	 * level 0 is the array it writes.
+	 */
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/%s", f->build, f->zarr_format == 3 ?
+	    "zarr.json" : ".zattrs") >= sizeof(arrdir))
+		return em_fail("path of '%s' is too long", f->build);
+	keep_group = f->opts->part_count > 0 && em_exists(arrdir) == 1;
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", f->build) >= sizeof(arrdir))
+		return em_fail("path of '%s' is too long", f->build);
+	if ((keep_group ? em_zarr_create_array(arrdir, &m) :
+	    em_zarr_create(f->build, &m, store_scale, f->id)) < 0)
 		return em_fail_ctx("cannot create store '%s'", f->build);
 	/* Before the first chunk: a store never holds chunks of a source it does not name. */
 	if (em_manifest_save(f->build, f->manifest) < 0)
@@ -665,7 +677,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	f->w = em_zwriter_new(f->arr, &wo);
 	if (f->w == NULL)
 		return -1;
-	if (open_levels(f, store_scale, box) < 0)
+	if (!keep_group && open_levels(f, store_scale, box) < 0)
 		return -1;
 	if (f->opts->part_count > 0) {
 		uint64_t z0, z1;
