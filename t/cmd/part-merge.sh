@@ -144,6 +144,12 @@ expect_rc 0 "part 2 run again: the merge completes"
 # (Its journal gained a line: the store's size on disk is a few bytes more.)
 same_record whole.rec "$SCRATCH/out" "and gives the record of one run" file_size_bytes
 
+# The catalog gathers the volume's record, not its parts'.
+run em-consolidate $CONF -q -o cat split
+expect_rc 0 "em-consolidate over the split volume's directory"
+n=$($PY -c 'import glob, json; c = json.load(open(glob.glob("cat/metadata_catalog_*.json")[0])); print(len(c["records"]), c["records"][0]["id"], c["records"][0].get("parts"))')
+[ "$n" = "1 v {'count': 4}" ] && ok "the catalog holds the volume's record alone" || fail "catalog: $n"
+
 # 3. 16-bit and float data from a block source, v2 chunks and v3 shards.
 start_origin main --root "$SCRATCH/www"
 for a in u16 f32; do
