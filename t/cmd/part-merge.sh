@@ -1,7 +1,8 @@
 #!/bin/sh
 # part-merge.sh - part records and em-meta --merge: N parts (fetcher | em-meta each), the
 # pyramid by em-downsample, then em-meta --merge give the record one run gives (sha256,
-# statistics, levels, sizes) for 8-bit, 16-bit and float data, v2 chunks and v3 shards;
+# statistics, levels, sizes) for 8-bit, 16-bit and float data, v2 chunks and v3 shards,
+# from fetch-epfl (planes), fetch-zarr and fetch-dvid (boxes);
 # a missing, failed or foreign part leaves the volume failed, naming the part.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
@@ -166,5 +167,29 @@ for a in u16 f32; do
 			ok "$a, Zarr v$fmt: sha256 is hashlib's" || fail "$a, Zarr v$fmt: sha256 $(cat "m$a$fmt.err")"
 	done
 done
+
+# 4. A DVID box (fetch-dvid), 3 parts, not aligned to the server's blocks.
+UUID=5a7e0c1d2b3a4f5e6d7c8b9a0f1e2d3c
+$PY - "dv/api/node/$UUID/grayscale" <<'PYEOF' || fail "DVID test data"
+import json, os, sys, hashlib, numpy as np
+d = sys.argv[1]
+os.makedirs(d)
+v = np.random.default_rng(7).integers(0, 256, size=(60, 70, 80), dtype=np.uint8)
+v.tofile(os.path.join(d, "volume.u8"))
+json.dump({"Base": {"TypeName": "uint8blk", "Name": "grayscale"},
+           "Extended": {"BlockSize": [32, 32, 32], "VoxelSize": [8.0, 8.0, 8.0],
+                        "VoxelUnits": ["nanometers"] * 3, "MinPoint": [0, 0, 0],
+                        "MaxPoint": [79, 69, 59]}}, open(os.path.join(d, "info.json"), "w"))
+open("dvid.sha", "w").write(hashlib.sha256(v[5:55, 3:68, 7:77].tobytes()).hexdigest())
+PYEOF
+start_origin dvid --root "$SCRATCH/dv"
+DO="$CONF -q --server $ORIGIN_URL --uuid $UUID --offset 7,3,5 --size 70,65,50 --chunks 16,16,16"
+fetch-dvid $DO -o dvw 2>/dev/null | em-meta -q >dvw.rec
+parts 3 dv fetch-dvid $DO -o dvs
+em-downsample $CONF -q dvs/*.zarr
+cat dv.3.rec dv.2.rec dv.1.rec | em-meta --merge -q >dvm.rec 2>dvm.err
+same_record dvw.rec dvm.rec "fetch-dvid, 3 parts: the merged record is one run's"
+[ "$(field dvm.rec 'r.get("sha256")')" = "$(cat dvid.sha)" ] && ok "fetch-dvid, 3 parts: sha256 is numpy's" ||
+	fail "fetch-dvid, 3 parts: sha256 $(head -c 300 dvm.rec) $(cat dvm.err)"
 
 done_testing
