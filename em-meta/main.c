@@ -11,11 +11,13 @@
 #include "store/codec.h"
 #include "core/diag.h"
 #include "meta/digestarray.h"
+#include "meta/parts.h"
 #include "core/fsutil.h"
 #include "core/ident.h"
 #include "core/interrupt.h"
 #include "core/jsonio.h"
 #include "core/parse.h"
+#include "core/limits.h"
 #include "meta/record.h"
 #include "meta/window.h"
 #include "store/ngff.h"
@@ -32,13 +34,14 @@ struct opts {
 	int jobs;
 	uint64_t max_memory;
 	int allow_missing;
+	int merge;
 };
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: em-meta [-j N] [--max-memory SIZE] [--allow-missing] [-q] [-v]\n"
+	    "usage: em-meta [-j N] [--max-memory SIZE] [--allow-missing] [--merge] [-q] [-v]\n"
 	    "       [FILE ...]\n");
 	exit(status);
 }
@@ -309,9 +312,21 @@ out:
 	return rc;
 }
 
-/* <directory of the store>/<id>.json: the record lives beside its store. */
+/*
+ * <directory of the store>/<id>.json: the record lives beside its store;
+ * part I of N of a split run's record is <id>.part-I-of-N.json there.
+ */
+static int
+record_path_part(const char *store, const char *id, int index, int count, char *out, size_t n);
+
 static int
 record_path(const char *store, const char *id, char *out, size_t n)
+{
+	return record_path_part(store, id, 0, 0, out, n);
+}
+
+static int
+record_path_part(const char *store, const char *id, int index, int count, char *out, size_t n)
 {
 	char *copy = strdup(store), *dir;
 	int k;
@@ -323,11 +338,107 @@ record_path(const char *store, const char *id, char *out, size_t n)
 	while (k > 1 && copy[k - 1] == '/')
 		copy[--k] = '\0';
 	dir = dirname(copy);
-	k = snprintf(out, n, "%s/%s.json", dir, id);
+	k = count > 0 ? snprintf(out, n, "%s/%s.part-%d-of-%d.json", dir, id, index, count) :
+	    snprintf(out, n, "%s/%s.json", dir, id);
 	free(copy);
 	if (k < 0 || (size_t)k >= n)
 		return em_fail("path too long");
 	return 0;
+}
+
+/* The part's index and count from a record's "part", 0 or -1 with the reason. */
+static int
+part_of(const json_t *rec, int *index, int *count)
+{
+	const json_t *p = json_object_get(rec, "part");
+	json_int_t i = json_integer_value(json_object_get(p, "index"));
+	json_int_t c = json_integer_value(json_object_get(p, "count"));
+
+	if (!json_is_integer(json_object_get(p, "index")) ||
+	    !json_is_integer(json_object_get(p, "count")) || c < 1 || c > 100000 || i < 1 ||
+	    i > c)
+		return em_fail("its \"part\" is not {\"index\": I, \"count\": N} with "
+		    "1 <= I <= N <= 100000");
+	*index = (int)i;
+	*count = (int)c;
+	return 0;
+}
+
+/*
+ * A part's stub (--part I/N): statistics over the part's own chunks only,
+ * into the part record <id>.part-I-of-N.json, complete when every chunk of
+ * the part is in the store.  0 complete, 1 failed.
+ */
+static int
+enrich_part(json_t *stub, const char *where, const char *store, enum em_status st)
+{
+	const char *id = json_string_value(json_object_get(stub, "id"));
+	const char *source = json_string_value(json_object_get(stub, "source"));
+	uint64_t units[2], total, written;
+	json_t *stats = NULL, *p;
+	char path[4096], reason[1100];
+	int index = 0, count = 0, failed = 0;
+
+	if (part_of(stub, &index, &count) < 0) {
+		em_err("cannot enrich '%s': %s", where, em_errmsg());
+		return 1;
+	}
+	if (st == EM_STATUS_FAILED || st == EM_STATUS_CANCELLED)
+		return em_json_write_line(stdout, stub) < 0 ? 1 : 0;
+	if (store == NULL || record_path_part(store, id, index, count, path, sizeof(path)) < 0) {
+		em_err("cannot enrich '%s': %s", where, store == NULL ?
+		    "the part record has no internal_zarr_path" : em_errmsg());
+		return 1;
+	}
+	if (st != EM_STATUS_SAVING_DATA && st != EM_STATUS_COMPLETE) {
+		em_fail("record is '%s': the fetcher did not finish writing its part",
+		    em_status_name(st));
+		failed = 1;
+	} else if (em_part_measure(store, index, count, units, &total, &written, &stats) < 0) {
+		em_fail_ctx("cannot read store '%s'", store);
+		failed = 1;
+	} else if (written < total) {
+		em_fail("part %d of %d is incomplete: %llu of its %llu chunks are missing", index,
+		    count, (unsigned long long)(total - written), (unsigned long long)total);
+		failed = 1;
+	}
+	p = json_object_get(stub, "part");
+	if (stats != NULL) {
+		json_object_set_new(p, "units", json_pack("[I,I]", (json_int_t)units[0],
+		    (json_int_t)units[1]));
+		json_object_set_new(p, "chunks_total", json_integer((json_int_t)total));
+		json_object_set_new(p, "chunks_written", json_integer((json_int_t)written));
+		json_object_set_new(p, "statistics", stats);
+	}
+	if (failed) {
+		snprintf(reason, sizeof(reason), "%s", em_errmsg());
+		em_err("%s/%s part %d of %d: %s", source, id, index, count, reason);
+		if (st == EM_STATUS_COMPLETE &&
+		    em_record_set_status(stub, EM_STATUS_PROCESSING, NULL) < 0) {
+			em_err("cannot mark %s/%s part %d failed: %s", source, id, index, em_errmsg());
+			return 1;
+		}
+		if (em_record_set_status(stub, em_interrupted() ? EM_STATUS_CANCELLED :
+		    EM_STATUS_FAILED, reason) < 0) {
+			em_err("cannot mark %s/%s part %d failed: %s", source, id, index, em_errmsg());
+			return 1;
+		}
+	} else if (em_record_add_step(stub, "em-meta", EM_VERSION, json_pack("{s:i, s:s}",
+	    "jobs", 1, "part", "statistics of the part's chunks")) < 0 ||
+	    (st != EM_STATUS_COMPLETE && em_record_set_status(stub, EM_STATUS_COMPLETE,
+	    NULL) < 0)) {
+		em_err("cannot complete %s/%s part %d: %s", source, id, index, em_errmsg());
+		return 1;
+	}
+	if (em_record_save(stub, path) < 0) {
+		em_err("cannot write record '%s': %s", path, em_errmsg());
+		failed = 1;
+	}
+	if (em_json_write_line(stdout, stub) < 0 || fflush(stdout) == EOF) {
+		em_err("cannot write 'stdout': %s", em_errmsg());
+		return 1;
+	}
+	return failed;
 }
 
 /*
@@ -363,6 +474,8 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 		    id);
 		return 1;
 	}
+	if (json_object_get(stub, "part") != NULL)
+		return enrich_part(stub, where, store, st);
 	if (record_path(store, id, path, sizeof(path)) < 0) {
 		em_err("cannot enrich '%s': %s", where, em_errmsg());
 		return 1;
@@ -427,6 +540,233 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 	return failed;
 }
 
+/* em-meta --merge: the part records of one volume, read as they come. */
+struct merge {
+	json_t *rec;			/* the first part's record: the volume record to be */
+	const char *id, *source, *store;	/* borrowed from rec */
+	int count;
+	unsigned char *seen;		/* per part: 0 not given, 1 complete, 2 not complete */
+	struct em_part_stats *stats;
+	struct em_zarr *arr;
+	char why[1024];			/* the first part's reason for not being complete */
+	int why_index;
+};
+
+/* One part record into the merge: 0, or -1 when it is not a part of the same volume. */
+static int
+merge_add(struct merge *mg, json_t *rec, const char *where)
+{
+	enum em_status st;
+	const char *e;
+	int index, count;
+
+	if (!json_is_object(rec) || em_record_status(rec, &st) < 0 ||
+	    json_object_get(rec, "part") == NULL)
+		return em_fail("'%s' is not a part record (a record with \"part\")", where);
+	if (part_of(rec, &index, &count) < 0)
+		return em_fail_ctx("'%s'", where);
+	if (mg->rec == NULL) {
+		if ((mg->rec = json_deep_copy(rec)) == NULL ||
+		    (mg->seen = calloc((size_t)count + 1, 1)) == NULL)
+			return em_fail("out of memory");
+		mg->id = json_string_value(json_object_get(mg->rec, "id"));
+		mg->source = json_string_value(json_object_get(mg->rec, "source"));
+		mg->store = json_string_value(json_object_get(mg->rec, "internal_zarr_path"));
+		mg->count = count;
+		if (mg->id == NULL || mg->source == NULL || mg->store == NULL)
+			return em_fail("'%s' names no id, source or internal_zarr_path", where);
+		if ((mg->arr = em_zarr_open(mg->store)) == NULL)
+			return em_fail_ctx("cannot open store '%s'", mg->store);
+		mg->stats = em_part_stats_new(em_zarr_meta(mg->arr)->dtype,
+		    fill_number(em_zarr_meta(mg->arr)));
+		if (mg->stats == NULL)
+			return -1;
+	}
+	if (count != mg->count ||
+	    !json_equal(json_object_get(rec, "id"), json_object_get(mg->rec, "id")) ||
+	    !json_equal(json_object_get(rec, "source"), json_object_get(mg->rec, "source")) ||
+	    !json_equal(json_object_get(rec, "internal_zarr_path"),
+	    json_object_get(mg->rec, "internal_zarr_path")))
+		return em_fail("'%s' is part %d of %d of %s/%s, not a part of %d of %s/%s", where,
+		    index, count, json_string_value(json_object_get(rec, "source")),
+		    json_string_value(json_object_get(rec, "id")), mg->count, mg->source, mg->id);
+	if (mg->seen[index] != 0)
+		return em_fail("'%s': part %d of %d is given twice", where, index, count);
+	mg->seen[index] = 2;
+	if (st != EM_STATUS_COMPLETE) {
+		e = json_string_value(json_object_get(rec, "error"));
+		if (mg->why_index == 0) {
+			mg->why_index = index;
+			snprintf(mg->why, sizeof(mg->why), "%s", e != NULL ? e : em_status_name(st));
+		}
+		return 0;
+	}
+	if (em_part_stats_merge(mg->stats, json_object_get(json_object_get(rec, "part"),
+	    "statistics")) < 0) {
+		if (mg->why_index == 0) {
+			mg->why_index = index;
+			snprintf(mg->why, sizeof(mg->why), "%s", em_errmsg());
+		}
+		return 0;
+	}
+	mg->seen[index] = 1;
+	return 0;
+}
+
+/* "1, 4-6, 9": the parts whose seen[] is want, at most about len characters. */
+static void
+part_list(const struct merge *mg, int want, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i, j;
+
+	buf[0] = '\0';
+	for (i = 1; i <= mg->count; i++) {
+		if (mg->seen[i] != want)
+			continue;
+		for (j = i; j < mg->count && mg->seen[j + 1] == want; j++)
+			;
+		if (used + 32 >= len) {
+			snprintf(buf + used, len - used, ", ...");
+			return;
+		}
+		used += (size_t)snprintf(buf + used, len - used, i == j ? "%s%d" : "%s%d-%d",
+		    used ? ", " : "", i, j);
+		i = j;
+	}
+}
+
+/* The volume record from its parts: complete only with every part complete; 0, or 1. */
+static int
+merge_finish(struct merge *mg, const struct opts *o)
+{
+	char path[4096], missing[512], bad[512], reason[2400];
+	const struct em_zarr_meta *m;
+	int i, nmiss = 0, nbad = 0, failed = 0;
+
+	for (i = 1; i <= mg->count; i++) {
+		nmiss += mg->seen[i] == 0;
+		nbad += mg->seen[i] == 2;
+	}
+	part_list(mg, 0, missing, sizeof(missing));
+	part_list(mg, 2, bad, sizeof(bad));
+	json_object_del(mg->rec, "part");
+	json_object_set_new(mg->rec, "parts", json_pack("{s:i}", "count", mg->count));
+	if (record_path(mg->store, mg->id, path, sizeof(path)) < 0) {
+		em_err("cannot merge %s/%s: %s", mg->source, mg->id, em_errmsg());
+		return 1;
+	}
+	reason[0] = '\0';
+	if (nmiss > 0 || nbad > 0) {
+		char m1[600] = "", m2[1800] = "";
+
+		if (nmiss)
+			snprintf(m1, sizeof(m1), "missing part%s %s of %d", nmiss > 1 ? "s" : "",
+			    missing, mg->count);
+		if (nbad)
+			snprintf(m2, sizeof(m2), "failed part%s %s of %d (part %d: %s)",
+			    nbad > 1 ? "s" : "", bad, mg->count, mg->why_index, mg->why);
+		snprintf(reason, sizeof(reason), "%s%s%s", m1, nmiss && nbad ? "; " : "", m2);
+		failed = 1;
+	} else if (measure(mg->rec, mg->store, o) < 0) {
+		snprintf(reason, sizeof(reason), "cannot read store '%s': %s", mg->store,
+		    em_errmsg());
+		failed = 1;
+	} else if (em_part_stats_check(mg->stats, json_object_get(mg->rec, "statistics")) < 0) {
+		snprintf(reason, sizeof(reason), "the parts' statistics do not add up to the store's "
+		    "(a part record of another run?): %s", em_errmsg());
+		failed = 1;
+	}
+	m = em_zarr_meta(mg->arr);
+	if (failed) {
+		em_err("%s/%s: %s", mg->source, mg->id, reason);
+		json_object_del(mg->rec, "sha256");
+		json_object_del(mg->rec, "statistics");
+		json_object_del(mg->rec, "file_size_bytes");
+		(void)em_record_set_status(mg->rec, EM_STATUS_PROCESSING, NULL);
+		if (em_record_set_status(mg->rec, EM_STATUS_FAILED, reason) < 0) {
+			em_err("cannot mark %s/%s failed: %s", mg->source, mg->id, em_errmsg());
+			return 1;
+		}
+	} else if (em_record_add_step(mg->rec, "em-meta", EM_VERSION, json_pack("{s:i, s:i}",
+	    "jobs", o->jobs, "merge", mg->count)) < 0 ||
+	    em_record_set_progress(mg->rec, em_zarr_nchunks(m), em_zarr_nchunks(m),
+	    em_zarr_nbytes(mg->arr), em_zarr_nbytes(mg->arr)) < 0 ||
+	    em_record_update_quality(mg->rec) < 0) {
+		em_err("cannot complete %s/%s: %s", mg->source, mg->id, em_errmsg());
+		return 1;
+	}
+	if (em_record_save(mg->rec, path) < 0) {
+		em_err("cannot write record '%s': %s", path, em_errmsg());
+		failed = 1;
+	}
+	if (em_json_write_line(stdout, mg->rec) < 0 || fflush(stdout) == EOF) {
+		em_err("cannot write 'stdout': %s", em_errmsg());
+		return 1;
+	}
+	return failed;
+}
+
+/* em-meta --merge FILE...: the part records in the files (or stdin) into the volume record. */
+static int
+run_merge(char **names, int n, const struct opts *o)
+{
+	struct merge mg;
+	struct em_json_reader *r;
+	json_t *rec;
+	char where[4200];
+	const char *stdin_only[] = { "-" };
+	int i, fd, rc, status = 0;
+
+	memset(&mg, 0, sizeof(mg));
+	if (n == 0) {
+		names = (char **)stdin_only;
+		n = 1;
+	}
+	for (i = 0; i < n && status == 0; i++) {
+		int is_stdin = strcmp(names[i], "-") == 0;
+		const char *label = is_stdin ? "<stdin>" : names[i];
+
+		fd = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			em_err("cannot open '%s': %s", names[i], strerror(errno));
+			status = 1;
+			break;
+		}
+		if ((r = em_json_reader_new(fd, label, STUB_MAX_BYTES)) == NULL) {
+			em_err("cannot read '%s': %s", label, em_errmsg());
+			status = 1;
+		}
+		while (status == 0 && (rc = em_json_reader_next(r, &rec)) != 0) {
+			if (rc < 0) {
+				em_err("cannot read '%s': %s", label, em_errmsg());
+				status = 1;
+				break;
+			}
+			snprintf(where, sizeof(where), "%s:%lu", label, em_json_reader_count(r));
+			if (merge_add(&mg, rec, where) < 0) {
+				em_err("%s", em_errmsg());
+				status = 1;
+			}
+			json_decref(rec);
+		}
+		em_json_reader_free(r);
+		if (!is_stdin)
+			close(fd);
+	}
+	if (status == 0 && mg.rec == NULL) {
+		em_err("no part records to merge");
+		status = 1;
+	}
+	if (status == 0)
+		status = merge_finish(&mg, o);
+	json_decref(mg.rec);
+	free(mg.seen);
+	em_part_stats_free(mg.stats);
+	em_zarr_close(mg.arr);
+	return status;
+}
+
 static int
 run_input(const char *name, const struct opts *o)
 {
@@ -474,9 +814,10 @@ main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "max-memory", required_argument, NULL, 'm' },
 		{ "allow-missing", no_argument, NULL, 'a' },
+		{ "merge", no_argument, NULL, 'M' },
 		EM_TOOL_LONGOPTS,
 	};
-	struct opts o = { 2, 0, 0 };
+	struct opts o = { 2, 0, 0, 0 };
 	int c, i, status = 0;
 
 	em_tool_begin(argv[0]);
@@ -497,12 +838,17 @@ main(int argc, char **argv)
 		case 'a':
 			o.allow_missing = 1;
 			break;
+		case 'M':
+			o.merge = 1;
+			break;
 		default:
 			em_tool_option(c, usage);
 		}
 	}
 	em_interrupt_install();
-	if (optind == argc) {
+	if (o.merge) {
+		status = run_merge(argv + optind, argc - optind, &o);
+	} else if (optind == argc) {
 		status = run_input("-", &o);
 	} else {
 		for (i = optind; i < argc && !em_interrupted(); i++)

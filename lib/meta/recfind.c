@@ -42,6 +42,24 @@ skip(struct search *s, enum em_recfind_event ev, const char *path, const char *w
 
 static int walk(struct search *s, const char *dir, int depth);
 
+/* "<id>.part-I-of-N.json": one part of a split run's volume (em-record(5)), not a volume's record. */
+static int
+part_record(const char *name)
+{
+	const char *p = strstr(name, ".part-");
+	size_t d;
+
+	if (p == NULL)
+		return 0;
+	p += 6;
+	if ((d = strspn(p, "0123456789")) == 0 || strncmp(p + d, "-of-", 4) != 0)
+		return 0;
+	p += d + 4;
+	if ((d = strspn(p, "0123456789")) == 0)
+		return 0;
+	return strcmp(p + d, ".json") == 0;
+}
+
 /* One entry found in a directory search. */
 static int
 walk_one(struct search *s, const char *path, const char *name, int depth)
@@ -68,6 +86,8 @@ walk_one(struct search *s, const char *path, const char *name, int depth)
 		return 0;
 	if (!S_ISREG(st.st_mode))
 		return skip(s, EM_RECFIND_SKIP, path, "not a regular file");
+	if (part_record(name))
+		return skip(s, EM_RECFIND_SKIP, path, "a part record (em-meta --merge makes the volume's)");
 	return s->fn(EM_RECFIND_FILE, path, NULL, s->ctx);
 }
 

@@ -35,7 +35,7 @@ static const char *const known_fields[] = {
 	"processing_pipeline", "internal_zarr_path", "archive", "license", "citation",
 	"source_metadata", "extra", "statistics", "status", "status_history", "progress",
 	"ngff_scale_nm", "levels", "missing_chunks", "missing_files",
-	"error", "previous_runs", "last_attempt", "quality", NULL,
+	"error", "previous_runs", "last_attempt", "quality", "part", "parts", NULL,
 };
 
 /* Fields only the functions below may change. */

@@ -105,6 +105,9 @@ struct em_zwriter {
 	uint64_t cps[EM_ZARR_MAXDIM];	/* chunks per shard along each dimension */
 	uint64_t sgrid[EM_ZARR_MAXDIM];	/* shards along each dimension */
 	uint64_t per_shard;
+	/* --part: only the units [part_lo, part_hi) are written; planes come from z_first to z_end. */
+	int parted;
+	uint64_t part_lo, part_hi, z_first, z_end;
 	pthread_mutex_t smu;		/* the shard table and the shards in it */
 	uint64_t nparked;		/* chunks parked in shards (under mu) */
 	struct shard *stab[NBUCKETS];
@@ -216,6 +219,121 @@ lin_index(const struct em_zwriter *w, const uint64_t *ci)
 	for (i = 0; i < w->m->ndim; i++)
 		l = l * w->grid[i] + ci[i];
 	return l;
+}
+
+uint64_t
+em_part_units(const struct em_zarr_meta *m)
+{
+	uint64_t g[EM_ZARR_MAXDIM], n = 1;
+	int i;
+
+	if (em_zarr_sharded(m))
+		em_zarr_shard_grid(m, g);
+	else
+		em_zarr_grid(m, g);
+	for (i = 0; i < m->ndim; i++)
+		n *= g[i];
+	return n;
+}
+
+/* floor(a * b / c), exact and without overflow for b <= c <= 100000. */
+static uint64_t
+muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+	return a / c * b + a % c * b / c;
+}
+
+void
+em_part_range(uint64_t units, int index, int count, uint64_t *lo, uint64_t *hi)
+{
+	if (count <= 0 || index < 1 || index > count) {
+		*lo = 0;
+		*hi = units;
+		return;
+	}
+	*lo = muldiv(units, (uint64_t)index - 1, (uint64_t)count);
+	*hi = muldiv(units, (uint64_t)index, (uint64_t)count);
+}
+
+uint64_t
+em_part_unit_of(const struct em_zarr_meta *m, const uint64_t *cidx)
+{
+	uint64_t g[EM_ZARR_MAXDIM], l = 0;
+	int i, sh = em_zarr_sharded(m);
+
+	if (sh)
+		em_zarr_shard_grid(m, g);
+	else
+		em_zarr_grid(m, g);
+	for (i = 0; i < m->ndim; i++)
+		l = l * g[i] + (sh ? cidx[i] / (m->shard[i] / m->chunks[i]) : cidx[i]);
+	return l;
+}
+
+void
+em_part_planes(const struct em_zarr_meta *m, int index, int count, uint64_t *z0, uint64_t *z1)
+{
+	uint64_t g[EM_ZARR_MAXDIM], lo, hi, slab = 1, depth;
+	int i;
+
+	if (em_zarr_sharded(m)) {
+		em_zarr_shard_grid(m, g);
+		depth = m->shard[0];
+	} else {
+		em_zarr_grid(m, g);
+		depth = m->chunks[0];
+	}
+	for (i = 1; i < m->ndim; i++)
+		slab *= g[i];
+	em_part_range(em_part_units(m), index, count, &lo, &hi);
+	if (lo >= hi) {
+		*z0 = *z1 = 0;
+		return;
+	}
+	*z0 = lo / slab * depth;
+	*z1 = ((hi - 1) / slab + 1) * depth;
+	if (*z1 > m->shape[0])
+		*z1 = m->shape[0];
+}
+
+uint64_t
+em_part_nchunks(const struct em_zarr_meta *m, int index, int count)
+{
+	uint64_t g[EM_ZARR_MAXDIM], sg[EM_ZARR_MAXDIM], lo, hi, u, n = 0, per;
+	int i;
+
+	if (count <= 0)
+		return em_zarr_nchunks(m);
+	if (!em_zarr_sharded(m)) {
+		em_part_range(em_part_units(m), index, count, &lo, &hi);
+		return hi - lo;
+	}
+	/* Shards at the array's edge hold fewer chunks: count each shard's. */
+	em_zarr_grid(m, g);
+	em_zarr_shard_grid(m, sg);
+	em_part_range(em_part_units(m), index, count, &lo, &hi);
+	for (u = lo; u < hi; u++) {
+		uint64_t rest = u;
+		for (per = 1, i = m->ndim - 1; i >= 0; i--) {
+			uint64_t cps = m->shard[i] / m->chunks[i], s = rest % sg[i], c0 = s * cps;
+			rest /= sg[i];
+			per *= g[i] - c0 < cps ? g[i] - c0 : cps;
+		}
+		n += per;
+	}
+	return n;
+}
+
+/* Whether chunk cidx is one this writer's part writes. */
+static int
+in_part(const struct em_zwriter *w, const uint64_t *cidx)
+{
+	uint64_t u;
+
+	if (!w->parted)
+		return 1;
+	u = em_part_unit_of(w->m, cidx);
+	return u >= w->part_lo && u < w->part_hi;
 }
 
 /*
@@ -855,6 +973,19 @@ em_zwriter_new(struct em_zarr *a, const struct em_zwriter_opts *o)
 			w->per_shard *= w->cps[i];
 		}
 	}
+	w->z_end = w->m->shape[0];
+	if (w->o.part_count > 0) {
+		if (w->o.part_index < 1 || w->o.part_index > w->o.part_count) {
+			em_fail("part %d of %d does not exist", w->o.part_index, w->o.part_count);
+			free(w);
+			return NULL;
+		}
+		w->parted = 1;
+		em_part_range(em_part_units(w->m), w->o.part_index, w->o.part_count,
+		    &w->part_lo, &w->part_hi);
+		em_part_planes(w->m, w->o.part_index, w->o.part_count, &w->z_first, &w->z_end);
+		w->next_z = w->z_first;
+	}
 	w->plane_bytes = w->isz;
 	w->per_row = 1;
 	for (i = 1; i < w->m->ndim; i++) {
@@ -948,6 +1079,8 @@ fill_row(struct em_zwriter *w, uint64_t r, uint64_t z0, uint64_t nz, const unsig
 		ssh[i] = m->shape[i];
 	for (k = 0; k < w->per_row; k++) {
 		int edge = row_chunk(w, r, k, ci, cnt);
+		if (!in_part(w, ci))
+			continue;	/* another part's chunk */
 		if (w->rowc[k] == NULL) {
 			if ((w->rowc[k] = chunk_alloc(w)) == NULL)
 				return -1;
@@ -976,6 +1109,8 @@ submit_row(struct em_zwriter *w, uint64_t r)
 		unsigned char *c = w->rowc[k];
 		row_chunk(w, r, k, ci, cnt);
 		w->rowc[k] = NULL;
+		if (c == NULL)
+			continue;	/* another part's chunk */
 		if (rc == 0 && submit(w, ci, c) < 0)
 			rc = -1;
 		else if (rc < 0)
@@ -998,10 +1133,10 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 	if (z0 != w->next_z)
 		return em_fail("plane %llu given when plane %llu was expected",
 		    (unsigned long long)z0, (unsigned long long)w->next_z);
-	if (nz > m->shape[0] - z0)
-		return em_fail("planes %llu..%llu are beyond the array's %llu",
+	if (nz > w->z_end - z0)
+		return em_fail("planes %llu..%llu are beyond the %s's %llu",
 		    (unsigned long long)z0, (unsigned long long)(z0 + nz),
-		    (unsigned long long)m->shape[0]);
+		    w->parted ? "part" : "array", (unsigned long long)w->z_end);
 	if (w->rowc == NULL && (w->rowc = calloc((size_t)w->per_row, sizeof(*w->rowc))) == NULL)
 		return em_fail("out of memory");
 	w->mode = MODE_PLANES;
@@ -1016,7 +1151,8 @@ em_zwriter_put_planes(struct em_zwriter *w, uint64_t z0, uint64_t nz, const void
 		src += take * w->plane_bytes;
 		nz -= take;
 		w->next_z += take;
-		if ((w->next_z % c0 == 0 || w->next_z == m->shape[0]) && submit_row(w, r) < 0) {
+		if ((w->next_z % c0 == 0 || w->next_z == m->shape[0] || w->next_z == w->z_end) &&
+		    submit_row(w, r) < 0) {
 			set_failed(w);
 			return -1;
 		}
@@ -1129,8 +1265,10 @@ em_zwriter_put_box(struct em_zwriter *w, const uint64_t *start, const uint64_t *
 	}
 	for (;;) {
 		uint64_t so[EM_ZARR_MAXDIM], dof[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM], vox = 1;
-		struct pend *p = pend_get(w, ci, &err);
-		if (p == NULL)
+		struct pend *p;
+		if (!in_part(w, ci))
+			goto next;	/* another part's chunk: dropped */
+		if ((p = pend_get(w, ci, &err)) == NULL)
 			return -1;
 		for (i = 0; i < n; i++) {
 			uint64_t lo = ci[i] * m->chunks[i], hi = lo + m->chunks[i];
@@ -1161,6 +1299,7 @@ em_zwriter_put_box(struct em_zwriter *w, const uint64_t *start, const uint64_t *
 			}
 			free(p);
 		}
+next:
 		for (i = n - 1; i >= 0; i--) {
 			if (++ci[i] <= c1[i])
 				break;
@@ -1193,7 +1332,14 @@ em_zwriter_box_done(struct em_zwriter *w, const uint64_t *start, const uint64_t 
 	if (w->o.no_resume)
 		return 0;
 	for (;;) {
-		rc = w->sharded ? shard_present(w, ci) : chunk_present(w, ci);
+		if (w->parted) {
+			/* Another part's units count as done: this part never writes them. */
+			uint64_t u = w->sharded ? shard_lin(w, ci) : lin_index(w, ci);
+			rc = u < w->part_lo || u >= w->part_hi ? 1 :
+			    w->sharded ? shard_present(w, ci) : chunk_present(w, ci);
+		} else {
+			rc = w->sharded ? shard_present(w, ci) : chunk_present(w, ci);
+		}
 		if (rc <= 0)
 			return rc;
 		for (i = n - 1; i >= 0; i--) {
@@ -1211,9 +1357,9 @@ em_zwriter_finish(struct em_zwriter *w, struct em_zwriter_stats *stats)
 {
 	int rc = 0, b;
 
-	if (w->mode == MODE_PLANES && w->next_z < w->m->shape[0])
+	if (w->mode == MODE_PLANES && w->next_z < w->z_end)
 		rc = em_fail("only %llu of %llu planes arrived", (unsigned long long)w->next_z,
-		    (unsigned long long)w->m->shape[0]);
+		    (unsigned long long)w->z_end);
 	/*
 	 * A chunk already in the store (data NULL) may see only part of its
 	 * voxels again: the boxes inside chunks all present were skipped

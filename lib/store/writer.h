@@ -53,6 +53,12 @@ struct em_zwriter_opts {
 	 * size.  NULL: any regular file under a chunk's name counts as written.
 	 */
 	struct em_journal *journal;
+	/*
+	 * --part I/N (DESIGN.md section 6): part_count 0 is the whole array;
+	 * else only the chunks of part part_index (1-based) of part_count are
+	 * written, every other chunk given is dropped (see em_part_range).
+	 */
+	int part_index, part_count;
 };
 
 struct em_zwriter_stats {
@@ -102,6 +108,27 @@ void em_zwriter_free(struct em_zwriter *w);
  * own buffers.  Tools compare it with --max-memory before they start.
  */
 uint64_t em_zwriter_min_memory(const struct em_zarr_meta *m, int jobs, const uint64_t *box);
+
+/*
+ * Parts of a split run (--part I/N).  The units are the chunks of an
+ * unsharded array, the shards of a sharded one (a shard is never split
+ * between parts), numbered in C order of their grid; part I of N owns the
+ * units [floor((I-1)*U/N), floor(I*U/N)), so the N parts are disjoint and
+ * cover the array, and a part may own none when N > U.
+ */
+uint64_t em_part_units(const struct em_zarr_meta *m);
+void em_part_range(uint64_t units, int index, int count, uint64_t *lo, uint64_t *hi);
+/* The unit (chunk or shard, linear index) that chunk cidx belongs to. */
+uint64_t em_part_unit_of(const struct em_zarr_meta *m, const uint64_t *cidx);
+/*
+ * The planes [*z0, *z1) a part's units cover (whole chunk rows or shard
+ * rows): a plane-order source reads only these.  *z0 == *z1 when the part
+ * owns no unit.  The whole array for count 0.
+ */
+void em_part_planes(const struct em_zarr_meta *m, int index, int count, uint64_t *z0,
+    uint64_t *z1);
+/* Chunks (not shards) inside the part's units, for progress and records. */
+uint64_t em_part_nchunks(const struct em_zarr_meta *m, int index, int count);
 
 /*
  * Remove "*.tmp.<pid>.<n>" files under the array directory left by

@@ -122,6 +122,9 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 		f->max_memory = o->max_memory;
 	if (em_levels_conf_resolve(f->cfg, o->levels, o->downsample, &f->levels) < 0)
 		return -1;
+	/* A part writes level 0 only: em-downsample builds the pyramid of the whole store after. */
+	if (o->part_count > 0)
+		f->levels.levels = 1;
 	if (em_config_get_bool(f->cfg, "global.progress", 0, &prog) < 0)
 		return -1;
 	em_http_opts_init(&f->http_opts);
@@ -152,6 +155,19 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 		return -1;
 	f->display = em_progress_display_start(&f->progress, o->quiet ? EM_PROGRESS_OFF :
 	    (o->progress || prog) ? EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
+	return 0;
+}
+
+int
+em_fetch_record_path(const char *root, const char *id, int part_index, int part_count,
+    char *out, size_t n)
+{
+	int k = part_count > 0 ?
+	    snprintf(out, n, "%s/%s.part-%d-of-%d.json", root, id, part_index, part_count) :
+	    snprintf(out, n, "%s/%s.json", root, id);
+
+	if (k < 0 || (size_t)k >= n)
+		return em_fail("path of '%s' in '%s' is too long", id, root);
 	return 0;
 }
 
@@ -316,8 +332,8 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	if ((size_t)snprintf(f->store, sizeof(f->store), "%s/%s.zarr", f->root, id) >=
 	    sizeof(f->store) ||
-	    (size_t)snprintf(f->recpath, sizeof(f->recpath), "%s/%s.json", f->root, id) >=
-	    sizeof(f->recpath))
+	    em_fetch_record_path(f->root, id, f->opts->part_index, f->opts->part_count,
+	    f->recpath, sizeof(f->recpath)) < 0)
 		return em_fail("path of '%s' in '%s' is too long", id, f->root);
 	json_decref(f->rec);
 	f->rec = NULL;
@@ -336,7 +352,8 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 	 * of the same id neither mixes its chunks into the store nor takes the
 	 * first one's unfinished run for a failed one.
 	 */
-	f->lock = em_store_lock(f->store, EM_LOCK_WHOLE, f->opts->wait_s);
+	f->lock = em_store_lock(f->store, f->opts->part_count > 0 ? f->opts->part_index - 1 :
+	    EM_LOCK_WHOLE, f->opts->wait_s);
 	if (f->lock == NULL) {
 		if (f->made_root)
 			(void)rmdir(f->root);
@@ -387,6 +404,9 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 		    (json_int_t)f->shard[1], (json_int_t)f->shard[2]));
 	if (f->opts->url != NULL)
 		json_object_set_new(params, "url", json_string(f->opts->url));
+	if (f->opts->part_count > 0 && em_record_set(f->rec, "part", json_pack("{s:i, s:i}",
+	    "index", f->opts->part_index, "count", f->opts->part_count)) < 0)
+		return -1;
 	if (em_record_add_step(f->rec, f->tool, EM_VERSION, params) < 0)
 		return -1;
 	/*
@@ -483,6 +503,15 @@ place(struct em_fetch *f, int *fresh)
 	if (r < 0 && !f->opts->overwrite)
 		return em_fail_ctx("cannot tell what '%s' was written from (--overwrite replaces "
 		    "it)", f->store);
+	if (r == 0 && f->opts->part_count > 0) {
+		/*
+		 * Another part is making the store right now (its directory
+		 * comes before its manifest): this part's manifest is the same.
+		 */
+		em_debug("'%s' has no %s yet: another part is making it", f->store,
+		    EM_MANIFEST_NAME);
+		return 0;
+	}
 	if (r == 0 && !f->opts->overwrite) {
 		/*
 		 * A store from before manifests (or another program): it becomes
@@ -579,7 +608,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	uint64_t mem = 0, chunks[3], shard[3];
 	double scale[3];
 	const double *store_scale = NULL;
-	int i, jobs, fresh, placeholders = -1;
+	int i, jobs, fresh, placeholders = -1, keep_group;
 
 	for (i = 0; i < 3; i++) {
 		chunks[i] = f->chunks[i] < shape[i] ? f->chunks[i] : (shape[i] ? shape[i] : 1);
@@ -613,7 +642,19 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		return -1;
 	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
 		store_scale = scale;
-	if (em_zarr_create(f->build, &m, store_scale, f->id) < 0)
+	/*
+	 * A part leaves the group's attributes as another part or em-downsample
+	 * made them (the pyramid's levels stay listed); it only checks that
+	 * level 0 is the array it writes.
+	 */
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/%s", f->build, f->zarr_format == 3 ?
+	    "zarr.json" : ".zattrs") >= sizeof(arrdir))
+		return em_fail("path of '%s' is too long", f->build);
+	keep_group = f->opts->part_count > 0 && em_exists(arrdir) == 1;
+	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", f->build) >= sizeof(arrdir))
+		return em_fail("path of '%s' is too long", f->build);
+	if ((keep_group ? em_zarr_create_array(arrdir, &m) :
+	    em_zarr_create(f->build, &m, store_scale, f->id)) < 0)
 		return em_fail_ctx("cannot create store '%s'", f->build);
 	/* Before the first chunk: a store never holds chunks of a source it does not name. */
 	if (em_manifest_save(f->build, f->manifest) < 0)
@@ -623,20 +664,34 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 		return em_fail_ctx("cannot open store '%s'", f->build);
 	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", f->build) >= sizeof(arrdir))
 		return em_fail("path of '%s' is too long", f->build);
-	f->journal = em_journal_open(arrdir, em_zarr_nchunks(&m), -1, fresh);
+	f->journal = em_journal_open(arrdir, em_zarr_nchunks(&m), f->opts->part_count > 0 ?
+	    f->opts->part_index - 1 : -1, fresh);
 	if (f->journal == NULL)
 		return -1;
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = f->jobs;
 	wo.journal = f->journal;
 	wo.verify = f->opts->verify;
+	wo.part_index = f->opts->part_index;
+	wo.part_count = f->opts->part_count;
 	f->w = em_zwriter_new(f->arr, &wo);
 	if (f->w == NULL)
 		return -1;
-	if (open_levels(f, store_scale, box) < 0)
+	if (!keep_group && open_levels(f, store_scale, box) < 0)
 		return -1;
-	em_progress_add_items_total(&f->progress, em_zarr_nchunks(&m));
-	em_progress_add_bytes_total(&f->progress, em_zarr_nbytes(f->arr));
+	if (f->opts->part_count > 0) {
+		uint64_t z0, z1;
+
+		em_part_planes(&m, f->opts->part_index, f->opts->part_count, &z0, &z1);
+		em_progress_add_items_total(&f->progress, em_part_nchunks(&m, f->opts->part_index,
+		    f->opts->part_count));
+		/* Bytes of the planes the part reads (a plane-order source; about so for boxes). */
+		em_progress_add_bytes_total(&f->progress, em_zarr_nbytes(f->arr) / shape[0] *
+		    (z1 - z0));
+	} else {
+		em_progress_add_items_total(&f->progress, em_zarr_nchunks(&m));
+		em_progress_add_bytes_total(&f->progress, em_zarr_nbytes(f->arr));
+	}
 	if (em_record_set_zyx(f->rec, "volume_shape", shape) < 0 ||
 	    em_record_set_str(f->rec, "data_type", em_dtype_name(dtype)) < 0 ||
 	    em_record_set(f->rec, "axes", json_pack("[sss]", "z", "y", "x")) < 0 ||
@@ -824,7 +879,8 @@ em_fetch_done(struct em_fetch *f)
 	    (unsigned long long)st.chunks_present, (unsigned long long)st.peak_buffer);
 	em_progress_display_stop(f->display);
 	f->display = NULL;
-	if (em_record_set_progress(f->rec, em_zarr_nchunks(m), em_zarr_nchunks(m),
+	if (em_record_set_progress(f->rec, em_part_nchunks(m, f->opts->part_index,
+	    f->opts->part_count), em_part_nchunks(m, f->opts->part_index, f->opts->part_count),
 	    em_zarr_nbytes(f->arr), em_zarr_nbytes(f->arr)) < 0 || save(f) < 0 ||
 	    print_stub(f) < 0) {
 		em_err("cannot save '%s': %s", f->recpath, em_errmsg());
@@ -914,7 +970,7 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 	double voxel[3];
 	int i, rc = -1;
 	unsigned char *plane = NULL;
-	uint64_t z;
+	uint64_t z, z1;
 	size_t pb;
 
 	if (n == 0)
@@ -979,7 +1035,17 @@ em_fetch_image_ex(struct em_fetch *f, const char *const *paths, size_t n,
 		em_fail("out of memory for a plane of %zu bytes", pb);
 		goto out;
 	}
-	for (z = 0; z < in->shape[0]; z++) {
+	/*
+	 * A part reads only the planes of its chunk (or shard) rows: the
+	 * readers seek to a plane (MRC and DM by offset, TIFF by its directory
+	 * and that page's strips or tiles), so the planes before are not read.
+	 */
+	z1 = in->shape[0];
+	z = 0;
+	if (f->opts->part_count > 0)
+		em_part_planes(em_zarr_meta(f->arr), f->opts->part_index, f->opts->part_count,
+		    &z, &z1);
+	for (; z < z1; z++) {
 		/* Read straight into the levels' room when there is one (no copy there). */
 		void *buf = em_levels_plane_buffer(f->lv);
 

@@ -108,6 +108,13 @@ struct em_fetch {
  */
 int em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max_parallel,
     const struct em_fetch_opts *opts);
+/*
+ * Where a volume's record lives: <root>/<id>.json, or for part I of N of a
+ * split run (--part) its part record <root>/<id>.part-I-of-N.json, which
+ * em-meta --merge combines into the volume's (em-record(5)).
+ */
+int em_fetch_record_path(const char *root, const char *id, int part_index, int part_count,
+    char *out, size_t n);
 /* Transfers to run at once: em_transfers(f->jobs, f->max_parallel). */
 int em_fetch_transfers(const struct em_fetch *f);
 /*

@@ -305,6 +305,9 @@ em_filelist_already(struct em_fetch *f, const char *id, const struct em_filelist
 	const char *store;
 	int same = 0, i;
 
+	/* A part resumes its own chunks; whether the volume is whole is em-meta --merge's to say. */
+	if (f->opts->part_count > 0)
+		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", f->root, id) >= sizeof(path))
 		return em_fail("path of '%s' in '%s' is too long", id, f->root);
 	if (stat(path, &sb) < 0)
@@ -611,6 +614,9 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 	if (status != 0)
 		return status;
 	if (em_config_get_bool(f->cfg, "global.keep_downloads", 0, &keep) < 0)
+		keep = 1;
+	/* The other parts read the same download: it stays for them. */
+	if (f->opts->part_count > 0)
 		keep = 1;
 	if (!keep) {
 		char dir[EM_FETCH_PATH_MAX];

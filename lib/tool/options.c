@@ -31,6 +31,7 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "verify", no_argument, NULL, EM_OPT_VERIFY },
 	{ "levels", required_argument, NULL, EM_OPT_LEVELS },
 	{ "downsample", required_argument, NULL, EM_OPT_DOWNSAMPLE },
+	{ "part", required_argument, NULL, EM_OPT_PART },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -44,7 +45,7 @@ const char em_fetch_usage[] =
 	"       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
 	"       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
 	"       [--wait[=SECONDS]] [--verify] [--levels auto|N]\n"
-	"       [--downsample mean|mode|nearest] [--progress] [-q] [-v]\n";
+	"       [--downsample mean|mode|nearest] [--part I/N] [--progress] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -52,6 +53,33 @@ em_fetch_opts_init(struct em_fetch_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->level = -1;
 	o->levels = -1;
+}
+
+int
+em_part_parse(const char *arg, int *index, int *count)
+{
+	const char *slash = strchr(arg, '/');
+	char num[16];
+	size_t n;
+
+	*index = *count = 0;
+	if (slash == NULL || (n = (size_t)(slash - arg)) == 0 || n >= sizeof(num))
+		return em_fail("--part: '%s' is not I/N (part I of N, 1 <= I <= N <= %d)", arg,
+		    EM_PART_MAX);
+	memcpy(num, arg, n);
+	num[n] = '\0';
+	if (em_parse_int(num, 1, EM_PART_MAX, index) < 0 ||
+	    em_parse_int(slash + 1, 1, EM_PART_MAX, count) < 0) {
+		*index = *count = 0;
+		return em_fail("--part: '%s' is not I/N (part I of N, 1 <= I <= N <= %d)", arg,
+		    EM_PART_MAX);
+	}
+	if (*index > *count) {
+		em_fail("--part: '%s' names part %d of %d (1 <= I <= N)", arg, *index, *count);
+		*index = *count = 0;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -154,6 +182,10 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 	case EM_OPT_VERIFY:
 		o->verify = 1;
 		return 1;
+	case EM_OPT_PART:
+		if (em_part_parse(arg, &o->part_index, &o->part_count) < 0)
+			return -1;
+		return 1;
 	case EM_OPT_LEVELS:
 		if (em_levels_parse(arg, &o->levels) < 0)
 			return em_fail_ctx("--levels");
@@ -205,6 +237,11 @@ em_fetch_getopt(int argc, char **argv, const struct option *extra, size_t nextra
 	memset(&all[n], 0, sizeof(all[n]));
 	for (;;) {
 		c = getopt_long(argc, argv, EM_FETCH_SHORTOPTS, all, NULL);
+		if (c == -1 && o->part_count > 0 && o->overwrite) {
+			em_err("--part: --overwrite replaces the whole store; run it without --part");
+			usage(stderr, EM_EXIT_USAGE);
+			exit(EM_EXIT_USAGE);
+		}
 		if (c == -1 && o->shard[0] != 0) {
 			/* Both on the command line: a usage error (else the settings' check says). */
 			if (o->zarr_format == 2) {

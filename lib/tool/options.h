@@ -34,6 +34,8 @@ struct em_fetch_opts {
 	int verify;		/* --verify: decode every chunk already in the store */
 	int levels;		/* --levels auto|N: 0 = auto, -1 = unset */
 	const char *downsample;	/* --downsample mean|mode|nearest (borrowed), NULL = unset */
+	int part_index;		/* --part I/N: I (1-based); 0 = the whole volume */
+	int part_count;		/* N; 0 = the whole volume */
 };
 
 /* Codes of the long-only options, above any short option character. */
@@ -59,6 +61,7 @@ enum {
 	EM_OPT_VERSION,
 	EM_OPT_STRICT,
 	EM_OPT_PARTIAL,
+	EM_OPT_PART,
 	EM_OPT_TOOL = 0x200	/* a tool's own long options start here */
 };
 
@@ -82,7 +85,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 22
+#define EM_FETCH_NLONGOPTS 23
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*
@@ -92,6 +95,17 @@ void em_fetch_opts_init(struct em_fetch_opts *o);
  * tool's to handle (they need its usage text).
  */
 int em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg);
+
+/*
+ * The most parts a run is split in: a job array of 100000 tasks is beyond
+ * what a Slurm cluster allows (MaxArraySize is 1001 by default).
+ */
+#define EM_PART_MAX 100000
+/*
+ * "--part I/N": 1 <= I <= N <= EM_PART_MAX.  0, or -1 with the reason
+ * ("--part: ...").  em-downsample takes it too.
+ */
+int em_part_parse(const char *arg, int *index, int *count);
 
 /* A tool's own long options, at most. */
 #define EM_FETCH_MAX_TOOLOPTS 16
