@@ -364,6 +364,21 @@ part_of(const json_t *rec, int *index, int *count)
 	return 0;
 }
 
+/* Save the record at path and print it on stdout: failed, or 1 when either fails. */
+static int
+save_and_print(json_t *stub, const char *path, int failed)
+{
+	if (em_record_save(stub, path) < 0) {
+		em_err("cannot write record '%s': %s", path, em_errmsg());
+		failed = 1;
+	}
+	if (em_json_write_line(stdout, stub) < 0 || fflush(stdout) == EOF) {
+		em_err("cannot write 'stdout': %s", em_errmsg());
+		return 1;
+	}
+	return failed;
+}
+
 /*
  * A part's stub (--part I/N): statistics over the part's own chunks only,
  * into the part record <id>.part-I-of-N.json, complete when every chunk of
@@ -430,15 +445,7 @@ enrich_part(json_t *stub, const char *where, const char *store, enum em_status s
 		em_err("cannot complete %s/%s part %d: %s", source, id, index, em_errmsg());
 		return 1;
 	}
-	if (em_record_save(stub, path) < 0) {
-		em_err("cannot write record '%s': %s", path, em_errmsg());
-		failed = 1;
-	}
-	if (em_json_write_line(stdout, stub) < 0 || fflush(stdout) == EOF) {
-		em_err("cannot write 'stdout': %s", em_errmsg());
-		return 1;
-	}
-	return failed;
+	return save_and_print(stub, path, failed);
 }
 
 /*
@@ -529,15 +536,7 @@ enrich(json_t *stub, const char *where, const struct opts *o)
 			return 1;
 		}
 	}
-	if (em_record_save(stub, path) < 0) {
-		em_err("cannot write record '%s': %s", path, em_errmsg());
-		failed = 1;
-	}
-	if (em_json_write_line(stdout, stub) < 0 || fflush(stdout) == EOF) {
-		em_err("cannot write 'stdout': %s", em_errmsg());
-		return 1;
-	}
-	return failed;
+	return save_and_print(stub, path, failed);
 }
 
 /* em-meta --merge: the part records of one volume, read as they come. */
