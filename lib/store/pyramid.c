@@ -59,12 +59,15 @@ plane_bytes(const uint64_t shape[3], enum em_dtype dt)
 
 /*
  * Each level above holds a quarter or an eighth of the voxels of the one
- * below, so it needs about that share of the compression threads.
+ * below, so it needs about that share of the compression threads; but
+ * the level just above gets as many as the base: it holds one chunk row,
+ * and the levels' thread waits while that row is compressed, so the
+ * sooner it is done the less the base level waits for a free slot.
  */
 static int
 level_jobs(int jobs, int above)
 {
-	int j = above < 8 ? jobs >> (2 * above) : 0;
+	int j = above == 1 ? jobs : above < 8 ? jobs >> (2 * above - 1) : 0;
 
 	return j > 1 ? j : 1;
 }
