@@ -9,6 +9,7 @@
 #   make deps                 install the Debian packages listed in deps/debian.txt
 #   make bench                benchmarks against the reference peers
 #   make demo                 the whole pipeline offline against a local mirror
+#   make demo ENGINE=slurm    the same through a single-node Slurm cluster (as root)
 #   make ingest               em-ingest with the default configuration (real archives)
 #   make check-network        fetch a tiny piece of each real archive (opt-in)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -159,8 +160,10 @@ bench: all bench/peakrss $(TPROGS)
 	@sh bench/run.sh
 
 # The pipeline: offline against scripts/demo-mirror.sh's mirror, or the real archives.
+# ENGINE=slurm: through a single-node Slurm cluster started for the demo (root).
+ENGINE = local
 demo: all $(TPROGS)
-	@sh scripts/demo.sh
+	@ENGINE=$(ENGINE) sh scripts/demo.sh
 ingest: all
 	@sh em-ingest
 check-network: all $(TPROGS)

@@ -7,6 +7,10 @@
 #
 #   scripts/demo.sh [-s small|demo] [DIR]      (default DIR: demo/ in the tree)
 #
+# ENGINE=slurm (make demo ENGINE=slurm) runs em-ingest --engine slurm --wait on a
+# single-node Slurm cluster that it starts in DIR/slurm (scripts/slurm-local: needs root,
+# slurm-wlm and munge) and stops at the end, whatever happens.
+#
 # Every run starts afresh in DIR: www/ (the mirror), data/, logs/, catalog/, cache/; it ends
 # with a few training patches from one volume in patches/ (em-patches).
 set -u
@@ -21,6 +25,18 @@ mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || exit 1
 for t in em-origin em-meta em-validate em-consolidate em-config fetch-precomputed; do
 	[ -x "$top/$t/$t" ] || { echo "demo: $t is not built: run make first" >&2; exit 1; }
 done
+engine=${ENGINE:-local}
+case $engine in
+local | slurm) ;;
+*) echo "demo: unknown ENGINE '$engine' (local or slurm)" >&2; exit 2 ;;
+esac
+if [ "$engine" = slurm ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "demo: ENGINE=slurm starts slurmd and munged: run it as root" >&2; exit 1; }
+	for t in slurmctld slurmd sbatch munged; do
+		command -v "$t" >/dev/null 2>&1 ||
+			{ echo "demo: ENGINE=slurm needs $t: install slurm-wlm and munge (make deps)" >&2; exit 1; }
+	done
+fi
 rm -rf "$dir/data" "$dir/logs" "$dir/catalog" "$dir/cache" "$dir/patches" "$dir/origin.log" "$dir/origin.port"
 
 start=$(date +%s)
@@ -30,7 +46,15 @@ sh "$top/scripts/demo-mirror.sh" -s "$size" "$dir" || exit 1
 "$top/em-origin/em-origin" -q --root "$dir/www" --port-file "$dir/origin.port" \
 	--log "$dir/origin.log" >/dev/null &
 origin=$!
-trap 'kill "$origin" 2>/dev/null; wait "$origin" 2>/dev/null' EXIT
+slurm=""
+# shellcheck disable=SC2317 # called by the trap
+stop_all() {
+	kill "$origin" 2>/dev/null
+	wait "$origin" 2>/dev/null
+	[ -z "$slurm" ] || sh "$top/scripts/slurm-local" stop "$slurm" >/dev/null ||
+		echo "demo: the Slurm cluster in $slurm did not stop cleanly" >&2
+}
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 i=0
@@ -55,9 +79,24 @@ EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
 	"$top/fetch-precomputed/fetch-precomputed" -q | "$top/em-meta/em-meta" |
 	"$top/em-validate/em-validate" -q >/dev/null
 pcrc=$?
-EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
-	sh "$top/em-ingest"
-rc=$?
+if [ "$engine" = slurm ]; then
+	rm -rf "$dir/slurm"
+	echo "demo: starting a single-node Slurm cluster in $dir/slurm"
+	if ! sh "$top/scripts/slurm-local" start "$dir/slurm"; then
+		echo "demo: the Slurm cluster did not start (see above)" >&2
+		exit 1
+	fi
+	slurm=$dir/slurm
+	eval "$(sh "$top/scripts/slurm-local" env "$slurm")"
+	echo "demo: EM_CONFIG_OVERLAY=$dir/overlay.yaml em-ingest --engine slurm --wait"
+	(cd "$dir" && EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
+		sh "$top/em-ingest" --engine slurm --wait)
+	rc=$?
+else
+	EM_CONFIG=$top/config/config.yaml EM_CONFIG_OVERLAY=$dir/overlay.yaml \
+		sh "$top/em-ingest"
+	rc=$?
+fi
 [ "$pcrc" -eq 0 ] || { echo "demo: the precomputed volume failed" >&2; rc=1; }
 echo
 # show WHAT PATTERN: the files of the run, relative to its directory.
