@@ -51,10 +51,10 @@ ref[:, :, :4] = d[:, 0:8, 508:512]
 np.save(sys.argv[3], ref)
 EOF
 	{ fail "the chunk could not be written"; done_testing; }
-run fetch-precomputed -q -o st --scale $K --box 0:16,0:8,508:516 "file://$SCRATCH/cv/test_cv"
-expect_rc 0 "the graphene info's box across two chunks: fetched"
-st=$(ls -d st/*.zarr 2>/dev/null)
-if [ -n "$st" ] && $PY - "$st" ref.npy >chk.out 2>&1 <<'EOF'
+# same_as_npy STORE NPY: level 0 of STORE (python3-zarr's reading) is NPY's array: dtype,
+# shape and bytes; what differs is in chk.out.
+same_as_npy() {
+	[ -n "$1" ] && $PY - "$1" "$2" >chk.out 2>&1 <<'EOF'
 import sys
 import numpy as np
 import zarr
@@ -63,7 +63,11 @@ r = np.load(sys.argv[2])
 sys.exit(0 if a.dtype == r.dtype and a.shape == r.shape and a.tobytes() == r.tobytes() else
          print(a.dtype, a.shape, r.dtype, r.shape) or 1)
 EOF
-then
+}
+run fetch-precomputed -q -o st --scale $K --box 0:16,0:8,508:516 "file://$SCRATCH/cv/test_cv"
+expect_rc 0 "the graphene info's box across two chunks: fetched"
+st=$(ls -d st/*.zarr 2>/dev/null)
+if same_as_npy "$st" ref.npy; then
 	ok "uint64 compressed_segmentation: the store is byte-exact against numpy's reading"
 else
 	fail "the store differs: $(cat chk.out)"
@@ -143,16 +147,7 @@ EOF
 	expect_rc 0 "uint64 (neuroglancer's encoder): fetched"
 	for b in 32 64; do
 		st=$(ls -d ngst$b/*.zarr 2>/dev/null)
-		if [ -n "$st" ] && $PY - "$st" "ref$b.npy" >chk.out 2>&1 <<'EOF'
-import sys
-import numpy as np
-import zarr
-a = zarr.open(sys.argv[1], mode="r")["0"][...]
-r = np.load(sys.argv[2])
-sys.exit(0 if a.dtype == r.dtype and a.shape == r.shape and a.tobytes() == r.tobytes() else
-         print(a.dtype, a.shape, r.dtype, r.shape) or 1)
-EOF
-		then
+		if same_as_npy "$st" "ref$b.npy"; then
 			ok "uint$b (neuroglancer's encoder): the store is byte-exact against numpy's reading"
 		else
 			fail "uint$b: the store differs: $(cat chk.out)"
