@@ -260,6 +260,29 @@ em_pyramid_plane_buffer(struct em_pyramid *py)
 }
 
 int
+em_pyramid_start_at(struct em_pyramid *py, uint64_t z)
+{
+	if (py->zin != 0 || py->filled != 0)
+		return em_fail("the levels' planes have begun: too late to start at plane %llu",
+		    (unsigned long long)z);
+	if (z > py->plan.shape[py->base][0])
+		return em_fail("plane %llu is beyond level %d's %llu", (unsigned long long)z,
+		    py->base, (unsigned long long)py->plan.shape[py->base][0]);
+	py->zin = z;
+	for (int l = py->base + 1; l < py->plan.levels; l++) {
+		uint64_t f = (uint64_t)py->plan.factor[l][0];
+
+		if (z % f != 0)
+			return em_fail("plane %llu of level %d is inside a plane of level %d",
+			    (unsigned long long)z, l - 1, l);
+		py->lv[l].zin = z;
+		z /= f;
+		py->lv[l].zout = z;
+	}
+	return 0;
+}
+
+int
 em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const void *data)
 {
 	const unsigned char *d = data;

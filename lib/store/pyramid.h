@@ -28,6 +28,13 @@ struct em_pyramid;
 struct em_pyramid *em_pyramid_new(const struct em_pyramid_plan *plan, int base,
     struct em_zarr *const *arrays, enum em_dtype dt, enum em_ds_method m,
     const struct em_zwriter_opts *o, struct em_journal *const *journals);
+/*
+ * Before the first plane: the base level's planes begin at z instead of 0
+ * (a part's planes, --part I/N), and so do the levels above it at z over
+ * their factors, which must divide it.  Their writers must expect those
+ * planes (a writer of the same part: store/writer.h's em_part_planes).
+ */
+int em_pyramid_start_at(struct em_pyramid *py, uint64_t z);
 /* Planes z0 .. z0+nz-1 of the base level (C order, packed); z0 is the next plane expected. */
 int em_pyramid_put_planes(struct em_pyramid *py, uint64_t z0, uint64_t nz, const void *data);
 /*

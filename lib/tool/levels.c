@@ -12,6 +12,9 @@
 #include "core/parse.h"
 #include "core/safepath.h"
 #include "core/units.h"
+#include "core/version.h"
+#include "store/journal.h"
+#include "store/lock.h"
 #include "store/ngff.h"
 #include "store/pyramid.h"
 #include "tool/levels.h"
@@ -556,14 +559,19 @@ fit(struct build *x, struct em_levels_build *b)
 	return threads;
 }
 
-/* Stream the last listed level into the new ones. */
+/*
+ * Stream the last listed level (its planes zb[0] .. zb[1]) into the new
+ * ones; a part's writer (journal, part index) in part.
+ */
 static int
-stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads)
+stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads,
+    const uint64_t zb[2], struct em_journal *journal)
 {
 	int base = x->had - 1, rc = -1, r;
 	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
 	struct em_zarr_iter *it = NULL;
 	struct em_pyramid *py = NULL;
+	struct em_journal *journals[EM_PYRAMID_MAX_LEVELS] = { NULL };
 	struct em_zwriter_opts wo;
 	struct em_zwriter_stats st;
 	uint64_t z0, nz;
@@ -573,13 +581,19 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = threads;
 	wo.throttle_ms = b->throttle_ms;
-	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo, NULL)) == NULL)
+	wo.part_index = b->part_index;
+	wo.part_count = b->part_count;
+	journals[base + 1] = journal;
+	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo,
+	    journal != NULL ? journals : NULL)) == NULL || em_pyramid_start_at(py, zb[0]) < 0)
 		goto out;
-	if ((it = em_zarr_iter_new(x->arr[base], threads > 1 ? threads : 0)) == NULL)
+	if ((it = em_zarr_iter_new_range(x->arr[base], threads > 1 ? threads : 0, zb[0],
+	    zb[1])) == NULL)
 		goto out;
 	if (b->progress != NULL) {
-		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]));
-		em_progress_add_items_total(b->progress, mb->shape[0]);
+		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]) /
+		    (mb->shape[0] ? mb->shape[0] : 1) * (zb[1] - zb[0]));
+		em_progress_add_items_total(b->progress, zb[1] - zb[0]);
 	}
 	while ((r = em_zarr_iter_next(it, &data, &len, &z0, &nz)) == 1) {
 		if (em_interrupted()) {
@@ -599,6 +613,7 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 	if (em_pyramid_finish(py, &st) < 0)
 		goto out;
 	b->chunks_written = st.chunks_written;
+	b->chunks_present = st.chunks_present;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -606,6 +621,143 @@ out:
 	em_zarr_iter_free(it);
 	em_pyramid_free(py);
 	return rc;
+}
+
+/*
+ * A part reads only whole data: every chunk (shard) of the base level in
+ * the chunk rows of planes zb[0] .. zb[1] is stored, else -1 naming the
+ * first one missing.  A level whose writers have not all finished is
+ * refused this way rather than read as fill.
+ */
+static int
+check_source(struct build *x, int base, const uint64_t zb[2])
+{
+	struct em_zarr *a = x->arr[base];
+	const struct em_zarr_meta *m = em_zarr_meta(a);
+	const char *path = json_string_value(json_object_get(json_array_get(x->dss,
+	    (size_t)base), "path"));
+	uint64_t g[3], c[3], missing = 0, depth;
+	char key[128] = "", first[128] = "";
+	int sh = em_zarr_sharded(m), r;
+
+	if (zb[1] <= zb[0])
+		return 0;
+	if (sh)
+		em_zarr_shard_grid(m, g);
+	else
+		em_zarr_grid(m, g);
+	depth = sh ? m->shard[0] : m->chunks[0];
+	for (c[0] = zb[0] / depth; c[0] <= (zb[1] - 1) / depth; c[0]++)
+		for (c[1] = 0; c[1] < g[1]; c[1]++)
+			for (c[2] = 0; c[2] < g[2]; c[2]++) {
+				if (em_interrupted())
+					return em_fail("interrupted");
+				r = sh ? em_zarr_shard_present(a, c, 0) : em_zarr_chunk_present(a, c, 0);
+				if (r < 0)
+					return em_fail_ctx("'%s': level %d ('%s')", x->store, base, path);
+				if (r == 1)
+					continue;
+				if (missing++ == 0 && em_zarr_chunk_key(m, c, key, sizeof(key)) != NULL)
+					snprintf(first, sizeof(first), "%s", key);
+			}
+	if (missing == 0)
+		return 0;
+	return em_fail("'%s': level %d ('%s') is not complete: %s '%s/%s' and %llu more this part "
+	    "reads are missing (its writers have not all finished?); a part reads whole levels "
+	    "only: finish level %d first, or build without --part", x->store, base, path,
+	    sh ? "shard" : "chunk", path, first, (unsigned long long)(missing - 1), base);
+}
+
+/* "<store>/<path>.part-I-of-N.json" of level path's part index of count. */
+static int
+part_record_path(const char *store, const char *path, int index, int count, char *out, size_t n)
+{
+	if ((size_t)snprintf(out, n, "%s/%s.part-%d-of-%d.json", store, path, index, count) >= n)
+		return em_fail("path of '%s' is too long", store);
+	return 0;
+}
+
+/* The part's record, once its units are all written. */
+static int
+save_part_record(const char *store, const char *path, int level, const struct em_levels_build *b)
+{
+	char rp[4096];
+	json_t *j;
+	int rc;
+
+	if (part_record_path(store, path, b->part_index, b->part_count, rp, sizeof(rp)) < 0)
+		return -1;
+	j = json_pack("{s:s, s:s, s:i, s:s, s:{s:i, s:i}, s:[III], s:I, s:I, s:s}",
+	    "tool", "em-downsample", "version", EM_VERSION, "level", level, "path", path,
+	    "part", "index", b->part_index, "count", b->part_count,
+	    "units", (json_int_t)b->units[0], (json_int_t)b->units[1], (json_int_t)b->units[2],
+	    "chunks", (json_int_t)b->part_chunks, "chunks_written", (json_int_t)b->chunks_written,
+	    "status", "complete");
+	if (j == NULL)
+		return em_fail("out of memory");
+	rc = em_zarr_write_json(rp, j);
+	json_decref(j);
+	return rc;
+}
+
+/* How many parts of count of level `level` have their record, complete. */
+static int
+parts_done(const char *store, const char *path, int level, int count)
+{
+	char rp[4096];
+	int i, n = 0;
+
+	for (i = 1; i <= count; i++) {
+		json_t *j, *p;
+
+		if (part_record_path(store, path, i, count, rp, sizeof(rp)) < 0)
+			return -1;
+		if ((j = json_load_file(rp, 0, NULL)) == NULL)
+			continue;
+		p = json_object_get(j, "part");
+		if (json_is_string(json_object_get(j, "status")) &&
+		    strcmp(json_string_value(json_object_get(j, "status")), "complete") == 0 &&
+		    json_integer_value(json_object_get(j, "level")) == level &&
+		    json_integer_value(json_object_get(p, "index")) == i &&
+		    json_integer_value(json_object_get(p, "count")) == count)
+			n++;
+		json_decref(j);
+	}
+	return n;
+}
+
+/* Append levels x->had .. x->plan.levels-1 to the group's multiscales and save it. */
+static int
+list_levels(struct build *x, const char *path0, enum em_ds_method method)
+{
+	int l, i;
+
+	for (l = x->had; l < x->plan.levels; l++) {
+		char path[16];
+		uint64_t f3[3];
+		json_t *ds;
+
+		level_path(path0, l, path, sizeof(path));
+		for (i = 0; i < 3; i++)
+			f3[i] = (uint64_t)x->plan.factor[l][i];
+		ds = em_ngff_level_dataset(path, x->naxes, x->scale[l - 1], x->trans[l - 1], f3,
+		    em_ds_method_name(method));
+		if (ds == NULL || json_array_append_new(x->dss, ds) < 0)
+			return em_fail("out of memory");
+		/* The next level's base: this one's transformations. */
+		for (i = 0; i < x->naxes; i++) {
+			uint64_t f = (uint64_t)x->plan.factor[l][i];
+
+			x->scale[l][i] = x->scale[l - 1][i] * (double)f;
+			x->trans[l][i] = x->trans[l - 1][i] + (method != EM_DS_NEAREST && f > 1 ?
+			    (x->scale[l][i] - x->scale[l - 1][i]) / 2 : 0);
+		}
+	}
+	json_object_set_new(x->ms, "type", json_string(em_ds_method_name(method)));
+	/* Levels made by others keep their description; ours say how they were made. */
+	if (x->had == 1 || json_object_get(x->ms, "metadata") == NULL)
+		json_object_set_new(x->ms, "metadata", em_ngff_metadata(em_ds_method_name(method)));
+	return em_ngff_save_attrs(x->store, x->zf, x->attrs);
 }
 
 int
@@ -616,12 +768,18 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	const char *type, *path0;
 	double voxel[3], *vp = NULL;
 	struct em_ngff_scale sc;
-	int rc = -1, l, i, threads;
+	struct em_store_lock *lock = NULL;
+	struct em_journal *journal = NULL;
+	uint64_t zb[2];
+	char path[16], dir[4096];
+	int rc = -1, l, i, threads, k = b->level, parted = b->level > 0 && b->part_count > 0;
 
 	memset(&x, 0, sizeof(x));
 	x.store = store;
 	b->had = b->levels = 0;
-	b->chunks_written = 0;
+	b->chunks_written = b->chunks_present = b->part_chunks = 0;
+	b->parts_done = b->listed_already = b->listed = 0;
+	memset(b->units, 0, sizeof(b->units));
 	if (load_group(&x) < 0 || open_listed(&x) < 0)
 		goto out;
 	b->had = b->levels = x.had;
@@ -648,6 +806,30 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	}
 	if (check_listed(&x) < 0)
 		goto out;
+	if (k > 0) {
+		/* One level: its source must be listed, so whole; the plan ends with it. */
+		if (k >= x.plan.levels) {
+			if (x.plan.levels == 1)
+				em_fail("'%s': --level %d is past its pyramid: level 0 alone (--levels), "
+				    "no level to build", store, k);
+			else
+				em_fail("'%s': --level %d is past its pyramid: it has levels 1 to %d to "
+				    "build (--levels)", store, k, x.plan.levels - 1);
+			goto out;
+		}
+		if (k > x.had) {
+			em_fail("'%s': level %d is built from level %d, which is not complete (the "
+			    "group lists levels 0 to %d): build level %d first, every part of it",
+			    store, k, k - 1, x.had - 1, k - 1);
+			goto out;
+		}
+		if (k < x.had) {
+			b->listed_already = 1;	/* listed: whole already */
+			rc = 0;
+			goto out;
+		}
+		x.plan.levels = k + 1;
+	}
 	if (x.had >= x.plan.levels) {
 		rc = 0;
 		goto out;
@@ -664,55 +846,95 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
 	/* A directory in the way that is not the level a killed run began: refused first. */
 	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
-
 		level_path(path0, l, path, sizeof(path));
 		if (check_unlisted(&x, path, l) < 0)
 			goto out;
 	}
-	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
+	zb[0] = 0;
+	zb[1] = em_zarr_meta(x.arr[x.had - 1])->shape[0];
+	if (parted) {
+		struct em_zarr_meta mk;
+		uint64_t z0, z1, f = (uint64_t)x.plan.factor[k][0];
 
+		/* The part's planes of level k, and those of level k-1 under them. */
+		if (level_meta(em_zarr_meta(x.arr[0]), x.plan.shape[k], &mk) < 0)
+			goto out;
+		em_part_planes(&mk, b->part_index, b->part_count, &z0, &z1);
+		em_part_range(em_part_units(&mk), b->part_index, b->part_count, &b->units[0],
+		    &b->units[1]);
+		b->units[2] = em_part_units(&mk);
+		b->part_chunks = em_part_nchunks(&mk, b->part_index, b->part_count);
+		zb[0] = z0 * f;
+		zb[1] = z1 * f < zb[1] ? z1 * f : zb[1];
+		if (z1 <= z0)
+			zb[0] = zb[1] = 0;
+		if (check_source(&x, k - 1, zb) < 0)
+			goto out;
+		if ((lock = em_store_lock(store, b->part_index - 1, 0)) == NULL)
+			goto out;
+	}
+	for (l = x.had; l < x.plan.levels; l++) {
 		level_path(path0, l, path, sizeof(path));
 		if ((x.arr[l] = open_level(store, path, em_zarr_meta(x.arr[0]),
 		    x.plan.shape[l])) == NULL)
 			goto out;
 	}
-	if (stream(&x, b, method, threads) < 0)
-		goto out;
-	/* Every level is whole: now the group lists them. */
-	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
-		uint64_t f3[3];
-		json_t *ds;
-
-		level_path(path0, l, path, sizeof(path));
-		for (i = 0; i < 3; i++)
-			f3[i] = (uint64_t)x.plan.factor[l][i];
-		ds = em_ngff_level_dataset(path, x.naxes, x.scale[l - 1], x.trans[l - 1], f3,
-		    em_ds_method_name(method));
-		if (ds == NULL || json_array_append_new(x.dss, ds) < 0) {
-			em_fail("out of memory");
+	if (parted) {
+		level_path(path0, k, path, sizeof(path));
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", store, path) >= sizeof(dir)) {
+			em_fail("path of '%s' is too long", store);
 			goto out;
 		}
-		/* The next level's base: this one's transformations. */
-		for (i = 0; i < x.naxes; i++) {
-			uint64_t f = (uint64_t)x.plan.factor[l][i];
+		if ((journal = em_journal_open(dir, em_zarr_nchunks(em_zarr_meta(x.arr[k])),
+		    b->part_index - 1, 0)) == NULL)
+			goto out;
+	}
+	if (stream(&x, b, method, threads, zb, journal) < 0)
+		goto out;
+	if (parted) {
+		int n;
 
-			x.scale[l][i] = x.scale[l - 1][i] * (double)f;
-			x.trans[l][i] = x.trans[l - 1][i] + (method != EM_DS_NEAREST && f > 1 ?
-			    (x.scale[l][i] - x.scale[l - 1][i]) / 2 : 0);
+		/*
+		 * The part's record, then the others': of parts finishing
+		 * together, at least the last to write its own sees them all.
+		 */
+		if (save_part_record(store, path, k, b) < 0 ||
+		    (n = parts_done(store, path, k, b->part_count)) < 0)
+			goto out;
+		b->parts_done = n;
+		if (n < b->part_count) {
+			rc = 0;
+			goto out;
+		}
+		/* Every part is done: list the level, unless a part finishing beside this one has. */
+		json_decref(x.attrs);
+		x.attrs = NULL;
+		if (load_group(&x) < 0)
+			goto out;
+		if (x.had > k) {
+			b->levels = x.had;
+			rc = 0;
+			goto out;
+		}
+		if (x.had != k) {
+			em_fail("'%s': the group's levels changed while level %d was built", store, k);
+			goto out;
+		}
+		path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
+		if (path0 == NULL) {
+			em_fail("'%s': dataset 0 has no path any more", store);
+			goto out;
 		}
 	}
-	json_object_set_new(x.ms, "type", json_string(em_ds_method_name(method)));
-	/* Levels made by others keep their description; ours say how they were made. */
-	if (x.had == 1 || json_object_get(x.ms, "metadata") == NULL)
-		json_object_set_new(x.ms, "metadata", em_ngff_metadata(em_ds_method_name(method)));
-	if (em_ngff_save_attrs(store, x.zf, x.attrs) < 0)
+	/* Every level is whole: now the group lists them. */
+	if (list_levels(&x, path0, method) < 0)
 		goto out;
+	b->listed = 1;
 	b->levels = x.plan.levels;
 	rc = 0;
 out:
+	em_journal_close(journal);
+	em_store_unlock(lock);
 	for (l = 0; l < EM_PYRAMID_MAX_LEVELS; l++)
 		em_zarr_close(x.arr[l]);
 	json_decref(x.attrs);
