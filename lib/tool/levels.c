@@ -1,5 +1,6 @@
 /* levels.c - a store's pyramid levels for the tools: the settings, levels written with level 0, levels built from the level below */
 #include <ctype.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -492,11 +493,34 @@ check_listed(struct build *x)
 }
 
 /*
- * An unlisted level's directory is either absent or the array a killed
- * run began (same shape, type and chunks); anything else is in the way.
+ * A directory holding nothing but temporary files: the array another
+ * writer (a part of the same level) is creating right now, between its
+ * mkdir and the rename of its metadata.
  */
 static int
-check_unlisted(struct build *x, const char *path, int l)
+being_made(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int only = 1;
+
+	if (d == NULL)
+		return 0;
+	while (only && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strstr(e->d_name, ".tmp.") == NULL)
+			only = 0;
+	closedir(d);
+	return only;
+}
+
+/*
+ * An unlisted level's directory is either absent, the array a killed
+ * run began (same shape, type and chunks) or, for a part, one another
+ * part is making; anything else is in the way.
+ */
+static int
+check_unlisted(struct build *x, const char *path, int l, int parted)
 {
 	struct em_zarr_meta want;
 	const struct em_zarr_meta *m;
@@ -506,9 +530,9 @@ check_unlisted(struct build *x, const char *path, int l)
 
 	if (dir == NULL)
 		return -1;
-	if ((e = em_exists(dir)) <= 0) {
+	if ((e = em_exists(dir)) <= 0 || (parted && being_made(dir))) {
 		free(dir);
-		return e;
+		return e < 0 ? -1 : 0;
 	}
 	if (level_meta(em_zarr_meta(x->arr[0]), x->plan.shape[l], &want) < 0)
 		goto out;
@@ -847,7 +871,7 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	/* A directory in the way that is not the level a killed run began: refused first. */
 	for (l = x.had; l < x.plan.levels; l++) {
 		level_path(path0, l, path, sizeof(path));
-		if (check_unlisted(&x, path, l) < 0)
+		if (check_unlisted(&x, path, l, parted) < 0)
 			goto out;
 	}
 	zb[0] = 0;
