@@ -6,12 +6,14 @@
 # the parts' records partition the level; a level whose source level is not whole is refused;
 # bad --part and --level values are refused, nothing written; a killed part is finished by a
 # re-run; em-meta --merge gives the same record over either pyramid.
+# The harness is sourced by its path at run time; in "test && ok || fail", ok never fails.
+# shellcheck disable=SC1091,SC2015
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 $PY -c 'import zarr, numpy, tifffile' 2>/dev/null ||
 	skip "python3-zarr, python3-numpy and python3-tifffile are needed (make deps)"
 cd "$SCRATCH" || exit 1
-CONF="--config $TOP/config/config.yaml"
+CFG=$TOP/config/config.yaml
 
 $PY - <<'EOF' || fail "test data"
 import numpy as np, tifffile
@@ -52,7 +54,7 @@ parts() {
 	shift 3
 	_i=1 _pids=""
 	while [ "$_i" -le "$_n" ]; do
-		(em-downsample $CONF -q -j 2 "$@" --level "$_k" --part "$_i/$_n" "$_s" \
+		(em-downsample --config "$CFG" -q -j 2 "$@" --level "$_k" --part "$_i/$_n" "$_s" \
 			2>"$_s.$_k.$_i.err"; echo $? >"$_s.$_k.$_i.rc") &
 		_pids="$_pids $!"
 		_i=$((_i + 1))
@@ -100,17 +102,18 @@ EOF
 for dt in u16 u8; do
 	for fmt in v2 v3; do
 		t=$dt-$fmt
-		opts="$CONF -q -j 2 --chunks 8,32,32 --compressor zlib --level 1"
+		opts="--config $CFG -q -j 2 --chunks 8,32,32 --compressor zlib --level 1"
 		[ $fmt = v3 ] && opts="$opts --zarr-format 3 --shard 16,64,64"
 		mkdir -p "$t" && cd "$t" || exit 1
 		# Each store made in a directory of the same name, so their manifests agree.
 		for d in same base; do
+			# shellcheck disable=SC2086 # options, as words
 			fetch-epfl $opts -o $d --url "file://$SCRATCH/$dt.tif" \
 				"$([ $d = base ] && echo --levels=1 || echo --levels=auto)" >/dev/null ||
 				fail "$t: fetch-epfl into $d"
 		done
 		cp -R base plain && cp -R base split
-		em-downsample $CONF -q -j 2 plain/$dt.zarr || fail "$t: plain em-downsample"
+		em-downsample --config "$CFG" -q -j 2 plain/$dt.zarr || fail "$t: plain em-downsample"
 		L=$(nlevels plain/$dt.zarr)
 		[ "$L" -ge 3 ] && ok "$t: a plain run lists $L levels" || fail "$t: $L levels"
 		k=1 bad=""
@@ -143,48 +146,48 @@ same_bytes u16-v3/plain/u16.zarr many/u16.zarr "any N per level: the plain run's
 cp -R u16-v2/base wait
 S=wait/u16.zarr
 for i in 1 3 2; do
-	em-downsample $CONF -q --level 1 --part $i/4 $S || fail "part $i/4 of level 1"
+	em-downsample --config "$CFG" -q --level 1 --part "$i/4" "$S" || fail "part $i/4 of level 1"
 done
-[ "$(nlevels $S)" = 1 ] && ok "3 parts of 4 done: level 1 is not listed" || fail "level 1 listed early"
+[ "$(nlevels "$S")" = 1 ] && ok "3 parts of 4 done: level 1 is not listed" || fail "level 1 listed early"
 snapshot wait >before
-run em-downsample $CONF --level 2 --part 1/2 $S
+run em-downsample --config "$CFG" --level 2 --part 1/2 "$S"
 expect_rc 1 "level 2 before level 1 is whole"
 expect_grep "^em-downsample: '$S': level 2 is built from level 1, which is not complete (the group lists levels 0 to 0): build level 1 first" \
 	err "the message names the store, both levels and what to do"
 snapshot wait >after
 expect_same before after "nothing written"
-run em-downsample $CONF -v --level 1 --part 4/4 $S
+run em-downsample --config "$CFG" -v --level 1 --part 4/4 "$S"
 expect_rc 0 "the last part of level 1"
 expect_grep "level 1 part 4/4 done (units \[20, 27) of 27: 7 chunks written, 0 there already); 4 of its 4 parts done: the level is listed" \
 	err "the last part says it listed the level"
-[ "$(nlevels $S)" = 2 ] && ok "level 1 is listed" || fail "level 1 is not listed"
+[ "$(nlevels "$S")" = 2 ] && ok "level 1 is listed" || fail "level 1 is not listed"
 snapshot wait >before
-run em-downsample $CONF -v --level 1 --part 2/4 $S
+run em-downsample --config "$CFG" -v --level 1 --part 2/4 "$S"
 expect_rc 0 "a part of a listed level again"
 expect_grep "level 1 is complete already (the group lists it)" err "says so"
 snapshot wait >after
 expect_same before after "and writes nothing"
-run em-downsample $CONF -q --level 2 $S
+run em-downsample --config "$CFG" -q --level 2 "$S"
 expect_rc 0 "--level 2 without --part: the whole level"
-[ "$(nlevels $S)" = 3 ] && ok "lists it" || fail "level 2 not listed"
-em-downsample $CONF -q $S || fail "plain run over the rest"
-same_bytes u16-v2/plain/u16.zarr $S "parts, then one level whole, then the rest: the plain run's store"
+[ "$(nlevels "$S")" = 3 ] && ok "lists it" || fail "level 2 not listed"
+em-downsample --config "$CFG" -q "$S" || fail "plain run over the rest"
+same_bytes u16-v2/plain/u16.zarr "$S" "parts, then one level whole, then the rest: the plain run's store"
 
 # 4. A source level with a chunk missing: the part that reads it is refused, nothing written.
 cp -R u8-v2/base hole
 rm hole/u8.zarr/0/2/1/1
 snapshot hole >before
-run em-downsample $CONF --level 1 --part 2/4 hole/u8.zarr
+run em-downsample --config "$CFG" --level 1 --part 2/4 hole/u8.zarr
 expect_rc 1 "a part over a missing chunk of level 0"
 expect_grep "^em-downsample: 'hole/u8.zarr': level 0 ('0') is not complete: chunk '0/2/1/1' and 0 more this part reads are missing" \
 	err "the message names the level and the chunk"
 snapshot hole >after
 expect_same before after "nothing written"
-run em-downsample $CONF -q --level 1 --part 4/4 hole/u8.zarr
+run em-downsample --config "$CFG" -q --level 1 --part 4/4 hole/u8.zarr
 expect_rc 0 "a part that reads only whole chunk rows goes on"
 cp -R u16-v3/base hole3
 rm hole3/u16.zarr/0/c/0/1/0
-run em-downsample $CONF --level 1 --part 1/4 hole3/u16.zarr
+run em-downsample --config "$CFG" --level 1 --part 1/4 hole3/u16.zarr
 expect_rc 1 "v3: a part over a missing shard"
 expect_grep "level 0 ('0') is not complete: shard '0/c/0/1/0'" err "names the shard"
 
@@ -192,23 +195,23 @@ expect_grep "level 0 ('0') is not complete: shard '0/c/0/1/0'" err "names the sh
 cp -R u16-v2/base bad
 snapshot bad >before
 for v in 5/4 0/0 1/ x; do
-	run em-downsample $CONF --level 1 --part "$v" bad/u16.zarr
+	run em-downsample --config "$CFG" --level 1 --part "$v" bad/u16.zarr
 	expect_rc 2 "--part $v is a usage error"
 	expect_grep "^em-downsample: --part: '$v'" err "--part $v: the message names the option"
 done
-run em-downsample $CONF --part 1/2 bad/u16.zarr
+run em-downsample --config "$CFG" --part 1/2 bad/u16.zarr
 expect_rc 2 "--part without --level is a usage error"
 expect_grep "^em-downsample: --part needs --level K" err "saying so"
 for v in 0 24 x; do
-	run em-downsample $CONF --level "$v" --part 1/2 bad/u16.zarr
+	run em-downsample --config "$CFG" --level "$v" --part 1/2 bad/u16.zarr
 	expect_rc 2 "--level $v is a usage error"
 	expect_grep "^em-downsample: bad --level" err "--level $v: the message names the option"
 done
-run em-downsample $CONF --level 3 --part 1/2 bad/u16.zarr
+run em-downsample --config "$CFG" --level 3 --part 1/2 bad/u16.zarr
 expect_rc 1 "--level past the pyramid"
 expect_grep "'bad/u16.zarr': --level 3 is past its pyramid: it has levels 1 to 2 to build" err \
 	"names the levels there are"
-run em-downsample $CONF --levels 1 --level 1 --part 1/2 bad/u16.zarr
+run em-downsample --config "$CFG" --levels 1 --level 1 --part 1/2 bad/u16.zarr
 expect_rc 1 "--level with --levels 1"
 expect_grep "level 0 alone (--levels), no level to build" err "says there is none"
 snapshot bad >after
@@ -220,43 +223,43 @@ em-downsample --help | grep -q -e '--level K \[--part I/N\]' && ok "--help names
 cp -R u16-v2/base killed
 S=killed/u16.zarr
 printf 'development:\n  testing:\n    chunk_delay_ms: 100\n' >slow.yaml
-em-downsample --config slow.yaml -q -j 1 --level 1 --part 1/2 $S &
+em-downsample --config slow.yaml -q -j 1 --level 1 --part 1/2 "$S" &
 pid=$!
 n=0 tries=0
 while [ "$n" -lt 3 ] && [ "$tries" -lt 400 ]; do
 	sleep 0.05
 	tries=$((tries + 1))
-	n=$(find $S/1 -type f ! -name '*.tmp.*' ! -name .zarray 2>/dev/null | wc -l)
+	n=$(find "$S"/1 -type f ! -name '*.tmp.*' ! -name .zarray 2>/dev/null | wc -l)
 done
-run em-downsample $CONF --level 1 --part 1/2 $S
+run em-downsample --config "$CFG" --level 1 --part 1/2 "$S"
 expect_rc 1 "the same part while it runs"
 expect_grep "is being written by pid $pid" err "is refused, naming the holder"
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 # What the killed part journaled (a chunk renamed but not yet journaled is written again).
-n=$(wc -l <$S/1.chunks.0)
+n=$(wc -l <"$S"/1.chunks.0)
 [ "$n" -ge 2 ] && [ "$n" -lt 13 ] && ok "killed midway ($n of 13 chunks)" || fail "not midway: $n chunks"
-[ ! -e $S/1.part-1-of-2.json ] && ok "a killed part leaves no part record" || fail "a record of a killed part"
-run em-downsample $CONF -v --level 1 --part 1/2 $S
+[ ! -e "$S"/1.part-1-of-2.json ] && ok "a killed part leaves no part record" || fail "a record of a killed part"
+run em-downsample --config "$CFG" -v --level 1 --part 1/2 "$S"
 expect_rc 0 "the part again"
 expect_grep "level 1 part 1/2 done (units \[0, 13) of 27: $((13 - n)) chunks written, $n there already); 1 of its 2 parts done" \
 	err "writes only the chunks the killed run did not"
-em-downsample $CONF -q --level 1 --part 2/2 $S && em-downsample $CONF -q --level 2 --part 1/1 $S ||
+em-downsample --config "$CFG" -q --level 1 --part 2/2 "$S" && em-downsample --config "$CFG" -q --level 2 --part 1/1 "$S" ||
 	fail "the rest"
-same_bytes u16-v2/plain/u16.zarr $S "the store is the plain run's"
+same_bytes u16-v2/plain/u16.zarr "$S" "the store is the plain run's"
 left=$(find killed -name '*.tmp.*' | wc -l)
 [ "$left" -eq 0 ] && ok "no temporary files left" || fail "$left temporary files left"
 
 # 7. em-meta --merge over fetcher parts: the same record (levels, their sha256, statistics)
 # whether the pyramid was built by one em-downsample run or by parts.
 for d in m1 m2; do
-	(mkdir $d && cd $d && i=1 && while [ $i -le 3 ]; do
-		fetch-epfl $CONF -q -j 2 --chunks 8,32,32 -o d --url "file://$SCRATCH/u16.tif" \
-			--part $i/3 | em-meta -q >p$i.json || exit 1
+	(mkdir "$d" && cd "$d" && i=1 && while [ "$i" -le 3 ]; do
+		fetch-epfl --config "$CFG" -q -j 2 --chunks 8,32,32 -o d --url "file://$SCRATCH/u16.tif" \
+			--part "$i/3" | em-meta -q >"p$i.json" || exit 1
 		i=$((i + 1))
 	done) || fail "fetch-epfl parts into $d"
 done
-em-downsample $CONF -q m1/d/u16.zarr || fail "plain em-downsample over the parts' store"
+em-downsample --config "$CFG" -q m1/d/u16.zarr || fail "plain em-downsample over the parts' store"
 parts 2 m2/d/u16.zarr 1 && parts 2 m2/d/u16.zarr 2 || fail "em-downsample parts over the parts' store"
 (cd m1 && em-meta -q --merge p1.json p2.json p3.json >merged.json) || fail "em-meta --merge m1"
 (cd m2 && em-meta -q --merge p1.json p2.json p3.json >merged.json) || fail "em-meta --merge m2"
