@@ -711,8 +711,9 @@ save_part_record(const char *store, const char *path, int level, const struct em
 
 	if (part_record_path(store, path, b->part_index, b->part_count, rp, sizeof(rp)) < 0)
 		return -1;
-	j = json_pack("{s:s, s:s, s:i, s:s, s:{s:i, s:i}, s:[III], s:I, s:I, s:s}",
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:i, s:i}, s:[III], s:I, s:I, s:s}",
 	    "tool", "em-downsample", "version", EM_VERSION, "level", level, "path", path,
+	    "downsample", em_ds_method_name(b->method),
 	    "part", "index", b->part_index, "count", b->part_count,
 	    "units", (json_int_t)b->units[0], (json_int_t)b->units[1], (json_int_t)b->units[2],
 	    "chunks", (json_int_t)b->part_chunks, "chunks_written", (json_int_t)b->chunks_written,
@@ -724,21 +725,34 @@ save_part_record(const char *store, const char *path, int level, const struct em
 	return rc;
 }
 
-/* How many parts of count of level `level` have their record, complete. */
+/*
+ * How many parts of count of level `level` have their record, complete,
+ * made by method; -1 when one was made by another method (the level would
+ * mix two).
+ */
 static int
-parts_done(const char *store, const char *path, int level, int count)
+parts_done(const char *store, const char *path, int level, int count, enum em_ds_method method)
 {
 	char rp[4096];
 	int i, n = 0;
 
 	for (i = 1; i <= count; i++) {
 		json_t *j, *p;
+		const char *m;
 
 		if (part_record_path(store, path, i, count, rp, sizeof(rp)) < 0)
 			return -1;
 		if ((j = json_load_file(rp, 0, NULL)) == NULL)
 			continue;
 		p = json_object_get(j, "part");
+		m = json_string_value(json_object_get(j, "downsample"));
+		if (m != NULL && strcmp(m, em_ds_method_name(method)) != 0) {
+			em_fail("'%s': part %d of %d of level %d was made by %s, this one by %s: one "
+			    "level never mixes two methods (--downsample)", store, i, count, level, m,
+			    em_ds_method_name(method));
+			json_decref(j);
+			return -1;
+		}
 		if (json_is_string(json_object_get(j, "status")) &&
 		    strcmp(json_string_value(json_object_get(j, "status")), "complete") == 0 &&
 		    json_integer_value(json_object_get(j, "level")) == level &&
@@ -892,7 +906,9 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		zb[1] = z1 * f < zb[1] ? z1 * f : zb[1];
 		if (z1 <= z0)
 			zb[0] = zb[1] = 0;
-		if (check_source(&x, k - 1, zb) < 0)
+		level_path(path0, k, path, sizeof(path));
+		if (check_source(&x, k - 1, zb) < 0 ||
+		    parts_done(store, path, k, b->part_count, method) < 0)
 			goto out;
 		if ((lock = em_store_lock(store, b->part_index - 1, 0)) == NULL)
 			goto out;
@@ -923,7 +939,7 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		 * together, at least the last to write its own sees them all.
 		 */
 		if (save_part_record(store, path, k, b) < 0 ||
-		    (n = parts_done(store, path, k, b->part_count)) < 0)
+		    (n = parts_done(store, path, k, b->part_count, method)) < 0)
 			goto out;
 		b->parts_done = n;
 		if (n < b->part_count) {

@@ -216,6 +216,17 @@ expect_rc 1 "--level with --levels 1"
 expect_grep "level 0 alone (--levels), no level to build" err "says there is none"
 snapshot bad >after
 expect_same before after "nothing written by any of them"
+# Parts of one level made by two methods: the second is refused before it writes.
+cp -R u16-v2/base mix
+em-downsample --config "$CFG" -q --downsample mode --level 1 --part 1/2 mix/u16.zarr ||
+	fail "part 1/2 by mode"
+snapshot mix >before
+run em-downsample --config "$CFG" --level 1 --part 2/2 mix/u16.zarr
+expect_rc 1 "part 2/2 by mean beside part 1/2 by mode"
+expect_grep "'mix/u16.zarr': part 1 of 2 of level 1 was made by mode, this one by mean: one level never mixes two methods" \
+	err "is refused, naming both methods"
+snapshot mix >after
+expect_same before after "nothing written"
 em-downsample --help | grep -q -e '--level K \[--part I/N\]' && ok "--help names --level and --part" ||
 	fail "--help does not name --part"
 
