@@ -1716,7 +1716,6 @@ struct em_zarr_iter {
 	uint64_t released;	/* rows whose buffer may be reused */
 	uint64_t cur_row;	/* row being gathered (ready) */
 	uint64_t cur_z;		/* next plane of the array to gather */
-	uint64_t end_z;		/* planes from end_z on are not handed out */
 	int have_row;
 	/*
 	 * Gathered planes handed to the caller, two buffers in turn: a slab
@@ -1849,12 +1848,6 @@ iter_worker(void *arg)
 struct em_zarr_iter *
 em_zarr_iter_new(struct em_zarr *a, int threads)
 {
-	return em_zarr_iter_new_range(a, threads, 0, a->m.shape[0]);
-}
-
-struct em_zarr_iter *
-em_zarr_iter_new_range(struct em_zarr *a, int threads, uint64_t z0, uint64_t z1)
-{
 	struct em_zarr_iter *it = calloc(1, sizeof(*it));
 	int i;
 
@@ -1869,24 +1862,13 @@ em_zarr_iter_new_range(struct em_zarr *a, int threads, uint64_t z0, uint64_t z1)
 	it->a = a;
 	it->threads = threads;
 	it->nbuf = threads > 0 ? 2 : 1;
-	if (z1 > a->m.shape[0])
-		z1 = a->m.shape[0];
-	if (z0 > z1)
-		z0 = z1;
-	/* Rows before z0's are never decoded: the workers start at its row. */
-	it->cur_z = z0;
-	it->end_z = z1;
-	it->released = z0 / a->m.chunks[0];
-	it->rows = z1 > z0 ? (z1 - 1) / a->m.chunks[0] + 1 : it->released;
+	it->rows = a->grid[0];
 	it->per_row = 1;
 	it->plane_elems = 1;
 	for (i = 1; i < a->m.ndim; i++) {
 		it->per_row *= a->grid[i];
 		it->plane_elems *= a->m.shape[i];
 	}
-	it->next_item = it->released * it->per_row;
-	/* No row is in a buffer yet (buf_row 0 would pass for row 0). */
-	it->buf_row[0] = it->buf_row[1] = UINT64_MAX;
 	it->row_cap = (size_t)(it->per_row * a->chunk_bytes);
 	it->gplanes = gather_planes(&a->m, it->plane_elems * a->itemsize);
 	it->gcap = (size_t)(it->gplanes * it->plane_elems * a->itemsize);
@@ -1948,7 +1930,7 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 	int nd = a->m.ndim, i, b;
 	unsigned char *g;
 
-	if (it->cur_z >= it->end_z)
+	if (it->cur_z >= a->m.shape[0])
 		return 0;
 	row = it->cur_z / a->m.chunks[0];
 	if (!it->have_row) {
@@ -1964,8 +1946,8 @@ em_zarr_iter_next(struct em_zarr_iter *it, const void **data, size_t *len, uint6
 	b = (int)(row % (uint64_t)it->nbuf);
 	zr = it->cur_z - row * a->m.chunks[0];
 	row_end = (row + 1) * a->m.chunks[0];
-	if (row_end > it->end_z)
-		row_end = it->end_z;
+	if (row_end > a->m.shape[0])
+		row_end = a->m.shape[0];
 	n = row_end - it->cur_z < it->gplanes ? row_end - it->cur_z : it->gplanes;
 	/* Gather planes cur_z .. cur_z+n from the row's chunks into the next gather buffer. */
 	g = it->gbuf[it->gnext];

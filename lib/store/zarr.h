@@ -237,9 +237,6 @@ int em_zarr_read_slab(struct em_zarr *a, uint64_t z0, uint64_t nz, void *out);
  */
 struct em_zarr_iter;
 struct em_zarr_iter *em_zarr_iter_new(struct em_zarr *a, int threads);
-/* The planes z0 .. z1 only (cut to the array): only the chunk rows they touch are read. */
-struct em_zarr_iter *em_zarr_iter_new_range(struct em_zarr *a, int threads, uint64_t z0,
-    uint64_t z1);
 /*
  * 1 with the next slab (borrowed, valid until the call after next) of *len bytes
  * holding planes *z0 .. *z0+*nz; 0 at the end; -1 on error.

@@ -583,19 +583,14 @@ fit(struct build *x, struct em_levels_build *b)
 	return threads;
 }
 
-/*
- * Stream the last listed level (its planes zb[0] .. zb[1]) into the new
- * ones; a part's writer (journal, part index) in part.
- */
+/* Stream the last listed level into the new ones. */
 static int
-stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads,
-    const uint64_t zb[2], struct em_journal *journal)
+stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int threads)
 {
 	int base = x->had - 1, rc = -1, r;
 	const struct em_zarr_meta *mb = em_zarr_meta(x->arr[base]);
 	struct em_zarr_iter *it = NULL;
 	struct em_pyramid *py = NULL;
-	struct em_journal *journals[EM_PYRAMID_MAX_LEVELS] = { NULL };
 	struct em_zwriter_opts wo;
 	struct em_zwriter_stats st;
 	uint64_t z0, nz;
@@ -605,19 +600,13 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 	memset(&wo, 0, sizeof(wo));
 	wo.jobs = threads;
 	wo.throttle_ms = b->throttle_ms;
-	wo.part_index = b->part_index;
-	wo.part_count = b->part_count;
-	journals[base + 1] = journal;
-	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo,
-	    journal != NULL ? journals : NULL)) == NULL || em_pyramid_start_at(py, zb[0]) < 0)
+	if ((py = em_pyramid_new(&x->plan, base, x->arr, mb->dtype, method, &wo, NULL)) == NULL)
 		goto out;
-	if ((it = em_zarr_iter_new_range(x->arr[base], threads > 1 ? threads : 0, zb[0],
-	    zb[1])) == NULL)
+	if ((it = em_zarr_iter_new(x->arr[base], threads > 1 ? threads : 0)) == NULL)
 		goto out;
 	if (b->progress != NULL) {
-		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]) /
-		    (mb->shape[0] ? mb->shape[0] : 1) * (zb[1] - zb[0]));
-		em_progress_add_items_total(b->progress, zb[1] - zb[0]);
+		em_progress_add_bytes_total(b->progress, em_zarr_nbytes(x->arr[base]));
+		em_progress_add_items_total(b->progress, mb->shape[0]);
 	}
 	while ((r = em_zarr_iter_next(it, &data, &len, &z0, &nz)) == 1) {
 		if (em_interrupted()) {
@@ -637,7 +626,6 @@ stream(struct build *x, struct em_levels_build *b, enum em_ds_method method, int
 	if (em_pyramid_finish(py, &st) < 0)
 		goto out;
 	b->chunks_written = st.chunks_written;
-	b->chunks_present = st.chunks_present;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -647,33 +635,104 @@ out:
 	return rc;
 }
 
+/* ---- a part of one level (--part I/N) ---- */
+
+/* At most: a partial row, whole rows, whole planes; at each end of the units. */
+#define PART_BOXES 7
+
 /*
- * A part reads only whole data: every chunk (shard) of the base level in
- * the chunk rows of planes zb[0] .. zb[1] is stored, else -1 naming the
- * first one missing.  A level whose writers have not all finished is
- * refused this way rather than read as fill.
+ * The units [lo, hi) of level meta mk (chunks, or shards), C order, as
+ * boxes of voxels (start, count), each a block of whole units: a run of
+ * units along x, of rows along y, of planes of units along z.
  */
 static int
-check_source(struct build *x, int base, const uint64_t zb[2])
+part_boxes(const struct em_zarr_meta *mk, uint64_t lo, uint64_t hi,
+    uint64_t box[PART_BOXES][2][3])
+{
+	uint64_t g[3], us[3], u = lo, plane, ub[2][3];
+	int n = 0, i;
+
+	if (em_zarr_sharded(mk)) {
+		em_zarr_shard_grid(mk, g);
+		memcpy(us, mk->shard, sizeof(us));
+	} else {
+		em_zarr_grid(mk, g);
+		memcpy(us, mk->chunks, sizeof(us));
+	}
+	plane = g[1] * g[2];
+	while (u < hi && n < PART_BOXES) {
+		uint64_t z = u / plane, y = u % plane / g[2], x = u % g[2], k;
+
+		ub[0][0] = z;
+		ub[0][1] = y;
+		ub[0][2] = x;
+		ub[1][0] = ub[1][1] = ub[1][2] = 1;
+		if (x != 0 || hi - u < g[2]) {
+			k = hi - u < g[2] - x ? hi - u : g[2] - x;
+			ub[1][2] = k;
+		} else if (y != 0 || hi - u < plane) {
+			k = (hi - u) / g[2] < g[1] - y ? (hi - u) / g[2] : g[1] - y;
+			ub[1][1] = k;
+			ub[1][2] = g[2];
+			k *= g[2];
+		} else {
+			ub[1][0] = (hi - u) / plane;
+			ub[1][1] = g[1];
+			ub[1][2] = g[2];
+			k = ub[1][0] * plane;
+		}
+		u += k;
+		for (i = 0; i < 3; i++) {
+			uint64_t end = (ub[0][i] + ub[1][i]) * us[i];
+
+			box[n][0][i] = ub[0][i] * us[i];
+			box[n][1][i] = (end < mk->shape[i] ? end : mk->shape[i]) - box[n][0][i];
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The box of level l-1 that level l's box start, count is made from. */
+static void
+source_of(const struct em_pyramid_plan *p, int l, uint64_t box[2][3], uint64_t sb[2][3])
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t f = (uint64_t)p->factor[l][i], end = (box[0][i] + box[1][i]) * f;
+
+		sb[0][i] = box[0][i] * f;
+		sb[1][i] = (end < p->shape[l - 1][i] ? end : p->shape[l - 1][i]) - sb[0][i];
+	}
+}
+
+/*
+ * A part reads only whole data: every chunk (shard) of level `base` under
+ * the box sb is stored, else -1 naming the first one missing.  A level
+ * whose writers have not all finished is refused this way rather than
+ * read as fill.  *missing counts those missing.
+ */
+static int
+check_source(struct build *x, int base, uint64_t sb[2][3], uint64_t *missing, char *first,
+    size_t n)
 {
 	struct em_zarr *a = x->arr[base];
 	const struct em_zarr_meta *m = em_zarr_meta(a);
 	const char *path = json_string_value(json_object_get(json_array_get(x->dss,
 	    (size_t)base), "path"));
-	uint64_t g[3], c[3], missing = 0, depth;
-	char key[128] = "", first[128] = "";
-	int sh = em_zarr_sharded(m), r;
+	uint64_t c[3], c0[3], c1[3], us;
+	char key[128];
+	int sh = em_zarr_sharded(m), r, i;
 
-	if (zb[1] <= zb[0])
-		return 0;
-	if (sh)
-		em_zarr_shard_grid(m, g);
-	else
-		em_zarr_grid(m, g);
-	depth = sh ? m->shard[0] : m->chunks[0];
-	for (c[0] = zb[0] / depth; c[0] <= (zb[1] - 1) / depth; c[0]++)
-		for (c[1] = 0; c[1] < g[1]; c[1]++)
-			for (c[2] = 0; c[2] < g[2]; c[2]++) {
+	for (i = 0; i < 3; i++) {
+		if (sb[1][i] == 0)
+			return 0;
+		us = sh ? m->shard[i] : m->chunks[i];
+		c0[i] = sb[0][i] / us;
+		c1[i] = (sb[0][i] + sb[1][i] - 1) / us;
+	}
+	for (c[0] = c0[0]; c[0] <= c1[0]; c[0]++)
+		for (c[1] = c0[1]; c[1] <= c1[1]; c[1]++)
+			for (c[2] = c0[2]; c[2] <= c1[2]; c[2]++) {
 				if (em_interrupted())
 					return em_fail("interrupted");
 				r = sh ? em_zarr_shard_present(a, c, 0) : em_zarr_chunk_present(a, c, 0);
@@ -681,15 +740,11 @@ check_source(struct build *x, int base, const uint64_t zb[2])
 					return em_fail_ctx("'%s': level %d ('%s')", x->store, base, path);
 				if (r == 1)
 					continue;
-				if (missing++ == 0 && em_zarr_chunk_key(m, c, key, sizeof(key)) != NULL)
-					snprintf(first, sizeof(first), "%s", key);
+				if ((*missing)++ == 0 && em_zarr_chunk_key(m, c, key, sizeof(key)) != NULL)
+					snprintf(first, n, "%s '%s/%s'", sh ? "shard" : "chunk", path,
+					    key);
 			}
-	if (missing == 0)
-		return 0;
-	return em_fail("'%s': level %d ('%s') is not complete: %s '%s/%s' and %llu more this part "
-	    "reads are missing (its writers have not all finished?); a part reads whole levels "
-	    "only: finish level %d first, or build without --part", x->store, base, path,
-	    sh ? "shard" : "chunk", path, first, (unsigned long long)(missing - 1), base);
+	return 0;
 }
 
 /* "<store>/<path>.part-I-of-N.json" of level path's part index of count. */
@@ -798,6 +853,162 @@ list_levels(struct build *x, const char *path0, enum em_ds_method method)
 	return em_ngff_save_attrs(x->store, x->zf, x->attrs);
 }
 
+/*
+ * Part b->part_index of level k (the one level x->plan ends with): its
+ * units' boxes, made from the boxes of level k-1 under them, written
+ * under the part's lock and journal; then its part record, and the level
+ * listed if every part's record is there.
+ */
+static int
+build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method, int k)
+{
+	const struct em_zarr_meta *m0 = em_zarr_meta(x->arr[0]);
+	const char *path0 = json_string_value(json_object_get(json_array_get(x->dss, 0), "path"));
+	struct em_zarr_meta mk;
+	uint64_t boxes[PART_BOXES][2][3], sb[2][3], missing = 0, mem = 0, read = 0, slab[2];
+	struct em_store_lock *lock = NULL;
+	struct em_journal *journal = NULL;
+	struct em_zwriter *w = NULL;
+	struct em_zwriter_opts wo;
+	struct em_zwriter_stats st;
+	char path[16], dir[4096], first[192] = "", need[32], have[32];
+	int nb, i, n, threads, rc = -1;
+
+	level_path(path0, k, path, sizeof(path));
+	if (level_meta(m0, x->plan.shape[k], &mk) < 0)
+		return em_fail_ctx("'%s': level %d", x->store, k);
+	em_part_range(em_part_units(&mk), b->part_index, b->part_count, &b->units[0],
+	    &b->units[1]);
+	b->units[2] = em_part_units(&mk);
+	b->part_chunks = em_part_nchunks(&mk, b->part_index, b->part_count);
+	nb = part_boxes(&mk, b->units[0], b->units[1], boxes);
+	/* Slabs of one chunk deep and high: they complete the chunks they touch. */
+	slab[0] = mk.chunks[0];
+	slab[1] = mk.chunks[1];
+	/* The largest box's slabs of both levels and the writer's room, fewer threads first. */
+	for (threads = b->jobs > 0 ? b->jobs : 1; ; threads--) {
+		mem = 0;
+		for (i = 0; i < nb; i++) {
+			uint64_t box[3] = { mk.chunks[0], mk.chunks[1], boxes[i][1][2] };
+			uint64_t bm = em_pyramid_box_memory(&x->plan, k, boxes[i][1], slab,
+			    mk.dtype) + em_zwriter_min_memory(&mk, threads, box);
+
+			mem = bm > mem ? bm : mem;
+		}
+		if (b->max_memory == 0 || mem <= b->max_memory || threads == 1)
+			break;
+	}
+	b->memory = mem;
+	if (b->max_memory > 0 && mem > b->max_memory)
+		return em_fail("'%s': part %d of %d of level %d needs at least %s of memory, more "
+		    "than --max-memory %s", x->store, b->part_index, b->part_count, k,
+		    em_format_size(mem, need, sizeof(need)),
+		    em_format_size(b->max_memory, have, sizeof(have)));
+	/* Refused before anything is written: a level in the way, a source not whole, a method mix. */
+	if (check_unlisted(x, path, k, 1) < 0)
+		return -1;
+	for (i = 0; i < nb; i++) {
+		source_of(&x->plan, k, boxes[i], sb);
+		if (check_source(x, k - 1, sb, &missing, first, sizeof(first)) < 0)
+			return -1;
+	}
+	if (missing > 0)
+		return em_fail("'%s': level %d ('%s') is not complete: %s and %llu more this part "
+		    "reads are missing (its writers have not all finished?); a part reads whole "
+		    "levels only: finish level %d first, or build without --part", x->store, k - 1,
+		    json_string_value(json_object_get(json_array_get(x->dss, (size_t)(k - 1)),
+		    "path")), first, (unsigned long long)(missing - 1), k - 1);
+	if (parts_done(x->store, path, k, b->part_count, method) < 0)
+		return -1;
+	if ((lock = em_store_lock(x->store, b->part_index - 1, 0)) == NULL)
+		return -1;
+	if ((x->arr[k] = open_level(x->store, path, m0, x->plan.shape[k])) == NULL)
+		goto out;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", x->store, path) >= sizeof(dir)) {
+		em_fail("path of '%s' is too long", x->store);
+		goto out;
+	}
+	if ((journal = em_journal_open(dir, em_zarr_nchunks(&mk), b->part_index - 1, 0)) == NULL)
+		goto out;
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = threads;
+	wo.throttle_ms = b->throttle_ms;
+	wo.journal = journal;
+	wo.part_index = b->part_index;
+	wo.part_count = b->part_count;
+	if ((w = em_zwriter_new(x->arr[k], &wo)) == NULL)
+		goto out;
+	if (b->progress != NULL)
+		for (i = 0; i < nb; i++) {
+			source_of(&x->plan, k, boxes[i], sb);
+			em_progress_add_bytes_total(b->progress, sb[1][0] * sb[1][1] * sb[1][2] *
+			    em_dtype_size(mk.dtype));
+			em_progress_add_items_total(b->progress, sb[1][0]);
+		}
+	for (i = 0; i < nb; i++) {
+		uint64_t before = read;
+
+		if (em_pyramid_box(&x->plan, k, x->arr[k - 1], mk.dtype, method, boxes[i][0],
+		    boxes[i][1], slab, w, &read) < 0)
+			goto out;
+		if (b->progress != NULL) {
+			source_of(&x->plan, k, boxes[i], sb);
+			em_progress_add_bytes(b->progress, read - before);
+			em_progress_add_items(b->progress, sb[1][0]);
+		}
+	}
+	memset(&st, 0, sizeof(st));
+	if (em_zwriter_finish(w, &st) < 0)
+		goto out;
+	b->chunks_written = st.chunks_written;
+	b->chunks_present = b->part_chunks > st.chunks_written ? b->part_chunks -
+	    st.chunks_written : 0;
+	/*
+	 * The part's record, then the others': of parts finishing together,
+	 * at least the last to write its own sees them all.
+	 */
+	if (save_part_record(x->store, path, k, b) < 0 ||
+	    (n = parts_done(x->store, path, k, b->part_count, method)) < 0)
+		goto out;
+	b->parts_done = n;
+	rc = 0;
+	if (n < b->part_count)
+		goto out;
+	/* Every part is done: list the level, unless a part finishing beside this one has. */
+	rc = -1;
+	json_decref(x->attrs);
+	x->attrs = NULL;
+	if (load_group(x) < 0)
+		goto out;
+	if (x->had > k) {
+		b->levels = x->had;
+		rc = 0;
+		goto out;
+	}
+	if (x->had != k) {
+		em_fail("'%s': the group's levels changed while level %d was built", x->store, k);
+		goto out;
+	}
+	path0 = json_string_value(json_object_get(json_array_get(x->dss, 0), "path"));
+	if (path0 == NULL) {
+		em_fail("'%s': dataset 0 has no path any more", x->store);
+		goto out;
+	}
+	if (list_levels(x, path0, method) < 0)
+		goto out;
+	b->listed = 1;
+	b->levels = x->plan.levels;
+	rc = 0;
+out:
+	if (rc < 0)
+		em_fail_ctx("cannot build part %d of %d of level %d of '%s'", b->part_index,
+		    b->part_count, k, x->store);
+	em_zwriter_free(w);
+	em_journal_close(journal);
+	em_store_unlock(lock);
+	return rc;
+}
+
 int
 em_levels_build(const char *store, struct em_levels_build *b)
 {
@@ -806,11 +1017,8 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	const char *type, *path0;
 	double voxel[3], *vp = NULL;
 	struct em_ngff_scale sc;
-	struct em_store_lock *lock = NULL;
-	struct em_journal *journal = NULL;
-	uint64_t zb[2];
-	char path[16], dir[4096];
-	int rc = -1, l, i, threads, k = b->level, parted = b->level > 0 && b->part_count > 0;
+	char path[16];
+	int rc = -1, l, i, threads, k = b->level;
 
 	memset(&x, 0, sizeof(x));
 	x.store = store;
@@ -879,38 +1087,17 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		goto out;
 	}
 	b->method = method;
+	if (b->part_count > 0 && k > 0) {
+		rc = build_part(&x, b, method, k);
+		goto out;
+	}
 	if ((threads = fit(&x, b)) < 0)
 		goto out;
 	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
 	/* A directory in the way that is not the level a killed run began: refused first. */
 	for (l = x.had; l < x.plan.levels; l++) {
 		level_path(path0, l, path, sizeof(path));
-		if (check_unlisted(&x, path, l, parted) < 0)
-			goto out;
-	}
-	zb[0] = 0;
-	zb[1] = em_zarr_meta(x.arr[x.had - 1])->shape[0];
-	if (parted) {
-		struct em_zarr_meta mk;
-		uint64_t z0, z1, f = (uint64_t)x.plan.factor[k][0];
-
-		/* The part's planes of level k, and those of level k-1 under them. */
-		if (level_meta(em_zarr_meta(x.arr[0]), x.plan.shape[k], &mk) < 0)
-			goto out;
-		em_part_planes(&mk, b->part_index, b->part_count, &z0, &z1);
-		em_part_range(em_part_units(&mk), b->part_index, b->part_count, &b->units[0],
-		    &b->units[1]);
-		b->units[2] = em_part_units(&mk);
-		b->part_chunks = em_part_nchunks(&mk, b->part_index, b->part_count);
-		zb[0] = z0 * f;
-		zb[1] = z1 * f < zb[1] ? z1 * f : zb[1];
-		if (z1 <= z0)
-			zb[0] = zb[1] = 0;
-		level_path(path0, k, path, sizeof(path));
-		if (check_source(&x, k - 1, zb) < 0 ||
-		    parts_done(store, path, k, b->part_count, method) < 0)
-			goto out;
-		if ((lock = em_store_lock(store, b->part_index - 1, 0)) == NULL)
+		if (check_unlisted(&x, path, l, 0) < 0)
 			goto out;
 	}
 	for (l = x.had; l < x.plan.levels; l++) {
@@ -919,53 +1106,8 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		    x.plan.shape[l])) == NULL)
 			goto out;
 	}
-	if (parted) {
-		level_path(path0, k, path, sizeof(path));
-		if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", store, path) >= sizeof(dir)) {
-			em_fail("path of '%s' is too long", store);
-			goto out;
-		}
-		if ((journal = em_journal_open(dir, em_zarr_nchunks(em_zarr_meta(x.arr[k])),
-		    b->part_index - 1, 0)) == NULL)
-			goto out;
-	}
-	if (stream(&x, b, method, threads, zb, journal) < 0)
+	if (stream(&x, b, method, threads) < 0)
 		goto out;
-	if (parted) {
-		int n;
-
-		/*
-		 * The part's record, then the others': of parts finishing
-		 * together, at least the last to write its own sees them all.
-		 */
-		if (save_part_record(store, path, k, b) < 0 ||
-		    (n = parts_done(store, path, k, b->part_count, method)) < 0)
-			goto out;
-		b->parts_done = n;
-		if (n < b->part_count) {
-			rc = 0;
-			goto out;
-		}
-		/* Every part is done: list the level, unless a part finishing beside this one has. */
-		json_decref(x.attrs);
-		x.attrs = NULL;
-		if (load_group(&x) < 0)
-			goto out;
-		if (x.had > k) {
-			b->levels = x.had;
-			rc = 0;
-			goto out;
-		}
-		if (x.had != k) {
-			em_fail("'%s': the group's levels changed while level %d was built", store, k);
-			goto out;
-		}
-		path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
-		if (path0 == NULL) {
-			em_fail("'%s': dataset 0 has no path any more", store);
-			goto out;
-		}
-	}
 	/* Every level is whole: now the group lists them. */
 	if (list_levels(&x, path0, method) < 0)
 		goto out;
@@ -973,8 +1115,6 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	b->levels = x.plan.levels;
 	rc = 0;
 out:
-	em_journal_close(journal);
-	em_store_unlock(lock);
 	for (l = 0; l < EM_PYRAMID_MAX_LEVELS; l++)
 		em_zarr_close(x.arr[l]);
 	json_decref(x.attrs);

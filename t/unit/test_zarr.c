@@ -265,57 +265,6 @@ START_TEST(iterator)
 }
 END_TEST
 
-/*
- * A range of planes (a part's): exactly planes z0 .. z1 come out, in order,
- * starting inside a chunk row or at one, ending anywhere; an empty range
- * ends at once; chunk rows outside the range are not read (missing there,
- * they are not counted).
- */
-START_TEST(iterator_range)
-{
-	static const uint64_t r[][2] = { { 0, 21 }, { 8, 16 }, { 6, 11 }, { 9, 21 }, { 16, 17 },
-	    { 20, 21 }, { 5, 5 }, { 0, 0 }, { 21, 21 }, { 3, 40 } };
-	uint16_t *v = volume();
-	struct em_zarr_meta m;
-	struct em_zarr *a;
-	char p[300];
-	size_t k;
-	int threads;
-
-	make_store("r.zarr", "zstd", '/', &m);
-	write_planes("r.zarr", v, 21, NULL);
-	/* Row 0 (planes 0..7) loses a chunk: only ranges that reach into it see it missing. */
-	snprintf(p, sizeof(p), "%s/r.zarr/0/0/1/1", dir);
-	ck_assert_int_eq(unlink(p), 0);
-	a = open_store("r.zarr");
-	for (threads = 0; threads <= 2; threads++)
-		for (k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
-			struct em_zarr_iter *it = em_zarr_iter_new_range(a, threads, r[k][0], r[k][1]);
-			uint64_t end = r[k][1] < 21 ? r[k][1] : 21, z0, nz, expect_z = r[k][0];
-			const void *d;
-			size_t len;
-			int rc;
-
-			ck_assert_ptr_nonnull(it);
-			while ((rc = em_zarr_iter_next(it, &d, &len, &z0, &nz)) == 1) {
-				ck_assert_uint_eq(z0, expect_z);
-				ck_assert_uint_le(z0 + nz, end);
-				ck_assert_uint_eq(len, nz * 18 * 13 * 2);
-				/* The missing chunk reads as fill (0); the rest is the volume. */
-				if (z0 >= 8)
-					ck_assert_mem_eq(d, v + z0 * 18 * 13, len);
-				expect_z += nz;
-			}
-			ck_assert_int_eq(rc, 0);
-			ck_assert_uint_eq(expect_z, r[k][0] < end ? end : r[k][0]);
-			ck_assert_uint_eq(em_zarr_iter_missing(it), r[k][0] < 8 && end > r[k][0] ? 1 : 0);
-			em_zarr_iter_free(it);
-		}
-	em_zarr_close(a);
-	free(v);
-}
-END_TEST
-
 /* Planes over 1 MiB: a chunk row is handed out in several runs of planes (3 + 1 here). */
 START_TEST(iterator_big_planes)
 {
@@ -696,7 +645,6 @@ zarr_suite(void)
 	tcase_add_test(tc, planes_boxes_same_bytes);
 	tcase_add_test(tc, iterator);
 	tcase_add_test(tc, iterator_big_planes);
-	tcase_add_test(tc, iterator_range);
 	tcase_add_test(tc, resume_and_tmp);
 	tcase_add_test(tc, fill_chunks);
 	tcase_add_test(tc, writer_errors);
