@@ -121,15 +121,17 @@ struct em_levels_build {
  * multiscale's type) is used unless conf.method_given.
  *
  * With b->level and b->part_count (--part I/N --level K): part I of level
- * K's units (chunks, or shards), read from just the planes of level K-1
- * under them, every chunk of which must be stored (a part never reads a
- * level still being written: refused, nothing written, naming the first
- * chunk missing).  The part holds the store's part lock (store/lock.h),
- * journals its chunks in "<level>.chunks.<I-1>" (store/journal.h) and,
- * when done, writes its part record "<level>.part-I-of-N.json" in the
- * group: {"tool", "version", "level", "path", "part": {"index", "count"},
+ * K's units (chunks, or shards), made from just the box of level K-1 under
+ * them (store/pyramid.h's em_pyramid_box), every chunk of which must be
+ * stored (a part never reads a level still being written: refused,
+ * nothing written, naming the first chunk missing).  The part holds the
+ * store's part lock (store/lock.h), journals its chunks in
+ * "<level>.chunks.<I-1>" (store/journal.h) and, when done, writes its
+ * part record "<level>.part-I-of-N.json" in the group: {"tool",
+ * "version", "level", "path", "downsample", "part": {"index", "count"},
  * "units": [first, end, of], "chunks", "chunks_written", "status":
- * "complete"}.  The part that finds every part record of N there lists
+ * "complete"}; a part whose method is not that of a record there is
+ * refused.  The part that finds every part record of N there lists
  * the level in the group's multiscales, as a whole run does (parts that
  * finish together write the same bytes); so a level is listed only once
  * it is whole, and level K+1 is refused until then.  A level listed
