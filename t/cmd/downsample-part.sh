@@ -4,8 +4,10 @@
 # same-pass pyramid), byte for byte: Zarr v2 chunks and v3 shards, uint8 and uint16; the level
 # is listed only when its last part is done, each part leaves a part record, and the units of
 # the parts' records partition the level; a level whose source level is not whole is refused;
-# bad --part and --level values are refused, nothing written; a killed part is finished by a
-# re-run; em-meta --merge gives the same record over either pyramid.
+# bad --part and --level values, a method that differs from the level's other parts and a
+# --max-memory too small are refused, nothing written; a killed part is finished by a re-run
+# and the same part twice at once is refused; em-meta --merge gives the same record over
+# either pyramid.
 # The harness is sourced by its path at run time; in "test && ok || fail", ok never fails.
 # shellcheck disable=SC1091,SC2015
 . "$(dirname "$0")/../lib.sh"
@@ -214,6 +216,10 @@ expect_grep "'bad/u16.zarr': --level 3 is past its pyramid: it has levels 1 to 2
 run em-downsample --config "$CFG" --levels 1 --level 1 --part 1/2 bad/u16.zarr
 expect_rc 1 "--level with --levels 1"
 expect_grep "level 0 alone (--levels), no level to build" err "says there is none"
+run em-downsample --config "$CFG" --max-memory 10K --level 1 --part 1/2 bad/u16.zarr
+expect_rc 1 "a part whose slabs do not fit --max-memory"
+expect_grep "'bad/u16.zarr': part 1 of 2 of level 1 needs at least .* of memory, more than --max-memory 10" \
+	err "names the memory it needs"
 snapshot bad >after
 expect_same before after "nothing written by any of them"
 # Parts of one level made by two methods: the second is refused before it writes.
