@@ -637,8 +637,11 @@ out:
 
 /* ---- a part of one level (--part I/N) ---- */
 
-/* At most: a partial row, whole rows, whole planes; at each end of the units. */
-#define PART_BOXES 7
+/*
+ * At most: a run along x up to the end of its row, rows up to the end of
+ * their plane, whole planes, then rows and a run along x again.
+ */
+#define PART_BOXES 5
 
 /*
  * The units [lo, hi) of level meta mk (chunks, or shards), C order, as
@@ -690,6 +693,9 @@ part_boxes(const struct em_zarr_meta *mk, uint64_t lo, uint64_t hi,
 		}
 		n++;
 	}
+	if (u < hi)
+		return em_fail("units %llu to %llu are more than %d boxes", (unsigned long long)lo,
+		    (unsigned long long)hi, PART_BOXES);
 	return n;
 }
 
@@ -881,7 +887,8 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 	    &b->units[1]);
 	b->units[2] = em_part_units(&mk);
 	b->part_chunks = em_part_nchunks(&mk, b->part_index, b->part_count);
-	nb = part_boxes(&mk, b->units[0], b->units[1], boxes);
+	if ((nb = part_boxes(&mk, b->units[0], b->units[1], boxes)) < 0)
+		return -1;
 	/* Slabs of one chunk deep and high: they complete the chunks they touch. */
 	slab[0] = mk.chunks[0];
 	slab[1] = mk.chunks[1];
