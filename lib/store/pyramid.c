@@ -1,4 +1,4 @@
-/* pyramid.c - pyramid levels written in the same pass as the level below, from planes in z order */
+/* pyramid.c - pyramid levels written in the same pass as the level below, from planes in z order, or box by box (a part) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

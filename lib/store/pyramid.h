@@ -1,4 +1,4 @@
-/* pyramid.h - pyramid levels written in the same pass as the level below, from planes in z order */
+/* pyramid.h - pyramid levels written in the same pass as the level below, from planes in z order, or box by box (a part) */
 #ifndef EM_PYRAMID_H
 #define EM_PYRAMID_H
 
