@@ -235,8 +235,8 @@ main(int argc, char **argv)
 			break;
 		case O_LEVEL:
 			if (em_parse_int(optarg, 1, EM_PYRAMID_MAX_LEVELS - 1, &o.level) < 0) {
-				em_err("bad --level: %s (a level to build: 1 to %d)", em_errmsg(),
-				    EM_PYRAMID_MAX_LEVELS - 1);
+				em_err("bad --level: %s (the level to build; level 0 is the data)",
+				    em_errmsg());
 				usage(stderr, EM_EXIT_USAGE);
 			}
 			break;
