@@ -292,4 +292,27 @@ EOF
 grep -q '^ok' merge.out && ok "em-meta --merge: the same complete record, levels and their sha256 over either pyramid" ||
 	fail "em-meta --merge: $(tail -n 2 merge.out)"
 
+# 8. A group zarr-python wrote ("s0", '.' keys, blosc), anisotropic (40 nm z, 8 nm y/x: z is
+# not halved at first): 3 parts a level give the plain run's levels s1.. byte for byte.
+$PY - <<'EOF' || fail "zarr-python groups"
+import numpy as np, zarr
+a = np.random.default_rng(5).integers(0, 65535, (33, 70, 90), dtype=np.uint16)
+for d in ("zp1.zarr", "zp2.zarr"):
+    g = zarr.open_group(d, mode="w")
+    g.create_dataset("s0", data=a, chunks=(8, 16, 16))
+    g.attrs["multiscales"] = [{"version": "0.4", "name": "t",
+        "axes": [{"name": n, "type": "space", "unit": "nanometer"} for n in "zyx"],
+        "datasets": [{"path": "s0", "coordinateTransformations": [
+            {"type": "scale", "scale": [40.0, 8.0, 8.0]}]}]}]
+EOF
+em-downsample --config "$CFG" -q zp1.zarr || fail "plain run over a zarr-python group"
+L=$(nlevels zp1.zarr) k=1 bad=""
+while [ "$k" -lt "$L" ]; do
+	parts 3 zp2.zarr $k || bad="$bad $k"
+	k=$((k + 1))
+done
+[ "$L" -eq 5 ] && [ -z "$bad" ] && ok "zarr-python group: 3 parts of each of its 4 levels" ||
+	fail "zarr-python group: $L levels, failed$bad"
+same_bytes zp1.zarr zp2.zarr "zarr-python group, anisotropic: the plain run's levels s1 to s4, byte for byte"
+
 done_testing
