@@ -871,7 +871,7 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 	const struct em_zarr_meta *m0 = em_zarr_meta(x->arr[0]);
 	const char *path0 = json_string_value(json_object_get(json_array_get(x->dss, 0), "path"));
 	struct em_zarr_meta mk;
-	uint64_t boxes[PART_BOXES][2][3], sb[2][3], missing = 0, mem = 0, read = 0, slab[2];
+	uint64_t boxes[PART_BOXES][2][3], sb[2][3], missing = 0, mem = 0, read = 0, slab[2], us[2];
 	struct em_store_lock *lock = NULL;
 	struct em_journal *journal = NULL;
 	struct em_zwriter *w = NULL;
@@ -892,6 +892,8 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 	/* Slabs of one chunk deep and high: they complete the chunks they touch. */
 	slab[0] = mk.chunks[0];
 	slab[1] = mk.chunks[1];
+	us[0] = em_zarr_sharded(&mk) ? mk.shard[0] : mk.chunks[0];
+	us[1] = em_zarr_sharded(&mk) ? mk.shard[1] : mk.chunks[1];
 	/* The largest box's slabs of both levels and the writer's room, fewer threads first. */
 	for (threads = b->jobs > 0 ? b->jobs : 1; ; threads--) {
 		mem = 0;
@@ -952,12 +954,26 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 			    em_dtype_size(mk.dtype));
 			em_progress_add_items_total(b->progress, sb[1][0]);
 		}
+	/*
+	 * Each box a strip of units at a time (one unit deep and high, its
+	 * whole run along x): a strip completes its shards before the next
+	 * begins, so the writer assembles one row of them, not a plane.
+	 */
 	for (i = 0; i < nb; i++) {
-		uint64_t before = read;
+		uint64_t before = read, strip[2][3], u0, u1;
 
-		if (em_pyramid_box(&x->plan, k, x->arr[k - 1], mk.dtype, method, boxes[i][0],
-		    boxes[i][1], slab, w, &read) < 0)
-			goto out;
+		for (u0 = 0; u0 < boxes[i][1][0]; u0 += us[0])
+			for (u1 = 0; u1 < boxes[i][1][1]; u1 += us[1]) {
+				strip[0][0] = boxes[i][0][0] + u0;
+				strip[0][1] = boxes[i][0][1] + u1;
+				strip[0][2] = boxes[i][0][2];
+				strip[1][0] = boxes[i][1][0] - u0 < us[0] ? boxes[i][1][0] - u0 : us[0];
+				strip[1][1] = boxes[i][1][1] - u1 < us[1] ? boxes[i][1][1] - u1 : us[1];
+				strip[1][2] = boxes[i][1][2];
+				if (em_pyramid_box(&x->plan, k, x->arr[k - 1], mk.dtype, method,
+				    strip[0], strip[1], slab, w, &read) < 0)
+					goto out;
+			}
 		if (b->progress != NULL) {
 			source_of(&x->plan, k, boxes[i], sb);
 			em_progress_add_bytes(b->progress, read - before);
