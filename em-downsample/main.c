@@ -14,6 +14,7 @@
 #include "meta/record.h"
 #include "tool/display.h"
 #include "tool/levels.h"
+#include "tool/options.h"
 #include "tool/tool.h"
 #include "core/banned.h"
 
@@ -25,6 +26,8 @@ struct opts {
 	const char *config;
 	int progress;
 	int quiet;
+	int level;		/* --level K: that level alone; 0: every missing level */
+	int part_index, part_count;	/* --part I/N; 0: the whole level */
 	unsigned throttle_ms;	/* development.testing.chunk_delay_ms: lets a test kill a run midway */
 };
 
@@ -33,7 +36,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: em-downsample [--levels auto|N] [--downsample mean|mode|nearest] [-j N]\n"
-	    "       [--max-memory SIZE] [--config FILE] [--progress] [-q] [-v] STORE ...\n");
+	    "       [--level K [--part I/N]] [--max-memory SIZE] [--config FILE] [--progress]\n"
+	    "       [-q] [-v] STORE ...\n");
 	exit(status);
 }
 
@@ -137,6 +141,9 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 	b.max_memory = o->max_memory;
 	b.progress = &prog;
 	b.throttle_ms = o->throttle_ms;
+	b.level = o->level;
+	b.part_index = o->part_index;
+	b.part_count = o->part_count;
 	em_progress_init(&prog);
 	d = em_progress_display_start(&prog, o->quiet ? EM_PROGRESS_OFF : o->progress ?
 	    EM_PROGRESS_ON : EM_PROGRESS_AUTO, "planes");
@@ -145,6 +152,21 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 	if (rc < 0) {
 		em_err("%s", em_errmsg());
 		return 1;
+	}
+	if (b.listed_already) {
+		em_log(EM_LOG_INFO, "'%s': level %d is complete already (the group lists it)", store,
+		    o->level);
+		return 0;
+	}
+	if (o->part_count > 0) {
+		/* The parts leave the record to em-meta: N of them would race on it. */
+		em_log(EM_LOG_INFO, "'%s': level %d part %d/%d done (units [%llu, %llu) of %llu: "
+		    "%llu chunks written, %llu there already); %d of its %d parts done%s", store,
+		    o->level, o->part_index, o->part_count, (unsigned long long)b.units[0],
+		    (unsigned long long)b.units[1], (unsigned long long)b.units[2],
+		    (unsigned long long)b.chunks_written, (unsigned long long)b.chunks_present,
+		    b.parts_done, o->part_count, b.listed ? ": the level is listed" : "");
+		return 0;
 	}
 	if (b.levels == b.had) {
 		em_log(EM_LOG_INFO, "'%s' has its %d levels already", store, b.levels);
@@ -159,7 +181,7 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 int
 main(int argc, char **argv)
 {
-	enum { O_LEVELS = 0x100, O_DOWNSAMPLE, O_MAXMEM, O_CONFIG, O_PROGRESS };
+	enum { O_LEVELS = 0x100, O_DOWNSAMPLE, O_MAXMEM, O_CONFIG, O_PROGRESS, O_LEVEL, O_PART };
 	static const struct option longopts[] = {
 		{ "levels", required_argument, NULL, O_LEVELS },
 		{ "downsample", required_argument, NULL, O_DOWNSAMPLE },
@@ -167,9 +189,11 @@ main(int argc, char **argv)
 		{ "max-memory", required_argument, NULL, O_MAXMEM },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "progress", no_argument, NULL, O_PROGRESS },
+		{ "level", required_argument, NULL, O_LEVEL },
+		{ "part", required_argument, NULL, O_PART },
 		EM_TOOL_LONGOPTS,
 	};
-	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0, 0 };
+	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0, 0, 0, 0, 0 };
 	long long delay = 0;
 	struct em_levels_conf conf;
 	struct em_config *cfg = NULL;
@@ -209,6 +233,19 @@ main(int argc, char **argv)
 		case O_PROGRESS:
 			o.progress = 1;
 			break;
+		case O_LEVEL:
+			if (em_parse_int(optarg, 1, EM_PYRAMID_MAX_LEVELS - 1, &o.level) < 0) {
+				em_err("bad --level: %s (the level to build; level 0 is the data)",
+				    em_errmsg());
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			break;
+		case O_PART:
+			if (em_part_parse(optarg, &o.part_index, &o.part_count) < 0) {
+				em_err("%s", em_errmsg());
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			break;
 		case 'q':
 			o.quiet = 1;
 			em_tool_option(c, usage);
@@ -219,6 +256,12 @@ main(int argc, char **argv)
 	}
 	if (optind == argc) {
 		em_err("no store given");
+		usage(stderr, EM_EXIT_USAGE);
+	}
+	if (o.part_count > 0 && o.level == 0) {
+		/* A part of level K reads level K-1 whole: the levels go one after the other. */
+		em_err("--part needs --level K: the parts of one level run together, level after "
+		    "level");
 		usage(stderr, EM_EXIT_USAGE);
 	}
 	if ((cfg = em_config_open(o.config, NULL)) == NULL ||

@@ -1,10 +1,11 @@
-/* pyramid.c - pyramid levels written in the same pass as the level below, from planes in z order */
+/* pyramid.c - pyramid levels written in the same pass as the level below, from planes in z order, or box by box (a part) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/diag.h"
+#include "core/interrupt.h"
 #include "store/pyramid.h"
 #include "core/banned.h"
 
@@ -356,4 +357,99 @@ em_pyramid_memory(const struct em_pyramid_plan *plan, int base, const uint64_t c
 			total += em_zwriter_min_memory(&m, level_jobs(jobs, l - base), NULL);
 	}
 	return total;
+}
+
+/* The box of level l-1 under the box start, count of level l (cut to level l-1). */
+static void
+source_box(const struct em_pyramid_plan *plan, int l, const uint64_t start[3],
+    const uint64_t count[3], uint64_t sstart[3], uint64_t scount[3])
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t f = (uint64_t)plan->factor[l][i], end = (start[i] + count[i]) * f;
+
+		sstart[i] = start[i] * f;
+		if (end > plan->shape[l - 1][i])
+			end = plan->shape[l - 1][i];
+		scount[i] = end - sstart[i];
+	}
+}
+
+uint64_t
+em_pyramid_box_memory(const struct em_pyramid_plan *plan, int l, const uint64_t count[3],
+    const uint64_t slab[2], enum em_dtype dt)
+{
+	uint64_t start[3] = { 0, 0, 0 }, c[3], ss[3], sc[3];
+
+	c[0] = slab[0] < count[0] ? slab[0] : count[0];
+	c[1] = slab[1] < count[1] ? slab[1] : count[1];
+	c[2] = count[2];
+	source_box(plan, l, start, c, ss, sc);
+	return (sc[0] * sc[1] * sc[2] + c[0] * c[1] * c[2]) * em_dtype_size(dt);
+}
+
+int
+em_pyramid_box(const struct em_pyramid_plan *plan, int l, struct em_zarr *src, enum em_dtype dt,
+    enum em_ds_method m, const uint64_t start[3], const uint64_t count[3], const uint64_t slab[2],
+    struct em_zwriter *w, uint64_t *bytes_read)
+{
+	uint64_t ss[3], sc[3], c[3], st[3], step[2], z, y;
+	unsigned char *in = NULL, *out = NULL;
+	size_t isz = em_dtype_size(dt);
+	int rc = -1, r;
+
+	if (l < 1 || l >= plan->levels)
+		return em_fail("no level %d in a pyramid of %d", l, plan->levels);
+	for (int i = 0; i < 3; i++)
+		if (start[i] > plan->shape[l][i] || count[i] > plan->shape[l][i] - start[i])
+			return em_fail("box %llu+%llu is outside level %d (%llu) in dimension %d",
+			    (unsigned long long)start[i], (unsigned long long)count[i], l,
+			    (unsigned long long)plan->shape[l][i], i);
+	if (count[0] == 0 || count[1] == 0 || count[2] == 0)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		step[i] = slab[i] == 0 ? 1 : slab[i] < count[i] ? slab[i] : count[i];
+	c[0] = step[0];
+	c[1] = step[1];
+	c[2] = count[2];
+	source_box(plan, l, start, c, ss, sc);
+	in = malloc((size_t)(sc[0] * sc[1] * sc[2]) * isz);
+	out = malloc((size_t)(c[0] * c[1] * c[2]) * isz);
+	if (in == NULL || out == NULL) {
+		em_fail("out of memory for a slab of level %d", l);
+		goto out;
+	}
+	for (z = 0; z < count[0]; z += step[0])
+		for (y = 0; y < count[1]; y += step[1]) {
+			if (em_interrupted()) {
+				em_fail("interrupted");
+				goto out;
+			}
+			c[0] = count[0] - z < step[0] ? count[0] - z : step[0];
+			c[1] = count[1] - y < step[1] ? count[1] - y : step[1];
+			st[0] = start[0] + z;
+			st[1] = start[1] + y;
+			st[2] = start[2];
+			/* A slab stored already (a part run again) is neither read nor made. */
+			if ((r = em_zwriter_box_done(w, st, c)) < 0)
+				goto out;
+			if (r == 1)
+				continue;
+			source_box(plan, l, st, c, ss, sc);
+			if (em_zarr_read_box(src, ss, sc, in) < 0) {
+				em_fail_ctx("level %d", l - 1);
+				goto out;
+			}
+			if (bytes_read != NULL)
+				*bytes_read += sc[0] * sc[1] * sc[2] * isz;
+			if (em_downsample(dt, m, in, sc, plan->factor[l], out) < 0 ||
+			    em_zwriter_put_box(w, st, c, out) < 0) {
+				em_fail_ctx("level %d", l);
+				goto out;
+			}
+		}
+	rc = 0;
+out:
+	free(in);
+	free(out);
+	return rc;
 }

@@ -1,4 +1,4 @@
-/* pyramid.h - pyramid levels written in the same pass as the level below, from planes in z order */
+/* pyramid.h - pyramid levels written in the same pass as the level below, from planes in z order, or box by box (a part) */
 #ifndef EM_PYRAMID_H
 #define EM_PYRAMID_H
 
@@ -44,5 +44,23 @@ void em_pyramid_free(struct em_pyramid *py);
 /* Bytes of buffers the levels above base hold at most (planes, and their writers). */
 uint64_t em_pyramid_memory(const struct em_pyramid_plan *plan, int base, const uint64_t chunks[3],
     enum em_dtype dt, int jobs);
+
+/*
+ * Level l (1 .. plan->levels-1) over one box of it, start[3] + count[3]
+ * (a part's units: --part I/N), made from level l-1 (src, borrowed; only
+ * the box under it is read) and given to w, a writer of level l fed with
+ * boxes.  The box goes by slabs of slab[0] planes and slab[1] rows (level
+ * l's chunk depth and height: each slab completes its chunks, and holds
+ * as little of a plane as that allows); a slab whose chunks w finds
+ * stored already is skipped.  The box starts on a block of the level
+ * below, so its voxels are those the whole level's reduction gives.
+ * *bytes_read (may be NULL) adds the bytes of level l-1 read.
+ */
+int em_pyramid_box(const struct em_pyramid_plan *plan, int l, struct em_zarr *src, enum em_dtype dt,
+    enum em_ds_method m, const uint64_t start[3], const uint64_t count[3], const uint64_t slab[2],
+    struct em_zwriter *w, uint64_t *bytes_read);
+/* Bytes em_pyramid_box holds for a box of count[3] (a slab of each level), besides w's. */
+uint64_t em_pyramid_box_memory(const struct em_pyramid_plan *plan, int l, const uint64_t count[3],
+    const uint64_t slab[2], enum em_dtype dt);
 
 #endif

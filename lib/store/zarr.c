@@ -682,6 +682,9 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 	if (v3 && em_zarr3_parse(&want, j) < 0)
 		goto out;
 	old = json_load_file(p, 0, NULL);
+	/* Another writer of the same array (a part) may have renamed it into place just now. */
+	if (old == NULL && em_exists(p) == 1)
+		old = json_load_file(p, 0, NULL);
 	if (old != NULL) {
 		if (parse_meta(&om, old) < 0) {
 			em_fail_ctx("'%s' exists and is not a Zarr array we can read", p);

@@ -1,5 +1,6 @@
 /* levels.c - a store's pyramid levels for the tools: the settings, levels written with level 0, levels built from the level below */
 #include <ctype.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "core/parse.h"
 #include "core/safepath.h"
 #include "core/units.h"
+#include "core/version.h"
+#include "store/journal.h"
+#include "store/lock.h"
 #include "store/ngff.h"
 #include "store/pyramid.h"
 #include "tool/levels.h"
@@ -489,11 +493,34 @@ check_listed(struct build *x)
 }
 
 /*
- * An unlisted level's directory is either absent or the array a killed
- * run began (same shape, type and chunks); anything else is in the way.
+ * A directory holding nothing but temporary files: the array another
+ * writer (a part of the same level) is creating right now, between its
+ * mkdir and the rename of its metadata.
  */
 static int
-check_unlisted(struct build *x, const char *path, int l)
+being_made(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int only = 1;
+
+	if (d == NULL)
+		return 0;
+	while (only && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strstr(e->d_name, ".tmp.") == NULL)
+			only = 0;
+	closedir(d);
+	return only;
+}
+
+/*
+ * An unlisted level's directory is either absent, the array a killed
+ * run began (same shape, type and chunks) or, for a part, one another
+ * part is making; anything else is in the way.
+ */
+static int
+check_unlisted(struct build *x, const char *path, int l, int parted)
 {
 	struct em_zarr_meta want;
 	const struct em_zarr_meta *m;
@@ -503,9 +530,9 @@ check_unlisted(struct build *x, const char *path, int l)
 
 	if (dir == NULL)
 		return -1;
-	if ((e = em_exists(dir)) <= 0) {
+	if ((e = em_exists(dir)) <= 0 || (parted && being_made(dir))) {
 		free(dir);
-		return e;
+		return e < 0 ? -1 : 0;
 	}
 	if (level_meta(em_zarr_meta(x->arr[0]), x->plan.shape[l], &want) < 0)
 		goto out;
@@ -608,6 +635,403 @@ out:
 	return rc;
 }
 
+/* ---- a part of one level (--part I/N) ---- */
+
+/*
+ * At most: a run along x up to the end of its row, rows up to the end of
+ * their plane, whole planes, then rows and a run along x again.
+ */
+#define PART_BOXES 5
+
+/*
+ * The units [lo, hi) of level meta mk (chunks, or shards), C order, as
+ * boxes of voxels (start, count), each a block of whole units: a run of
+ * units along x, of rows along y, of planes of units along z.
+ */
+static int
+part_boxes(const struct em_zarr_meta *mk, uint64_t lo, uint64_t hi,
+    uint64_t box[PART_BOXES][2][3])
+{
+	uint64_t g[3], us[3], u = lo, plane, ub[2][3];
+	int n = 0, i;
+
+	if (em_zarr_sharded(mk)) {
+		em_zarr_shard_grid(mk, g);
+		memcpy(us, mk->shard, sizeof(us));
+	} else {
+		em_zarr_grid(mk, g);
+		memcpy(us, mk->chunks, sizeof(us));
+	}
+	plane = g[1] * g[2];
+	while (u < hi && n < PART_BOXES) {
+		uint64_t z = u / plane, y = u % plane / g[2], x = u % g[2], k;
+
+		ub[0][0] = z;
+		ub[0][1] = y;
+		ub[0][2] = x;
+		ub[1][0] = ub[1][1] = ub[1][2] = 1;
+		if (x != 0 || hi - u < g[2]) {
+			k = hi - u < g[2] - x ? hi - u : g[2] - x;
+			ub[1][2] = k;
+		} else if (y != 0 || hi - u < plane) {
+			k = (hi - u) / g[2] < g[1] - y ? (hi - u) / g[2] : g[1] - y;
+			ub[1][1] = k;
+			ub[1][2] = g[2];
+			k *= g[2];
+		} else {
+			ub[1][0] = (hi - u) / plane;
+			ub[1][1] = g[1];
+			ub[1][2] = g[2];
+			k = ub[1][0] * plane;
+		}
+		u += k;
+		for (i = 0; i < 3; i++) {
+			uint64_t end = (ub[0][i] + ub[1][i]) * us[i];
+
+			box[n][0][i] = ub[0][i] * us[i];
+			box[n][1][i] = (end < mk->shape[i] ? end : mk->shape[i]) - box[n][0][i];
+		}
+		n++;
+	}
+	if (u < hi)
+		return em_fail("units %llu to %llu are more than %d boxes", (unsigned long long)lo,
+		    (unsigned long long)hi, PART_BOXES);
+	return n;
+}
+
+/* The box of level l-1 that level l's box start, count is made from. */
+static void
+source_of(const struct em_pyramid_plan *p, int l, uint64_t box[2][3], uint64_t sb[2][3])
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t f = (uint64_t)p->factor[l][i], end = (box[0][i] + box[1][i]) * f;
+
+		sb[0][i] = box[0][i] * f;
+		sb[1][i] = (end < p->shape[l - 1][i] ? end : p->shape[l - 1][i]) - sb[0][i];
+	}
+}
+
+/*
+ * A part reads only whole data: every chunk (shard) of level `base` under
+ * the box sb is stored, else -1 naming the first one missing.  A level
+ * whose writers have not all finished is refused this way rather than
+ * read as fill.  *missing counts those missing.
+ */
+static int
+check_source(struct build *x, int base, uint64_t sb[2][3], uint64_t *missing, char *first,
+    size_t n)
+{
+	struct em_zarr *a = x->arr[base];
+	const struct em_zarr_meta *m = em_zarr_meta(a);
+	const char *path = json_string_value(json_object_get(json_array_get(x->dss,
+	    (size_t)base), "path"));
+	uint64_t c[3], c0[3], c1[3], us;
+	char key[128];
+	int sh = em_zarr_sharded(m), r, i;
+
+	for (i = 0; i < 3; i++) {
+		if (sb[1][i] == 0)
+			return 0;
+		us = sh ? m->shard[i] : m->chunks[i];
+		c0[i] = sb[0][i] / us;
+		c1[i] = (sb[0][i] + sb[1][i] - 1) / us;
+	}
+	for (c[0] = c0[0]; c[0] <= c1[0]; c[0]++)
+		for (c[1] = c0[1]; c[1] <= c1[1]; c[1]++)
+			for (c[2] = c0[2]; c[2] <= c1[2]; c[2]++) {
+				if (em_interrupted())
+					return em_fail("interrupted");
+				r = sh ? em_zarr_shard_present(a, c, 0) : em_zarr_chunk_present(a, c, 0);
+				if (r < 0)
+					return em_fail_ctx("'%s': level %d ('%s')", x->store, base, path);
+				if (r == 1)
+					continue;
+				if ((*missing)++ == 0 && em_zarr_chunk_key(m, c, key, sizeof(key)) != NULL)
+					snprintf(first, n, "%s '%s/%s'", sh ? "shard" : "chunk", path,
+					    key);
+			}
+	return 0;
+}
+
+/* "<store>/<path>.part-I-of-N.json" of level path's part index of count. */
+static int
+part_record_path(const char *store, const char *path, int index, int count, char *out, size_t n)
+{
+	if ((size_t)snprintf(out, n, "%s/%s.part-%d-of-%d.json", store, path, index, count) >= n)
+		return em_fail("path of '%s' is too long", store);
+	return 0;
+}
+
+/* The part's record, once its units are all written. */
+static int
+save_part_record(const char *store, const char *path, int level, const struct em_levels_build *b)
+{
+	char rp[4096];
+	json_t *j;
+	int rc;
+
+	if (part_record_path(store, path, b->part_index, b->part_count, rp, sizeof(rp)) < 0)
+		return -1;
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:{s:i, s:i}, s:[III], s:I, s:I, s:s}",
+	    "tool", "em-downsample", "version", EM_VERSION, "level", level, "path", path,
+	    "downsample", em_ds_method_name(b->method),
+	    "part", "index", b->part_index, "count", b->part_count,
+	    "units", (json_int_t)b->units[0], (json_int_t)b->units[1], (json_int_t)b->units[2],
+	    "chunks", (json_int_t)b->part_chunks, "chunks_written", (json_int_t)b->chunks_written,
+	    "status", "complete");
+	if (j == NULL)
+		return em_fail("out of memory");
+	rc = em_zarr_write_json(rp, j);
+	json_decref(j);
+	return rc;
+}
+
+/*
+ * How many parts of count of level `level` have their record, complete,
+ * made by method; -1 when one was made by another method (the level would
+ * mix two).
+ */
+static int
+parts_done(const char *store, const char *path, int level, int count, enum em_ds_method method)
+{
+	char rp[4096];
+	int i, n = 0;
+
+	for (i = 1; i <= count; i++) {
+		json_t *j, *p;
+		const char *m;
+
+		if (part_record_path(store, path, i, count, rp, sizeof(rp)) < 0)
+			return -1;
+		if ((j = json_load_file(rp, 0, NULL)) == NULL)
+			continue;
+		p = json_object_get(j, "part");
+		m = json_string_value(json_object_get(j, "downsample"));
+		if (m != NULL && strcmp(m, em_ds_method_name(method)) != 0) {
+			em_fail("'%s': part %d of %d of level %d was made by %s, this one by %s: one "
+			    "level never mixes two methods (--downsample)", store, i, count, level, m,
+			    em_ds_method_name(method));
+			json_decref(j);
+			return -1;
+		}
+		if (json_is_string(json_object_get(j, "status")) &&
+		    strcmp(json_string_value(json_object_get(j, "status")), "complete") == 0 &&
+		    json_integer_value(json_object_get(j, "level")) == level &&
+		    json_integer_value(json_object_get(p, "index")) == i &&
+		    json_integer_value(json_object_get(p, "count")) == count)
+			n++;
+		json_decref(j);
+	}
+	return n;
+}
+
+/* Append levels x->had .. x->plan.levels-1 to the group's multiscales and save it. */
+static int
+list_levels(struct build *x, const char *path0, enum em_ds_method method)
+{
+	int l, i;
+
+	for (l = x->had; l < x->plan.levels; l++) {
+		char path[16];
+		uint64_t f3[3];
+		json_t *ds;
+
+		level_path(path0, l, path, sizeof(path));
+		for (i = 0; i < 3; i++)
+			f3[i] = (uint64_t)x->plan.factor[l][i];
+		ds = em_ngff_level_dataset(path, x->naxes, x->scale[l - 1], x->trans[l - 1], f3,
+		    em_ds_method_name(method));
+		if (ds == NULL || json_array_append_new(x->dss, ds) < 0)
+			return em_fail("out of memory");
+		/* The next level's base: this one's transformations. */
+		for (i = 0; i < x->naxes; i++) {
+			uint64_t f = (uint64_t)x->plan.factor[l][i];
+
+			x->scale[l][i] = x->scale[l - 1][i] * (double)f;
+			x->trans[l][i] = x->trans[l - 1][i] + (method != EM_DS_NEAREST && f > 1 ?
+			    (x->scale[l][i] - x->scale[l - 1][i]) / 2 : 0);
+		}
+	}
+	json_object_set_new(x->ms, "type", json_string(em_ds_method_name(method)));
+	/* Levels made by others keep their description; ours say how they were made. */
+	if (x->had == 1 || json_object_get(x->ms, "metadata") == NULL)
+		json_object_set_new(x->ms, "metadata", em_ngff_metadata(em_ds_method_name(method)));
+	return em_ngff_save_attrs(x->store, x->zf, x->attrs);
+}
+
+/*
+ * Part b->part_index of level k (the one level x->plan ends with): its
+ * units' boxes, made from the boxes of level k-1 under them, written
+ * under the part's lock and journal; then its part record, and the level
+ * listed if every part's record is there.
+ */
+static int
+build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method, int k)
+{
+	const struct em_zarr_meta *m0 = em_zarr_meta(x->arr[0]);
+	const char *path0 = json_string_value(json_object_get(json_array_get(x->dss, 0), "path"));
+	struct em_zarr_meta mk;
+	uint64_t boxes[PART_BOXES][2][3], sb[2][3], missing = 0, mem = 0, read = 0, slab[2], us[2];
+	struct em_store_lock *lock = NULL;
+	struct em_journal *journal = NULL;
+	struct em_zwriter *w = NULL;
+	struct em_zwriter_opts wo;
+	struct em_zwriter_stats st;
+	char path[16], dir[4096], first[192] = "", need[32], have[32];
+	int nb, i, n, threads, rc = -1;
+
+	level_path(path0, k, path, sizeof(path));
+	if (level_meta(m0, x->plan.shape[k], &mk) < 0)
+		return em_fail_ctx("'%s': level %d", x->store, k);
+	em_part_range(em_part_units(&mk), b->part_index, b->part_count, &b->units[0],
+	    &b->units[1]);
+	b->units[2] = em_part_units(&mk);
+	b->part_chunks = em_part_nchunks(&mk, b->part_index, b->part_count);
+	if ((nb = part_boxes(&mk, b->units[0], b->units[1], boxes)) < 0)
+		return -1;
+	/* Slabs of one chunk deep and high: they complete the chunks they touch. */
+	slab[0] = mk.chunks[0];
+	slab[1] = mk.chunks[1];
+	us[0] = em_zarr_sharded(&mk) ? mk.shard[0] : mk.chunks[0];
+	us[1] = em_zarr_sharded(&mk) ? mk.shard[1] : mk.chunks[1];
+	/* The largest box's slabs of both levels and the writer's room, fewer threads first. */
+	for (threads = b->jobs > 0 ? b->jobs : 1; ; threads--) {
+		mem = 0;
+		for (i = 0; i < nb; i++) {
+			uint64_t box[3] = { mk.chunks[0], mk.chunks[1], boxes[i][1][2] };
+			uint64_t bm = em_pyramid_box_memory(&x->plan, k, boxes[i][1], slab,
+			    mk.dtype) + em_zwriter_min_memory(&mk, threads, box);
+
+			mem = bm > mem ? bm : mem;
+		}
+		if (b->max_memory == 0 || mem <= b->max_memory || threads == 1)
+			break;
+	}
+	b->memory = mem;
+	if (b->max_memory > 0 && mem > b->max_memory)
+		return em_fail("'%s': part %d of %d of level %d needs at least %s of memory, more "
+		    "than --max-memory %s", x->store, b->part_index, b->part_count, k,
+		    em_format_size(mem, need, sizeof(need)),
+		    em_format_size(b->max_memory, have, sizeof(have)));
+	/* Refused before anything is written: a level in the way, a source not whole, a method mix. */
+	if (check_unlisted(x, path, k, 1) < 0)
+		return -1;
+	for (i = 0; i < nb; i++) {
+		source_of(&x->plan, k, boxes[i], sb);
+		if (check_source(x, k - 1, sb, &missing, first, sizeof(first)) < 0)
+			return -1;
+	}
+	if (missing > 0)
+		return em_fail("'%s': level %d ('%s') is not complete: %s and %llu more this part "
+		    "reads are missing (its writers have not all finished?); a part reads whole "
+		    "levels only: finish level %d first, or build without --part", x->store, k - 1,
+		    json_string_value(json_object_get(json_array_get(x->dss, (size_t)(k - 1)),
+		    "path")), first, (unsigned long long)(missing - 1), k - 1);
+	if (parts_done(x->store, path, k, b->part_count, method) < 0)
+		return -1;
+	if ((lock = em_store_lock(x->store, b->part_index - 1, 0)) == NULL)
+		return -1;
+	if ((x->arr[k] = open_level(x->store, path, m0, x->plan.shape[k])) == NULL)
+		goto out;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", x->store, path) >= sizeof(dir)) {
+		em_fail("path of '%s' is too long", x->store);
+		goto out;
+	}
+	if ((journal = em_journal_open(dir, em_zarr_nchunks(&mk), b->part_index - 1, 0)) == NULL)
+		goto out;
+	memset(&wo, 0, sizeof(wo));
+	wo.jobs = threads;
+	wo.throttle_ms = b->throttle_ms;
+	wo.journal = journal;
+	wo.part_index = b->part_index;
+	wo.part_count = b->part_count;
+	if ((w = em_zwriter_new(x->arr[k], &wo)) == NULL)
+		goto out;
+	if (b->progress != NULL)
+		for (i = 0; i < nb; i++) {
+			source_of(&x->plan, k, boxes[i], sb);
+			em_progress_add_bytes_total(b->progress, sb[1][0] * sb[1][1] * sb[1][2] *
+			    em_dtype_size(mk.dtype));
+			em_progress_add_items_total(b->progress, sb[1][0]);
+		}
+	/*
+	 * Each box a strip of units at a time (one unit deep and high, its
+	 * whole run along x): a strip completes its shards before the next
+	 * begins, so the writer assembles one row of them, not a plane.
+	 */
+	for (i = 0; i < nb; i++) {
+		uint64_t before = read, strip[2][3], u0, u1;
+
+		for (u0 = 0; u0 < boxes[i][1][0]; u0 += us[0])
+			for (u1 = 0; u1 < boxes[i][1][1]; u1 += us[1]) {
+				strip[0][0] = boxes[i][0][0] + u0;
+				strip[0][1] = boxes[i][0][1] + u1;
+				strip[0][2] = boxes[i][0][2];
+				strip[1][0] = boxes[i][1][0] - u0 < us[0] ? boxes[i][1][0] - u0 : us[0];
+				strip[1][1] = boxes[i][1][1] - u1 < us[1] ? boxes[i][1][1] - u1 : us[1];
+				strip[1][2] = boxes[i][1][2];
+				if (em_pyramid_box(&x->plan, k, x->arr[k - 1], mk.dtype, method,
+				    strip[0], strip[1], slab, w, &read) < 0)
+					goto out;
+			}
+		if (b->progress != NULL) {
+			source_of(&x->plan, k, boxes[i], sb);
+			em_progress_add_bytes(b->progress, read - before);
+			em_progress_add_items(b->progress, sb[1][0]);
+		}
+	}
+	memset(&st, 0, sizeof(st));
+	if (em_zwriter_finish(w, &st) < 0)
+		goto out;
+	b->chunks_written = st.chunks_written;
+	b->chunks_present = b->part_chunks > st.chunks_written ? b->part_chunks -
+	    st.chunks_written : 0;
+	/*
+	 * The part's record, then the others': of parts finishing together,
+	 * at least the last to write its own sees them all.
+	 */
+	if (save_part_record(x->store, path, k, b) < 0 ||
+	    (n = parts_done(x->store, path, k, b->part_count, method)) < 0)
+		goto out;
+	b->parts_done = n;
+	rc = 0;
+	if (n < b->part_count)
+		goto out;
+	/* Every part is done: list the level, unless a part finishing beside this one has. */
+	rc = -1;
+	json_decref(x->attrs);
+	x->attrs = NULL;
+	if (load_group(x) < 0)
+		goto out;
+	if (x->had > k) {
+		b->levels = x->had;
+		rc = 0;
+		goto out;
+	}
+	if (x->had != k) {
+		em_fail("'%s': the group's levels changed while level %d was built", x->store, k);
+		goto out;
+	}
+	path0 = json_string_value(json_object_get(json_array_get(x->dss, 0), "path"));
+	if (path0 == NULL) {
+		em_fail("'%s': dataset 0 has no path any more", x->store);
+		goto out;
+	}
+	if (list_levels(x, path0, method) < 0)
+		goto out;
+	b->listed = 1;
+	b->levels = x->plan.levels;
+	rc = 0;
+out:
+	if (rc < 0)
+		em_fail_ctx("cannot build part %d of %d of level %d of '%s'", b->part_index,
+		    b->part_count, k, x->store);
+	em_zwriter_free(w);
+	em_journal_close(journal);
+	em_store_unlock(lock);
+	return rc;
+}
+
 int
 em_levels_build(const char *store, struct em_levels_build *b)
 {
@@ -616,12 +1040,15 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	const char *type, *path0;
 	double voxel[3], *vp = NULL;
 	struct em_ngff_scale sc;
-	int rc = -1, l, i, threads;
+	char path[16];
+	int rc = -1, l, i, threads, k = b->level;
 
 	memset(&x, 0, sizeof(x));
 	x.store = store;
 	b->had = b->levels = 0;
-	b->chunks_written = 0;
+	b->chunks_written = b->chunks_present = b->part_chunks = 0;
+	b->parts_done = b->listed_already = b->listed = 0;
+	memset(b->units, 0, sizeof(b->units));
 	if (load_group(&x) < 0 || open_listed(&x) < 0)
 		goto out;
 	b->had = b->levels = x.had;
@@ -648,6 +1075,30 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	}
 	if (check_listed(&x) < 0)
 		goto out;
+	if (k > 0) {
+		/* One level: its source must be listed, so whole; the plan ends with it. */
+		if (k >= x.plan.levels) {
+			if (x.plan.levels == 1)
+				em_fail("'%s': --level %d is past its pyramid: level 0 alone (--levels), "
+				    "no level to build", store, k);
+			else
+				em_fail("'%s': --level %d is past its pyramid: it has levels 1 to %d to "
+				    "build (--levels)", store, k, x.plan.levels - 1);
+			goto out;
+		}
+		if (k > x.had) {
+			em_fail("'%s': level %d is built from level %d, which is not complete (the "
+			    "group lists levels 0 to %d): build level %d first, every part of it",
+			    store, k, k - 1, x.had - 1, k - 1);
+			goto out;
+		}
+		if (k < x.had) {
+			b->listed_already = 1;	/* listed: whole already */
+			rc = 0;
+			goto out;
+		}
+		x.plan.levels = k + 1;
+	}
 	if (x.had >= x.plan.levels) {
 		rc = 0;
 		goto out;
@@ -659,20 +1110,20 @@ em_levels_build(const char *store, struct em_levels_build *b)
 		goto out;
 	}
 	b->method = method;
+	if (b->part_count > 0 && k > 0) {
+		rc = build_part(&x, b, method, k);
+		goto out;
+	}
 	if ((threads = fit(&x, b)) < 0)
 		goto out;
 	path0 = json_string_value(json_object_get(json_array_get(x.dss, 0), "path"));
 	/* A directory in the way that is not the level a killed run began: refused first. */
 	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
-
 		level_path(path0, l, path, sizeof(path));
-		if (check_unlisted(&x, path, l) < 0)
+		if (check_unlisted(&x, path, l, 0) < 0)
 			goto out;
 	}
 	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
-
 		level_path(path0, l, path, sizeof(path));
 		if ((x.arr[l] = open_level(store, path, em_zarr_meta(x.arr[0]),
 		    x.plan.shape[l])) == NULL)
@@ -681,35 +1132,9 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	if (stream(&x, b, method, threads) < 0)
 		goto out;
 	/* Every level is whole: now the group lists them. */
-	for (l = x.had; l < x.plan.levels; l++) {
-		char path[16];
-		uint64_t f3[3];
-		json_t *ds;
-
-		level_path(path0, l, path, sizeof(path));
-		for (i = 0; i < 3; i++)
-			f3[i] = (uint64_t)x.plan.factor[l][i];
-		ds = em_ngff_level_dataset(path, x.naxes, x.scale[l - 1], x.trans[l - 1], f3,
-		    em_ds_method_name(method));
-		if (ds == NULL || json_array_append_new(x.dss, ds) < 0) {
-			em_fail("out of memory");
-			goto out;
-		}
-		/* The next level's base: this one's transformations. */
-		for (i = 0; i < x.naxes; i++) {
-			uint64_t f = (uint64_t)x.plan.factor[l][i];
-
-			x.scale[l][i] = x.scale[l - 1][i] * (double)f;
-			x.trans[l][i] = x.trans[l - 1][i] + (method != EM_DS_NEAREST && f > 1 ?
-			    (x.scale[l][i] - x.scale[l - 1][i]) / 2 : 0);
-		}
-	}
-	json_object_set_new(x.ms, "type", json_string(em_ds_method_name(method)));
-	/* Levels made by others keep their description; ours say how they were made. */
-	if (x.had == 1 || json_object_get(x.ms, "metadata") == NULL)
-		json_object_set_new(x.ms, "metadata", em_ngff_metadata(em_ds_method_name(method)));
-	if (em_ngff_save_attrs(store, x.zf, x.attrs) < 0)
+	if (list_levels(&x, path0, method) < 0)
 		goto out;
+	b->listed = 1;
 	b->levels = x.plan.levels;
 	rc = 0;
 out:

@@ -84,11 +84,24 @@ struct em_levels_build {
 	uint64_t max_memory;		/* 0: no limit */
 	struct em_progress *progress;	/* bytes and planes of the level below read; may be NULL */
 	unsigned throttle_ms;		/* testing: a pause before each chunk is renamed */
+	/*
+	 * level > 0: build that level alone (1 .. the plan's levels - 1), from
+	 * the level below, which the group must list.  part_count > 0 (with
+	 * level): only part part_index of part_count of its units (store/writer.h).
+	 */
+	int level;
+	int part_index, part_count;
 	/* Set by the build. */
 	int had;			/* levels the group listed */
 	int levels;			/* levels it lists now */
 	enum em_ds_method method;	/* the method the new levels were made with */
 	uint64_t chunks_written;
+	uint64_t chunks_present;	/* a part's chunks found written already */
+	uint64_t part_chunks;		/* chunks in the part's units */
+	uint64_t units[3];		/* a part's units [0], [1] of [2] */
+	int parts_done;			/* parts of part_count with their part record */
+	int listed_already;		/* b->level was listed already: nothing done */
+	int listed;			/* this build listed new levels in the group */
 	uint64_t memory;		/* bytes of buffers planned */
 };
 
@@ -106,6 +119,23 @@ struct em_levels_build {
  * the ones the plan gives (shape, scale and type), else nothing is
  * written and the error says which disagrees.  A store's own method (the
  * multiscale's type) is used unless conf.method_given.
+ *
+ * With b->level and b->part_count (--part I/N --level K): part I of level
+ * K's units (chunks, or shards), made from just the box of level K-1 under
+ * them (store/pyramid.h's em_pyramid_box), every chunk of which must be
+ * stored (a part never reads a level still being written: refused,
+ * nothing written, naming the first chunk missing).  The part holds the
+ * store's part lock (store/lock.h), journals its chunks in
+ * "<level>.chunks.<I-1>" (store/journal.h) and, when done, writes its
+ * part record "<level>.part-I-of-N.json" in the group: {"tool",
+ * "version", "level", "path", "downsample", "part": {"index", "count"},
+ * "units": [first, end, of], "chunks", "chunks_written", "status":
+ * "complete"}; a part whose method is not that of a record there is
+ * refused.  The part that finds every part record of N there lists
+ * the level in the group's multiscales, as a whole run does (parts that
+ * finish together write the same bytes); so a level is listed only once
+ * it is whole, and level K+1 is refused until then.  A level listed
+ * already is left as it is (0, nothing written).
  */
 int em_levels_build(const char *store, struct em_levels_build *b);
 
