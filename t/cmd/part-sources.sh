@@ -4,13 +4,13 @@
 # 1..N started at once, then em-downsample and em-meta --merge, give one whole run's store
 # bytes and record (sha256 equal to hashlib's, statistics); the parts of a file source share
 # each download (the origin serves every file once, the parts that did not download it
-# say they waited), the part that finishes last removes the downloads, and a part killed
-# while downloading leaves its .part for the next holder to resume by range.
+# say they waited, and SIGTERM ends a wait), the part that finishes last removes the downloads,
+# and a part killed while downloading leaves its .part for the next holder to resume by range.
 # shellcheck disable=SC1091,SC2015,SC2086 # helpers sourced by path; "test && ok || fail"
 # (ok cannot fail); the option strings are split into words on purpose
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
-PY=/usr/bin/python3
+. "$TOP/t/filefetch.sh"
 $PY -c 'import zarr, numpy, tifffile' 2>/dev/null ||
 	skip "python3-zarr, python3-numpy and python3-tifffile are needed (make deps)"
 command -v mkdm3 >/dev/null 2>&1 || skip "t/prog/mkdm3 is not built (make check builds it)"
@@ -205,15 +205,7 @@ for i in 1 2 3; do
 	echo $! >"k.$i.pid"
 done
 C=cache-slow/idr/9846137
-wait_lock() {
-	_i=0
-	while [ ! -s "$C/img.tif.part" ] || [ "$(wc -c <"$C/img.tif.part")" -lt 150000 ]; do
-		_i=$((_i + 1))
-		[ "$_i" -gt 400 ] && return 1
-		sleep 0.05
-	done
-}
-wait_lock || fail "no download under way"
+wait_for "[ \"\$(wc -c <'$C/img.tif.part')\" -ge 150000 ]" || fail "no download under way"
 holder=$(head -c 128 "$C/img.tif.lock" | awk '{print $2}')
 killed=""
 for i in 1 2 3; do [ "$(cat "k.$i.pid")" = "$holder" ] && killed=$i; done
@@ -257,7 +249,30 @@ done
 parts_complete 3 k "after the kill: complete part records"
 merged k 3 wi.rec sk/9846137.zarr "fetch-idr, a part killed mid-download"
 
-# 4. fetch-precomputed, 3 parts at once: a sharded uint16 volume (shards read by range) and
+# 4. A part waiting for another's download is stopped by SIGTERM: it ends the wait, exit 143,
+# its record cancelled; the download goes on.
+start_origin slow2 --root "$W" --fault 'path=*.tif,rate=300K'
+overlay slow2 "$ORIGIN_URL"
+EM_CONFIG_OVERLAY=$SCRATCH/slow2.yaml fetch-idr $CONF -q -o sw $IOPTS --part 1/2 >w.1.stub 2>w.1.ferr &
+p1=$!
+wait_for "[ -s cache-slow2/idr/9846137/img.tif.part ]" || fail "part 1 did not start downloading"
+EM_CONFIG_OVERLAY=$SCRATCH/slow2.yaml fetch-idr $CONF -v -o sw $IOPTS --part 2/2 >w.2.stub 2>w.2.ferr &
+p2=$!
+wait_for "grep -q 'img.tif. is being written by another process.*waiting' w.2.ferr" ||
+	fail "part 2 did not say it waits: $(cat w.2.ferr)"
+kill -TERM "$p2"
+wait "$p2"
+RC=$?
+[ "$RC" = 143 ] && ok "SIGTERM ends a part's wait: exit 143" || fail "SIGTERM while waiting: exit $RC"
+[ "$(jget sw/9846137.part-2-of-2.json 'r["status"], r["part"]["index"]')" = "('cancelled', 2)" ] &&
+	[ "$(field w.2.stub 'r["status"]')" = cancelled ] && ok "its part record says cancelled, and so does its stub" ||
+	fail "part 2's record: $(jget sw/9846137.part-2-of-2.json 'r["status"], r.get("error")')"
+kill -0 "$p1" 2>/dev/null && [ -s cache-slow2/idr/9846137/img.tif.part ] &&
+	ok "the download goes on in the other part" || fail "part 1's download stopped"
+kill -TERM "$p1"
+wait "$p1"
+
+# 5. fetch-precomputed, 3 parts at once: a sharded uint16 volume (shards read by range) and
 # an unsharded uint8 one with a missing chunk.
 start_origin pc --root "$W"
 for v in u16shard u8raw; do
