@@ -1,16 +1,19 @@
 #!/bin/sh
 # part-sources.sh - --part I/N on the sources served by em-origin: fetch-empiar (a DM3
-# series), fetch-idr (one TIFF) and fetch-precomputed (sharded and unsharded chunks), parts
-# 1..N started at once, then em-downsample and em-meta --merge, give one whole run's store
-# bytes and record (sha256 equal to hashlib's, statistics); the parts of a file source share
-# each download (the origin serves every file once, the parts that did not download it
-# say they waited, and SIGTERM ends a wait), the part that finishes last removes the downloads,
-# and a part killed while downloading leaves its .part for the next holder to resume by range.
+# series), fetch-idr (one TIFF), fetch-precomputed (sharded and unsharded chunks) and
+# fetch-epfl over FTP, parts 1..N started at once, then em-downsample and em-meta --merge,
+# give one whole run's store bytes and record (sha256 equal to hashlib's, statistics); the
+# parts of a file source share each download (the server sends every file once, the parts
+# that did not download it say they waited, and SIGTERM ends a wait), the part that
+# finishes last removes the downloads, and a part killed while downloading leaves its .part
+# for the next holder to resume by range.
 # shellcheck disable=SC1091,SC2015,SC2086 # helpers sourced by path; "test && ok || fail"
 # (ok cannot fail); the option strings are split into words on purpose
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
 . "$TOP/t/filefetch.sh"
+FTP_PIDS=""
+trap 'for p in $FTP_PIDS; do kill "$p" 2>/dev/null; done; origin_cleanup' EXIT
 $PY -c 'import zarr, numpy, tifffile' 2>/dev/null ||
 	skip "python3-zarr, python3-numpy and python3-tifffile are needed (make deps)"
 command -v mkdm3 >/dev/null 2>&1 || skip "t/prog/mkdm3 is not built (make check builds it)"
@@ -272,7 +275,36 @@ kill -0 "$p1" 2>/dev/null && [ -s cache-slow2/idr/9846137/img.tif.part ] &&
 kill -TERM "$p1"
 wait "$p1"
 
-# 5. fetch-precomputed, 3 parts at once: a sharded uint16 volume (shards read by range) and
+# 5. fetch-epfl over FTP (pyftpdlib on loopback, served slowly), 3 parts at once: the file is
+# retrieved once, and the merge is the whole run's.
+# start_ftp NAME [RATE]: an FTP server on $W; FTP_URL, and every command it was sent in NAME.log.
+start_ftp() {
+	$PY "$TOP/t/ftpserver.py" "$W" "$1.port" "$1.log" ${2:+"$2"} 2>"$1.err" &
+	FTP_PIDS="$FTP_PIDS $!"
+	wait_for "[ -s '$1.port' ]" || { fail "no FTP server: $(cat "$1.err")"; return 1; }
+	FTP_URL=ftp://127.0.0.1:$(cat "$1.port")/
+}
+if $PY -c 'import pyftpdlib' 2>/dev/null; then
+	start_ftp ftpwhole
+	T=pub/idr0086/processed/img.tif
+	printf 'global:\n  cache_dir: %s/cache-ftpwhole\n' "$SCRATCH" >ftpwhole.yaml
+	EM_CONFIG_OVERLAY=$SCRATCH/ftpwhole.yaml fetch-epfl $CONF -q -o fw $IOPTS --url "$FTP_URL$T" |
+		em-meta -q >fw.rec
+	start_ftp ftp 500000
+	printf 'global:\n  cache_dir: %s/cache-ftp\n' "$SCRATCH" >ftp.yaml
+	EM_CONFIG_OVERLAY=$SCRATCH/ftp.yaml parts 3 f fetch-epfl $CONF -v -o fs $IOPTS --url "$FTP_URL$T"
+	parts_complete 3 f "fetch-epfl over FTP, 3 parts at once: complete part records"
+	n=$(grep -c '<- RETR .*img\.tif' ftp.log)
+	[ "$n" = 1 ] && ok "fetch-epfl over FTP, 3 parts: the file was retrieved once" ||
+		fail "fetch-epfl over FTP, 3 parts: $n RETR of the file"
+	merged f 3 fw.rec fs/img.zarr "fetch-epfl over FTP, 3 parts"
+	for p in $FTP_PIDS; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	FTP_PIDS=""
+else
+	echo "# fetch-epfl over FTP: skipped (python3-pyftpdlib is not installed)"
+fi
+
+# 6. fetch-precomputed, 3 parts at once: a sharded uint16 volume (shards read by range) and
 # an unsharded uint8 one with a missing chunk.
 start_origin pc --root "$W"
 for v in u16shard u8raw; do
