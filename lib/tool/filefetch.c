@@ -770,7 +770,9 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 	if (f->opts->part_count > 0 && any_remote(l)) {
 		char dir[EM_FETCH_PATH_MAX];
 
-		if (cache_dir(f, dir, sizeof(dir)) < 0 || em_mkdir_p(dir) < 0 ||
+		if (cache_dir(f, dir, sizeof(dir)) < 0)
+			return em_fetch_fail(f, NULL);
+		if (em_mkdir_p(dir) < 0 ||
 		    (reader = em_store_lock(dir, f->opts->part_index - 1, -1)) == NULL) {
 			em_fail_ctx("cannot use the cache directory '%s'", dir);
 			return em_fetch_fail(f, NULL);
