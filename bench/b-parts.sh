@@ -4,8 +4,11 @@
 # archive's latency), as 4 parts started at once (--part I/4, what a Slurm job array of 4
 # runs on one node) against one whole run, both writing level 0 alone (a part writes no
 # pyramid; em-downsample makes it afterwards for either).  The whole run is given the memory
-# share --max-memory SHARE, each part SHARE/4, as em-ingest shares a budget out.
+# share --max-memory SHARE, each part SHARE/4, as em-ingest shares a budget out; every run
+# has --jobs 4 (the configuration's default).
 # Targets: 4 parts >= 1.8x the whole run's throughput; every part's peak RSS <= SHARE/4.
+# A third side, one whole run with --jobs 16 (as many requests in flight as the 4 parts),
+# shows what the split gains beyond the concurrency: the parts at least as fast.
 # The two sides take turns (EM_BENCH_REPEAT rounds, default 3) so that load on a shared
 # machine falls on both alike; the fastest of each and the largest RSS are kept.
 #
@@ -19,6 +22,7 @@ MB=${BENCH_PARTS_MB:-1024}
 DELAY=${BENCH_PARTS_DELAY_MS:-20}
 SHARE=${BENCH_PARTS_SHARE_MB:-1024}
 N=4
+JOBS=4
 PART_MB=$((SHARE / N))
 www=$BENCH_DIR/parts-www
 OUT=$BENCH_DIR/parts
@@ -63,10 +67,11 @@ ARGS="--config $TOP/config/config.yaml -q --id v --levels 1"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-# whole I: one run into $OUT/whole.rI; SECS and RSS_MB.
+# whole I JOBS: one run into $OUT/whole-JOBS.rI; SECS and RSS_MB.
 whole() {
 	# shellcheck disable=SC2086 # the options are words
-	timed parts-whole fetch-zarr $ARGS --max-memory "${SHARE}M" -o "$OUT/whole.r$1" "$url"
+	timed parts-whole fetch-zarr $ARGS --jobs "$2" --max-memory "${SHARE}M" \
+		-o "$OUT/whole-$2.r$1" "$url"
 }
 # split I: parts 1..N at once into $OUT/split.rI, each under peakrss; SECS is the time from
 # the start of the first to the end of the last, RSS_MB the largest part's peak RSS.
@@ -75,7 +80,7 @@ split() {
 	t0=$(date +%s.%N)
 	while [ "$s_i" -le "$N" ]; do
 		# shellcheck disable=SC2086 # the options are words
-		peakrss "$BENCH_DIR/parts-$s_i.rss" fetch-zarr $ARGS --max-memory "${PART_MB}M" \
+		peakrss "$BENCH_DIR/parts-$s_i.rss" fetch-zarr $ARGS --jobs $JOBS --max-memory "${PART_MB}M" \
 			-o "$OUT/split.r$1" --part "$s_i/$N" "$url" \
 			>"$BENCH_DIR/parts-$s_i.out" 2>"$BENCH_DIR/parts-$s_i.err" &
 		s_pids="$s_pids $!"
@@ -98,27 +103,33 @@ split() {
 		tail -n 1 | awk '{ printf "%.0f", $1 / 1024 }')
 }
 
-W_SECS='' S_SECS='' W_RSS=0 S_RSS=0
+# least A B: the smaller, A empty being none yet
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+W_SECS='' S_SECS='' C_SECS='' W_RSS=0 S_RSS=0
 r=0
 while [ "$r" -lt "${EM_BENCH_REPEAT:-3}" ]; do
 	r=$((r + 1))
-	whole "$r" || exit 1
-	W_SECS=$(awk -v a="$W_SECS" -v b="$SECS" 'BEGIN { print (a == "" || b < a) ? b : a }')
+	whole "$r" $JOBS || exit 1
+	W_SECS=$(least "$W_SECS" "$SECS")
 	[ "$RSS_MB" -gt "$W_RSS" ] && W_RSS=$RSS_MB
+	whole "$r" $((N * JOBS)) || exit 1
+	C_SECS=$(least "$C_SECS" "$SECS")
 	split "$r" || exit 1
-	S_SECS=$(awk -v a="$S_SECS" -v b="$SECS" 'BEGIN { print (a == "" || b < a) ? b : a }')
+	S_SECS=$(least "$S_SECS" "$SECS")
 	[ "$RSS_MB" -gt "$S_RSS" ] && S_RSS=$RSS_MB
 done
 
 # The parts' store is the whole run's, chunk for chunk (the records, manifests and journals
 # name their own runs).
-if ! diff -r -x '*.json' -x '*.chunks' -x '*.chunks.*' "$OUT/whole.r1/v.zarr" "$OUT/split.r1/v.zarr" \
+if ! diff -r -x '*.json' -x '*.chunks' -x '*.chunks.*' "$OUT/whole-$JOBS.r1/v.zarr" "$OUT/split.r1/v.zarr" \
 	>/dev/null 2>&1; then
 	echo "bench: the $N parts' store differs from the whole run's" >&2
 	exit 1
 fi
 row "fetch-zarr $MB MiB, ${DELAY} ms, $N parts" "$(mbps "$bytes" "$S_SECS")" "one whole run" \
 	"$(mbps "$bytes" "$W_SECS")" "$S_RSS" 1.8 "$PART_MB"
+row "fetch-zarr $MB MiB, ${DELAY} ms, $N parts" "$(mbps "$bytes" "$S_SECS")" \
+	"one run --jobs $((N * JOBS))" "$(mbps "$bytes" "$C_SECS")" "$S_RSS" 1.0 "$PART_MB"
 awk -v a="$S_RSS" -v s="$PART_MB" -v w="$W_RSS" -v ws="$SHARE" 'BEGIN {
 	r = (s > 0 ? a / s : 0)
 	printf "%-34s %9s %-26s %9s %6.2f %7s %6d %6s  %s\n", "part RSS vs its share (SHARE/" 4 ")", "-",
