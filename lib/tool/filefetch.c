@@ -19,6 +19,7 @@
 #include "meta/record.h"
 #include "store/writer.h"
 #include "store/manifest.h"
+#include "store/lock.h"
 #include "core/banned.h"
 
 void
@@ -390,6 +391,8 @@ cache_dir(struct em_fetch *f, char *out, size_t n)
 struct dl_pool {
 	struct em_fetch *f;
 	struct em_filelist *l;
+	unsigned char *busy;	/* per item: another process held its lock in the first round */
+	int wait;		/* this round waits for the holders */
 	pthread_mutex_t mu;
 	size_t next;
 	int failed;
@@ -403,7 +406,7 @@ download_one(struct em_http *h, struct em_filelist_item *it)
 	struct em_http_check chk = { 0, NULL };
 	struct em_http_dl dl;
 	struct stat sb;
-	int r;
+	int r, have = stat(it->path, &sb) == 0 && S_ISREG(sb.st_mode);
 
 	if (it->size > 0)
 		chk.size = (uint64_t)it->size;
@@ -412,21 +415,56 @@ download_one(struct em_http *h, struct em_filelist_item *it)
 	 * Content-Length checked): with no size to check it against, the
 	 * copy already in the cache is the file.
 	 */
-	else if (stat(it->path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+	else if (have && sb.st_size > 0)
 		chk.size = (uint64_t)sb.st_size;
-	em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, it->path);
+	if (!have || chk.size != (uint64_t)sb.st_size)
+		em_log(EM_LOG_INFO, "downloading '%s' to '%s'", it->url, it->path);
 	r = em_http_download(h, it->url, it->path, &chk, &dl);
 	if (r == EM_HTTP_MISSING)
 		return em_fail_ctx("cannot download '%s'", it->url);
 	if (r < 0)
 		return -1;
+	if (dl.was_complete)
+		em_log(EM_LOG_INFO, "'%s' is in the cache whole: not downloaded again", it->path);
 	it->size = (int64_t)dl.size;
 	free(it->validator);
 	it->validator = dl.validator[0] ? strdup(dl.validator) : NULL;
 	return 0;
 }
 
-/* A download leaves the cache with the validator kept beside it. */
+/*
+ * Item it downloaded under the lock "<path>.lock" beside its cache file
+ * (store/lock.h, an OFD lock the kernel drops when its holder dies): of the
+ * processes that want the same file (the parts of a split run, which share
+ * the cache), one downloads it and the others wait, then find it whole and
+ * fetch nothing.  None reads a file still being downloaded: the bytes go to
+ * <path>.part and are renamed to <path> only when whole.  A holder killed
+ * while downloading leaves its .part, which the next to take the lock
+ * resumes by range.  wait 0: 1, nothing done, while another process holds
+ * the lock (or it cannot be taken: the waiting round says why); wait 1:
+ * wait for it, as long as it takes (a signal ends the wait).
+ */
+static int
+download_shared(struct em_http *h, struct em_filelist_item *it, int wait)
+{
+	struct em_store_lock *lk;
+	int r;
+
+	if ((lk = em_store_lock(it->path, EM_LOCK_WHOLE, wait ? -1 : 0)) == NULL) {
+		if (!wait && !em_interrupted())
+			return 1;
+		return em_fail_ctx("cannot download '%s'", it->url);
+	}
+	r = download_one(h, it);
+	/* Whole in the cache: a waiter finds the lock file gone and takes the one there now. */
+	if (r == 0)
+		em_store_unlock_remove(lk, it->path);
+	else
+		em_store_unlock(lk);
+	return r;
+}
+
+/* A download leaves the cache with the validator and the lock kept beside it. */
 static int
 drop_download(const char *path)
 {
@@ -434,7 +472,27 @@ drop_download(const char *path)
 
 	snprintf(v, sizeof(v), "%s.validator", path);
 	(void)unlink(v);
+	snprintf(v, sizeof(v), "%s.lock", path);
+	(void)unlink(v);
 	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Whether item i is this round's: a download, and in the waiting round one found busy. */
+static int
+dl_todo(const struct dl_pool *p, size_t i)
+{
+	return p->l->v[i].downloaded && (!p->wait || p->busy[i]);
+}
+
+/* One item of the round: 0 or -1 with the error text set. */
+static int
+dl_item(struct dl_pool *p, struct em_http *h, size_t i)
+{
+	int r = download_shared(h, &p->l->v[i], p->wait);
+
+	if (r == 1)
+		p->busy[i] = 1;	/* only this item's thread writes it in this round */
+	return r < 0 ? -1 : 0;
 }
 
 static void *
@@ -444,21 +502,24 @@ dl_worker(void *arg)
 	struct em_http *h = em_http_new(&p->f->http_opts);
 
 	for (;;) {
-		struct em_filelist_item *it = NULL;
+		size_t i = 0;
+		int have = 0;
 
 		pthread_mutex_lock(&p->mu);
 		if (h == NULL && !p->failed) {
 			p->failed = 1;
 			snprintf(p->error, sizeof(p->error), "%s", em_errmsg());
 		}
-		while (!p->failed && p->next < p->l->n && !p->l->v[p->next].downloaded)
+		while (!p->failed && p->next < p->l->n && !dl_todo(p, p->next))
 			p->next++;
-		if (!p->failed && p->next < p->l->n)
-			it = &p->l->v[p->next++];
+		if (!p->failed && p->next < p->l->n) {
+			i = p->next++;
+			have = 1;
+		}
 		pthread_mutex_unlock(&p->mu);
-		if (it == NULL)
+		if (!have)
 			break;
-		if (download_one(h, it) < 0) {
+		if (dl_item(p, h, i) < 0) {
 			pthread_mutex_lock(&p->mu);
 			if (!p->failed) {
 				p->failed = 1;
@@ -475,42 +536,72 @@ dl_worker(void *arg)
 /* Download threads at most, whatever the transfers allowed. */
 #define DL_THREADS_MAX 16
 
-/* The downloads (items marked downloaded), em_fetch_transfers() at a time. */
+/* One round over the downloads, em_fetch_transfers() at a time. */
+static int
+download_round(struct dl_pool *p, size_t nremote)
+{
+	pthread_t th[DL_THREADS_MAX];
+	size_t i, nth;
+	int par = em_fetch_transfers(p->f);
+
+	if (par > DL_THREADS_MAX)
+		par = DL_THREADS_MAX;
+	p->next = 0;
+	if (par <= 1 || nremote <= 1) {
+		for (i = 0; i < p->l->n; i++)
+			if (dl_todo(p, i) && dl_item(p, p->f->http, i) < 0)
+				return -1;
+		return 0;
+	}
+	nth = nremote < (size_t)par ? nremote : (size_t)par;
+	for (i = 0; i < nth; i++)
+		if (pthread_create(&th[i], NULL, dl_worker, p) != 0)
+			break;
+	if (i == 0)
+		return em_fail("cannot start download threads");
+	nth = i;
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	if (p->failed)
+		return em_fail("%s", p->error);
+	return 0;
+}
+
+/*
+ * The downloads (items marked downloaded).  First every file that no other
+ * process is downloading, then a wait for each that one was: parts started
+ * together share a series out, each file fetched once, by whichever part
+ * took it first.
+ */
 static int
 download_all(struct em_fetch *f, struct em_filelist *l, size_t nremote)
 {
 	struct dl_pool p;
-	pthread_t th[DL_THREADS_MAX];
-	size_t i, nth;
-	int par = em_fetch_transfers(f);
+	size_t i, nbusy = 0;
+	int rc = -1;
 
-	if (par > DL_THREADS_MAX)
-		par = DL_THREADS_MAX;
-	if (par <= 1 || nremote <= 1) {
-		for (i = 0; i < l->n; i++)
-			if (l->v[i].downloaded && download_one(f->http, &l->v[i]) < 0)
-				return -1;
-		return 0;
-	}
 	memset(&p, 0, sizeof(p));
 	p.f = f;
 	p.l = l;
+	if ((p.busy = calloc(l->n, 1)) == NULL)
+		return em_fail("out of memory");
 	pthread_mutex_init(&p.mu, NULL);
-	nth = nremote < (size_t)par ? nremote : (size_t)par;
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, dl_worker, &p) != 0)
-			break;
-	if (i == 0) {
-		pthread_mutex_destroy(&p.mu);
-		return em_fail("cannot start download threads");
+	if (download_round(&p, nremote) < 0)
+		goto out;
+	for (i = 0; i < l->n; i++)
+		nbusy += p.busy[i];
+	if (nbusy > 0) {
+		em_debug("%zu of the files %s being downloaded by another process: waiting for "
+		    "%s", nbusy, nbusy == 1 ? "is" : "are", nbusy == 1 ? "it" : "them");
+		p.wait = 1;
+		if (download_round(&p, nbusy) < 0)
+			goto out;
 	}
-	nth = i;
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
+	rc = 0;
+out:
 	pthread_mutex_destroy(&p.mu);
-	if (p.failed)
-		return em_fail("%s", p.error);
-	return 0;
+	free(p.busy);
+	return rc;
 }
 
 int
@@ -578,20 +669,124 @@ em_filelist_fetch(struct em_fetch *f, struct em_filelist *l)
 	return 0;
 }
 
+/* Whether any file of l is downloaded (not read where it is). */
+static int
+any_remote(const struct em_filelist *l)
+{
+	char path[EM_FETCH_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (em_file_url_path(l->v[i].url, path, sizeof(path)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether every part of the split run has read what it needs: each part
+ * record says its fetch wrote all its chunks (saving-data with every chunk
+ * done, or complete after em-meta).  A part not yet started, still running,
+ * failed or cancelled has not.
+ */
+static int
+parts_finished(struct em_fetch *f)
+{
+	char path[EM_FETCH_PATH_MAX];
+	int j, n = f->opts->part_count, done = 1;
+
+	for (j = 1; done && j <= n; j++) {
+		const json_t *p;
+		enum em_status st;
+		json_t *rec;
+
+		if (em_fetch_record_path(f->root, f->id, j, n, path, sizeof(path)) < 0 ||
+		    em_exists(path) != 1 || (rec = em_record_load(path)) == NULL)
+			return 0;
+		p = json_object_get(rec, "progress");
+		done = em_record_status(rec, &st) == 0 && (st == EM_STATUS_COMPLETE ||
+		    (st == EM_STATUS_SAVING_DATA &&
+		    json_is_integer(json_object_get(p, "chunks_total")) &&
+		    json_integer_value(json_object_get(p, "chunks_done")) ==
+		    json_integer_value(json_object_get(p, "chunks_total"))));
+		json_decref(rec);
+	}
+	return done;
+}
+
+/*
+ * The downloads leave the cache once the store (or, for a part, every part)
+ * no longer needs them.  The cache directory's lock "<dir>.lock" is held
+ * shared by each part while it downloads and reads (*reader, released
+ * here); removing takes it whole, so no part still reading loses a file.
+ * With --part the part that finishes last removes them: the others leave
+ * them, saying why at -v.
+ */
+static void
+drop_downloads(struct em_fetch *f, struct em_filelist *l, struct em_store_lock **reader)
+{
+	char dir[EM_FETCH_PATH_MAX], who[160];
+	struct em_store_lock *all;
+	size_t i;
+
+	em_store_unlock(*reader);
+	*reader = NULL;
+	if (cache_dir(f, dir, sizeof(dir)) < 0)
+		return;
+	if ((all = em_store_lock(dir, EM_LOCK_WHOLE, 0)) == NULL) {
+		if (em_store_lock_holder(dir, EM_LOCK_WHOLE, who, sizeof(who)) < 0 || !who[0])
+			snprintf(who, sizeof(who), "unknown");
+		em_log(EM_LOG_INFO, "the downloads in '%s' stay: another part is reading them "
+		    "(%s)", dir, who);
+		return;
+	}
+	if (f->opts->part_count > 0 && !parts_finished(f)) {
+		em_log(EM_LOG_INFO, "the downloads in '%s' stay for the parts that have not "
+		    "finished: the last part to finish removes them", dir);
+		em_store_unlock(all);
+		return;
+	}
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].downloaded && drop_download(l->v[i].path) < 0)
+			em_log(EM_LOG_WARN, "cannot remove download '%s': %s", l->v[i].path,
+			    strerror(errno));
+	(void)rmdir(dir);
+	em_store_unlock_remove(all, dir);
+}
+
 int
 em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
     const struct em_fetch_image_opts *o)
 {
+	struct em_store_lock *reader = NULL;
 	const char **paths = NULL;
 	int keep = 0, status;
 	size_t i;
 
-	if (em_filelist_fetch(f, l) < 0)
-		return em_fetch_fail(f, NULL);
+	/*
+	 * A part says it reads the cache (its slot of the directory's lock)
+	 * before it downloads, so that the part finishing last does not take
+	 * files from under it.
+	 */
+	if (f->opts->part_count > 0 && any_remote(l)) {
+		char dir[EM_FETCH_PATH_MAX];
+
+		if (cache_dir(f, dir, sizeof(dir)) < 0)
+			return em_fetch_fail(f, NULL);
+		if (em_mkdir_p(dir) < 0 ||
+		    (reader = em_store_lock(dir, f->opts->part_index - 1, -1)) == NULL) {
+			em_fail_ctx("cannot use the cache directory '%s'", dir);
+			return em_fetch_fail(f, NULL);
+		}
+	}
+	if (em_filelist_fetch(f, l) < 0) {
+		status = em_fetch_fail(f, NULL);
+		goto out;
+	}
 	paths = calloc(l->n ? l->n : 1, sizeof(*paths));
 	if (paths == NULL) {
 		em_fail("out of memory");
-		return em_fetch_fail(f, NULL);
+		status = em_fetch_fail(f, NULL);
+		goto out;
 	}
 	for (i = 0; i < l->n; i++)
 		paths[i] = l->v[i].path;
@@ -606,33 +801,23 @@ em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
 			    drop_download(l->v[i].path) == 0)
 				em_log(EM_LOG_WARN, "removed '%s' from the cache: it cannot be decoded",
 				    l->v[i].path);
-		free(paths);
-		return em_fetch_fail(f, NULL);
+		status = em_fetch_fail(f, NULL);
+		goto out;
 	}
-	free(paths);
 	status = em_fetch_done(f);
 	if (status != 0)
-		return status;
+		goto out;
 	if (em_config_get_bool(f->cfg, "global.keep_downloads", 0, &keep) < 0)
 		keep = 1;
-	/* The other parts read the same download: it stays for them. */
-	if (f->opts->part_count > 0)
-		keep = 1;
-	if (!keep) {
-		char dir[EM_FETCH_PATH_MAX];
-		int any = 0;
-
-		for (i = 0; i < l->n; i++)
-			if (l->v[i].downloaded) {
-				any = 1;
-				if (drop_download(l->v[i].path) < 0)
-					em_log(EM_LOG_WARN, "cannot remove download '%s': %s",
-					    l->v[i].path, strerror(errno));
-			}
-		if (any && cache_dir(f, dir, sizeof(dir)) == 0)
-			(void)rmdir(dir);
-	}
-	return 0;
+	for (i = 0; !keep && i < l->n; i++)
+		if (l->v[i].downloaded) {
+			drop_downloads(f, l, &reader);
+			break;
+		}
+out:
+	free(paths);
+	em_store_unlock(reader);
+	return status;
 }
 
 int

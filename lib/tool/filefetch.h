@@ -13,7 +13,11 @@
  * copy); any other URL is downloaded into the cache directory
  * <global.cache_dir>/<source>/<id>/ with resume (<name>.part) and a size
  * check, and the downloads are removed once the store is whole unless
- * global.keep_downloads is true.
+ * global.keep_downloads is true.  Each download runs under the lock
+ * <name>.lock (store/lock.h), so processes that share the cache (the parts
+ * of a split run) fetch every file once: one downloads, the others wait and
+ * then read the whole file.  With --part the part that finishes last
+ * removes the downloads (see em_filelist_ingest).
  */
 struct em_filelist {
 	struct em_filelist_item {
@@ -87,8 +91,9 @@ int em_filelist_start(struct em_fetch *f, const char *id, const struct em_fileli
 /*
  * Make every file local: downloads go to the cache with resume and the
  * size check, em_fetch_transfers() at a time (at most 16), each thread
- * with its own transport; sizes found on the way are
- * filled in.  Sets the record's
+ * with its own transport; sizes found on the way are filled in.  Files
+ * another process is downloading are waited for after the others (a
+ * signal ends the wait).  Sets the record's
  * source_files, and download_url when there is one file (the tool sets
  * it for a series: the listing's URL).  -1 with the
  * reason naming the URL.
@@ -97,8 +102,12 @@ int em_filelist_fetch(struct em_fetch *f, struct em_filelist *l);
 /*
  * The whole of a file fetcher's transfer after em_fetch_set_id() and the
  * tool's own record fields: em_filelist_fetch, em_fetch_image_ex,
- * em_fetch_done, then the downloads removed.  Returns the exit status
- * (0, 1, or 130/143 after a signal); failures go through em_fetch_fail.
+ * em_fetch_done, then the downloads removed.  A part (--part) holds its
+ * slot of the cache directory's lock, <cache>/<source>/<id>.lock, while it
+ * downloads and reads, and removes the downloads only when every part's
+ * record says its fetch wrote all its chunks and no part holds its slot.
+ * Returns the exit status (0, 1, or 130/143 after a signal); failures go
+ * through em_fetch_fail.
  */
 int em_filelist_ingest(struct em_fetch *f, struct em_filelist *l,
     const struct em_fetch_image_opts *o);
