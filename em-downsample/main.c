@@ -28,6 +28,7 @@ struct opts {
 	int quiet;
 	int level;		/* --level K: that level alone; 0: every missing level */
 	int part_index, part_count;	/* --part I/N; 0: the whole level */
+	int plan;		/* --plan: print the levels, build nothing */
 	unsigned throttle_ms;	/* development.testing.chunk_delay_ms: lets a test kill a run midway */
 };
 
@@ -37,7 +38,8 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: em-downsample [--levels auto|N] [--downsample mean|mode|nearest] [-j N]\n"
 	    "       [--level K [--part I/N]] [--max-memory SIZE] [--config FILE] [--progress]\n"
-	    "       [-q] [-v] STORE ...\n");
+	    "       [-q] [-v] STORE ...\n"
+	    "       em-downsample --plan [--levels auto|N] [--config FILE] STORE ...\n");
 	exit(status);
 }
 
@@ -144,6 +146,19 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 	b.level = o->level;
 	b.part_index = o->part_index;
 	b.part_count = o->part_count;
+	if (o->plan) {
+		/* The plan's levels and those the group lists: "LEVELS LISTED STORE". */
+		b.plan_only = 1;
+		if (em_levels_build(store, &b) < 0) {
+			em_err("%s", em_errmsg());
+			return 1;
+		}
+		if (printf("%d %d %s\n", b.levels, b.had, store) < 0 || fflush(stdout) == EOF) {
+			em_err("cannot write to stdout");
+			return 1;
+		}
+		return 0;
+	}
 	em_progress_init(&prog);
 	d = em_progress_display_start(&prog, o->quiet ? EM_PROGRESS_OFF : o->progress ?
 	    EM_PROGRESS_ON : EM_PROGRESS_AUTO, "planes");
@@ -181,7 +196,7 @@ run(const char *store, const struct em_levels_conf *c, const struct opts *o)
 int
 main(int argc, char **argv)
 {
-	enum { O_LEVELS = 0x100, O_DOWNSAMPLE, O_MAXMEM, O_CONFIG, O_PROGRESS, O_LEVEL, O_PART };
+	enum { O_LEVELS = 0x100, O_DOWNSAMPLE, O_MAXMEM, O_CONFIG, O_PROGRESS, O_LEVEL, O_PART, O_PLAN };
 	static const struct option longopts[] = {
 		{ "levels", required_argument, NULL, O_LEVELS },
 		{ "downsample", required_argument, NULL, O_DOWNSAMPLE },
@@ -191,9 +206,10 @@ main(int argc, char **argv)
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "level", required_argument, NULL, O_LEVEL },
 		{ "part", required_argument, NULL, O_PART },
+		{ "plan", no_argument, NULL, O_PLAN },
 		EM_TOOL_LONGOPTS,
 	};
-	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0, 0, 0, 0, 0 };
+	struct opts o = { -1, NULL, 2, 0, NULL, 0, 0, 0, 0, 0, 0, 0 };
 	long long delay = 0;
 	struct em_levels_conf conf;
 	struct em_config *cfg = NULL;
@@ -240,6 +256,9 @@ main(int argc, char **argv)
 				usage(stderr, EM_EXIT_USAGE);
 			}
 			break;
+		case O_PLAN:
+			o.plan = 1;
+			break;
 		case O_PART:
 			if (em_part_parse(optarg, &o.part_index, &o.part_count) < 0) {
 				em_err("%s", em_errmsg());
@@ -256,6 +275,10 @@ main(int argc, char **argv)
 	}
 	if (optind == argc) {
 		em_err("no store given");
+		usage(stderr, EM_EXIT_USAGE);
+	}
+	if (o.plan && (o.part_count > 0 || o.level > 0)) {
+		em_err("--plan builds nothing: it takes no --level or --part");
 		usage(stderr, EM_EXIT_USAGE);
 	}
 	if (o.part_count > 0 && o.level == 0) {

@@ -1075,6 +1075,11 @@ em_levels_build(const char *store, struct em_levels_build *b)
 	}
 	if (check_listed(&x) < 0)
 		goto out;
+	if (b->plan_only) {
+		b->levels = x.plan.levels;
+		rc = 0;
+		goto out;
+	}
 	if (k > 0) {
 		/* One level: its source must be listed, so whole; the plan ends with it. */
 		if (k >= x.plan.levels) {

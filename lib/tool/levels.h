@@ -91,6 +91,7 @@ struct em_levels_build {
 	 */
 	int level;
 	int part_index, part_count;
+	int plan_only;			/* set had and levels (the plan's), build nothing */
 	/* Set by the build. */
 	int had;			/* levels the group listed */
 	int levels;			/* levels it lists now */

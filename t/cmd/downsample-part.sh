@@ -305,7 +305,19 @@ for d in ("zp1.zarr", "zp2.zarr"):
         "datasets": [{"path": "s0", "coordinateTransformations": [
             {"type": "scale", "scale": [40.0, 8.0, 8.0]}]}]}]
 EOF
+# --plan: the levels the plan gives and those listed, before and after; nothing built.
+run em-downsample --config "$CFG" --plan zp1.zarr zp2.zarr
+expect_rc 0 "--plan exits 0"
+printf '5 1 zp1.zarr\n5 1 zp2.zarr\n' >plan.want
+expect_same plan.want "$SCRATCH/out" "--plan prints 'LEVELS LISTED STORE': 5 levels, 1 listed"
+[ ! -e zp1.zarr/s1 ] && ok "--plan builds nothing" || fail "--plan built zp1.zarr/s1"
+run em-downsample --config "$CFG" --plan --level 1 zp1.zarr
+expect_rc 2 "--plan with --level: exit 2"
+expect_grep "plan builds nothing: it takes no --level or --part" "$SCRATCH/err" "saying why"
 em-downsample --config "$CFG" -q zp1.zarr || fail "plain run over a zarr-python group"
+run em-downsample --config "$CFG" --plan zp1.zarr
+echo "5 5 zp1.zarr" >plan.want
+expect_same plan.want "$SCRATCH/out" "--plan after the run: 5 levels, 5 listed"
 L=$(nlevels zp1.zarr) k=1 bad=""
 while [ "$k" -lt "$L" ]; do
 	parts 3 zp2.zarr $k || bad="$bad $k"
