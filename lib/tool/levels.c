@@ -1,11 +1,13 @@
 /* levels.c - a store's pyramid levels for the tools: the settings, levels written with level 0, levels built from the level below */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/diag.h"
 #include "core/fsutil.h"
@@ -825,6 +827,29 @@ parts_done(const char *store, const char *path, int level, int count, enum em_ds
 	return n;
 }
 
+/*
+ * Once a level is listed (whole), its parts' records and journals are of no
+ * more use: a part run again finds the level listed and does nothing.  They
+ * go, so that the store is the one a run without --part leaves, byte for
+ * byte and in its size on disk.  A part finishing beside this one may have
+ * removed them already.
+ */
+static void
+forget_parts(const char *store, const char *path, int count)
+{
+	char p[4096];
+	int i;
+
+	for (i = 1; i <= count; i++) {
+		if (part_record_path(store, path, i, count, p, sizeof(p)) == 0 &&
+		    unlink(p) < 0 && errno != ENOENT)
+			em_log(EM_LOG_WARN, "cannot remove '%s': %s", p, strerror(errno));
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s.chunks.%d", store, path, i - 1) < sizeof(p) &&
+		    unlink(p) < 0 && errno != ENOENT)
+			em_log(EM_LOG_WARN, "cannot remove '%s': %s", p, strerror(errno));
+	}
+}
+
 /* Append levels x->had .. x->plan.levels-1 to the group's multiscales and save it. */
 static int
 list_levels(struct build *x, const char *path0, enum em_ds_method method)
@@ -874,6 +899,7 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 	uint64_t boxes[PART_BOXES][2][3], sb[2][3], missing = 0, mem = 0, read = 0, slab[2], us[2];
 	struct em_store_lock *lock = NULL;
 	struct em_journal *journal = NULL;
+	int tidy = 0;
 	struct em_zwriter *w = NULL;
 	struct em_zwriter_opts wo;
 	struct em_zwriter_stats st;
@@ -1005,6 +1031,7 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 		goto out;
 	if (x->had > k) {
 		b->levels = x->had;
+		tidy = 1;
 		rc = 0;
 		goto out;
 	}
@@ -1021,6 +1048,7 @@ build_part(struct build *x, struct em_levels_build *b, enum em_ds_method method,
 		goto out;
 	b->listed = 1;
 	b->levels = x->plan.levels;
+	tidy = 1;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -1028,6 +1056,8 @@ out:
 		    b->part_count, k, x->store);
 	em_zwriter_free(w);
 	em_journal_close(journal);
+	if (tidy)
+		forget_parts(x->store, path, b->part_count);
 	em_store_unlock(lock);
 	return rc;
 }

@@ -121,8 +121,9 @@ ingest "$SCRATCH/dry" --engine slurm -n dvid
 expect_rc 0 "a dry run exits 0"
 expect_grep "^engine slurm, 4 parts per source, 512 MiB and 1 CPUs per task$" "$SCRATCH/out" "it says the parts and each task's memory"
 expect_grep "^sbatch --job-name=em-dvid-part .*--mem=512M .*--array=1-4 '--wrap=exec .*em-ingest --engine slurm --parts 4 --slurm-task part --part-base 0 dvid'$" "$SCRATCH/out" "the job array's sbatch command"
-expect_grep "^sbatch --job-name=em-dvid-finish .*--dependency=afterok:JOB1 --kill-on-invalid-dep=yes " "$SCRATCH/out" "the finish job after the array"
-expect_grep "^sbatch --job-name=em-consolidate .*--dependency=afterany:JOB2 " "$SCRATCH/out" "em-consolidate after every source"
+expect_grep "^sbatch --job-name=em-dvid-pyramid .*--hold --dependency=afterok:JOB1 --kill-on-invalid-dep=yes " "$SCRATCH/out" "the pyramid job after the array, held"
+expect_grep "^sbatch --job-name=em-dvid-finish .*--dependency=afterok:JOB2 --kill-on-invalid-dep=yes " "$SCRATCH/out" "the finish job after the pyramid"
+expect_grep "^sbatch --job-name=em-consolidate .*--dependency=afterany:JOB3 " "$SCRATCH/out" "em-consolidate after every source"
 nothing_in "$SCRATCH/dry" "a dry run writes nothing"
 [ -z "$(squeue -h -t all -o %i)" ] && ok "and submits nothing" || fail "jobs were submitted: $(squeue -h -t all)"
 
@@ -175,7 +176,25 @@ for s in $ALL; do
 done
 expect_grep "^em-ingest: submitted job [0-9]*: em-consolidate and the catalog, after every source$" "$SCRATCH/err" "em-consolidate after them"
 ids=$(head -n 1 "$SCRATCH/out")
-[ "$(echo "$ids" | wc -w)" -eq 11 ] && ok "the 11 job ids on stdout ($ids)" || fail "job ids: '$ids'"
+[ "$(echo "$ids" | wc -w)" -eq 16 ] && ok "the 16 job ids on stdout ($ids)" || fail "job ids: '$ids'"
+# The pyramid: a job array per level, each after the one below (EPFL's 12x48x64 in 8x16x16
+# chunks: levels 1 and 2, of 4 parts and 1).
+if grep -q "^level [0-9]* 1 4 \./data/epfl/hippocampus-ca1.zarr$" "$SCRATCH/s1/logs/slurm/epfl.jobs" &&
+    grep -q "^level [0-9]* 2 1 \./data/epfl/hippocampus-ca1.zarr$" "$SCRATCH/s1/logs/slurm/epfl.jobs"; then
+	ok "the pyramid job submitted level 1 in 4 parts, then level 2 in 1"
+else
+	fail "levels: $(cat "$SCRATCH/s1/logs/slurm/epfl.jobs")"
+fi
+l2=$(awk '$1 == "level" && $3 == 2 { print $2 }' "$SCRATCH/s1/logs/slurm/epfl.jobs")
+l1=$(awk '$1 == "level" && $3 == 1 { print $2 }' "$SCRATCH/s1/logs/slurm/epfl.jobs")
+end1=$(squeue -h -t all -r -j "$l1" -o %e | sort | tail -n 1)
+start2=$(squeue -h -t all -r -j "$l2" -o %S | sort | head -n 1)
+if [ -n "$end1" ] && [ -n "$start2" ] && ! expr "$start2" \< "$end1" >/dev/null; then
+	ok "level 2's array started after level 1's ended ($start2, $end1)"
+else
+	fail "level 2 started at '$start2', level 1 ended at '$end1'"
+fi
+expect_grep "hippocampus-ca1.zarr: the pyramid is whole (3 levels)$" "$SCRATCH/s1/logs/epfl.finish.log" "the finish job found the levels built"
 same_results "$SCRATCH/local" "$SCRATCH/s1" "4 parts per source: the local engine's stores, byte for byte, and its records (sha256, statistics, levels)"
 set -- "$SCRATCH"/s1/catalog/metadata_catalog_*.json
 if [ -f "$1" ] && [ "$($PY -c 'import json, sys
