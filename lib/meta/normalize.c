@@ -293,8 +293,9 @@ em_norm_prepare(struct em_norm *n, enum em_dtype in_dt, enum em_dtype out_dt)
 	if (!em_norm_supported(n->method, in_dt, out_dt))
 		return em_fail("normalization %s cannot give %s values", em_norm_method_name(n->method),
 		    em_dtype_name(out_dt));
-	if (in_dt == out_dt || (in_dt != EM_DT_U1 && in_dt != EM_DT_I1 && in_dt != EM_DT_U2 &&
-	    in_dt != EM_DT_I2))
+	/* Values kept as they are need no table; 8-bit minmax or percentile to uint8 does. */
+	if ((in_dt == out_dt && n->method == EM_NORM_NONE) || (in_dt != EM_DT_U1 &&
+	    in_dt != EM_DT_I1 && in_dt != EM_DT_U2 && in_dt != EM_DT_I2))
 		return 0;
 	nv = in_dt == EM_DT_U1 || in_dt == EM_DT_I1 ? 256 : 65536;
 	/* Every bit pattern of the type, in index order, converted by the one element rule. */

@@ -74,7 +74,8 @@ int em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, 
 /*
  * Convert every value of an 8- or 16-bit integer type in_dt once, into a
  * table em_norm_apply then looks values up in (the same results, without
- * a division per element).  Other types need no table (0, nothing done).
+ * a division per element).  Other types, and values kept unchanged (none
+ * into their own type), need no table (0, nothing done).
  * Release the table with em_norm_release.
  */
 int em_norm_prepare(struct em_norm *n, enum em_dtype in_dt, enum em_dtype out_dt);

@@ -27,6 +27,7 @@
 #include "formats/npy.h"
 #include "meta/digest.h"
 #include "meta/record.h"
+#include "meta/sha256mb.h"
 #include "store/ngff.h"
 #include "store/zarr.h"
 #include "tool/patches.h"
@@ -41,6 +42,10 @@
 #define SAMPLE_JSON_MAX 4096
 /* Bytes gathered before each write(2) to a shard. */
 #define SHARD_BUF ((size_t)1 << 20)
+/* The hasher's buffers: one being filled per split, the rest written and waiting to be hashed. */
+#define HASH_BUFS (EM_SPLIT_MAX + 3)
+/* The ring of patches in flight may take this much (batches of samples hashed together). */
+#define RING_BYTES ((uint64_t)96 << 20)
 /* Tar headers carry this mtime: fixed, so the same samples give the same bytes. */
 #define TAR_MTIME 0
 
@@ -75,7 +80,8 @@ struct shard {
 	int number;			/* the next shard's number while closed */
 	struct em_atomic at;
 	struct em_sha256 *h;
-	unsigned char *buf;
+	int bi;				/* the hasher's buffer being filled; -1: none */
+	unsigned char *buf;		/* that buffer */
 	size_t blen;
 	uint64_t bytes;			/* written so far, with the buffer */
 	uint64_t samples;
@@ -94,10 +100,31 @@ struct slot {
 	enum outcome out;
 	char sha[65];
 	char err[512];
-	unsigned char *raw, *conv;
+	unsigned char *conv;
 };
 
 struct reader;
+
+/*
+ * The shards' SHA-256 on a thread of its own: a written buffer is queued
+ * and hashed while the next is filled and written, so the digest of the
+ * shard stream (a single SHA-256, which cannot be split) costs the writer
+ * nothing but its wait at the shard's end.
+ */
+struct hasher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running, stop, busy, failed;
+	unsigned char *buf[HASH_BUFS];
+	int freeb[HASH_BUFS], nfree;
+	struct hjob {
+		int b;
+		size_t len;
+		struct em_sha256 *h;
+	} q[HASH_BUFS];
+	int qh, qn;
+};
 
 struct em_patches {
 	struct em_patches_opts o;
@@ -116,11 +143,13 @@ struct em_patches {
 	/* the ring of patches in flight */
 	struct slot *ring;
 	uint64_t nslots, head, tail, next_work;
-	int stop;
+	int batch;			/* patches a reader takes at once (their digests in one pass) */
+	int stop, hurry;		/* hurry: the writer waits, take what there is */
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	struct reader *rd;
 	int nth, sync_init;
+	struct hasher hs;
 	int lockfd;
 };
 
@@ -173,8 +202,9 @@ em_patches_free(struct em_patches *p)
 		if (p->sh[i].open)
 			em_atomic_abort(&p->sh[i].at);
 		em_sha256_free(p->sh[i].h);
-		free(p->sh[i].buf);
 	}
+	for (i = 0; i < HASH_BUFS; i++)
+		free(p->hs.buf[i]);
 	json_decref(p->params);
 	json_decref(p->shards);
 	if (p->lockfd >= 0)
@@ -217,6 +247,8 @@ em_patches_new(const struct em_patches_opts *o, const char *outdir)
 	for (i = 0; i < 3; i++)
 		if (p->o.block[i] == 0)
 			p->o.block[i] = 4 * p->o.patch[i];
+	for (i = 0; i < EM_SPLIT_MAX; i++)
+		p->sh[i].bi = -1;
 	p->lockfd = -1;
 	return p;
 }
@@ -934,8 +966,119 @@ remove_leftovers(const char *dir)
 	closedir(d);
 }
 
+/* ---- the shards' hasher ---- */
+
+static void *
+hasher_main(void *arg)
+{
+	struct hasher *hs = arg;
+	struct hjob j;
+	int rc;
+
+	pthread_mutex_lock(&hs->mu);
+	for (;;) {
+		while (!hs->stop && hs->qn == 0)
+			pthread_cond_wait(&hs->cv, &hs->mu);
+		if (hs->qn == 0)
+			break;
+		j = hs->q[hs->qh];
+		hs->qh = (hs->qh + 1) % HASH_BUFS;
+		hs->qn--;
+		hs->busy = 1;
+		pthread_mutex_unlock(&hs->mu);
+		rc = em_sha256_update(j.h, hs->buf[j.b], j.len);
+		pthread_mutex_lock(&hs->mu);
+		if (rc < 0)
+			hs->failed = 1;
+		hs->busy = 0;
+		hs->freeb[hs->nfree++] = j.b;
+		pthread_cond_broadcast(&hs->cv);
+	}
+	pthread_mutex_unlock(&hs->mu);
+	return NULL;
+}
+
+static int
+hasher_start(struct hasher *hs)
+{
+	int i;
+
+	for (i = 0; i < HASH_BUFS; i++) {
+		if ((hs->buf[i] = malloc(SHARD_BUF)) == NULL)
+			return em_fail("out of memory");
+		hs->freeb[i] = i;
+	}
+	hs->nfree = HASH_BUFS;
+	pthread_mutex_init(&hs->mu, NULL);
+	pthread_cond_init(&hs->cv, NULL);
+	if (pthread_create(&hs->th, NULL, hasher_main, hs) != 0) {
+		pthread_mutex_destroy(&hs->mu);
+		pthread_cond_destroy(&hs->cv);
+		return em_fail("cannot start the hashing thread");
+	}
+	hs->running = 1;
+	return 0;
+}
+
+/* Hashes what is queued, then ends the thread; the buffers stay until em_patches_free. */
+static void
+hasher_stop(struct hasher *hs)
+{
+	if (!hs->running)
+		return;
+	pthread_mutex_lock(&hs->mu);
+	hs->stop = 1;
+	pthread_cond_broadcast(&hs->cv);
+	pthread_mutex_unlock(&hs->mu);
+	pthread_join(hs->th, NULL);
+	pthread_mutex_destroy(&hs->mu);
+	pthread_cond_destroy(&hs->cv);
+	hs->running = 0;
+}
+
+/* A free buffer, waiting for the hasher to give one back. */
+static int
+hasher_get(struct hasher *hs)
+{
+	int b;
+
+	pthread_mutex_lock(&hs->mu);
+	while (hs->nfree == 0)
+		pthread_cond_wait(&hs->cv, &hs->mu);
+	b = hs->freeb[--hs->nfree];
+	pthread_mutex_unlock(&hs->mu);
+	return b;
+}
+
+/* Buffer b's first len bytes go into h after what was queued for it before. */
+static void
+hasher_put(struct hasher *hs, int b, size_t len, struct em_sha256 *h)
+{
+	pthread_mutex_lock(&hs->mu);
+	hs->q[(hs->qh + hs->qn) % HASH_BUFS] = (struct hjob){ b, len, h };
+	hs->qn++;
+	pthread_cond_broadcast(&hs->cv);
+	pthread_mutex_unlock(&hs->mu);
+}
+
+/* Everything queued is hashed.  -1 (error set) when an update failed. */
+static int
+hasher_drain(struct hasher *hs)
+{
+	int failed;
+
+	pthread_mutex_lock(&hs->mu);
+	while (hs->qn > 0 || hs->busy)
+		pthread_cond_wait(&hs->cv, &hs->mu);
+	failed = hs->failed;
+	hs->failed = 0;
+	pthread_mutex_unlock(&hs->mu);
+	return failed ? em_fail("SHA-256 update failed") : 0;
+}
+
 /* ---- shards ---- */
 
+/* The filled buffer: written, then queued for the shard's digest. */
 static int
 shard_flush(struct em_patches *p, struct shard *s)
 {
@@ -943,8 +1086,10 @@ shard_flush(struct em_patches *p, struct shard *s)
 		return 0;
 	if (em_write_all(s->at.fd, s->buf, s->blen) < 0)
 		return -1;
-	em_sha256_update(s->h, s->buf, s->blen);
+	hasher_put(&p->hs, s->bi, s->blen, s->h);
 	em_progress_add_bytes(&p->progress, s->blen);
+	s->bi = -1;
+	s->buf = NULL;
 	s->blen = 0;
 	return 0;
 }
@@ -957,6 +1102,10 @@ shard_put(struct em_patches *p, struct shard *s, const void *data, size_t n)
 	while (n > 0) {
 		size_t k = SHARD_BUF - s->blen;
 
+		if (s->buf == NULL) {
+			s->bi = hasher_get(&p->hs);
+			s->buf = p->hs.buf[s->bi];
+		}
 		if (k > n)
 			k = n;
 		memcpy(s->buf + s->blen, d, k);
@@ -990,10 +1139,6 @@ shard_open(struct em_patches *p, int split)
 
 	if (path == NULL)
 		return em_fail("out of memory");
-	if (s->buf == NULL && (s->buf = malloc(SHARD_BUF)) == NULL) {
-		free(path);
-		return em_fail("out of memory");
-	}
 	em_sha256_free(s->h);
 	if ((s->h = em_sha256_new()) == NULL) {
 		free(path);
@@ -1019,7 +1164,7 @@ shard_close(struct em_patches *p, int split)
 
 	snprintf(name, sizeof(name), "%s-%06d.tar", p->o.splits.name[split], s->number);
 	if (shard_put(p, s, zeros, EM_TAR_END) < 0 || shard_flush(p, s) < 0 ||
-	    em_sha256_final(s->h, hex) < 0) {
+	    hasher_drain(&p->hs) < 0 || em_sha256_final(s->h, hex) < 0) {
 		em_fail_ctx("cannot write shard '%s'", s->at.path);
 		em_atomic_abort(&s->at);
 		s->open = 0;
@@ -1164,6 +1309,7 @@ struct reader {
 	struct centry *ent;
 	int nent;
 	uint64_t clock;
+	unsigned char *raw;		/* the patch as stored, before it is converted */
 };
 
 /* The decoded chunk c of v's array: from the cache, or read into the least recently used entry. */
@@ -1254,14 +1400,14 @@ process(struct reader *r, struct slot *sl)
 		start[k] = sl->pos[off + k];
 		count[k] = p->o.patch[off + k];
 	}
-	if (read_patch(r, v, start, count, sl->raw) < 0) {
+	if (read_patch(r, v, start, count, r->raw) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot read '%s' at %llu,%llu,%llu: %s",
 		    v->array, (unsigned long long)sl->pos[0], (unsigned long long)sl->pos[1],
 		    (unsigned long long)sl->pos[2], em_errmsg());
 		sl->out = FAILED;
 		return;
 	}
-	em_patch_measure(v->dt, sl->raw, (size_t)n, v->fill, &fs, p->o.min_std > 0 ? &sd : NULL);
+	em_patch_measure(v->dt, r->raw, (size_t)n, v->fill, &fs, p->o.min_std > 0 ? &sd : NULL);
 	if (fs > p->o.max_fill) {
 		sl->out = SKIP_FILL;
 		return;
@@ -1270,8 +1416,7 @@ process(struct reader *r, struct slot *sl)
 		sl->out = SKIP_STD;
 		return;
 	}
-	if (em_norm_apply(&v->norm, v->dt, sl->raw, (size_t)n, out_dtype(p, v), sl->conv) < 0 ||
-	    em_sha256_hex(sl->conv, (size_t)npy_data_bytes(p, v), sl->sha) < 0) {
+	if (em_norm_apply(&v->norm, v->dt, r->raw, (size_t)n, out_dtype(p, v), sl->conv) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot convert a patch of '%s': %s", v->array,
 		    em_errmsg());
 		sl->out = FAILED;
@@ -1280,24 +1425,75 @@ process(struct reader *r, struct slot *sl)
 	sl->out = KEEP;
 }
 
+/*
+ * The digests of the kept samples among n slots from first on: those of
+ * one length (every sample of a run has one) go through the AVX-512 lanes
+ * together, up to 16 at a time.
+ */
+static void
+digest_batch(struct em_patches *p, uint64_t first, int n)
+{
+	const void *msg[16];
+	char hex[16][65];
+	struct slot *sl[16];
+	size_t len = 0;
+	int i, k = 0, j;
+
+	for (i = 0; i <= n; i++) {
+		struct slot *x = i < n ? &p->ring[(first + (uint64_t)i) % p->nslots] : NULL;
+		size_t xl = x != NULL ? (size_t)npy_data_bytes(p, x->v) : 0;
+
+		if (x != NULL && x->out != KEEP)
+			continue;
+		if (k > 0 && (x == NULL || xl != len || k == 16)) {
+			if (em_sha256mb_hex(msg, k, len, hex) < 0) {
+				for (j = 0; j < k; j++) {
+					snprintf(sl[j]->err, sizeof(sl[j]->err), "cannot hash a patch of "
+					    "'%s': %s", sl[j]->v->array, em_errmsg());
+					sl[j]->out = FAILED;
+				}
+			} else {
+				for (j = 0; j < k; j++)
+					memcpy(sl[j]->sha, hex[j], sizeof(sl[j]->sha));
+			}
+			k = 0;
+		}
+		if (x == NULL)
+			break;
+		len = xl;
+		sl[k] = x;
+		msg[k++] = x->conv;
+	}
+}
+
+/* Takes a batch of patches in order, reads and converts each, then hashes them together. */
 static void *
 worker(void *arg)
 {
 	struct reader *r = arg;
 	struct em_patches *p = r->p;
-	struct slot *sl;
+	uint64_t first, pending;
+	int n, i;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->stop && p->next_work == p->tail)
+		while (!p->stop && (pending = p->tail - p->next_work) < (uint64_t)p->batch &&
+		    !(pending > 0 && p->hurry))
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->stop)
 			break;
-		sl = &p->ring[p->next_work++ % p->nslots];
+		pending = p->tail - p->next_work;
+		n = pending < (uint64_t)p->batch ? (int)pending : p->batch;
+		first = p->next_work;
+		p->next_work += (uint64_t)n;
+		p->hurry = 0;
 		pthread_mutex_unlock(&p->mu);
-		process(r, sl);
+		for (i = 0; i < n; i++)
+			process(r, &p->ring[(first + (uint64_t)i) % p->nslots]);
+		digest_batch(p, first, n);
 		pthread_mutex_lock(&p->mu);
-		sl->done = 1;
+		for (i = 0; i < n; i++)
+			p->ring[(first + (uint64_t)i) % p->nslots].done = 1;
 		pthread_cond_broadcast(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1312,8 +1508,14 @@ consume(struct em_patches *p)
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	while (!sl->done)
+	while (!sl->done) {
+		/* Not taken yet: a reader takes it with what else waits, however few. */
+		if (p->next_work <= p->head && !p->hurry) {
+			p->hurry = 1;
+			pthread_cond_broadcast(&p->work_cv);
+		}
 		pthread_cond_wait(&p->done_cv, &p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
 	switch (sl->out) {
 	case KEEP:
@@ -1436,13 +1638,22 @@ start_readers(struct em_patches *p)
 		nent = CACHE_MAX;
 	if (nent < 1)
 		nent = 1;
-	/* Two patches a reader keeps every reader busy while the oldest is written. */
-	p->nslots = 2 * (uint64_t)p->o.jobs;
+	/*
+	 * A reader takes a batch of patches (as many as the digest lanes, while
+	 * the ring stays within RING_BYTES); one batch per reader and one more
+	 * keeps every reader busy while the oldest is written, and two patches
+	 * a reader at least.
+	 */
+	p->batch = em_sha256mb_lanes();
+	while (p->batch > 1 && (uint64_t)(p->o.jobs + 1) * (uint64_t)p->batch * conv > RING_BYTES)
+		p->batch /= 2;
+	p->nslots = (uint64_t)(p->o.jobs + 1) * (uint64_t)p->batch;
+	if (p->nslots < 2 * (uint64_t)p->o.jobs)
+		p->nslots = 2 * (uint64_t)p->o.jobs;
 	if ((p->ring = calloc(p->nslots, sizeof(*p->ring))) == NULL)
 		return em_fail("out of memory");
 	for (i = 0; i < p->nslots; i++)
-		if ((p->ring[i].raw = malloc(raw)) == NULL ||
-		    (p->ring[i].conv = malloc(conv)) == NULL)
+		if ((p->ring[i].conv = malloc(conv)) == NULL)
 			return em_fail("out of memory for %llu patches in flight",
 			    (unsigned long long)p->nslots);
 	pthread_mutex_init(&p->mu, NULL);
@@ -1454,9 +1665,12 @@ start_readers(struct em_patches *p)
 	for (k = 0; k < p->o.jobs; k++) {
 		p->rd[k].p = p;
 		p->rd[k].nent = nent;
-		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL)
+		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL ||
+		    (p->rd[k].raw = malloc(raw)) == NULL)
 			return em_fail("out of memory");
 	}
+	if (hasher_start(&p->hs) < 0)
+		return -1;
 	for (k = 0; k < p->o.jobs; k++) {
 		if (pthread_create(&p->rd[k].th, NULL, worker, &p->rd[k]) != 0)
 			return em_fail("cannot start a reader thread");
@@ -1483,19 +1697,19 @@ stop_readers(struct em_patches *p)
 		pthread_cond_destroy(&p->done_cv);
 		p->sync_init = 0;
 	}
+	hasher_stop(&p->hs);
 	if (p->rd != NULL) {
 		for (k = 0; k < p->o.jobs; k++) {
 			for (e = 0; p->rd[k].ent != NULL && e < p->rd[k].nent; e++)
 				free(p->rd[k].ent[e].data);
 			free(p->rd[k].ent);
+			free(p->rd[k].raw);
 		}
 		free(p->rd);
 		p->rd = NULL;
 	}
-	for (i = 0; p->ring != NULL && i < p->nslots; i++) {
-		free(p->ring[i].raw);
+	for (i = 0; p->ring != NULL && i < p->nslots; i++)
 		free(p->ring[i].conv);
-	}
 	free(p->ring);
 	p->ring = NULL;
 }
