@@ -1,7 +1,13 @@
 /* normalize.c - normalization from recorded statistics (percentiles from the histogram), patch measures */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512 1
+#endif
 
 #include "core/diag.h"
 #include "meta/normalize.h"
@@ -195,6 +201,38 @@ half_at(const void *in, size_t i)
 	return em_half_to_float(h);
 }
 
+/*
+ * cnt[v ^ flip] += the bytes equal to v.  Four tables, taking bytes in
+ * turn: runs of one value (flat regions, fill) would otherwise make each
+ * increment wait for the one before it to be stored.
+ */
+static void
+count_bytes(const uint8_t *b, size_t n, uint8_t flip, uint64_t cnt[256])
+{
+	uint32_t c[4][256];
+	size_t i = 0, j, part;
+	int k;
+
+	memset(c, 0, sizeof(c));
+	while (i < n) {
+		/* At most 2^32 - 1 bytes into each 32-bit count before they are added up. */
+		part = n - i < ((size_t)UINT32_MAX & ~(size_t)3) ? n - i : (size_t)UINT32_MAX & ~(size_t)3;
+		for (j = 0; j + 4 <= part; j += 4) {
+			c[0][(uint8_t)(b[i + j] ^ flip)]++;
+			c[1][(uint8_t)(b[i + j + 1] ^ flip)]++;
+			c[2][(uint8_t)(b[i + j + 2] ^ flip)]++;
+			c[3][(uint8_t)(b[i + j + 3] ^ flip)]++;
+		}
+		for (; j < part; j++)
+			c[0][(uint8_t)(b[i + j] ^ flip)]++;
+		for (k = 0; k < 256; k++) {
+			cnt[k] += (uint64_t)c[0][k] + c[1][k] + c[2][k] + c[3][k];
+			c[0][k] = c[1][k] = c[2][k] = c[3][k] = 0;
+		}
+		i += part;
+	}
+}
+
 void
 em_patch_measure(enum em_dtype dt, const void *data, size_t n, double fill,
     double *fill_share, double *std)
@@ -215,11 +253,9 @@ em_patch_measure(enum em_dtype dt, const void *data, size_t n, double fill,
 		int base = dt == EM_DT_I1 ? -128 : 0, k;
 
 		if (dt == EM_DT_U1)
-			for (i = 0; i < n; i++)
-				cnt[b[i]]++;
+			count_bytes(b, n, 0, cnt);
 		else
-			for (i = 0; i < n; i++)
-				cnt[(uint8_t)(b[i] ^ 0x80)]++;	/* int8 v counted at v + 128 */
+			count_bytes(b, n, 0x80, cnt);	/* int8 v counted at v + 128 */
 		for (k = 0; k < 256; k++) {
 			isum += cnt[k] * (uint64_t)k;
 			if ((double)(k + base) == fill)
@@ -330,6 +366,39 @@ em_norm_release(struct em_norm *n)
 	n->lut_in = n->lut_out = EM_DT_NONE;
 }
 
+#ifdef HAVE_AVX512
+/* Sixteen table entries a gather: a third of the time of one load and one store a value. */
+__attribute__((target("avx512f"))) static void
+lut_u8_f32_avx512(const float *lut, const uint8_t *b, size_t count, float *o)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= count; i += 16) {
+		__m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + i)));
+
+		_mm512_storeu_ps(o + i, _mm512_i32gather_ps(idx, lut, 4));
+	}
+	for (; i < count; i++)
+		o[i] = lut[b[i]];
+}
+#endif
+
+/* o[i] = lut[b[i]]: the 8-bit value table into float32. */
+static void
+lut_u8_f32(const float *lut, const uint8_t *b, size_t count, float *o)
+{
+	size_t i;
+
+#ifdef HAVE_AVX512
+	if (__builtin_cpu_supports("avx512f")) {
+		lut_u8_f32_avx512(lut, b, count, o);
+		return;
+	}
+#endif
+	for (i = 0; i < count; i++)
+		o[i] = lut[b[i]];
+}
+
 int
 em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, size_t count,
     enum em_dtype out_dt, void *out)
@@ -341,8 +410,7 @@ em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, size
 		const uint16_t *w = in;
 
 		if (out_dt == EM_DT_F4 && (in_dt == EM_DT_U1 || in_dt == EM_DT_I1))
-			for (i = 0; i < count; i++)
-				((float *)out)[i] = ((const float *)n->lut)[b[i]];
+			lut_u8_f32(n->lut, b, count, out);
 		else if (out_dt == EM_DT_F4)
 			for (i = 0; i < count; i++)
 				((float *)out)[i] = ((const float *)n->lut)[w[i]];

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "core/bigmem.h"
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "core/ident.h"
@@ -44,6 +45,8 @@
 #define SHARD_BUF ((size_t)1 << 20)
 /* The hasher's buffers: one being filled per split, the rest written and waiting to be hashed. */
 #define HASH_BUFS (EM_SPLIT_MAX + 3)
+/* Sample data from this size on is written and hashed where the reader left it, not copied. */
+#define DIRECT_MIN ((size_t)64 << 10)
 /* The ring of patches in flight may take this much (batches of samples hashed together). */
 #define RING_BYTES ((uint64_t)96 << 20)
 /* Tar headers carry this mtime: fixed, so the same samples give the same bytes. */
@@ -101,6 +104,7 @@ struct slot {
 	char sha[65];
 	char err[512];
 	unsigned char *conv;
+	int hashing;			/* conv is queued for a shard's digest (under the hasher's lock) */
 };
 
 struct reader;
@@ -109,7 +113,9 @@ struct reader;
  * The shards' SHA-256 on a thread of its own: a written buffer is queued
  * and hashed while the next is filled and written, so the digest of the
  * shard stream (a single SHA-256, which cannot be split) costs the writer
- * nothing but its wait at the shard's end.
+ * nothing but its wait at the shard's end.  A large sample's data is
+ * queued where it is (its slot's conv), not copied into a buffer; the
+ * slot is not reused before its data is hashed.
  */
 struct hasher {
 	pthread_t th;
@@ -119,11 +125,13 @@ struct hasher {
 	unsigned char *buf[HASH_BUFS];
 	int freeb[HASH_BUFS], nfree;
 	struct hjob {
-		int b;
+		int b;			/* the buffer; -1: a slot's data */
+		const unsigned char *data;
 		size_t len;
 		struct em_sha256 *h;
-	} q[HASH_BUFS];
-	int qh, qn;
+		struct slot *sl;	/* whose data it is (b = -1) */
+	} *q;
+	int qcap, qh, qn;
 };
 
 struct em_patches {
@@ -142,6 +150,7 @@ struct em_patches {
 	struct em_progress progress;
 	/* the ring of patches in flight */
 	struct slot *ring;
+	unsigned char *ring_mem;	/* every slot's conv, in one block (huge pages) */
 	uint64_t nslots, head, tail, next_work;
 	int batch;			/* patches a reader takes at once (their digests in one pass) */
 	int stop, hurry;		/* hurry: the writer waits, take what there is */
@@ -205,6 +214,7 @@ em_patches_free(struct em_patches *p)
 	}
 	for (i = 0; i < HASH_BUFS; i++)
 		free(p->hs.buf[i]);
+	free(p->hs.q);
 	json_decref(p->params);
 	json_decref(p->shards);
 	if (p->lockfd >= 0)
@@ -982,27 +992,34 @@ hasher_main(void *arg)
 		if (hs->qn == 0)
 			break;
 		j = hs->q[hs->qh];
-		hs->qh = (hs->qh + 1) % HASH_BUFS;
+		hs->qh = (hs->qh + 1) % hs->qcap;
 		hs->qn--;
 		hs->busy = 1;
 		pthread_mutex_unlock(&hs->mu);
-		rc = em_sha256_update(j.h, hs->buf[j.b], j.len);
+		rc = em_sha256_update(j.h, j.data, j.len);
 		pthread_mutex_lock(&hs->mu);
 		if (rc < 0)
 			hs->failed = 1;
 		hs->busy = 0;
-		hs->freeb[hs->nfree++] = j.b;
+		if (j.b >= 0)
+			hs->freeb[hs->nfree++] = j.b;
+		else
+			j.sl->hashing = 0;
 		pthread_cond_broadcast(&hs->cv);
 	}
 	pthread_mutex_unlock(&hs->mu);
 	return NULL;
 }
 
+/* nslots: the slots whose data can be queued besides the buffers. */
 static int
-hasher_start(struct hasher *hs)
+hasher_start(struct hasher *hs, uint64_t nslots)
 {
 	int i;
 
+	hs->qcap = HASH_BUFS + (int)nslots;
+	if ((hs->q = calloc((size_t)hs->qcap, sizeof(*hs->q))) == NULL)
+		return em_fail("out of memory");
 	for (i = 0; i < HASH_BUFS; i++) {
 		if ((hs->buf[i] = malloc(SHARD_BUF)) == NULL)
 			return em_fail("out of memory");
@@ -1034,6 +1051,8 @@ hasher_stop(struct hasher *hs)
 	pthread_mutex_destroy(&hs->mu);
 	pthread_cond_destroy(&hs->cv);
 	hs->running = 0;
+	free(hs->q);
+	hs->q = NULL;
 }
 
 /* A free buffer, waiting for the hasher to give one back. */
@@ -1050,14 +1069,27 @@ hasher_get(struct hasher *hs)
 	return b;
 }
 
-/* Buffer b's first len bytes go into h after what was queued for it before. */
+/* Buffer b's first len bytes (or, b = -1, sl's data) go into h after what was queued before. */
 static void
-hasher_put(struct hasher *hs, int b, size_t len, struct em_sha256 *h)
+hasher_put(struct hasher *hs, int b, const unsigned char *data, size_t len, struct em_sha256 *h,
+    struct slot *sl)
 {
 	pthread_mutex_lock(&hs->mu);
-	hs->q[(hs->qh + hs->qn) % HASH_BUFS] = (struct hjob){ b, len, h };
+	hs->q[(hs->qh + hs->qn) % hs->qcap] = (struct hjob){ b, data, len, h, sl };
 	hs->qn++;
+	if (sl != NULL)
+		sl->hashing = 1;
 	pthread_cond_broadcast(&hs->cv);
+	pthread_mutex_unlock(&hs->mu);
+}
+
+/* The slot's data is hashed (or was never queued): it can take another patch. */
+static void
+hasher_release(struct hasher *hs, struct slot *sl)
+{
+	pthread_mutex_lock(&hs->mu);
+	while (sl->hashing)
+		pthread_cond_wait(&hs->cv, &hs->mu);
 	pthread_mutex_unlock(&hs->mu);
 }
 
@@ -1086,7 +1118,7 @@ shard_flush(struct em_patches *p, struct shard *s)
 		return 0;
 	if (em_write_all(s->at.fd, s->buf, s->blen) < 0)
 		return -1;
-	hasher_put(&p->hs, s->bi, s->blen, s->h);
+	hasher_put(&p->hs, s->bi, s->buf, s->blen, s->h, NULL);
 	em_progress_add_bytes(&p->progress, s->blen);
 	s->bi = -1;
 	s->buf = NULL;
@@ -1116,6 +1148,18 @@ shard_put(struct em_patches *p, struct shard *s, const void *data, size_t n)
 		if (s->blen == SHARD_BUF && shard_flush(p, s) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* A sample's data: written and queued for the digest where it is, after what is buffered. */
+static int
+shard_put_direct(struct em_patches *p, struct shard *s, struct slot *sl, size_t n)
+{
+	if (shard_flush(p, s) < 0 || em_write_all(s->at.fd, sl->conv, n) < 0)
+		return -1;
+	hasher_put(&p->hs, -1, sl->conv, n, s->h, sl);
+	em_progress_add_bytes(&p->progress, n);
+	s->bytes += n;
 	return 0;
 }
 
@@ -1267,7 +1311,8 @@ put_sample(struct em_patches *p, struct slot *sl)
 	snprintf(name, sizeof(name), "%s.npy", key);
 	if (em_tar_header(hdr, name, (uint64_t)hlen + dbytes, TAR_MTIME) < 0 ||
 	    shard_put(p, s, hdr, sizeof(hdr)) < 0 || shard_put(p, s, npyh, (size_t)hlen) < 0 ||
-	    shard_put(p, s, sl->conv, (size_t)dbytes) < 0 ||
+	    (dbytes >= DIRECT_MIN ? shard_put_direct(p, s, sl, (size_t)dbytes) :
+	    shard_put(p, s, sl->conv, (size_t)dbytes)) < 0 ||
 	    shard_put(p, s, zeros, em_tar_pad((uint64_t)hlen + dbytes)) < 0)
 		goto werr;
 	s->samples++;
@@ -1543,6 +1588,7 @@ push(struct em_patches *p, struct vol *v, const uint64_t *pos, int split, uint64
 	if (p->tail - p->head == p->nslots && consume(p) < 0)
 		return -1;
 	sl = &p->ring[p->tail % p->nslots];
+	hasher_release(&p->hs, sl);
 	sl->v = v;
 	memcpy(sl->pos, pos, sizeof(sl->pos));
 	sl->split = split;
@@ -1650,12 +1696,14 @@ start_readers(struct em_patches *p)
 	p->nslots = (uint64_t)(p->o.jobs + 1) * (uint64_t)p->batch;
 	if (p->nslots < 2 * (uint64_t)p->o.jobs)
 		p->nslots = 2 * (uint64_t)p->o.jobs;
+	conv = (conv + 63) & ~(uint64_t)63;
 	if ((p->ring = calloc(p->nslots, sizeof(*p->ring))) == NULL)
 		return em_fail("out of memory");
+	if ((p->ring_mem = em_big_alloc((size_t)(p->nslots * conv))) == NULL)
+		return em_fail("out of memory for %llu patches in flight",
+		    (unsigned long long)p->nslots);
 	for (i = 0; i < p->nslots; i++)
-		if ((p->ring[i].conv = malloc(conv)) == NULL)
-			return em_fail("out of memory for %llu patches in flight",
-			    (unsigned long long)p->nslots);
+		p->ring[i].conv = p->ring_mem + i * conv;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
@@ -1669,7 +1717,7 @@ start_readers(struct em_patches *p)
 		    (p->rd[k].raw = malloc(raw)) == NULL)
 			return em_fail("out of memory");
 	}
-	if (hasher_start(&p->hs) < 0)
+	if (hasher_start(&p->hs, p->nslots) < 0)
 		return -1;
 	for (k = 0; k < p->o.jobs; k++) {
 		if (pthread_create(&p->rd[k].th, NULL, worker, &p->rd[k]) != 0)
@@ -1682,7 +1730,6 @@ start_readers(struct em_patches *p)
 static void
 stop_readers(struct em_patches *p)
 {
-	uint64_t i;
 	int k, e;
 
 	if (p->sync_init) {
@@ -1708,8 +1755,8 @@ stop_readers(struct em_patches *p)
 		free(p->rd);
 		p->rd = NULL;
 	}
-	for (i = 0; p->ring != NULL && i < p->nslots; i++)
-		free(p->ring[i].conv);
+	free(p->ring_mem);
+	p->ring_mem = NULL;
 	free(p->ring);
 	p->ring = NULL;
 }

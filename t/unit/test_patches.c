@@ -230,6 +230,27 @@ START_TEST(patch_measures)
 		em_patch_measure(EM_DT_I1, s8, 8, 0.5, &fs, NULL);
 		ck_assert(fs == 0);
 	}
+	/* Lengths that are not a multiple of the four count tables: every byte counted once. */
+	{
+		static uint8_t b[1003];
+		double sum = 0, ss = 0, mean;
+		size_t i, n, nz;
+
+		for (i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(i % 13 == 0 ? 0 : (i * 37) % 251);
+		for (n = 997; n <= 1003; n++) {
+			for (i = 0, sum = 0, nz = 0; i < n; i++) {
+				sum += b[i];
+				nz += b[i] == 0;
+			}
+			mean = sum / (double)n;
+			for (i = 0, ss = 0; i < n; i++)
+				ss += ((double)b[i] - mean) * ((double)b[i] - mean);
+			em_patch_measure(EM_DT_U1, b, n, 0, &fs, &sd);
+			ck_assert_msg(fs == (double)nz / (double)n, "n %zu: fill share %g", n, fs);
+			ck_assert_msg(fabs(sd - sqrt(ss / (double)n)) < 1e-9, "n %zu: std %g", n, sd);
+		}
+	}
 }
 END_TEST
 
@@ -266,6 +287,11 @@ START_TEST(normalize_tables)
 						break;
 				ck_assert_msg(j == nv * em_dtype_size(outs[k]) / 4, "method %zu in %zu "
 				    "out %zu at %zu", m, i, k, j);
+				/* Through the table from an odd offset, a length not a multiple of 16. */
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], (const char *)vals + 2 *
+				    em_dtype_size(ins[i]), 37, outs[k], b), 0);
+				ck_assert(memcmp(b, (const char *)a + 2 * em_dtype_size(outs[k]),
+				    37 * em_dtype_size(outs[k])) == 0);
 				em_norm_release(&n);
 			}
 	json_decref(st);
