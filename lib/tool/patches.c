@@ -1438,7 +1438,6 @@ process(struct reader *r, struct slot *sl)
 	struct em_patches *p = r->p;
 	const struct vol *v = sl->v;
 	uint64_t start[3], count[3], n = p->o.patch[0] * p->o.patch[1] * p->o.patch[2];
-	double fs, sd = 0;
 	int k, off = 3 - v->ndim;
 
 	for (k = 0; k < v->ndim; k++) {
@@ -1452,14 +1451,15 @@ process(struct reader *r, struct slot *sl)
 		sl->out = FAILED;
 		return;
 	}
-	em_patch_measure(v->dt, r->raw, (size_t)n, v->fill, &fs, p->o.min_std > 0 ? &sd : NULL);
-	if (fs > p->o.max_fill) {
+	switch (em_patch_judge(v->dt, r->raw, (size_t)n, v->fill, p->o.max_fill, p->o.min_std)) {
+	case EM_PATCH_FILL:
 		sl->out = SKIP_FILL;
 		return;
-	}
-	if (p->o.min_std > 0 && sd < p->o.min_std) {
+	case EM_PATCH_FLAT:
 		sl->out = SKIP_STD;
 		return;
+	default:
+		break;
 	}
 	if (em_norm_apply(&v->norm, v->dt, r->raw, (size_t)n, out_dtype(p, v), sl->conv) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot convert a patch of '%s': %s", v->array,

@@ -254,6 +254,58 @@ START_TEST(patch_measures)
 }
 END_TEST
 
+/*
+ * em_patch_judge decides as em_patch_measure's numbers do: random uint8
+ * patches (flat, fill-heavy, noisy; lengths around the 64-byte steps),
+ * thresholds far off and exactly at the measured std (the band where the
+ * integer sums hand over to the counts), fill values that no byte can be.
+ */
+START_TEST(patch_judge)
+{
+	static uint8_t b[5000];
+	static const double fills[] = { 0, 7, 255, 7.5, -1, 300 };
+	uint64_t x = 88172645463325252ULL;
+	double fs, sd, ms[5];
+	size_t n, i;
+	int t, f, k, want;
+
+	for (t = 0; t < 400; t++) {
+		n = 1 + (size_t)(t * 97 % 4999);
+		for (i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* t % 4: noisy, nearly flat, half fill, a single value */
+			b[i] = t % 4 == 0 ? (uint8_t)x : t % 4 == 1 ? (uint8_t)(100 + (x & 1)) :
+			    t % 4 == 2 ? (uint8_t)((x & 1) ? 0 : x) : 7;
+		}
+		for (f = 0; f < 6; f++) {
+			em_patch_measure(EM_DT_U1, b, n, fills[f], &fs, &sd);
+			ms[0] = 0;
+			ms[1] = sd;
+			ms[2] = nextafter(sd, 0);
+			ms[3] = nextafter(sd, 1e9);
+			ms[4] = sd * 1.5 + 1;
+			for (k = 0; k < 5; k++) {
+				want = fs > 0.5 ? EM_PATCH_FILL : ms[k] > 0 && sd < ms[k] ? EM_PATCH_FLAT :
+				    EM_PATCH_KEEP;
+				ck_assert_msg((int)em_patch_judge(EM_DT_U1, b, n, fills[f], 0.5, ms[k]) ==
+				    want, "patch %d (%zu bytes), fill %g, min_std %.17g (std %.17g)", t, n,
+				    fills[f], ms[k], sd);
+			}
+		}
+	}
+	/* Other types are measured as before. */
+	{
+		int16_t v[8] = { 0, 0, 0, 0, 2, 4, 6, 8 };
+
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.4, 0), EM_PATCH_FILL);
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.5, 3), EM_PATCH_FLAT);
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.5, 2.9), EM_PATCH_KEEP);
+	}
+}
+END_TEST
+
 /* The prepared tables give what the element rule gives, for every value of 8- and 16-bit types. */
 START_TEST(normalize_tables)
 {
@@ -369,6 +421,7 @@ patches_suite(void)
 	tcase_add_test(tc, normalize_values);
 	tcase_add_test(tc, normalize_tables);
 	tcase_add_test(tc, patch_measures);
+	tcase_add_test(tc, patch_judge);
 	tcase_add_test(tc, sample_digests);
 	suite_add_tcase(s, tc);
 	return s;
