@@ -63,6 +63,23 @@ int em_hist_percentile(const json_t *hist, double q, double *out);
 void em_patch_measure(enum em_dtype dt, const void *data, size_t n, double fill,
     double *fill_share, double *std);
 
+/* Why a patch is skipped, or not. */
+enum em_patch_verdict {
+	EM_PATCH_KEEP,
+	EM_PATCH_FILL,		/* its share of fill voxels is above max_fill */
+	EM_PATCH_FLAT,		/* min_std > 0 and its standard deviation is below min_std */
+};
+
+/*
+ * The decision em_patch_measure's numbers give (fill share first, then
+ * std), made with less work where it can be made exactly: uint8 patches
+ * from integer sums (the fill count, the sum and the sum of squares),
+ * and from em_patch_measure only when the std lies within a millionth of
+ * min_std, where the two roundings could disagree.
+ */
+enum em_patch_verdict em_patch_judge(enum em_dtype dt, const void *data, size_t n, double fill,
+    double max_fill, double min_std);
+
 /*
  * Convert n elements of type in_dt into out_dt through n: EM_DT_F4 the
  * normalized value rounded to float32; EM_DT_U1 rint(clip(x, 0, 1) * 255)
@@ -74,7 +91,8 @@ int em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, 
 /*
  * Convert every value of an 8- or 16-bit integer type in_dt once, into a
  * table em_norm_apply then looks values up in (the same results, without
- * a division per element).  Other types need no table (0, nothing done).
+ * a division per element).  Other types, and values kept unchanged (none
+ * into their own type), need no table (0, nothing done).
  * Release the table with em_norm_release.
  */
 int em_norm_prepare(struct em_norm *n, enum em_dtype in_dt, enum em_dtype out_dt);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "core/bigmem.h"
 #include "core/diag.h"
 #include "core/fsutil.h"
 #include "core/ident.h"
@@ -27,6 +28,7 @@
 #include "formats/npy.h"
 #include "meta/digest.h"
 #include "meta/record.h"
+#include "meta/sha256mb.h"
 #include "store/ngff.h"
 #include "store/zarr.h"
 #include "tool/patches.h"
@@ -41,6 +43,12 @@
 #define SAMPLE_JSON_MAX 4096
 /* Bytes gathered before each write(2) to a shard. */
 #define SHARD_BUF ((size_t)1 << 20)
+/* The hasher's buffers: one being filled per split, the rest written and waiting to be hashed. */
+#define HASH_BUFS (EM_SPLIT_MAX + 3)
+/* Sample data from this size on is written and hashed where the reader left it, not copied. */
+#define DIRECT_MIN ((size_t)64 << 10)
+/* The ring of patches in flight may take this much (batches of samples hashed together). */
+#define RING_BYTES ((uint64_t)96 << 20)
 /* Tar headers carry this mtime: fixed, so the same samples give the same bytes. */
 #define TAR_MTIME 0
 
@@ -75,7 +83,8 @@ struct shard {
 	int number;			/* the next shard's number while closed */
 	struct em_atomic at;
 	struct em_sha256 *h;
-	unsigned char *buf;
+	int bi;				/* the hasher's buffer being filled; -1: none */
+	unsigned char *buf;		/* that buffer */
 	size_t blen;
 	uint64_t bytes;			/* written so far, with the buffer */
 	uint64_t samples;
@@ -94,10 +103,36 @@ struct slot {
 	enum outcome out;
 	char sha[65];
 	char err[512];
-	unsigned char *raw, *conv;
+	unsigned char *conv;
+	int hashing;			/* conv is queued for a shard's digest (under the hasher's lock) */
 };
 
 struct reader;
+
+/*
+ * The shards' SHA-256 on a thread of its own: a written buffer is queued
+ * and hashed while the next is filled and written, so the digest of the
+ * shard stream (a single SHA-256, which cannot be split) costs the writer
+ * nothing but its wait at the shard's end.  A large sample's data is
+ * queued where it is (its slot's conv), not copied into a buffer; the
+ * slot is not reused before its data is hashed.
+ */
+struct hasher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int running, stop, busy, failed;
+	unsigned char *buf[HASH_BUFS];
+	int freeb[HASH_BUFS], nfree;
+	struct hjob {
+		int b;			/* the buffer; -1: a slot's data */
+		const unsigned char *data;
+		size_t len;
+		struct em_sha256 *h;
+		struct slot *sl;	/* whose data it is (b = -1) */
+	} *q;
+	int qcap, qh, qn;
+};
 
 struct em_patches {
 	struct em_patches_opts o;
@@ -115,12 +150,15 @@ struct em_patches {
 	struct em_progress progress;
 	/* the ring of patches in flight */
 	struct slot *ring;
+	unsigned char *ring_mem;	/* every slot's conv, in one block (huge pages) */
 	uint64_t nslots, head, tail, next_work;
-	int stop;
+	int batch;			/* patches a reader takes at once (their digests in one pass) */
+	int stop, hurry;		/* hurry: the writer waits, take what there is */
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	struct reader *rd;
 	int nth, sync_init;
+	struct hasher hs;
 	int lockfd;
 };
 
@@ -173,8 +211,10 @@ em_patches_free(struct em_patches *p)
 		if (p->sh[i].open)
 			em_atomic_abort(&p->sh[i].at);
 		em_sha256_free(p->sh[i].h);
-		free(p->sh[i].buf);
 	}
+	for (i = 0; i < HASH_BUFS; i++)
+		free(p->hs.buf[i]);
+	free(p->hs.q);
 	json_decref(p->params);
 	json_decref(p->shards);
 	if (p->lockfd >= 0)
@@ -217,6 +257,8 @@ em_patches_new(const struct em_patches_opts *o, const char *outdir)
 	for (i = 0; i < 3; i++)
 		if (p->o.block[i] == 0)
 			p->o.block[i] = 4 * p->o.patch[i];
+	for (i = 0; i < EM_SPLIT_MAX; i++)
+		p->sh[i].bi = -1;
 	p->lockfd = -1;
 	return p;
 }
@@ -934,8 +976,141 @@ remove_leftovers(const char *dir)
 	closedir(d);
 }
 
+/* ---- the shards' hasher ---- */
+
+static void *
+hasher_main(void *arg)
+{
+	struct hasher *hs = arg;
+	struct hjob j;
+	int rc;
+
+	pthread_mutex_lock(&hs->mu);
+	for (;;) {
+		while (!hs->stop && hs->qn == 0)
+			pthread_cond_wait(&hs->cv, &hs->mu);
+		if (hs->qn == 0)
+			break;
+		j = hs->q[hs->qh];
+		hs->qh = (hs->qh + 1) % hs->qcap;
+		hs->qn--;
+		hs->busy = 1;
+		pthread_mutex_unlock(&hs->mu);
+		rc = em_sha256_update(j.h, j.data, j.len);
+		pthread_mutex_lock(&hs->mu);
+		if (rc < 0)
+			hs->failed = 1;
+		hs->busy = 0;
+		if (j.b >= 0)
+			hs->freeb[hs->nfree++] = j.b;
+		else
+			j.sl->hashing = 0;
+		pthread_cond_broadcast(&hs->cv);
+	}
+	pthread_mutex_unlock(&hs->mu);
+	return NULL;
+}
+
+/* nslots: the slots whose data can be queued besides the buffers. */
+static int
+hasher_start(struct hasher *hs, uint64_t nslots)
+{
+	int i;
+
+	hs->qcap = HASH_BUFS + (int)nslots;
+	if ((hs->q = calloc((size_t)hs->qcap, sizeof(*hs->q))) == NULL)
+		return em_fail("out of memory");
+	for (i = 0; i < HASH_BUFS; i++) {
+		if ((hs->buf[i] = malloc(SHARD_BUF)) == NULL)
+			return em_fail("out of memory");
+		hs->freeb[i] = i;
+	}
+	hs->nfree = HASH_BUFS;
+	pthread_mutex_init(&hs->mu, NULL);
+	pthread_cond_init(&hs->cv, NULL);
+	if (pthread_create(&hs->th, NULL, hasher_main, hs) != 0) {
+		pthread_mutex_destroy(&hs->mu);
+		pthread_cond_destroy(&hs->cv);
+		return em_fail("cannot start the hashing thread");
+	}
+	hs->running = 1;
+	return 0;
+}
+
+/* Hashes what is queued, then ends the thread; the buffers stay until em_patches_free. */
+static void
+hasher_stop(struct hasher *hs)
+{
+	if (!hs->running)
+		return;
+	pthread_mutex_lock(&hs->mu);
+	hs->stop = 1;
+	pthread_cond_broadcast(&hs->cv);
+	pthread_mutex_unlock(&hs->mu);
+	pthread_join(hs->th, NULL);
+	pthread_mutex_destroy(&hs->mu);
+	pthread_cond_destroy(&hs->cv);
+	hs->running = 0;
+	free(hs->q);
+	hs->q = NULL;
+}
+
+/* A free buffer, waiting for the hasher to give one back. */
+static int
+hasher_get(struct hasher *hs)
+{
+	int b;
+
+	pthread_mutex_lock(&hs->mu);
+	while (hs->nfree == 0)
+		pthread_cond_wait(&hs->cv, &hs->mu);
+	b = hs->freeb[--hs->nfree];
+	pthread_mutex_unlock(&hs->mu);
+	return b;
+}
+
+/* Buffer b's first len bytes (or, b = -1, sl's data) go into h after what was queued before. */
+static void
+hasher_put(struct hasher *hs, int b, const unsigned char *data, size_t len, struct em_sha256 *h,
+    struct slot *sl)
+{
+	pthread_mutex_lock(&hs->mu);
+	hs->q[(hs->qh + hs->qn) % hs->qcap] = (struct hjob){ b, data, len, h, sl };
+	hs->qn++;
+	if (sl != NULL)
+		sl->hashing = 1;
+	pthread_cond_broadcast(&hs->cv);
+	pthread_mutex_unlock(&hs->mu);
+}
+
+/* The slot's data is hashed (or was never queued): it can take another patch. */
+static void
+hasher_release(struct hasher *hs, struct slot *sl)
+{
+	pthread_mutex_lock(&hs->mu);
+	while (sl->hashing)
+		pthread_cond_wait(&hs->cv, &hs->mu);
+	pthread_mutex_unlock(&hs->mu);
+}
+
+/* Everything queued is hashed.  -1 (error set) when an update failed. */
+static int
+hasher_drain(struct hasher *hs)
+{
+	int failed;
+
+	pthread_mutex_lock(&hs->mu);
+	while (hs->qn > 0 || hs->busy)
+		pthread_cond_wait(&hs->cv, &hs->mu);
+	failed = hs->failed;
+	hs->failed = 0;
+	pthread_mutex_unlock(&hs->mu);
+	return failed ? em_fail("SHA-256 update failed") : 0;
+}
+
 /* ---- shards ---- */
 
+/* The filled buffer: written, then queued for the shard's digest. */
 static int
 shard_flush(struct em_patches *p, struct shard *s)
 {
@@ -943,8 +1118,10 @@ shard_flush(struct em_patches *p, struct shard *s)
 		return 0;
 	if (em_write_all(s->at.fd, s->buf, s->blen) < 0)
 		return -1;
-	em_sha256_update(s->h, s->buf, s->blen);
+	hasher_put(&p->hs, s->bi, s->buf, s->blen, s->h, NULL);
 	em_progress_add_bytes(&p->progress, s->blen);
+	s->bi = -1;
+	s->buf = NULL;
 	s->blen = 0;
 	return 0;
 }
@@ -957,6 +1134,10 @@ shard_put(struct em_patches *p, struct shard *s, const void *data, size_t n)
 	while (n > 0) {
 		size_t k = SHARD_BUF - s->blen;
 
+		if (s->buf == NULL) {
+			s->bi = hasher_get(&p->hs);
+			s->buf = p->hs.buf[s->bi];
+		}
 		if (k > n)
 			k = n;
 		memcpy(s->buf + s->blen, d, k);
@@ -967,6 +1148,18 @@ shard_put(struct em_patches *p, struct shard *s, const void *data, size_t n)
 		if (s->blen == SHARD_BUF && shard_flush(p, s) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* A sample's data: written and queued for the digest where it is, after what is buffered. */
+static int
+shard_put_direct(struct em_patches *p, struct shard *s, struct slot *sl, size_t n)
+{
+	if (shard_flush(p, s) < 0 || em_write_all(s->at.fd, sl->conv, n) < 0)
+		return -1;
+	hasher_put(&p->hs, -1, sl->conv, n, s->h, sl);
+	em_progress_add_bytes(&p->progress, n);
+	s->bytes += n;
 	return 0;
 }
 
@@ -990,10 +1183,6 @@ shard_open(struct em_patches *p, int split)
 
 	if (path == NULL)
 		return em_fail("out of memory");
-	if (s->buf == NULL && (s->buf = malloc(SHARD_BUF)) == NULL) {
-		free(path);
-		return em_fail("out of memory");
-	}
 	em_sha256_free(s->h);
 	if ((s->h = em_sha256_new()) == NULL) {
 		free(path);
@@ -1019,7 +1208,7 @@ shard_close(struct em_patches *p, int split)
 
 	snprintf(name, sizeof(name), "%s-%06d.tar", p->o.splits.name[split], s->number);
 	if (shard_put(p, s, zeros, EM_TAR_END) < 0 || shard_flush(p, s) < 0 ||
-	    em_sha256_final(s->h, hex) < 0) {
+	    hasher_drain(&p->hs) < 0 || em_sha256_final(s->h, hex) < 0) {
 		em_fail_ctx("cannot write shard '%s'", s->at.path);
 		em_atomic_abort(&s->at);
 		s->open = 0;
@@ -1122,7 +1311,8 @@ put_sample(struct em_patches *p, struct slot *sl)
 	snprintf(name, sizeof(name), "%s.npy", key);
 	if (em_tar_header(hdr, name, (uint64_t)hlen + dbytes, TAR_MTIME) < 0 ||
 	    shard_put(p, s, hdr, sizeof(hdr)) < 0 || shard_put(p, s, npyh, (size_t)hlen) < 0 ||
-	    shard_put(p, s, sl->conv, (size_t)dbytes) < 0 ||
+	    (dbytes >= DIRECT_MIN ? shard_put_direct(p, s, sl, (size_t)dbytes) :
+	    shard_put(p, s, sl->conv, (size_t)dbytes)) < 0 ||
 	    shard_put(p, s, zeros, em_tar_pad((uint64_t)hlen + dbytes)) < 0)
 		goto werr;
 	s->samples++;
@@ -1164,6 +1354,8 @@ struct reader {
 	struct centry *ent;
 	int nent;
 	uint64_t clock;
+	unsigned char *raw;		/* the patch as stored, before it is converted */
+	unsigned char *cmem;		/* every entry's data, in one block (huge pages) */
 };
 
 /* The decoded chunk c of v's array: from the cache, or read into the least recently used entry. */
@@ -1186,13 +1378,10 @@ cached_chunk(struct reader *r, const struct vol *v, const uint64_t *c)
 	}
 	e = lru;
 	e->a = NULL;
-	if (e->cap < nb) {
-		free(e->data);
-		e->cap = 0;
-		if ((e->data = malloc(nb)) == NULL)
-			return em_fail("out of memory for a chunk of %zu bytes", nb), NULL;
-		e->cap = nb;
-	}
+	/* Every entry holds the largest chunk of the run's volumes (start_readers). */
+	if (e->cap < nb)
+		return em_fail("a chunk of %zu bytes is larger than the cache's %zu", nb, e->cap),
+		    NULL;
 	if (em_zarr_read_chunk(v->a, c, e->data) < 0)
 		return NULL;
 	e->a = v->a;
@@ -1247,31 +1436,30 @@ process(struct reader *r, struct slot *sl)
 	struct em_patches *p = r->p;
 	const struct vol *v = sl->v;
 	uint64_t start[3], count[3], n = p->o.patch[0] * p->o.patch[1] * p->o.patch[2];
-	double fs, sd = 0;
 	int k, off = 3 - v->ndim;
 
 	for (k = 0; k < v->ndim; k++) {
 		start[k] = sl->pos[off + k];
 		count[k] = p->o.patch[off + k];
 	}
-	if (read_patch(r, v, start, count, sl->raw) < 0) {
+	if (read_patch(r, v, start, count, r->raw) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot read '%s' at %llu,%llu,%llu: %s",
 		    v->array, (unsigned long long)sl->pos[0], (unsigned long long)sl->pos[1],
 		    (unsigned long long)sl->pos[2], em_errmsg());
 		sl->out = FAILED;
 		return;
 	}
-	em_patch_measure(v->dt, sl->raw, (size_t)n, v->fill, &fs, p->o.min_std > 0 ? &sd : NULL);
-	if (fs > p->o.max_fill) {
+	switch (em_patch_judge(v->dt, r->raw, (size_t)n, v->fill, p->o.max_fill, p->o.min_std)) {
+	case EM_PATCH_FILL:
 		sl->out = SKIP_FILL;
 		return;
-	}
-	if (p->o.min_std > 0 && sd < p->o.min_std) {
+	case EM_PATCH_FLAT:
 		sl->out = SKIP_STD;
 		return;
+	default:
+		break;
 	}
-	if (em_norm_apply(&v->norm, v->dt, sl->raw, (size_t)n, out_dtype(p, v), sl->conv) < 0 ||
-	    em_sha256_hex(sl->conv, (size_t)npy_data_bytes(p, v), sl->sha) < 0) {
+	if (em_norm_apply(&v->norm, v->dt, r->raw, (size_t)n, out_dtype(p, v), sl->conv) < 0) {
 		snprintf(sl->err, sizeof(sl->err), "cannot convert a patch of '%s': %s", v->array,
 		    em_errmsg());
 		sl->out = FAILED;
@@ -1280,24 +1468,75 @@ process(struct reader *r, struct slot *sl)
 	sl->out = KEEP;
 }
 
+/*
+ * The digests of the kept samples among n slots from first on: those of
+ * one length (every sample of a run has one) go through the AVX-512 lanes
+ * together, up to 16 at a time.
+ */
+static void
+digest_batch(struct em_patches *p, uint64_t first, int n)
+{
+	const void *msg[16];
+	char hex[16][65];
+	struct slot *sl[16];
+	size_t len = 0;
+	int i, k = 0, j;
+
+	for (i = 0; i <= n; i++) {
+		struct slot *x = i < n ? &p->ring[(first + (uint64_t)i) % p->nslots] : NULL;
+		size_t xl = x != NULL ? (size_t)npy_data_bytes(p, x->v) : 0;
+
+		if (x != NULL && x->out != KEEP)
+			continue;
+		if (k > 0 && (x == NULL || xl != len || k == 16)) {
+			if (em_sha256mb_hex(msg, k, len, hex) < 0) {
+				for (j = 0; j < k; j++) {
+					snprintf(sl[j]->err, sizeof(sl[j]->err), "cannot hash a patch of "
+					    "'%s': %s", sl[j]->v->array, em_errmsg());
+					sl[j]->out = FAILED;
+				}
+			} else {
+				for (j = 0; j < k; j++)
+					memcpy(sl[j]->sha, hex[j], sizeof(sl[j]->sha));
+			}
+			k = 0;
+		}
+		if (x == NULL)
+			break;
+		len = xl;
+		sl[k] = x;
+		msg[k++] = x->conv;
+	}
+}
+
+/* Takes a batch of patches in order, reads and converts each, then hashes them together. */
 static void *
 worker(void *arg)
 {
 	struct reader *r = arg;
 	struct em_patches *p = r->p;
-	struct slot *sl;
+	uint64_t first, pending;
+	int n, i;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->stop && p->next_work == p->tail)
+		while (!p->stop && (pending = p->tail - p->next_work) < (uint64_t)p->batch &&
+		    !(pending > 0 && p->hurry))
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->stop)
 			break;
-		sl = &p->ring[p->next_work++ % p->nslots];
+		pending = p->tail - p->next_work;
+		n = pending < (uint64_t)p->batch ? (int)pending : p->batch;
+		first = p->next_work;
+		p->next_work += (uint64_t)n;
+		p->hurry = 0;
 		pthread_mutex_unlock(&p->mu);
-		process(r, sl);
+		for (i = 0; i < n; i++)
+			process(r, &p->ring[(first + (uint64_t)i) % p->nslots]);
+		digest_batch(p, first, n);
 		pthread_mutex_lock(&p->mu);
-		sl->done = 1;
+		for (i = 0; i < n; i++)
+			p->ring[(first + (uint64_t)i) % p->nslots].done = 1;
 		pthread_cond_broadcast(&p->done_cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1312,8 +1551,14 @@ consume(struct em_patches *p)
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	while (!sl->done)
+	while (!sl->done) {
+		/* Not taken yet: a reader takes it with what else waits, however few. */
+		if (p->next_work <= p->head && !p->hurry) {
+			p->hurry = 1;
+			pthread_cond_broadcast(&p->work_cv);
+		}
 		pthread_cond_wait(&p->done_cv, &p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
 	switch (sl->out) {
 	case KEEP:
@@ -1341,6 +1586,7 @@ push(struct em_patches *p, struct vol *v, const uint64_t *pos, int split, uint64
 	if (p->tail - p->head == p->nslots && consume(p) < 0)
 		return -1;
 	sl = &p->ring[p->tail % p->nslots];
+	hasher_release(&p->hs, sl);
 	sl->v = v;
 	memcpy(sl->pos, pos, sizeof(sl->pos));
 	sl->split = split;
@@ -1410,7 +1656,7 @@ start_readers(struct em_patches *p)
 {
 	uint64_t raw = 0, conv = 0, n = p->o.patch[0] * p->o.patch[1] * p->o.patch[2];
 	uint64_t i, cbytes = 1, touch = 1;
-	int k, nent;
+	int k, e, nent;
 
 	for (k = 0; k < p->nvols; k++) {
 		const struct em_zarr_meta *m = em_zarr_meta(p->vols[k]->a);
@@ -1436,27 +1682,53 @@ start_readers(struct em_patches *p)
 		nent = CACHE_MAX;
 	if (nent < 1)
 		nent = 1;
-	/* Two patches a reader keeps every reader busy while the oldest is written. */
-	p->nslots = 2 * (uint64_t)p->o.jobs;
+	/*
+	 * A reader takes a batch of patches (as many as the digest lanes, while
+	 * the ring stays within RING_BYTES); one batch per reader and one more
+	 * keeps every reader busy while the oldest is written, and two patches
+	 * a reader at least.
+	 */
+	p->batch = em_sha256mb_lanes();
+	while (p->batch > 1 && (uint64_t)(p->o.jobs + 1) * (uint64_t)p->batch * conv > RING_BYTES)
+		p->batch /= 2;
+	p->nslots = (uint64_t)(p->o.jobs + 1) * (uint64_t)p->batch;
+	if (p->nslots < 2 * (uint64_t)p->o.jobs)
+		p->nslots = 2 * (uint64_t)p->o.jobs;
+	conv = (conv + 63) & ~(uint64_t)63;
 	if ((p->ring = calloc(p->nslots, sizeof(*p->ring))) == NULL)
 		return em_fail("out of memory");
+	if ((p->ring_mem = em_big_alloc((size_t)(p->nslots * conv))) == NULL)
+		return em_fail("out of memory for %llu patches in flight",
+		    (unsigned long long)p->nslots);
 	for (i = 0; i < p->nslots; i++)
-		if ((p->ring[i].raw = malloc(raw)) == NULL ||
-		    (p->ring[i].conv = malloc(conv)) == NULL)
-			return em_fail("out of memory for %llu patches in flight",
-			    (unsigned long long)p->nslots);
+		p->ring[i].conv = p->ring_mem + i * conv;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
 	p->sync_init = 1;
 	if ((p->rd = calloc((size_t)p->o.jobs, sizeof(*p->rd))) == NULL)
 		return em_fail("out of memory");
+	cbytes = (cbytes + 63) & ~(uint64_t)63;
 	for (k = 0; k < p->o.jobs; k++) {
 		p->rd[k].p = p;
 		p->rd[k].nent = nent;
-		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL)
+		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL ||
+		    (p->rd[k].raw = malloc(raw)) == NULL)
 			return em_fail("out of memory");
+		/*
+		 * One block for the entries: where patches do not share chunks
+		 * every chunk read lands in memory touched for the first time,
+		 * one fault per 2 MiB there instead of one per 4 KiB.
+		 */
+		if ((p->rd[k].cmem = em_big_alloc((size_t)((uint64_t)nent * cbytes))) == NULL)
+			return em_fail("out of memory for the chunk caches");
+		for (e = 0; e < nent; e++) {
+			p->rd[k].ent[e].data = p->rd[k].cmem + (uint64_t)e * cbytes;
+			p->rd[k].ent[e].cap = (size_t)cbytes;
+		}
 	}
+	if (hasher_start(&p->hs, p->nslots) < 0)
+		return -1;
 	for (k = 0; k < p->o.jobs; k++) {
 		if (pthread_create(&p->rd[k].th, NULL, worker, &p->rd[k]) != 0)
 			return em_fail("cannot start a reader thread");
@@ -1468,8 +1740,7 @@ start_readers(struct em_patches *p)
 static void
 stop_readers(struct em_patches *p)
 {
-	uint64_t i;
-	int k, e;
+	int k;
 
 	if (p->sync_init) {
 		pthread_mutex_lock(&p->mu);
@@ -1483,19 +1754,18 @@ stop_readers(struct em_patches *p)
 		pthread_cond_destroy(&p->done_cv);
 		p->sync_init = 0;
 	}
+	hasher_stop(&p->hs);
 	if (p->rd != NULL) {
 		for (k = 0; k < p->o.jobs; k++) {
-			for (e = 0; p->rd[k].ent != NULL && e < p->rd[k].nent; e++)
-				free(p->rd[k].ent[e].data);
+			free(p->rd[k].cmem);
 			free(p->rd[k].ent);
+			free(p->rd[k].raw);
 		}
 		free(p->rd);
 		p->rd = NULL;
 	}
-	for (i = 0; p->ring != NULL && i < p->nslots; i++) {
-		free(p->ring[i].raw);
-		free(p->ring[i].conv);
-	}
+	free(p->ring_mem);
+	p->ring_mem = NULL;
 	free(p->ring);
 	p->ring = NULL;
 }

@@ -253,6 +253,43 @@ expect_rc 1 "other parameters into a finished directory"
 expect_grep "manifest of a run with other parameters" "$SCRATCH/err" "the refusal says why"
 diff -r ref8 out8 >/dev/null && ok "the directory is untouched" || fail "the refused run changed out8"
 
+# 8b. Readers take patches in batches and hash them together; samples from 64 KiB on go into
+# the shard from where they were converted, hashed on the shard's own thread.  One reader or
+# four, skipped patches inside a batch, shards ending inside one: the same bytes, and every
+# sample's and shard's sha256 is the one hashlib computes (patches_check.py).
+# batch_f32 JOBS OUT / batch_u8 JOBS OUT: 64 KiB float32 samples of rec-em, uint8 ones of big.
+batch_f32() {
+	run em-patches -q -j "$1" -o "$2" --patch 16,32,32 --grid 8,16,16 --split train=0.5,val=0.5 \
+		--block 16,64,64 --seed 3 --normalize zscore --min-std 1 --shard-size 300K rec-em
+}
+batch_u8() {
+	run em-patches -q -j "$1" -o "$2" --patch 16,64,64 --grid 16,32,32 --shard-size 1M \
+		data/idr/big.zarr
+}
+batch_f32 1 outb1
+expect_rc 0 "64 KiB float32 samples with one reader"
+batch_f32 4 outb4
+expect_rc 0 "64 KiB float32 samples with four readers"
+if diff -r outb1 outb4 >/dev/null; then ok "one reader and four give byte-identical shards and manifest"
+else fail "-j 1 and -j 4 differ"; diff -r outb1 outb4 | head -n 5; fi
+check outb4 "batched digests, direct writes: each sample and shard is what numpy and hashlib give"
+if $PY -c "
+import json, sys
+m = json.load(open('outb4/manifest.json'))
+c = m['counts']
+n = sum(c[s]['samples'] for s in ('train', 'val'))
+sys.exit(not (n > 32 and c['train']['skipped_fill'] + c['val']['skipped_fill'] > 0
+              and len(m['shards']) > 4))"; then
+	ok "more samples than two batches, skips among them, several shards"
+else fail "the run does not exercise batches: $(head -c 600 outb4/manifest.json)"; fi
+batch_u8 1 outu1
+expect_rc 0 "64 KiB uint8 samples with one reader"
+batch_u8 4 outu4
+expect_rc 0 "64 KiB uint8 samples with four readers"
+if diff -r outu1 outu4 >/dev/null; then ok "uint8 samples: one reader and four give the same bytes"
+else fail "uint8: -j 1 and -j 4 differ"; diff -r outu1 outu4 | head -n 5; fi
+check outu4 "uint8 samples as stored, batched digests: each sample and shard checked"
+
 # 9. Bad input: a clear message, exit 2 (usage) or 1, nothing written.
 run em-patches -o bad1 --patch 8,16,16 data/idr/nope.zarr
 expect_rc 1 "a missing store"

@@ -1,4 +1,4 @@
-/* test_patches.c - what em-patches is built from: ustar headers, .npy headers, splits by blocks, normalization */
+/* test_patches.c - what em-patches is built from: ustar headers, .npy headers, splits by blocks, normalization, sample digests */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "formats/npy.h"
 #include "meta/digest.h"
 #include "meta/normalize.h"
+#include "meta/sha256mb.h"
 #include "meta/splits.h"
 #include "core/diag.h"
 
@@ -229,6 +230,79 @@ START_TEST(patch_measures)
 		em_patch_measure(EM_DT_I1, s8, 8, 0.5, &fs, NULL);
 		ck_assert(fs == 0);
 	}
+	/* Lengths that are not a multiple of the four count tables: every byte counted once. */
+	{
+		static uint8_t b[1003];
+		double sum = 0, ss = 0, mean;
+		size_t i, n, nz;
+
+		for (i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(i % 13 == 0 ? 0 : (i * 37) % 251);
+		for (n = 997; n <= 1003; n++) {
+			for (i = 0, sum = 0, nz = 0; i < n; i++) {
+				sum += b[i];
+				nz += b[i] == 0;
+			}
+			mean = sum / (double)n;
+			for (i = 0, ss = 0; i < n; i++)
+				ss += ((double)b[i] - mean) * ((double)b[i] - mean);
+			em_patch_measure(EM_DT_U1, b, n, 0, &fs, &sd);
+			ck_assert_msg(fs == (double)nz / (double)n, "n %zu: fill share %g", n, fs);
+			ck_assert_msg(fabs(sd - sqrt(ss / (double)n)) < 1e-9, "n %zu: std %g", n, sd);
+		}
+	}
+}
+END_TEST
+
+/*
+ * em_patch_judge decides as em_patch_measure's numbers do: random uint8
+ * patches (flat, fill-heavy, noisy; lengths around the 64-byte steps),
+ * thresholds far off and exactly at the measured std (the band where the
+ * integer sums hand over to the counts), fill values that no byte can be.
+ */
+START_TEST(patch_judge)
+{
+	static uint8_t b[5000];
+	static const double fills[] = { 0, 7, 255, 7.5, -1, 300 };
+	uint64_t x = 88172645463325252ULL;
+	double fs, sd, ms[5];
+	size_t n, i;
+	int t, f, k, want;
+
+	for (t = 0; t < 400; t++) {
+		n = 1 + (size_t)(t * 97 % 4999);
+		for (i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* t % 4: noisy, nearly flat, half fill, a single value */
+			b[i] = t % 4 == 0 ? (uint8_t)x : t % 4 == 1 ? (uint8_t)(100 + (x & 1)) :
+			    t % 4 == 2 ? (uint8_t)((x & 1) ? 0 : x) : 7;
+		}
+		for (f = 0; f < 6; f++) {
+			em_patch_measure(EM_DT_U1, b, n, fills[f], &fs, &sd);
+			ms[0] = 0;
+			ms[1] = sd;
+			ms[2] = nextafter(sd, 0);
+			ms[3] = nextafter(sd, 1e9);
+			ms[4] = sd * 1.5 + 1;
+			for (k = 0; k < 5; k++) {
+				want = fs > 0.5 ? EM_PATCH_FILL : ms[k] > 0 && sd < ms[k] ? EM_PATCH_FLAT :
+				    EM_PATCH_KEEP;
+				ck_assert_msg((int)em_patch_judge(EM_DT_U1, b, n, fills[f], 0.5, ms[k]) ==
+				    want, "patch %d (%zu bytes), fill %g, min_std %.17g (std %.17g)", t, n,
+				    fills[f], ms[k], sd);
+			}
+		}
+	}
+	/* Other types are measured as before. */
+	{
+		int16_t v[8] = { 0, 0, 0, 0, 2, 4, 6, 8 };
+
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.4, 0), EM_PATCH_FILL);
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.5, 3), EM_PATCH_FLAT);
+		ck_assert_int_eq(em_patch_judge(EM_DT_I2, v, 8, 0, 0.5, 2.9), EM_PATCH_KEEP);
+	}
 }
 END_TEST
 
@@ -257,7 +331,7 @@ START_TEST(normalize_tables)
 				ck_assert_int_eq(em_norm_from_stats(&n, (enum em_norm_method)m, st, pct), 0);
 				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], a), 0);
 				ck_assert_int_eq(em_norm_prepare(&n, ins[i], outs[k]), 0);
-				ck_assert(n.lut != NULL || ins[i] == outs[k]);
+				ck_assert(n.lut != NULL || (ins[i] == outs[k] && m == EM_NORM_NONE));
 				ck_assert_int_eq(em_norm_apply(&n, ins[i], vals, nv, outs[k], b), 0);
 				/* One comparison, then the first difference named (a check per value is slow). */
 				for (j = 0; j < nv * em_dtype_size(outs[k]) / 4; j++)
@@ -265,9 +339,68 @@ START_TEST(normalize_tables)
 						break;
 				ck_assert_msg(j == nv * em_dtype_size(outs[k]) / 4, "method %zu in %zu "
 				    "out %zu at %zu", m, i, k, j);
+				/* Through the table from an odd offset, a length not a multiple of 16. */
+				ck_assert_int_eq(em_norm_apply(&n, ins[i], (const char *)vals + 2 *
+				    em_dtype_size(ins[i]), 37, outs[k], b), 0);
+				ck_assert(memcmp(b, (const char *)a + 2 * em_dtype_size(outs[k]),
+				    37 * em_dtype_size(outs[k])) == 0);
 				em_norm_release(&n);
 			}
 	json_decref(st);
+}
+END_TEST
+
+/*
+ * The sample digests, 16 at a time in AVX-512 lanes, equal libcrypto's for
+ * every length around the block and padding edges (55, 56, 63, 64 bytes
+ * ...), every count of messages (the lanes left empty, the counts sent to
+ * libcrypto), messages at any alignment, and a 1 MiB patch; and with the
+ * lanes turned off, the same digests from libcrypto alone.
+ */
+START_TEST(sample_digests)
+{
+	static const char abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	size_t big = (size_t)1 << 20, len;
+	unsigned char *buf = malloc(16 * big + 16);
+	const void *msg[16];
+	char hex[16][65], want[65];
+	int n, i, native;
+
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < 16 * (int)big + 16; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (native = 1; native >= 0; native--) {
+		em_sha256mb_native = native;
+		/* FIPS 180-4's "abc" example in every lane. */
+		for (i = 0; i < 16; i++)
+			msg[i] = "abc";
+		ck_assert_int_eq(em_sha256mb_hex(msg, 16, 3, hex), 0);
+		for (i = 0; i < 16; i++)
+			ck_assert_str_eq(hex[i], abc);
+		for (len = 0; len <= 200; len++)
+			for (n = 1; n <= 16; n++) {
+				if (n != 16 && n != EM_SHA256MB_MIN && n != EM_SHA256MB_MIN - 1 &&
+				    n != 11 && len % 17 != 0)
+					continue;
+				for (i = 0; i < n; i++)
+					msg[i] = buf + 1000 * (size_t)i + (size_t)i % 7;
+				ck_assert_int_eq(em_sha256mb_hex(msg, n, len, hex), 0);
+				for (i = 0; i < n; i++) {
+					ck_assert_int_eq(em_sha256_hex(msg[i], len, want), 0);
+					ck_assert_msg(strcmp(hex[i], want) == 0, "length %zu, %d messages, "
+					    "lane %d: %s, libcrypto %s", len, n, i, hex[i], want);
+				}
+			}
+		for (i = 0; i < 16; i++)
+			msg[i] = buf + big * (size_t)i + (size_t)i;
+		ck_assert_int_eq(em_sha256mb_hex(msg, 16, big - 3, hex), 0);
+		for (i = 0; i < 16; i++) {
+			ck_assert_int_eq(em_sha256_hex(msg[i], big - 3, want), 0);
+			ck_assert_str_eq(hex[i], want);
+		}
+	}
+	em_sha256mb_native = 1;
+	free(buf);
 }
 END_TEST
 
@@ -288,6 +421,8 @@ patches_suite(void)
 	tcase_add_test(tc, normalize_values);
 	tcase_add_test(tc, normalize_tables);
 	tcase_add_test(tc, patch_measures);
+	tcase_add_test(tc, patch_judge);
+	tcase_add_test(tc, sample_digests);
 	suite_add_tcase(s, tc);
 	return s;
 }
