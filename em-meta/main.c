@@ -256,7 +256,7 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	disp = em_progress_display_open(&prog, EM_PROGRESS_OFF, "chunks", o->progress_file);
 	a = em_zarr_open(store);
 	if (a == NULL)
-		return -1;
+		goto out;
 	m = em_zarr_meta(a);
 	/* A 2-D image is one plane: z = 1, with the same bytes in the same order. */
 	if (m->ndim == 3) {
