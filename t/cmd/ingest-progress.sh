@@ -353,6 +353,25 @@ w=$(tr -d '\r' <"$SCRATCH/narrow.tty" | sed "s/$(printf '\033')\[[0-9]*[AK]//g" 
 	grep -v '^em-ingest: ' | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
 if [ "$w" -le 29 ] && [ "$w" -gt 20 ]; then ok "the lines are cut to the width ($w of 30 columns)"; else fail "lines of $w columns on a 30-column terminal"; fi
 
+# A fetcher that is not there: its message waits for the last frame, which says failed.
+NOEPFL=$(printf '%s\n' "$PATH" | tr : '\n' | grep -v '/fetch-epfl$' | paste -s -d : -)
+OLDPATH=$PATH
+PATH=$NOEPFL
+ingest_pty "$SCRATCH/missing" 100 idr epfl
+PATH=$OLDPATH
+expect_rc 1 "em-ingest on a terminal without fetch-epfl exits 1"
+tr -d '\r' <"$SCRATCH/missing.tty" | sed "s/$(printf '\033')\[[0-9]*[AK]//g" >"$SCRATCH/missing.txt"
+grep -n '' "$SCRATCH/missing.txt" | grep -e '^[0-9]*:epfl ' | tail -n 1 | cut -d : -f 1 >"$SCRATCH/missing.n"
+n=$(cat "$SCRATCH/missing.n")
+if [ -n "$n" ] && sed -n "${n}p" "$SCRATCH/missing.txt" | grep -q '^epfl           failed     0s$' &&
+	sed -n "$((n + 1))p" "$SCRATCH/missing.txt" | grep -q "^em-ingest: epfl: cannot run 'fetch-epfl': not found$"; then
+	ok "the last frame says epfl failed, and the reason comes right after it"
+else
+	fail "the missing fetcher under the live display"; sed 's/^/#   /' "$SCRATCH/missing.txt" | tail -n 8
+fi
+n=$(grep -c "cannot run 'fetch-epfl'" "$SCRATCH/missing.txt")
+if [ "$n" -eq 1 ]; then ok "said once"; else fail "said $n times"; fi
+
 # -q on a terminal: nothing at all.
 ingest_pty "$SCRATCH/quiet" 100 -q
 expect_rc 0 "em-ingest -q on a terminal exits 0"
