@@ -21,6 +21,7 @@
 #include "meta/record.h"
 #include "meta/window.h"
 #include "store/ngff.h"
+#include "tool/display.h"
 #include "tool/levels.h"
 #include "tool/tool.h"
 #include "core/version.h"
@@ -35,14 +36,15 @@ struct opts {
 	uint64_t max_memory;
 	int allow_missing;
 	int merge;
+	const char *progress_file;	/* --progress-file FILE: the hashing's progress; NULL none */
 };
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: em-meta [-j N] [--max-memory SIZE] [--allow-missing] [--merge] [-q] [-v]\n"
-	    "       [FILE ...]\n");
+	    "usage: em-meta [-j N] [--max-memory SIZE] [--allow-missing] [--merge]\n"
+	    "       [--progress-file FILE] [-q] [-v] [FILE ...]\n");
 	exit(status);
 }
 
@@ -52,6 +54,30 @@ iter_next(void *ctx, const void **data, size_t *len)
 	uint64_t z0, nz;
 
 	return em_zarr_iter_next(ctx, data, len, &z0, &nz);
+}
+
+/* Level 0's slabs, counted for --progress-file: bytes read, and chunks whose last plane came. */
+struct counted {
+	struct em_zarr_iter *it;
+	struct em_progress *p;
+	uint64_t depth, cz, row;	/* planes, chunk depth, chunks in a row */
+};
+
+static int
+counted_next(void *ctx, const void **data, size_t *len)
+{
+	struct counted *c = ctx;
+	uint64_t z0, nz, rows;
+	int r = em_zarr_iter_next(c->it, data, len, &z0, &nz);
+
+	if (r == 1) {
+		rows = (z0 + nz) / c->cz - z0 / c->cz;
+		if (z0 + nz == c->depth && c->depth % c->cz != 0)
+			rows++;
+		em_progress_add_bytes(c->p, *len);
+		em_progress_add_items(c->p, rows * c->row);
+	}
+	return r;
 }
 
 /* The record's name for a codec, as the schema and the fetchers' --compressor know it. */
@@ -215,6 +241,9 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	struct em_zarr_iter *it = NULL;
 	const struct em_zarr_meta *m;
 	struct em_slab_iter src;
+	struct em_progress prog;
+	struct em_progress_display *disp = NULL;
+	struct counted cnt;
 	json_t *stats = NULL, *shape, *comp;
 	char sha[65], buf[64];
 	unsigned long long du;
@@ -222,9 +251,12 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	int threads = o->jobs, rc = -1, i;
 	const char *cname;
 
+	em_progress_init(&prog);
+	/* Only the file: em-meta draws no line (em-ingest(1) reads the file). */
+	disp = em_progress_display_open(&prog, EM_PROGRESS_OFF, "chunks", o->progress_file);
 	a = em_zarr_open(store);
 	if (a == NULL)
-		return -1;
+		goto out;
 	m = em_zarr_meta(a);
 	/* A 2-D image is one plane: z = 1, with the same bytes in the same order. */
 	if (m->ndim == 3) {
@@ -264,8 +296,15 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	it = em_zarr_iter_new(a, threads);
 	if (it == NULL)
 		goto out;
-	src.next = iter_next;
-	src.ctx = it;
+	em_progress_add_bytes_total(&prog, em_zarr_nbytes(a));
+	em_progress_add_items_total(&prog, em_zarr_nchunks(m));
+	cnt.it = it;
+	cnt.p = &prog;
+	cnt.depth = shape3[0];
+	cnt.cz = chunks3[0];
+	cnt.row = em_zarr_nchunks(m) / ((shape3[0] + chunks3[0] - 1) / chunks3[0]);
+	src.next = counted_next;
+	src.ctx = &cnt;
 	src.dtype = m->dtype;
 	src.fill_value = fill_number(m);
 	src.keeps_one = 1;	/* the iterator gathers into two buffers in turn */
@@ -306,6 +345,8 @@ measure(json_t *rec, const char *store, const struct opts *o)
 	stats = NULL;
 	rc = 0;
 out:
+	em_progress_display_end(disp, rc == 0 ? "done" : em_interrupted() ? "cancelled" :
+	    "failed");
 	json_decref(stats);
 	em_zarr_iter_free(it);
 	em_zarr_close(a);
@@ -814,9 +855,10 @@ main(int argc, char **argv)
 		{ "max-memory", required_argument, NULL, 'm' },
 		{ "allow-missing", no_argument, NULL, 'a' },
 		{ "merge", no_argument, NULL, 'M' },
+		{ "progress-file", required_argument, NULL, 'P' },
 		EM_TOOL_LONGOPTS,
 	};
-	struct opts o = { 2, 0, 0, 0 };
+	struct opts o = { 2, 0, 0, 0, NULL };
 	int c, i, status = 0;
 
 	em_tool_begin(argv[0]);
@@ -839,6 +881,13 @@ main(int argc, char **argv)
 			break;
 		case 'M':
 			o.merge = 1;
+			break;
+		case 'P':
+			if (*optarg == '\0') {
+				em_err("--progress-file wants a file name");
+				usage(stderr, EM_EXIT_USAGE);
+			}
+			o.progress_file = optarg;
 			break;
 		default:
 			em_tool_option(c, usage);

@@ -30,7 +30,8 @@ usage(FILE *fp, int status)
 	    "       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
 	    "       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
 	    "       [--wait[=SECONDS]] [--verify] [--levels auto|N]\n"
-	    "       [--downsample mean|mode|nearest] [--part I/N] [--progress] [-q] [-v]\n");
+	    "       [--downsample mean|mode|nearest] [--part I/N] [--progress]\n"
+	    "       [--progress-file FILE] [-q] [-v]\n");
 	exit(status);
 }
 

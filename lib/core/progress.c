@@ -128,3 +128,20 @@ em_progress_format(const struct em_progress_snap *s, const char *unit, char *buf
 #undef PUT
 	return buf;
 }
+
+const char *
+em_progress_line(const struct em_progress_snap *s, const char *state, const char *unit,
+    char *buf, size_t n)
+{
+	size_t len = 0;
+
+	if (n == 0)
+		return buf;
+	buf[0] = '\0';
+	put(buf, n, &len, "state=%s bytes=%llu/%llu items=%llu/%llu unit=%s seconds=%.3f "
+	    "rate=%.0f eta=%.1f\n", state, (unsigned long long)s->bytes_done,
+	    (unsigned long long)s->bytes_total, (unsigned long long)s->items_done,
+	    (unsigned long long)s->items_total, unit != NULL ? unit : "-", s->secs, s->rate,
+	    s->eta < 0 ? -1.0 : s->eta);
+	return buf;
+}

@@ -40,5 +40,17 @@ void em_progress_snapshot(const struct em_progress *p, struct em_progress_snap *
  */
 const char *em_progress_format(const struct em_progress_snap *s, const char *unit, char *buf,
     size_t n);
+/*
+ * One line for programs (a tool's --progress-file, which em-ingest(1)
+ * reads), the fields always in this order:
+ *
+ *	state=running bytes=DONE/TOTAL items=DONE/TOTAL unit=chunks seconds=1.250 rate=838861 eta=3.7
+ *
+ * state is the caller's word (no spaces); a total of 0 is unknown; rate is
+ * bytes a second since the start; eta is seconds, -1 when unknown; unit is
+ * "-" when NULL.  Ends in a newline.  Returns buf.
+ */
+const char *em_progress_line(const struct em_progress_snap *s, const char *state,
+    const char *unit, char *buf, size_t n);
 
 #endif

@@ -60,6 +60,16 @@ fetch_format(struct em_fetch *f, const struct em_fetch_opts *o)
 	return 0;
 }
 
+/* The progress line (-q, --progress, global.progress, else a terminal) and --progress-file. */
+static struct em_progress_display *
+start_display(struct em_fetch *f, int prog)
+{
+	const struct em_fetch_opts *o = f->opts;
+
+	return em_progress_display_open(&f->progress, o->quiet ? EM_PROGRESS_OFF :
+	    (o->progress || prog) ? EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks", o->progress_file);
+}
+
 int
 em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max_parallel,
     const struct em_fetch_opts *o)
@@ -153,8 +163,7 @@ em_fetch_begin(struct em_fetch *f, const char *tool, const char *source, int max
 	f->http = em_http_new(&f->http_opts);
 	if (f->http == NULL)
 		return -1;
-	f->display = em_progress_display_start(&f->progress, o->quiet ? EM_PROGRESS_OFF :
-	    (o->progress || prog) ? EM_PROGRESS_ON : EM_PROGRESS_AUTO, "chunks");
+	f->display = start_display(f, prog);
 	return 0;
 }
 
@@ -327,8 +336,15 @@ em_fetch_set_id(struct em_fetch *f, const char *id)
 		    id);
 	/* A second volume in the same run: the first one's store is closed. */
 	close_store(f);
-	if (f->display == NULL)
+	if (f->display == NULL) {
+		int prog = 0;
+
+		/* The previous volume's display ended with it: this one's counts anew. */
 		em_progress_init(&f->progress);
+		if (em_config_get_bool(f->cfg, "global.progress", 0, &prog) < 0)
+			return -1;
+		f->display = start_display(f, prog);
+	}
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	if ((size_t)snprintf(f->store, sizeof(f->store), "%s/%s.zarr", f->root, id) >=
 	    sizeof(f->store) ||
@@ -897,7 +913,7 @@ em_fetch_fail(struct em_fetch *f, const char *what)
 
 	snprintf(reason, sizeof(reason), "%s%s%s", what ? what : "", what ? ": " : "",
 	    sig ? "interrupted by a signal" : em_errmsg());
-	em_progress_display_stop(f->display);
+	em_progress_display_end(f->display, sig ? "cancelled" : "failed");
 	f->display = NULL;
 	em_err("%s", reason);
 	if (f->w != NULL) {

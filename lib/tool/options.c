@@ -20,6 +20,7 @@ const struct option em_fetch_longopts[EM_FETCH_NLONGOPTS + 1] = {
 	{ "max-memory", required_argument, NULL, EM_OPT_MAX_MEMORY },
 	{ "jobs", required_argument, NULL, EM_OPT_JOBS },
 	{ "progress", no_argument, NULL, EM_OPT_PROGRESS },
+	{ "progress-file", required_argument, NULL, EM_OPT_PROGRESS_FILE },
 	{ "config", required_argument, NULL, EM_OPT_CONFIG },
 	{ "url", required_argument, NULL, EM_OPT_URL },
 	{ "cacert", required_argument, NULL, EM_OPT_CACERT },
@@ -45,7 +46,8 @@ const char em_fetch_usage[] =
 	"       [--zarr-format 2|3] [--shard Z,Y,X] [--max-memory SIZE] [-j N]\n"
 	"       [--config FILE] [--cacert FILE] [--max-download SIZE] [--overwrite]\n"
 	"       [--wait[=SECONDS]] [--verify] [--levels auto|N]\n"
-	"       [--downsample mean|mode|nearest] [--part I/N] [--progress] [-q] [-v]\n";
+	"       [--downsample mean|mode|nearest] [--part I/N] [--progress]\n"
+	"       [--progress-file FILE] [-q] [-v]\n";
 
 void
 em_fetch_opts_init(struct em_fetch_opts *o)
@@ -131,6 +133,11 @@ em_fetch_opt(struct em_fetch_opts *o, int c, const char *arg)
 		return 1;
 	case EM_OPT_PROGRESS:
 		o->progress = 1;
+		return 1;
+	case EM_OPT_PROGRESS_FILE:
+		if (*arg == '\0')
+			return em_fail("--progress-file wants a file name");
+		o->progress_file = arg;
 		return 1;
 	case EM_OPT_CONFIG:
 		o->config = arg;

@@ -21,6 +21,7 @@ struct em_fetch_opts {
 	uint64_t max_memory;	/* --max-memory SIZE; 0 = unset */
 	int jobs;		/* -j, --jobs N; 0 = unset */
 	int progress;		/* --progress: show progress even when stderr is not a tty */
+	const char *progress_file;	/* --progress-file FILE (borrowed), NULL = none */
 	int quiet;		/* -q */
 	int verbose;		/* each -v */
 	const char *cacert;	/* --cacert FILE: trust this CA too (borrowed) */
@@ -62,6 +63,7 @@ enum {
 	EM_OPT_STRICT,
 	EM_OPT_PARTIAL,
 	EM_OPT_PART,
+	EM_OPT_PROGRESS_FILE,
 	EM_OPT_TOOL = 0x200	/* a tool's own long options start here */
 };
 
@@ -85,7 +87,7 @@ extern const char *const em_compressor_names[];
  * table before its own entries (the list ends with a zero entry).
  */
 extern const struct option em_fetch_longopts[];
-#define EM_FETCH_NLONGOPTS 23
+#define EM_FETCH_NLONGOPTS 24
 
 void em_fetch_opts_init(struct em_fetch_opts *o);
 /*
