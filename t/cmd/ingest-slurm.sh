@@ -217,6 +217,46 @@ expect_rc 0 "a second run exits 0"
 expect_grep "^em-ingest: every source is complete: nothing submitted$" "$SCRATCH/err" "and submits nothing"
 [ "$(squeue -h -t all -o %i | wc -l)" -eq "$n" ] && ok "no job was added" || fail "jobs were added"
 
+# --- --wait on a terminal: one line per source, redrawn in place ---
+cat >"$SCRATCH/ptyrun.py" <<'EOF'
+import os, pty, subprocess, sys
+log, out = sys.argv[1:3]
+master, slave = pty.openpty()
+with open(out, "wb") as o, open("/dev/null", "rb") as i:
+    p = subprocess.Popen(sys.argv[3:], stdin=i, stdout=o, stderr=slave)
+os.close(slave)
+got = bytearray()
+while True:
+    try:
+        b = os.read(master, 65536)
+    except OSError:
+        b = b""
+    if not b:
+        break
+    got += b
+open(log, "wb").write(bytes(got))
+sys.exit(p.wait())
+EOF
+mkdir -p "$SCRATCH/s4"
+(cd "$SCRATCH/s4" && exec $PY "$SCRATCH/ptyrun.py" "$SCRATCH/s4.tty" "$SCRATCH/s4.out" \
+	dash "$TOP/em-ingest" --engine slurm --wait dvid idr)
+expect_rc 0 "--wait on a terminal: exit 0"
+if $PY - "$SCRATCH/s4.tty" >"$SCRATCH/s4.check" 2>&1 <<'EOF'; then
+import re, sys
+t = open(sys.argv[1], "rb").read().decode().replace("\r\n", "\n")
+frames = t.split("\033[2A")
+assert len(frames) >= 2, "one frame only"
+last = frames[-1]
+for s in ("dvid", "idr"):
+    assert re.search("\033\\[2K%s +complete +4/4 parts" % s, last), (s, last[-300:])
+print(len(frames), "frames")
+EOF
+	ok "the live lines are redrawn in place ($(cat "$SCRATCH/s4.check")), ending complete"
+else
+	fail "the live display: $(tail -n 2 "$SCRATCH/s4.check")"
+fi
+expect_grep "^dvid  *complete  *4/4 " "$SCRATCH/s4.out" "and the table follows on stdout"
+
 # --- One part cancelled mid-run ---
 # OpenOrganelle's chunks come slowly from this origin, so that a part can be caught running.
 start_origin slow --root "$SCRATCH/www" --fault 'path=*/fibsem-int16/s0/*,delay=700'
