@@ -42,43 +42,6 @@ EM_MEMORY_BUDGET=3G
 export EM_CONFIG EM_CONFIG_OVERLAY EM_SCHEMA EM_MEMORY_BUDGET
 unset EM_EXECUTION_MODE EM_DATA_ROOT EM_LOGS_DIR EM_CATALOG_DIR EM_CACHE_DIR
 
-# ptyrun TTYLOG STDOUT COLS [--term-on FILE] -- CMD...: CMD with its standard error on a
-# pseudo-terminal COLS wide (everything written there kept in TTYLOG, as the terminal
-# got it), its standard output into STDOUT; SIGTERM to CMD when FILE appears.  Exits
-# with CMD's status (128 + the signal when one killed it).
-cat >"$SCRATCH/ptyrun.py" <<'EOF'
-import fcntl, os, pty, select, signal, struct, subprocess, sys, termios
-log, out, cols = sys.argv[1], sys.argv[2], int(sys.argv[3])
-args = sys.argv[4:]
-term_on = None
-if args[0] == "--term-on":
-    term_on, args = args[1], args[2:]
-assert args[0] == "--"
-args = args[1:]
-master, slave = pty.openpty()
-fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
-with open(out, "wb") as o, open("/dev/null", "rb") as i:
-    p = subprocess.Popen(args, stdin=i, stdout=o, stderr=slave)
-os.close(slave)
-got = bytearray()
-sent = False
-while True:
-    r, _, _ = select.select([master], [], [], 0.05)
-    if r:
-        try:
-            b = os.read(master, 65536)
-        except OSError:
-            b = b""
-        if not b:
-            break
-        got += b
-    if term_on and not sent and os.path.exists(term_on):
-        p.send_signal(signal.SIGTERM)
-        sent = True
-rc = p.wait()
-open(log, "wb").write(bytes(got))
-sys.exit(rc if rc >= 0 else 128 - rc)
-EOF
 
 # A copy of em-ingest beside wrappers of em-meta and em-validate (a built tree's tools
 # come first): each notes its arguments, and with SLOW set reads all its input (the
@@ -259,7 +222,7 @@ ingest_pty() {
 	_o=""
 	if [ "${1:-}" = --term-on ]; then _o="$1 $2"; shift 2; fi
 	# shellcheck disable=SC2086 # the options are words
-	(cd "$_d" && exec $PY "$SCRATCH/ptyrun.py" "$_d.tty" "$_d.out" "$_c" $_o -- \
+	(cd "$_d" && exec $PY "$TOP/t/ptyrun.py" "$_d.tty" "$_d.out" "$_c" $_o -- \
 		dash "$B/em-ingest" "$@")
 	RC=$?
 }

@@ -218,27 +218,8 @@ expect_grep "^em-ingest: every source is complete: nothing submitted$" "$SCRATCH
 [ "$(squeue -h -t all -o %i | wc -l)" -eq "$n" ] && ok "no job was added" || fail "jobs were added"
 
 # --- --wait on a terminal: one line per source, redrawn in place ---
-cat >"$SCRATCH/ptyrun.py" <<'EOF'
-import os, pty, subprocess, sys
-log, out = sys.argv[1:3]
-master, slave = pty.openpty()
-with open(out, "wb") as o, open("/dev/null", "rb") as i:
-    p = subprocess.Popen(sys.argv[3:], stdin=i, stdout=o, stderr=slave)
-os.close(slave)
-got = bytearray()
-while True:
-    try:
-        b = os.read(master, 65536)
-    except OSError:
-        b = b""
-    if not b:
-        break
-    got += b
-open(log, "wb").write(bytes(got))
-sys.exit(p.wait())
-EOF
 mkdir -p "$SCRATCH/s4"
-(cd "$SCRATCH/s4" && exec $PY "$SCRATCH/ptyrun.py" "$SCRATCH/s4.tty" "$SCRATCH/s4.out" \
+(cd "$SCRATCH/s4" && exec $PY "$TOP/t/ptyrun.py" "$SCRATCH/s4.tty" "$SCRATCH/s4.out" 100 -- \
 	dash "$TOP/em-ingest" --engine slurm --wait dvid idr)
 expect_rc 0 "--wait on a terminal: exit 0"
 if $PY - "$SCRATCH/s4.tty" >"$SCRATCH/s4.check" 2>&1 <<'EOF'; then
