@@ -139,6 +139,12 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 done
 
 # --- kill -9 leaves em-ingest's working directory; the next run removes it ---
+# A slower origin (half a second an answer), so that the run is surely going when it is killed.
+start_origin k9 --root "$SCRATCH/www" --fault 'delay=500'
+sed -e "s|@ORIGIN@|$ORIGIN_URL|g" -e "s|@DIR@|.|g" \
+	-e 's|^global:$|global:\n  chunks: [8, 16, 16]\n  jobs: 2|' \
+	"$SCRATCH/overlay.yaml.in" >"$SCRATCH/k9.yaml"
+EM_CONFIG_OVERLAY=$SCRATCH/k9.yaml
 mkdir -p "$SCRATCH/tmp" "$SCRATCH/k9"
 set -- $SRC
 (cd "$SCRATCH/k9" && TMPDIR=$SCRATCH/tmp exec dash "$TOP/em-ingest" "$1") >/dev/null 2>&1 &
