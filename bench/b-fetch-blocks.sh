@@ -17,19 +17,7 @@ trap 'kill $opid 2>/dev/null; rm -rf "$BENCH_DIR"/blocks-out-*' EXIT
 
 # The Zarr store: MB planes of 1024 x 1024 EM-like uint8, 64^3 chunks, zstd level 1.
 nz=$MB
-zarr=$www/vol_$nz.zarr
-if [ ! -f "$zarr/.zarray" ]; then
-	vol=$(em_volume "$nz" 1024 1024) || exit 1
-	$PY - "$vol" "$zarr" "$nz" <<'PYEOF' || { echo "bench: cannot make the Zarr store" >&2; exit 1; }
-import sys, numpy as np, zarr, numcodecs
-v = np.memmap(sys.argv[1], dtype=np.uint8, mode="r", shape=(int(sys.argv[3]), 1024, 1024))
-a = zarr.open_array(sys.argv[2] + ".tmp", mode="w", shape=v.shape, chunks=(64, 64, 64),
-                    dtype="u1", compressor=numcodecs.Zstd(level=1), dimension_separator="/")
-for z in range(0, v.shape[0], 64):
-    a[z:z + 64] = v[z:z + 64]
-PYEOF
-	mv "$zarr.tmp" "$zarr"
-fi
+zarr=$(em_zarr_store "$nz" "$www") || exit 1
 zbytes=$((nz * 1024 * 1024))
 
 # The DVID volume: the largest cube up to 512 that fits MB MiB.

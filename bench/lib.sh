@@ -24,6 +24,25 @@ em_volume() {
 	echo "$v"
 }
 
+# em_zarr_store MB DIR: DIR/vol_MB.zarr, made once: MB planes of 1024 x 1024 EM-like uint8
+# (em_volume), 64^3 chunks, zstd level 1, '/' keys (zarr-python); prints its path.
+em_zarr_store() {
+	_zs=$2/vol_$1.zarr
+	if [ ! -f "$_zs/.zarray" ]; then
+		_zv=$(em_volume "$1" 1024 1024) || return 1
+		$PY - "$_zv" "$_zs" "$1" <<'PYEOF' || { echo "bench: cannot make the Zarr store" >&2; return 1; }
+import sys, numpy as np, zarr, numcodecs
+v = np.memmap(sys.argv[1], dtype=np.uint8, mode="r", shape=(int(sys.argv[3]), 1024, 1024))
+a = zarr.open_array(sys.argv[2] + ".tmp", mode="w", shape=v.shape, chunks=(64, 64, 64),
+                    dtype="u1", compressor=numcodecs.Zstd(level=1), dimension_separator="/")
+for z in range(0, v.shape[0], 64):
+    a[z:z + 64] = v[z:z + 64]
+PYEOF
+		mv "$_zs.tmp" "$_zs" || return 1
+	fi
+	echo "$_zs"
+}
+
 # timed NAME command...: runs it under peakrss; sets SECS and RSS_MB.
 timed() {
 	name=$1
