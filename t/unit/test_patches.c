@@ -369,8 +369,10 @@ START_TEST(sample_digests)
 	ck_assert_ptr_nonnull(buf);
 	for (i = 0; i < 16 * (int)big + 16; i++)
 		buf[i] = (unsigned char)(i * 2654435761u >> 13);
-	for (native = 1; native >= 0; native--) {
+	for (native = 2; native >= 0; native -= 2) {
 		em_sha256mb_native = native;
+		ck_assert_int_eq(em_sha256mb_lanes(), native == 2 &&
+		    __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 16 : 1);
 		/* FIPS 180-4's "abc" example in every lane. */
 		for (i = 0; i < 16; i++)
 			msg[i] = "abc";
@@ -400,6 +402,8 @@ START_TEST(sample_digests)
 		}
 	}
 	em_sha256mb_native = 1;
+	n = em_sha256mb_lanes();
+	ck_assert(n == 1 || n == 16);
 	free(buf);
 }
 END_TEST
