@@ -84,11 +84,11 @@ maxfield() {
 	echo "$mf"
 }
 
-# agree NAME OURS REF...: fails loudly when OURS is more than 15% below the fastest REF: a
-# ceiling lower than a library's own tool reaches is understated, and every row it judges
-# looks better than it is.  More than 15% above is said, not failed: Debian's zstd program
-# is a static build of its own that runs zstd-1 well below the shared libzstd our tools and
-# numcodecs link (about 500 against 900 MB/s on the 2-core build machine).
+# agree NAME OURS REF...: fails loudly unless OURS is within 15% of the fastest REF: below,
+# the ceiling is understated and every row it judges looks better than it is; above, it
+# measures something the libraries' own tools do not reach.  A slower tool is said with
+# its ratio, not failed: Debian's zstd program is such a tool for zstd-1 encode (see
+# ceiling_measure).
 agree() {
 	ag_name=$1 ag_ours=$2
 	shift 2
@@ -96,13 +96,14 @@ agree() {
 		k = split(refs, r, " "); m = 0
 		for (i = 1; i <= k; i++) if (r[i] + 0 > m) m = r[i] + 0
 		d = (m > 0 ? o / m : 0)
-		if (d < 0.85) {
-			printf "bench: the %s ceiling %.1f MB/s is %.2f of the libraries'\'' own" \
-			    " tools (%s): understated, not a ceiling to judge by\n", n, o, d, refs > "/dev/stderr"
+		if (d < 0.85 || d > 1.15) {
+			printf "bench: the %s ceiling %.1f MB/s is %.2f of the fastest of the libraries'\'' own" \
+			    " tools (%s): not a ceiling to judge by\n", n, o, d, refs > "/dev/stderr"
 			exit 1
 		}
-		if (d > 1.15)
-			printf "# the %s ceiling %.1f MB/s is %.2f of the tools (%s)\n", n, o, d, refs
+		for (i = 1; i <= k; i++)
+			if (r[i] + 0 > 0 && o / r[i] > 1.15)
+				printf "# the %s ceiling %.1f MB/s is %.2f of %.1f (a slower tool)\n", n, o, o / r[i], r[i]
 	}'
 }
 
@@ -135,36 +136,45 @@ ceiling_measure() {
 	done >"$BENCH_DIR/zb"
 	zb_enc=$(maxfield enc 1 cat "$BENCH_DIR/zb")
 	zb_dec=$(maxfield dec 1 cat "$BENCH_DIR/zb")
-	# numcodecs allocates each decoded chunk, so its decode figure is low; its encode is
-	# the same shared libzstd as ours.
-	cat >"$BENCH_DIR/nc_zstd.py" <<'PY'
-import sys, time, numpy as np, numcodecs
+	# Debian's zstd program compiles the library's sources in again with their assertions
+	# live, which costs its encoder about half its speed; say so where it does.  python3-
+	# zstandard, zstd's Python binding, links the shared libzstd our tools link; it allocates
+	# each decoded block, so only its encode figure is a reference.  Each block it returns is
+	# a new object: glibc's fixed thresholds keep those on the heap, where they are warm,
+	# instead of mapping and faulting in every one (the kernel's page clearing, not the codec).
+	zb_asserts=$(objdump -d "$(command -v zstd)" 2>/dev/null | grep -c 'call.*<__assert_fail')
+	cat >"$BENCH_DIR/py_zstd.py" <<'PY'
+import sys, time, numpy as np, zstandard
 a = np.fromfile(sys.argv[1], dtype=np.uint8)
-z, blk = numcodecs.Zstd(level=1), 262144
+z, blk = zstandard.ZstdCompressor(level=1), 262144
 blocks = [a[i:i + blk] for i in range(0, len(a), blk)]
-[z.encode(x) for x in blocks]
+[z.compress(x) for x in blocks]
 b = 1e9
 for _ in range(3):
-    t = time.perf_counter(); [z.encode(x) for x in blocks]; b = min(b, time.perf_counter() - t)
+    t = time.perf_counter(); [z.compress(x) for x in blocks]; b = min(b, time.perf_counter() - t)
 print("enc=%.1f" % (len(a) / b / 1e6))
 PY
-	nc_enc=$(maxfield enc 2 "$PY" "$BENCH_DIR/nc_zstd.py" "$cv")
+	pz_enc=$(export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824
+		maxfield enc 3 "$PY" "$BENCH_DIR/py_zstd.py" "$cv")
 	os=0
 	for _ in 1 2; do
 		o=$(openssl speed -evp sha256 -seconds 2 -bytes 16384 2>/dev/null |
 			awk '$1 == "sha256" { sub(/k$/, "", $NF); printf "%.1f", $NF / 1000 }')
 		os=$(awk -v a="$os" -v b="${o:-0}" 'BEGIN { print (b > a) ? b : a }')
 	done
-	echo "# ceilings, one thread each (MB/s): zstd-1 encode $zenc (zstd -b1 $zb_enc," \
-		"numcodecs $nc_enc), decode $zdec (zstd -b1 $zb_dec); libdeflate-1 encode $zlib;" \
+	zb_note=
+	[ "${zb_asserts:-0}" -gt 100 ] &&
+		zb_note=", a build calling assert in $zb_asserts places"
+	echo "# ceilings, one thread each (MB/s): zstd-1 encode $zenc (zstd -b1 $zb_enc$zb_note;" \
+		"python3-zstandard $pz_enc), decode $zdec (zstd -b1 $zb_dec); libdeflate-1 encode $zlib;" \
 		"SHA-256 $sha (openssl speed $os); memcpy $cpy; disk with fdatasync $disk"
 }
 
 # ceilings: the speeds the rows are bound by, measured once per `make bench` (cached in
 # $BENCH_DIR/ceilings.env, which bench/run.sh removes first) on the 256 MiB EM-like volume and
 # checked against the libraries' own tools in the same session: `zstd -b1` on blocks of one
-# 64^3 chunk, numcodecs' Zstd (the same shared libzstd our tools link; Debian's zstd program
-# carries its own static copy) and `openssl speed -evp sha256`.  Sets C_ZSTD_ENC, C_ZSTD_DEC,
+# 64^3 chunk, python3-zstandard's encoder (the shared libzstd our tools link; Debian's zstd
+# program carries its own copy, built with assertions) and `openssl speed -evp sha256`.  Sets C_ZSTD_ENC, C_ZSTD_DEC,
 # C_ZLIB_ENC (libdeflate level 1), C_SHA256, C_MEMCPY (one thread each) and C_DISK (dd with
 # fdatasync), all MB/s.  A disagreement is measured once more (the machine is shared), and
 # a second one fails.
@@ -173,7 +183,7 @@ ceilings() {
 	try=1
 	while [ ! -s "$cf" ]; do
 		ceiling_measure || return 1
-		if agree "zstd-1 encode" "$zenc" "$zb_enc" "$nc_enc" &&
+		if agree "zstd-1 encode" "$zenc" "$zb_enc" "$pz_enc" &&
 			agree "zstd-1 decode" "$zdec" "$zb_dec" &&
 			agree "SHA-256" "$sha" "$os"; then
 			printf 'C_ZSTD_ENC=%s C_ZSTD_DEC=%s C_ZLIB_ENC=%s C_SHA256=%s C_MEMCPY=%s C_DISK=%s\n' \
