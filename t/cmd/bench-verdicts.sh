@@ -1,0 +1,37 @@
+#!/bin/sh
+# bench-verdicts.sh - the verdicts `make bench` gives: a ceiling is judged against the
+# libraries' own tools (agree) and a row against its reference and target (row).
+. "$(dirname "$0")/../lib.sh"
+
+# blib FUNCTION ARGS...: one function of bench/lib.sh in a shell of its own (it sets TOP,
+# PATH and BENCH_DIR for the bench), its output in $SCRATCH/out and err, status in RC.
+blib() {
+	BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; "$@"' "$TOP/bench/lib.sh" "$@"
+}
+
+blib agree "zstd-1 encode" 1000 950 500
+expect_rc 0 "a ceiling within 15% of the fastest tool agrees"
+expect_grep "zstd-1 encode ceiling 1000.0 MB/s is 2.00 of 500.0 (a slower tool)" "$SCRATCH/out" \
+	"a slower tool is said with its ratio"
+expect_nogrep "0.95\|950" "$SCRATCH/out" "a tool that agrees is not said"
+
+blib agree "SHA-256" 800 1000
+expect_rc 1 "a ceiling 20% under the tool is refused"
+expect_grep "the SHA-256 ceiling 800.0 MB/s is 0.80 of the fastest" "$SCRATCH/err" \
+	"the refusal names the ceiling and the ratio"
+
+blib agree "zstd-1 decode" 1200 1000 400
+expect_rc 1 "a ceiling 20% over the fastest tool is refused"
+
+blib agree "zstd-1 decode" 1000 0
+expect_rc 1 "a tool that measured nothing is no agreement"
+
+blib row "case a" 90 "ref" 100 50 0.8
+expect_rc 0 "a row prints"
+expect_grep "0.90 *>=0.8 .* met$" "$SCRATCH/out" "ratio 0.90 meets 0.8"
+blib row "case b" 70 "ref" 100 50 0.8
+expect_grep "0.70 *>=0.8 .* MISSED$" "$SCRATCH/out" "ratio 0.70 misses 0.8"
+blib row "case c" 90 "ref" 100 300 0.8 256
+expect_grep "300 *<=256  MISSED$" "$SCRATCH/out" "an RSS over its limit misses, whatever the ratio"
+
+done_testing
