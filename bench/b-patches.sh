@@ -6,7 +6,7 @@
 # 32 (overlapping), zscore to float32 and minmax to uint8, and em-patches' peak RSS (limit
 # 256 MB).  Each float32 patch is 1 MiB hashed twice, as a sample and inside its shard: Python
 # hashes both through OpenSSL (hashlib, SHA-NI here); em-patches hashes the samples sixteen at
-# a time in AVX-512 lanes on its readers and the shard stream through OpenSSL on a thread of
+# a time in AVX-512 lanes on its readers (where they beat SHA-NI) and the shard stream through OpenSSL on a thread of
 # its own, so the float32 rows need both cores free to pass 5x, the uint8 row does not.  Both
 # sides' first sample must have the same sha256: the same values, normalized alike.
 # EM_BENCH_PATCHES_N=N uses an N x 512 x 512 volume (default 256).
