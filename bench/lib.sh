@@ -174,9 +174,9 @@ PY
 # $BENCH_DIR/ceilings.env, which bench/run.sh removes first) on the 256 MiB EM-like volume and
 # checked against the libraries' own tools in the same session: `zstd -b1` on blocks of one
 # 64^3 chunk, python3-zstandard's encoder (the shared libzstd our tools link; Debian's zstd
-# program carries its own copy, built with assertions) and `openssl speed -evp sha256`.  Sets C_ZSTD_ENC, C_ZSTD_DEC,
-# C_ZLIB_ENC (libdeflate level 1), C_SHA256, C_MEMCPY (one thread each) and C_DISK (dd with
-# fdatasync), all MB/s.  A disagreement is measured once more (the machine is shared), and
+# program carries its own copy, built with assertions) and `openssl speed -evp sha256`.
+# Sets C_ZSTD_ENC, C_ZSTD_DEC, C_ZLIB_ENC (libdeflate level 1), C_SHA256, C_MEMCPY (one
+# thread each) and C_DISK (dd with fdatasync), all MB/s.  A disagreement is measured once more (the machine is shared), and
 # a second one fails.
 ceilings() {
 	cf=$BENCH_DIR/ceilings.env
