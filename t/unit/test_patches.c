@@ -371,8 +371,12 @@ START_TEST(sample_digests)
 		buf[i] = (unsigned char)(i * 2654435761u >> 13);
 	for (native = 2; native >= 0; native -= 2) {
 		em_sha256mb_native = native;
+#if defined(__x86_64__) && defined(__GNUC__)
 		ck_assert_int_eq(em_sha256mb_lanes(), native == 2 &&
 		    __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 16 : 1);
+#else
+		ck_assert_int_eq(em_sha256mb_lanes(), 1);
+#endif
 		/* FIPS 180-4's "abc" example in every lane. */
 		for (i = 0; i < 16; i++)
 			msg[i] = "abc";
