@@ -154,6 +154,83 @@ START_TEST(copy_box)
 }
 END_TEST
 
+/* Element by element: what em_zarr_copy_box must match. */
+static void
+copy_box_ref(int n, size_t isz, uint8_t *dst, const uint64_t *dsh, const uint64_t *dof,
+    const uint8_t *src, const uint64_t *ssh, const uint64_t *so, const uint64_t *cnt)
+{
+	uint64_t pos[EM_ZARR_MAXDIM] = { 0 };
+	int i;
+
+	for (;;) {
+		uint64_t a = 0, b = 0;
+		for (i = 0; i < n; i++) {
+			a = a * dsh[i] + dof[i] + pos[i];
+			b = b * ssh[i] + so[i] + pos[i];
+		}
+		memcpy(dst + a * isz, src + b * isz, isz);
+		for (i = n - 1; i >= 0; i--) {
+			if (++pos[i] < cnt[i])
+				break;
+			pos[i] = 0;
+		}
+		if (i < 0)
+			return;
+	}
+}
+
+START_TEST(copy_box_random)
+{
+	/*
+	 * Random boxes of 1 to 4 dimensions and items of 1, 2 and 4 bytes,
+	 * rows of the lengths the copy has fixed paths for (16 to 256 bytes)
+	 * and others, whole trailing dimensions (merged into one run) and
+	 * not: every byte as the element-by-element copy puts it.
+	 */
+	static const uint64_t edges[] = { 1, 2, 3, 4, 8, 16, 17, 32, 64, 128 };
+	uint8_t *src = malloc(1 << 16), *dst = malloc(1 << 16), *ref = malloc(1 << 16);
+	uint64_t ssh[4], dsh[4], so[4], dof[4], cnt[4], seed = 88172645463325252ULL;
+	int t, i;
+
+	ck_assert_ptr_nonnull(src);
+	ck_assert_ptr_nonnull(dst);
+	ck_assert_ptr_nonnull(ref);
+	for (i = 0; i < 1 << 16; i++)
+		src[i] = (uint8_t)(i * 131 + (i >> 8));
+#define NEXT() (seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17, seed)
+	for (t = 0; t < 3000; t++) {
+		int n = 1 + (int)(NEXT() % 4);
+		size_t isz = (size_t)1 << (NEXT() % 3);
+		uint64_t sv = isz, dv = isz;
+		for (i = 0; i < n; i++) {
+			cnt[i] = edges[NEXT() % 10];
+			if (n > 1 && i < n - 2 && cnt[i] > 4)
+				cnt[i] = 1 + cnt[i] % 4;
+			so[i] = NEXT() % 2 ? 0 : NEXT() % 3;
+			dof[i] = NEXT() % 2 ? 0 : NEXT() % 3;
+			ssh[i] = so[i] + cnt[i] + (NEXT() % 2 ? 0 : NEXT() % 3);
+			dsh[i] = dof[i] + cnt[i] + (NEXT() % 2 ? 0 : NEXT() % 3);
+			sv *= ssh[i];
+			dv *= dsh[i];
+		}
+		if (sv > 1 << 16 || dv > 1 << 16) {
+			t--;
+			continue;
+		}
+		memset(dst, 0xA5, dv);
+		memset(ref, 0xA5, dv);
+		em_zarr_copy_box(n, isz, dst, dsh, dof, src, ssh, so, cnt);
+		copy_box_ref(n, isz, ref, dsh, dof, src, ssh, so, cnt);
+		ck_assert_msg(memcmp(dst, ref, dv) == 0, "box %d (%d dimensions, %zu-byte items) differs",
+		    t, n, isz);
+	}
+#undef NEXT
+	free(src);
+	free(dst);
+	free(ref);
+}
+END_TEST
+
 START_TEST(planes_boxes_same_bytes)
 {
 	struct em_zarr_meta m;
@@ -642,6 +719,7 @@ zarr_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, keys_and_geometry);
 	tcase_add_test(tc, copy_box);
+	tcase_add_test(tc, copy_box_random);
 	tcase_add_test(tc, planes_boxes_same_bytes);
 	tcase_add_test(tc, iterator);
 	tcase_add_test(tc, iterator_big_planes);
