@@ -75,6 +75,14 @@ a = rnd((9, 20, 30), "u1"); imwrite(t("big.tif"), a, bigtiff=True)
 ingest("bigtiff", t("big.tif"), a)
 a = rnd((4, 24, 32), "u2"); imwrite(t("be.tif"), a, byteorder=">")
 ingest("tiff-big-endian", t("be.tif"), a)
+# Uncompressed strips one after another are read a plane at a time, past libtiff: strips of
+# 5 rows and a short last one, big-endian samples, 32-bit floats, a strip per page.
+a = rnd((5, 37, 23), "u2"); imwrite(t("be-strips.tif"), a, byteorder=">", rowsperstrip=5)
+ingest("tiff-big-endian-strips", t("be-strips.tif"), a)
+a = rnd((3, 19, 21), "f4"); imwrite(t("f4-strips.tif"), a, rowsperstrip=3)
+ingest("tiff-float32-strips", t("f4-strips.tif"), a)
+a = rnd((4, 16, 40), "i2"); imwrite(t("one-strip.tif"), a, rowsperstrip=16)
+ingest("tiff-one-strip", t("one-strip.tif"), a)
 a = rnd((8, 24, 32), "u1")
 imwrite(t("phys.ome.tif"), a, ome=True, metadata={
     "axes": "ZYX", "PhysicalSizeX": 4.0, "PhysicalSizeXUnit": "nm",
