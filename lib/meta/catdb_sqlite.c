@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ struct sq {
 		sqlite3_stmt *st;
 	} cache[NCACHE];
 	int next;
+	int busy;	/* the last failure was another connection's lock */
 };
 
 static sqlite3 *
@@ -91,6 +93,9 @@ prepare(struct em_catdb *db, const char *sql)
 static int
 db_fail(struct em_catdb *db, const char *what)
 {
+	int code = sqlite3_errcode(H(db)) & 0xff;
+
+	((struct sq *)db->h)->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
 	return em_fail("%s: %s", what, sqlite3_errmsg(H(db)));
 }
 
@@ -295,6 +300,27 @@ fail:
 	}
 }
 
+/*
+ * The pragmas and the schema, run on every open.  Pages of 16 KiB hold a
+ * record (a few kB) without overflow pages, and reads through mmap save a
+ * copy per page: together they make a query that returns many records
+ * several times faster.  page_size only takes effect on a new file, before
+ * WAL mode is set; WAL lets readers (serve, query) go on while a load writes.
+ */
+static int
+sq_setup(struct em_catdb *db, enum em_catdb_mode mode)
+{
+	if (sq_exec(db, "PRAGMA mmap_size = 1073741824", NULL, 0, NULL, NULL, NULL) < 0 ||
+	    (mode == EM_CATDB_WRITE &&
+	    sq_exec(db, "PRAGMA page_size = 16384", NULL, 0, NULL, NULL, NULL) < 0))
+		return -1;
+	if (mode == EM_CATDB_WRITE &&
+	    (sq_exec(db, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL, NULL) < 0 ||
+	    sq_exec(db, "PRAGMA synchronous = NORMAL", NULL, 0, NULL, NULL, NULL) < 0))
+		return -1;
+	return sq_schema(db, mode);
+}
+
 struct em_catdb *
 em_catdb_sqlite_open(const char *path, enum em_catdb_mode mode)
 {
@@ -306,6 +332,7 @@ em_catdb_sqlite_open(const char *path, enum em_catdb_mode mode)
 	char dir[4096];
 	char *slash;
 	struct stat st;
+	long waited_ms = 0;
 
 	if (mode == EM_CATDB_READ && access(path, F_OK) < 0) {
 		em_fail("%s", strerror(errno));
@@ -350,23 +377,23 @@ em_catdb_sqlite_open(const char *path, enum em_catdb_mode mode)
 		em_fail("the file is read-only");
 		goto fail;
 	}
-	/*
-	 * Pages of 16 KiB hold a record (a few kB) without overflow pages, and
-	 * reads through mmap save a copy per page: together they make a query
-	 * that returns many records several times faster.  page_size only
-	 * takes effect on a new file, before WAL mode is set.
-	 */
-	if (sq_exec(db, "PRAGMA mmap_size = 1073741824", NULL, 0, NULL, NULL, NULL) < 0 ||
-	    (mode == EM_CATDB_WRITE &&
-	    sq_exec(db, "PRAGMA page_size = 16384", NULL, 0, NULL, NULL, NULL) < 0))
-		goto fail;
-	/* WAL: readers (serve, query) go on while a load writes. */
-	if (mode == EM_CATDB_WRITE &&
-	    (sq_exec(db, "PRAGMA journal_mode = WAL", NULL, 0, NULL, NULL, NULL) < 0 ||
-	    sq_exec(db, "PRAGMA synchronous = NORMAL", NULL, 0, NULL, NULL, NULL) < 0))
-		goto fail;
-	if (sq_schema(db, mode) < 0)
-		goto fail;
+	for (;;) {
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		q->busy = 0;
+		if (sq_setup(db, mode) == 0)
+			break;
+		/*
+		 * Two loads creating the same file at once: the one that is not
+		 * switching it to WAL can be told "locked" at once, without the
+		 * busy handler (SQLite will not wait where waiting could
+		 * deadlock).  Try again, as the busy handler would have.
+		 */
+		if (!q->busy || waited_ms >= BUSY_MS)
+			goto fail;
+		nanosleep(&ts, NULL);
+		waited_ms += 20;
+	}
 	return db;
 fail:
 	sq_close(db);

@@ -193,6 +193,21 @@ pb=$!
 wait $pa; ra=$?
 wait $pb; rb=$?
 [ $ra -eq 0 ] && [ $rb -eq 0 ] && ok "two loads at once both succeed" || { fail "loads: $ra $rb"; cat a.err b.err; }
+# Two loads that create the same new file at once: one of them used to be told "database is
+# locked" while the other switched it to WAL (about two tries in five).
+head -n 200 a.jsonl >a200.jsonl
+head -n 200 b.jsonl >b200.jsonl
+bad=0
+for i in 1 2 3 4 5 6 7 8; do
+	em-catalog load --db "sqlite:new$i.db" a200.jsonl 2>>new.err &
+	pa=$!
+	em-catalog load --db "sqlite:new$i.db" b200.jsonl 2>>new.err &
+	pb=$!
+	wait $pa || bad=$((bad + 1))
+	wait $pb || bad=$((bad + 1))
+done
+[ $bad -eq 0 ] && ok "eight pairs of loads creating a file at once all succeed" ||
+	{ fail "$bad of 16 loads creating a file at once failed"; cat new.err; }
 cat a.jsonl b.jsonl >ab.jsonl
 em-catalog query --db sqlite:conc.db >got
 pyref ab.jsonl >want
