@@ -377,6 +377,23 @@ cmd_box(const char *store, const char *s0, const char *s1, const char *outp)
 #define BENCH_MIN_ROUNDS 3
 #define BENCH_MIN_SECONDS 1.0
 
+/* The best of at least BENCH_MIN_ROUNDS timed rounds lasting BENCH_MIN_SECONDS, after a warm-up. */
+static double
+best_of(double (*round)(void *), void *arg)
+{
+	double best = 0, spent = 0, t;
+	int r;
+
+	round(arg);
+	for (r = 0; r < BENCH_MIN_ROUNDS || spent < BENCH_MIN_SECONDS; r++) {
+		t = round(arg);
+		spent += t;
+		if (r == 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
 struct cb_arg {
 	const struct em_codec *c;
 	struct em_codec_ctx *x;
@@ -457,21 +474,25 @@ cb_round(struct cb_arg *args, int nt, int decode)
 	return t0;
 }
 
-/* The best of at least BENCH_MIN_ROUNDS timed rounds lasting BENCH_MIN_SECONDS, after a warm-up. */
+struct cb_round_arg {
+	struct cb_arg *args;
+	int nt, decode;
+};
+
+static double
+cb_round_of(void *arg)
+{
+	struct cb_round_arg *a = arg;
+
+	return cb_round(a->args, a->nt, a->decode);
+}
+
 static double
 cb_best(struct cb_arg *args, int nt, int decode)
 {
-	double best = 0, spent = 0, t;
-	int r;
+	struct cb_round_arg a = { args, nt, decode };
 
-	cb_round(args, nt, decode);
-	for (r = 0; r < BENCH_MIN_ROUNDS || spent < BENCH_MIN_SECONDS; r++) {
-		t = cb_round(args, nt, decode);
-		spent += t;
-		if (r == 0 || t < best)
-			best = t;
-	}
-	return best;
+	return best_of(cb_round_of, &a);
 }
 
 static int
@@ -559,21 +580,20 @@ hash_round(EVP_MD_CTX *md, const unsigned char *p, size_t n, unsigned char *piec
 	return piece ? spent : now() - t0;
 }
 
-/* The best of at least BENCH_MIN_ROUNDS rounds lasting BENCH_MIN_SECONDS, after a warm-up. */
-static double
-hash_best(EVP_MD_CTX *md, const unsigned char *p, size_t n, unsigned char *pb, size_t piece)
-{
-	double best = 0, spent = 0, t;
-	int r;
+struct hash_arg {
+	EVP_MD_CTX *md;
+	const unsigned char *p;
+	size_t n;
+	unsigned char *pb;
+	size_t piece;
+};
 
-	hash_round(md, p, n, pb, piece);
-	for (r = 0; r < BENCH_MIN_ROUNDS || spent < BENCH_MIN_SECONDS; r++) {
-		t = hash_round(md, p, n, pb, piece);
-		spent += t;
-		if (r == 0 || t < best)
-			best = t;
-	}
-	return best;
+static double
+hash_round_of(void *arg)
+{
+	struct hash_arg *a = arg;
+
+	return hash_round(a->md, a->p, a->n, a->pb, a->piece);
 }
 
 /* sha256_MBps: pieces of one 64^3 uint8 chunk in cache; sha256_mem_MBps: from memory. */
@@ -583,12 +603,15 @@ cmd_hashbench(const char *raw)
 	size_t n, piece = (size_t)256 << 10;
 	unsigned char *p = load_raw(raw, BENCH_MAX_BYTES, &n), *pb = malloc(piece);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct hash_arg a;
 	double cached, mem;
 
 	if (md == NULL || pb == NULL)
 		em_die(1, "out of memory");
-	cached = hash_best(md, p, n, pb, piece);
-	mem = hash_best(md, p, n, pb, 0);
+	a = (struct hash_arg){ md, p, n, pb, piece };
+	cached = best_of(hash_round_of, &a);
+	a.piece = 0;
+	mem = best_of(hash_round_of, &a);
 	printf("sha256_MBps=%.1f sha256_mem_MBps=%.1f\n", (double)n / cached / 1e6,
 	    (double)n / mem / 1e6);
 	EVP_MD_CTX_free(md);
@@ -597,15 +620,22 @@ cmd_hashbench(const char *raw)
 	return 0;
 }
 
+struct copy_arg {
+	unsigned char *dst;
+	const unsigned char *src;
+	size_t n;
+};
+
 /* memcpy of the whole buffer into another one, in 4 MiB pieces; its seconds. */
 static double
-copy_round(unsigned char *dst, const unsigned char *src, size_t n)
+copy_round(void *arg)
 {
+	struct copy_arg *a = arg;
 	double t0 = now();
 	size_t off, step = (size_t)4 << 20;
 
-	for (off = 0; off < n; off += step)
-		memcpy(dst + off, src + off, n - off < step ? n - off : step);
+	for (off = 0; off < a->n; off += step)
+		memcpy(a->dst + off, a->src + off, a->n - off < step ? a->n - off : step);
 	return now() - t0;
 }
 
@@ -614,19 +644,13 @@ cmd_copybench(const char *raw)
 {
 	size_t n;
 	unsigned char *p = load_raw(raw, BENCH_MAX_BYTES, &n), *q = malloc(n);
-	double best = 0, spent = 0, t;
-	int r;
+	struct copy_arg a = { q, p, n };
+	double best;
 
 	if (q == NULL)
 		em_die(1, "out of memory");
 	memset(q, 0, n);
-	copy_round(q, p, n);
-	for (r = 0; r < BENCH_MIN_ROUNDS || spent < BENCH_MIN_SECONDS; r++) {
-		t = copy_round(q, p, n);
-		spent += t;
-		if (r == 0 || t < best)
-			best = t;
-	}
+	best = best_of(copy_round, &a);
 	if (memcmp(p, q, n) != 0)
 		em_die(1, "copy differs");
 	printf("memcpy_MBps=%.1f\n", (double)n / best / 1e6);
