@@ -1,8 +1,9 @@
 # ingest-cancel.sh - SIGTERM or Ctrl-C (SIGINT) to em-ingest at any moment leaves every
 # record it had started `cancelled` (or `complete`, when that volume had finished): never
 # `processing` or `saving-data` (a tool that died of SIGPIPE before writing its record),
-# nor a false `failed`.  Eight trials under dash: each signal before any data, twice while
-# the fetchers write, and while em-meta works.
+# nor a false `failed`, and no process of the run left behind.  Fourteen trials under dash:
+# each signal before any data, twice while the fetchers write, while em-meta works, and
+# three times while the pipelines' stages are being forked.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/t/origin.sh"
 
@@ -57,10 +58,14 @@ catches() {
 #   meta   while em-meta works: every em-meta is held (SIGSTOP) until the fetchers have
 #          ended and their stubs wait in em-meta's pipe, the signal is sent, and em-meta
 #          goes on (SIGCONT) to meet it with a stub in hand.
+#   early  a few milliseconds after its pipelines start (0 to 50, a different delay each
+#          trial), while it forks their stages: a stage forked just as the signal came
+#          must not be left waiting for a partner that is gone.
 # SIGTERM goes to em-ingest, SIGINT to the whole group as Ctrl-C does.
 trial=0
-for sig in TERM INT; do
-	for moment in start data data meta; do
+for run in TERM:start TERM:data TERM:data TERM:meta INT:start INT:data INT:data INT:meta \
+	TERM:early INT:early TERM:early INT:early TERM:early INT:early; do
+	sig=${run%:*} moment=${run#*:}
 	trial=$((trial + 1))
 	d=$SCRATCH/t$trial
 	mkdir -p "$d/tmp"
@@ -77,6 +82,11 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 		while [ -z "$(find "$d/tmp" -name pid 2>/dev/null)" ] && [ "$i" -lt 400 ]; do
 			i=$((i + 1)); sleep 0.01
 		done ;;
+	early)
+		while [ -z "$(find "$d/tmp" -name pid 2>/dev/null)" ] && [ "$i" -lt 400 ]; do
+			i=$((i + 1)); sleep 0.01
+		done
+		sleep "0.0$((trial * 7 % 6))" ;;
 	data)
 		while [ -z "$(find "$d/data" -path '*.zarr/*' -name '[0-9]*' -type f 2>/dev/null | head -n 1)" ] &&
 			[ "$i" -lt 400 ]; do
@@ -105,6 +115,18 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 	want=143
 	[ "$sig" = INT ] && want=130
 	expect_rc "$want" "trial $trial (SIG$sig, $moment): em-ingest exits $want"
+	# Nothing of the run outlives it (its processes are in its process group; a zombie
+	# is only an entry waiting for this machine's init to reap it).
+	i=0
+	while left=$(ps -eo pgid=,stat=,pid=,wchan:24=,args= | awk -v g="$pid" '$1 == g && $2 !~ /^Z/') &&
+		[ -n "$left" ] && [ "$i" -lt 20 ]; do
+		i=$((i + 1)); sleep 0.1
+	done
+	if [ -z "$left" ]; then ok "trial $trial: no process of the run is left"
+	else
+		fail "trial $trial: processes of the run are left: $(echo "$left" | tr -s ' \n' ' ')"
+		kill -KILL "-$pid" 2>/dev/null
+	fi
 	n=0 bad=""
 	for r in "$d"/data/*/*.json; do
 		[ -f "$r" ] || continue
@@ -116,7 +138,7 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 		*) bad="$bad ${r#"$d"/data/}:$st" ;;
 		esac
 	done
-	if [ -z "$bad" ] && { [ "$n" -gt 0 ] || [ "$moment" = start ]; }; then
+	if [ -z "$bad" ] && { [ "$n" -gt 0 ] || [ "$moment" = start ] || [ "$moment" = early ]; }; then
 		ok "trial $trial (SIG$sig, $moment): all $n records cancelled or complete"
 	else
 		fail "trial $trial (SIG$sig, $moment): records left behind:$bad ($n records)"
@@ -135,7 +157,6 @@ os.execvp("dash", ["dash"] + sys.argv[1:])' "$TOP/em-ingest" $SRC) >"$SCRATCH/ou
 	else fail "trial $trial: table: $(cat "$SCRATCH/out")"; fi
 	[ -z "$(ls "$d/tmp")" ] && ok "trial $trial: the working directory is removed" ||
 		fail "trial $trial: left $(ls "$d/tmp")"
-	done
 done
 
 # --- kill -9 leaves em-ingest's working directory; the next run removes it ---
