@@ -1335,7 +1335,11 @@ out:
  * grid, overlapping strides) share chunks, and decoding a chunk costs far
  * more than copying a patch out of it.  A reader's cache holds at most
  * CACHE_BYTES (at least the chunks one patch touches), least recently used
- * out first.
+ * out first.  Until a chunk is found there a second time (patches side by
+ * side on chunk borders, or drawn far apart, never share one), a reader
+ * fills only as many entries as one patch can touch: the rest of the
+ * cache's memory is not touched for nothing, and the kernel need not hand
+ * out and clear pages for it.
  */
 #define CACHE_BYTES ((uint64_t)32 << 20)
 #define CACHE_MAX 512
@@ -1353,7 +1357,9 @@ struct reader {
 	pthread_t th;
 	struct centry *ent;
 	int nent;
+	int ntouch;			/* the entries in use until the first hit */
 	uint64_t clock;
+	uint64_t hits;			/* chunks found in the cache */
 	unsigned char *raw;		/* the patch as stored, before it is converted */
 	unsigned char *cmem;		/* every entry's data, in one block (huge pages) */
 };
@@ -1371,9 +1377,10 @@ cached_chunk(struct reader *r, const struct vol *v, const uint64_t *c)
 		e = &r->ent[i];
 		if (e->a == v->a && memcmp(e->c, c, (size_t)m->ndim * sizeof(*c)) == 0) {
 			e->used = ++r->clock;
+			r->hits++;
 			return e->data;
 		}
-		if (e->used < lru->used)
+		if (e->used < lru->used && (r->hits > 0 || i < r->ntouch))
 			lru = e;
 	}
 	e = lru;
@@ -1712,6 +1719,7 @@ start_readers(struct em_patches *p)
 	for (k = 0; k < p->o.jobs; k++) {
 		p->rd[k].p = p;
 		p->rd[k].nent = nent;
+		p->rd[k].ntouch = touch < (uint64_t)nent ? (int)touch : nent;
 		if ((p->rd[k].ent = calloc((size_t)nent, sizeof(struct centry))) == NULL ||
 		    (p->rd[k].raw = malloc(raw)) == NULL)
 			return em_fail("out of memory");

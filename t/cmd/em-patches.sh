@@ -356,4 +356,42 @@ for o in --patch --level --voxel-size --grid --random --seed --max-fill --min-st
 	grep -q -e "${o#--}" "$TOP/man/em-patches.1" || fail "the man page does not mention $o"
 done
 ok "--help and em-patches(1) list every option"
+
+# 12. Memory follows the chunks patches share: side by side on chunk borders (no chunk read
+#     twice) a reader's chunk cache holds only what one patch touches; overlapping patches fill
+#     it (32 MiB a reader).  256 chunks of 64^3, two readers, peak RSS as the kernel counts it.
+if [ "$ASAN" -eq 1 ]; then
+	echo "# chunk cache memory: not measured in an AddressSanitizer build"
+else
+	$PY -c "
+import numpy as np
+rng = np.random.default_rng(12)
+rng.normal(128, 30, size=(256, 512, 512)).clip(0, 255).astype('u1').tofile('cache.raw')" ||
+		fail "making the cache volume"
+	zarrtool write --dtype uint8 --shape 256,512,512 --chunks 64,64,64 --codec zstd --level 1 \
+		cache.raw data/idr/cache.zarr >/dev/null || fail "zarrtool write cache"
+	rm -f cache.raw
+	stub idr cache data/idr/cache.zarr | em-meta >rec-cache 2>meta.err || fail "em-meta cache"
+	# rss STRIDE: "EXIT PEAK_KIB" of em-patches over a grid of that stride.
+	rss() {
+		rm -rf "cache$1"
+		$PY -c "
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)" \
+			em-patches -q -o "cache$1" --patch 64,64,64 --grid "$1,$1,$1" --normalize none \
+			--dtype same -j 2 rec-cache
+	}
+	set -- $(rss 64)
+	rc64=$1 rss64=$2
+	set -- $(rss 32)
+	rc32=$1 rss32=$2
+	echo "# peak RSS: $rss64 KiB side by side, $rss32 KiB overlapping"
+	[ "$rc64" -eq 0 ] && [ "$rc32" -eq 0 ] || fail "the cache runs exit $rc64 and $rc32"
+	[ "$rss64" -lt 49152 ] && ok "patches side by side: peak RSS under 48 MiB" ||
+		fail "patches side by side: peak RSS $rss64 KiB, not under 48 MiB"
+	[ $((rss32 - rss64)) -ge 32768 ] && ok "overlapping patches use the chunk cache (32 MiB more)" ||
+		fail "overlapping patches: $rss32 KiB, not 32 MiB more than side by side ($rss64 KiB)"
+	rm -rf cache64 cache32 data/idr/cache.zarr
+fi
 done_testing
