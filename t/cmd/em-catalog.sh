@@ -208,6 +208,15 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 [ $bad -eq 0 ] && ok "eight pairs of loads creating a file at once all succeed" ||
 	{ fail "$bad of 16 loads creating a file at once failed"; cat new.err; }
+cat a200.jsonl b200.jsonl >ab200.jsonl
+pyref ab200.jsonl >want200
+bad=0
+for i in 1 2 3 4 5 6 7 8; do
+	em-catalog query --db "sqlite:new$i.db" >got200 2>>new.err && cmp -s want200 got200 ||
+		bad=$((bad + 1))
+done
+[ $bad -eq 0 ] && ok "each file both loads created holds all $(wc -l <want200) records of both" ||
+	fail "$bad of 8 files created by two loads at once miss records"
 cat a.jsonl b.jsonl >ab.jsonl
 em-catalog query --db sqlite:conc.db >got
 pyref ab.jsonl >want
