@@ -25,19 +25,6 @@ for z0 in range(0, n, 64):    # bounded memory: one chunk row at a time
     z[z0:z0 + 64] = np.ascontiguousarray(mm[z0:z0 + 64])
 PY
 
-# best FUNC ARGS...: runs "FUNC ARGS... I" (which calls timed) for I = 1 .. EM_BENCH_REPEAT
-# (default 2) and keeps the fastest run: the machine is shared, and every figure, ours and
-# the references alike, gets the same treatment.  I lets each write go to a new store.
-best() {
-	b_secs='' b_rss=0 b_i=0
-	while [ "$b_i" -lt "${EM_BENCH_REPEAT:-2}" ]; do
-		b_i=$((b_i + 1))
-		"$@" "$b_i" || return 1
-		b_secs=$(awk -v a="$b_secs" -v b="$SECS" 'BEGIN { print (a == "" || b < a) ? b : a }')
-		[ "$RSS_MB" -gt "$b_rss" ] && b_rss=$RSS_MB
-	done
-	SECS=$b_secs RSS_MB=$b_rss
-}
 write_one() { # name codec level store vol z I
 	timed "$1" zarrtool write --codec "$2" --level "$3" --shape "$6,1024,1024" \
 		--chunks 64,64,64 --jobs 2 --stats "$5" "$4.r$7"

@@ -57,6 +57,20 @@ timed() {
 	RSS_MB=$(sed 's/.*rss_kb=\([0-9]*\).*/\1/' "$BENCH_DIR/$name.rss" | awk '{printf "%.0f", $1/1024}')
 }
 
+# best FUNC ARGS...: runs "FUNC ARGS... I" (which calls timed) for I = 1 .. EM_BENCH_REPEAT
+# (default 2) and keeps the fastest run: the machine is shared, and every figure, ours and
+# the references alike, gets the same treatment.  I lets each run write somewhere new.
+best() {
+	b_secs='' b_rss=0 b_i=0
+	while [ "$b_i" -lt "${EM_BENCH_REPEAT:-2}" ]; do
+		b_i=$((b_i + 1))
+		"$@" "$b_i" || return 1
+		b_secs=$(awk -v a="$b_secs" -v b="$SECS" 'BEGIN { print (a == "" || b < a) ? b : a }')
+		[ "$RSS_MB" -gt "$b_rss" ] && b_rss=$RSS_MB
+	done
+	SECS=$b_secs RSS_MB=$b_rss
+}
+
 # mbps BYTES SECONDS
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }'; }
 

@@ -34,4 +34,18 @@ expect_grep "0.70 *>=0.8 .* MISSED$" "$SCRATCH/out" "ratio 0.70 misses 0.8"
 blib row "case c" 90 "ref" 100 300 0.8 256
 expect_grep "300 *<=256  MISSED$" "$SCRATCH/out" "an RSS over its limit misses, whatever the ratio"
 
+# best: each side's fastest of EM_BENCH_REPEAT runs counts, with the largest RSS of them; a
+# run that fails stops it.  f I sets run I's figures (1: 2.5 s, 2: 1.5 s, 3: 1.2 s).
+BESTF='f() { case $1 in 1) SECS=2.5 RSS_MB=10 ;; 2) SECS=1.5 RSS_MB=30 ;; 3) SECS=1.2 RSS_MB=20 ;; *) return 1 ;; esac; }'
+BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; eval "$1"; best f || exit 1; echo "$SECS $RSS_MB"' \
+	"$TOP/bench/lib.sh" "$BESTF"
+expect_rc 0 "best of two runs"
+expect_grep "^1.5 30$" "$SCRATCH/out" "best keeps the faster run's time and the larger RSS"
+EM_BENCH_REPEAT=3 BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; eval "$1"; best f; echo "$SECS $RSS_MB"' \
+	"$TOP/bench/lib.sh" "$BESTF"
+expect_grep "^1.2 30$" "$SCRATCH/out" "best of three runs: the third, 1.2 s"
+EM_BENCH_REPEAT=4 BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; eval "$1"; best f || echo failed' \
+	"$TOP/bench/lib.sh" "$BESTF"
+expect_grep "^failed$" "$SCRATCH/out" "a failing run makes best fail"
+
 done_testing
