@@ -4,7 +4,7 @@
 # and against copying each plane and hashing it on one thread (bench/lib.sh's ceilings).
 # 1 GiB (BENCH_READERS_N=1024), each side's faster of two runs: a 128 MiB file is read in a
 # tenth of a second, where starting the process and the page cache's first read weigh as
-# much as the reading (0.61 to 0.71 of the ceiling on one machine, 0.85 to 0.91 at 1 GiB).
+# much as the reading (0.61 to 0.71 of the ceiling on one machine, 0.90 and 0.96 at 1 GiB).
 . "$(dirname "$0")/lib.sh"
 
 N=${BENCH_READERS_N:-1024}
