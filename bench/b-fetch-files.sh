@@ -44,17 +44,12 @@ out_n=0
 fresh() { out_n=$((out_n + 1)); out=$top_out/$out_n; }
 rawsum=$(sha256sum "$raw" | cut -d' ' -f1)
 
-# ours NAME URL [fetcher]: the conversion twice, each into a fresh store; the faster run
-# counts (as the ceilings keep their best of two: runs on a shared 2-core machine differ by
-# a quarter).  Sets SECS and RSS_MB of it; LAST's store is the last run's.
-ours() {
-	fresh
-	timed "$1" "${3:-fetch-epfl}" -o "$out" $OURS --id v --url "$2" || return 1
-	_s=$SECS _r=$RSS_MB
-	fresh
-	timed "$1" "${3:-fetch-epfl}" -o "$out" $OURS --id v --url "$2" || return 1
-	if awk -v a="$_s" -v b="$SECS" 'BEGIN { exit !(a < b) }'; then SECS=$_s RSS_MB=$_r; fi
-}
+# ours NAME URL [fetcher]: the conversion twice, each into a fresh store (best: runs on a
+# shared 2-core machine differ by a quarter, and the ceilings keep their best of two too).
+# Sets SECS (the faster run) and RSS_MB (the larger); LAST's store is the last run's.
+# shellcheck disable=SC2086 # $OURS is options and their values
+ours_run() { fresh; timed "$1" "$3" -o "$out" $OURS --id v --url "$2"; }
+ours() { best ours_run "$1" "$2" "${3:-fetch-epfl}"; }
 # pair NAME1 URL1 NAME2 URL2: two conversions compared with each other, taking turns
 # (1, 2, 1, 2, 1, 2), so that a slow spell of the machine falls on both alike: its kernel
 # time writing new data moved between 1.3 and 2.7 s in identical runs, and with two turns
