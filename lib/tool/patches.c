@@ -1876,12 +1876,14 @@ em_patches_run(struct em_patches *p)
 	json_decref(sorted);
 	printf("%s/manifest.json\n", p->outdir);
 	for (s = 0; s < p->o.splits.n; s++)
-		em_log(EM_LOG_INFO, "%s: %llu samples in %d shards; skipped %llu (fill), %llu (std)",
-		    p->o.splits.name[s], (unsigned long long)p->cnt[s].samples, p->sh[s].number,
+		em_log(EM_LOG_INFO, "%s: %llu sample%s in %d shard%s; skipped %llu (fill), %llu (std)",
+		    p->o.splits.name[s], (unsigned long long)p->cnt[s].samples,
+		    p->cnt[s].samples == 1 ? "" : "s", p->sh[s].number, p->sh[s].number == 1 ? "" : "s",
 		    (unsigned long long)p->cnt[s].skip_fill,
 		    (unsigned long long)p->cnt[s].skip_std);
-	em_log(EM_LOG_INFO, "%llu positions not drawn: their patch would straddle blocks of "
-	    "different splits", (unsigned long long)p->straddling);
+	em_log(EM_LOG_INFO, "%llu position%s not drawn: %s patch would straddle blocks of "
+	    "different splits", (unsigned long long)p->straddling, p->straddling == 1 ? "" : "s",
+	    p->straddling == 1 ? "its" : "their");
 	rc = 0;
 	goto out;
 fail:

@@ -110,8 +110,17 @@ sys.exit(n + c['straddling'] != 60)" && ok "--random 60 draws 60 positions" ||
 	fail "--random 60 does not account for 60 positions"
 
 # 5. A 2-D plane: --patch 1,Y,X gives (Y, X) arrays; none keeps the float32 values.
-run em-patches -q -o out5 --patch 1,16,16 --max-fill 1 data/idr/plane.zarr
+run em-patches -v -o out5 --patch 1,16,16 --max-fill 1 data/idr/plane.zarr
 expect_rc 0 "2-D patches of a plane named as a store"
+want=$($PY -c "
+import json
+m = json.load(open('out5/manifest.json'))
+c, n = m['counts']['train'], len(m['shards'])
+print('em-patches: train: %d sample%s in %d shard%s; skipped %d (fill), %d (std)' % (c['samples'],
+      '' if c['samples'] == 1 else 's', n, '' if n == 1 else 's', c['skipped_fill'], c['skipped_std']))")
+expect_grep "^$want\$" "$SCRATCH/err" "-v: the counts of the split, as the manifest has them ('1 shard')"
+expect_grep "^em-patches: 0 positions not drawn: their patch would straddle" "$SCRATCH/err" \
+	"-v: the positions not drawn"
 check out5 "2-D patches equal the plane's regions"
 $PY -c "
 import tarfile, numpy as np, io, sys
