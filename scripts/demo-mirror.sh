@@ -254,4 +254,7 @@ sources:
     box: "$pcbox"
 consolidation:
   output_dir: @DIR@/catalog
+# The catalog database beside the JSON catalog, not in the caller's directory.
+catalog:
+  db: @DIR@/catalog/catalog.db
 EOF
