@@ -336,7 +336,10 @@ em_ngff_load_attrs(const char *group, int *zarr_format)
 	if ((p = join(group, "zarr.json")) == NULL)
 		return NULL;
 	if (em_exists(p) != 1) {
-		em_fail("'%s' is not a Zarr group (no .zgroup or zarr.json)", group);
+		if (em_exists(group) == 0)
+			em_fail("'%s' does not exist", group);
+		else
+			em_fail("'%s' is not a Zarr group (no .zgroup or zarr.json)", group);
 		goto out;
 	}
 	*zarr_format = 3;

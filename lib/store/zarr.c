@@ -1014,8 +1014,11 @@ em_zarr_open(const char *path)
 		if ((p = path_join(path, ".zgroup")) == NULL)
 			goto fail;
 		if (em_exists(p) != 1) {
-			em_fail("'%s' is not a Zarr array or group (no .zarray, .zgroup or zarr.json)",
-			    path);
+			if (em_exists(path) == 0)
+				em_fail("'%s' does not exist", path);
+			else
+				em_fail("'%s' is not a Zarr array or group (no .zarray, .zgroup or "
+				    "zarr.json)", path);
 			goto fail;
 		}
 		free(p);

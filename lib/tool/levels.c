@@ -404,6 +404,9 @@ load_group(struct build *x)
 			    "level 0 in an OME-Zarr group", x->store);
 		}
 		free(p);
+		/* A path that is not there: the message says so, and names it already. */
+		if (em_exists(x->store) == 0)
+			return -1;
 		return em_fail_ctx("'%s' is not a Zarr store", x->store);
 	}
 	x->zf = zf;

@@ -111,6 +111,10 @@ run em-downsample plain
 expect_rc 1 "a directory that is not Zarr"
 expect_grep "'plain' is not a Zarr store" err "the message names it"
 [ "$(ls plain)" = file ] && ok "nothing written into it" || fail "$(ls plain)"
+run em-downsample nope.zarr
+expect_rc 1 "a store that is not there"
+expect_grep "^em-downsample: 'nope.zarr' does not exist$" err "the message says it is not there"
+[ -e nope.zarr ] && fail "nope.zarr was created" || ok "and nothing is created in its place"
 run em-downsample uint8-mean.zarr/0
 expect_rc 1 "a bare array"
 expect_grep "'uint8-mean.zarr/0' is a Zarr array, not a group" err "says why"

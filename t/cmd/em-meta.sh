@@ -143,7 +143,8 @@ for id in missing trunc corrupt holes early; do
 done
 grep '"id":"v2"' "$SCRATCH/out" | grep -q '"status":"complete"' ||
 	fail "the good stub after the bad ones did not complete"
-expect_grep "idr/missing: cannot read store 'data/idr/missing.zarr'" "$SCRATCH/err" "a missing store is named"
+expect_grep "idr/missing: cannot read store 'data/idr/missing.zarr': 'data/idr/missing.zarr' does not exist$" \
+	"$SCRATCH/err" "a missing store is named, and said not to exist"
 expect_grep "idr/trunc: cannot read store 'data/idr/trunc.zarr'" "$SCRATCH/err" "a truncated chunk is named"
 expect_grep "idr/holes: .*incomplete: 1 of [0-9]* chunks are missing" "$SCRATCH/err" "missing chunks are counted"
 expect_grep "idr/early: record is 'processing'" "$SCRATCH/err" "an unfinished fetch is refused"

@@ -185,7 +185,12 @@ expect_rc 1 "a corrupt chunk is an error"
 expect_grep "corrupt zlib stream" "$SCRATCH/err" "the error says what is wrong"
 run zarrtool sha256 "$SCRATCH/nothing-here"
 expect_rc 1 "no store"
-expect_grep "not a Zarr array or group" "$SCRATCH/err" "missing store named"
+expect_grep "'$SCRATCH/nothing-here' does not exist$" "$SCRATCH/err" "missing store named, and said not to exist"
+mkdir "$SCRATCH/empty-dir"
+run zarrtool sha256 "$SCRATCH/empty-dir"
+expect_rc 1 "a directory that is not a store"
+expect_grep "'$SCRATCH/empty-dir' is not a Zarr array or group (no .zarray, .zgroup or zarr.json)$" \
+	"$SCRATCH/err" "says what a store would have"
 # Zarr v3 written by others is read (t/cmd/zarr3.sh has the rest).
 if [ -d "$TESTDATA/zarr3/zarrs_v3_zarr_python_array_none.zarr" ]; then
 	run zarrtool sha256 "$TESTDATA/zarr3/zarrs_v3_zarr_python_array_none.zarr"
