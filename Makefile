@@ -95,7 +95,7 @@ MANS = $(sort $(wildcard man/*.1 man/*.5 man/*.7))
 .SECONDARY: $(TPROG_SRC:.c=.o)
 
 .DELETE_ON_ERROR:
-.PHONY: all check check-valgrind check-unit check-cmd deps deps-js install uninstall clean bench demo \
+.PHONY: all check check-valgrind check-unit deps deps-js install uninstall clean bench demo \
 	ingest check-network
 .SUFFIXES:
 
@@ -145,6 +145,10 @@ t/prog/%: t/prog/%.o $(LIB)
 
 check: all $(UNIT) $(TPROGS)
 	@sh t/run.sh
+
+# The unit suites alone (seconds); T_ONLY=name make check runs chosen command-level tests.
+check-unit: $(UNIT)
+	./$(UNIT)
 
 # The unit tests under valgrind (a plain build: valgrind and the sanitizers do not mix).
 check-valgrind: $(UNIT)
