@@ -1783,7 +1783,7 @@ static int
 lock_outdir(struct em_patches *p)
 {
 	if (em_mkdir_p(p->outdir) < 0)
-		return em_fail_ctx("cannot create '%s'", p->outdir);
+		return -1;		/* the message names the directory it could not make */
 	if ((p->lockfd = open(p->outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return em_fail_errno("cannot open '%s'", p->outdir);
 	if (flock(p->lockfd, LOCK_EX | LOCK_NB) < 0)
@@ -1837,7 +1837,11 @@ em_patches_run(struct em_patches *p)
 		em_err("out of memory");
 		return -1;
 	}
-	if (lock_outdir(p) < 0 || resume(p) < 0) {
+	if (lock_outdir(p) < 0) {
+		em_err("%s", em_errmsg());	/* each of its messages names the directory */
+		return -1;
+	}
+	if (resume(p) < 0) {
 		em_err("cannot write into '%s': %s", p->outdir, em_errmsg());
 		return -1;
 	}

@@ -328,6 +328,27 @@ expect_rc 2 "a block smaller than the patch"
 run em-patches -o bad1 --patch 8,16,16 --dtype uint8 --normalize zscore rec-em
 expect_rc 2 "zscore into uint8"
 [ -e bad1 ] && fail "a refused run created its output directory" || ok "refused runs write nothing"
+echo file >notadir
+run em-patches -o notadir/out --patch 8,16,16 rec-em
+expect_rc 1 "an output directory that cannot be made"
+expect_grep "^em-patches: cannot create directory 'notadir/out': Not a directory$" "$SCRATCH/err" \
+	"the message names it once, with the reason"
+# One run at a time in a directory: a second is refused while the first holds it.
+mkdir -p busy
+if command -v flock >/dev/null; then
+	flock busy sleep 30 &
+	holder=$!
+	i=0	# until the holder has the lock
+	while flock -n busy true 2>/dev/null && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+	run em-patches -o busy --patch 8,16,16 rec-em
+	expect_rc 1 "a directory another run is writing into"
+	expect_grep "^em-patches: another em-patches is writing into 'busy'$" "$SCRATCH/err" "the refusal says why"
+	[ -z "$(ls busy)" ] && ok "and the refused run wrote nothing there" || fail "busy holds $(ls busy)"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+else
+	echo "# no flock(1): the second-run case is not run"
+fi
 
 # 10. A full disk: exit 1 naming the shard, no partial shard under a final name.
 MNT=$SCRATCH/mnt
