@@ -1368,10 +1368,8 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 	    k.valid, k.invalid, k.unreadable, k.superseded, k.skipped, k.cataloged, k.warned) < 0 ||
 	    em_buf_addf(&lb, "catalog %s\nreport %s\n", files->catalog, files->report) < 0)
 		goto out;
-	if (em_mkdir_p(dir) < 0) {
-		em_fail_ctx("cannot create the output directory '%s'", dir);
+	if (em_mkdir_p(dir) < 0)	/* its message names the directory */
 		goto out;
-	}
 	for (opened = 0; opened < 3; opened++)
 		if (em_atomic_open(&a[opened], paths[opened]) < 0)
 			goto out;

@@ -241,7 +241,7 @@ expect_grep "^em-consolidate: cannot read configuration 'broken.yaml': " "$S/err
 : >plainfile
 run env EM_NOW=$NOW em-consolidate -o plainfile/sub data/empiar/11759.json
 expect_rc 1 "output under a plain file: exit 1"
-expect_grep "^em-consolidate: cannot write the catalog into 'plainfile/sub': cannot create the output directory" \
+expect_grep "^em-consolidate: cannot write the catalog into 'plainfile/sub': cannot create directory 'plainfile/sub': Not a directory$" \
 	"$S/err" "output directory error names it"
 [ -s "$S/out" ] && fail "nothing on stdout when not written" || ok "no names printed when not written"
 # One of the three names is taken (by a directory): no file of the run is left.
