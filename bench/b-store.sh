@@ -55,9 +55,10 @@ row "zarr write zstd-1 (jobs 2)" "$(mbps "$BYTES" "$SECS")" "min(2x zstd-1 enc, 
 rss1=$RSS_MB
 peak1=$(field peak "$BENCH_DIR/ours_zstd.err")
 
-# 3. Read the whole store back in C order with SHA-256 (what em-meta does).  One thread must
-#    hash every byte in order while the other decodes: min(SHA-256, zstd-1 decode), one
-#    thread each, bounds it.
+# 3. Read the whole store back in C order with SHA-256 (what em-meta does, through the same
+#    lib/meta/digestarray.c, without the statistics).  One thread must hash every byte in
+#    order while the other decodes and gathers: min(SHA-256, zstd-1 decode), one thread
+#    each, bounds it.
 ref=$(lesser "$C_SHA256" "$C_ZSTD_DEC")
 best read_one || exit 1
 rsecs=$SECS

@@ -30,7 +30,8 @@ struct em_slab_iter {
  * keeps_one, fetches the next piece), so SHA-256, statistics and the
  * source's work overlap.
  * Memory beyond the source's: constant.  On success sha holds 64 hex
- * digits and *stats a new reference (see stats.h).  Stops with -1 when
+ * digits and *stats a new reference (see stats.h); with stats NULL no
+ * statistics are computed, only the digest.  Stops with -1 when
  * em_interrupted() becomes true.
  */
 int em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats);

@@ -151,6 +151,29 @@ START_TEST(partial_element)
 }
 END_TEST
 
+/* Without statistics (stats NULL): the same digest, every piece taken, a read error still an error. */
+START_TEST(digest_only)
+{
+	size_t n = 10 * 13 * 17, i;
+	uint16_t *v = malloc(n * sizeof(*v));
+	struct mem m = { NULL, n, 0, pieces[_i], 0, 0 };
+	struct em_slab_iter src = { mem_next, &m, EM_DT_U2, 0, (int)(_i % 2) };
+	char want[65], got[65];
+
+	for (i = 0; i < n; i++)
+		v[i] = (uint16_t)(i * 104729u);
+	m.data = v;
+	ck_assert_int_eq(em_sha256_hex(v, n * 2, want), 0);
+	ck_assert_int_eq(em_digest_array(&src, got, NULL), 0);
+	ck_assert_str_eq(got, want);
+	ck_assert_uint_eq(m.calls, (n + pieces[_i] - 1) / pieces[_i] + 1);
+	m = (struct mem){ v, n, 0, pieces[_i], 0, 2 };
+	ck_assert_int_eq(em_digest_array(&src, got, NULL), -1);
+	ck_assert_str_eq(em_errmsg(), "chunk 3/0/0 is truncated");
+	free(v);
+}
+END_TEST
+
 START_TEST(read_failure)
 {
 	uint16_t v[6 * 4] = { 0 };
@@ -172,6 +195,7 @@ digestarray_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, matches_one_shot, 0, sizeof(pieces) / sizeof(pieces[0]));
+	tcase_add_loop_test(tc, digest_only, 0, sizeof(pieces) / sizeof(pieces[0]));
 	tcase_add_test(tc, read_failure);
 	tcase_add_test(tc, keeps_one);
 	tcase_add_test(tc, partial_element);
