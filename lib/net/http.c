@@ -1126,7 +1126,7 @@ engine_start_ready(struct engine *g, int *err)
 	return soonest;
 }
 
-/* Collect finished transfers; returns how many were finished or requeued, -1 to stop. */
+/* Collect finished transfers, up to and with the first answer handed over: how many, -1 to stop. */
 static int
 engine_collect(struct engine *g)
 {
@@ -1158,8 +1158,13 @@ engine_collect(struct engine *g)
 			g->ok_run = 0;
 		}
 		if (oc == O_DONE) {
-			if (g->finish(g, x) == -1)
-				return -1;
+			/*
+			 * One answer handed over, then back to the caller, which starts
+			 * the next request before the other answers are handed over:
+			 * answers that arrive together would otherwise leave nothing
+			 * in flight while each is stored in turn.
+			 */
+			return g->finish(g, x) == -1 ? -1 : n;
 		} else {
 			x->not_before = mono_now() + wait;
 			enqueue(g, x);
