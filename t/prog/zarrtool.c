@@ -246,38 +246,6 @@ out:
 	return rc;
 }
 
-/* Stream the array (C order) to the file fd. */
-static int
-cmd_stream(const char *store, int threads, int fd)
-{
-	struct em_zarr *a = em_zarr_open(store);
-	struct em_zarr_iter *it = NULL;
-	const void *p;
-	size_t len;
-	uint64_t z0, nz;
-	int r, rc = 1;
-
-	if (a == NULL) {
-		em_err("cannot open '%s': %s", store, em_errmsg());
-		return 1;
-	}
-	if ((it = em_zarr_iter_new(a, threads)) == NULL)
-		goto fail;
-	while ((r = em_zarr_iter_next(it, &p, &len, &z0, &nz)) == 1)
-		if (em_write_all(fd, p, len) < 0)
-			goto fail;
-	if (r < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	em_err("cannot read '%s': %s", store, em_errmsg());
-out:
-	em_zarr_iter_free(it);
-	em_zarr_close(a);
-	return rc;
-}
-
 static int
 iter_piece(void *ctx, const void **data, size_t *len)
 {
@@ -287,18 +255,20 @@ iter_piece(void *ctx, const void **data, size_t *len)
 }
 
 /*
- * sha256: the array's C-order digest as em-meta takes it (lib/meta/digestarray.c:
- * hashed on a thread of its own while the iterator decodes and gathers), without
- * the statistics, so that em-meta's time beyond this one is theirs.
+ * Stream the array in C order to the file fd, or (fd < 0) print its SHA-256
+ * as em-meta takes it (lib/meta/digestarray.c: hashed on a thread of its own
+ * while the iterator decodes and gathers) without the statistics, so that
+ * em-meta's time beyond this one is theirs.
  */
 static int
-cmd_sha256(const char *store, int threads)
+cmd_stream(const char *store, int threads, int fd)
 {
 	struct em_zarr *a = em_zarr_open(store);
 	struct em_zarr_iter *it = NULL;
-	struct em_slab_iter src;
+	const void *p;
+	size_t len;
 	char sha[65];
-	int rc = 1;
+	int r, rc = 1;
 
 	if (a == NULL) {
 		em_err("cannot open '%s': %s", store, em_errmsg());
@@ -306,14 +276,19 @@ cmd_sha256(const char *store, int threads)
 	}
 	if ((it = em_zarr_iter_new(a, threads)) == NULL)
 		goto fail;
-	src.next = iter_piece;
-	src.ctx = it;
-	src.dtype = em_zarr_meta(a)->dtype;
-	src.fill_value = 0;
-	src.keeps_one = 1;
-	if (em_digest_array(&src, sha, NULL) < 0)
-		goto fail;
-	printf("%s\n", sha);
+	if (fd < 0) {
+		struct em_slab_iter src = { iter_piece, it, em_zarr_meta(a)->dtype, 0, 1 };
+
+		if (em_digest_array(&src, sha, NULL) < 0)
+			goto fail;
+		printf("%s\n", sha);
+	} else {
+		while ((r = iter_piece(it, &p, &len)) == 1)
+			if (em_write_all(fd, p, len) < 0)
+				goto fail;
+		if (r < 0)
+			goto fail;
+	}
 	rc = 0;
 	goto out;
 fail:
@@ -837,7 +812,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(cmd, "sha256") == 0 && argc == 1)
-		return cmd_sha256(argv[0], g.threads);
+		return cmd_stream(argv[0], g.threads, -1);
 	if (strcmp(cmd, "box") == 0 && argc == 4)
 		return cmd_box(argv[0], argv[1], argv[2], argv[3]);
 	if (strcmp(cmd, "info") == 0 && argc == 1)
