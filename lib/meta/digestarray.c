@@ -77,10 +77,8 @@ em_digest_array(const struct em_slab_iter *src, char sha[65], json_t **stats)
 		return em_fail("unsupported data type");
 	pthread_mutex_init(&h.mu, NULL);
 	pthread_cond_init(&h.cv, NULL);
-	h.sha = em_sha256_new();
-	if (stats != NULL && (st = em_stats_new(src->dtype, src->fill_value)) == NULL)
-		goto out;
-	if (h.sha == NULL)
+	if ((h.sha = em_sha256_new()) == NULL ||
+	    (stats != NULL && (st = em_stats_new(src->dtype, src->fill_value)) == NULL))
 		goto out;
 	if (pthread_create(&th, NULL, hash_main, &h) != 0) {
 		em_fail("cannot start a thread");

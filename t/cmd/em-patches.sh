@@ -336,7 +336,10 @@ expect_grep "^em-patches: cannot create directory 'notadir/out': Not a directory
 # One run at a time in a directory: a second is refused while the first holds it.
 mkdir -p busy
 if command -v flock >/dev/null; then
-	flock busy sleep 30 &
+	# One process holds the lock (flock(1) would leave its command running once killed).
+	$PY -c "import fcntl, os, time
+fcntl.flock(os.open('busy', os.O_RDONLY), fcntl.LOCK_EX)
+time.sleep(30)" &
 	holder=$!
 	i=0	# until the holder has the lock
 	while flock -n busy true 2>/dev/null && [ "$i" -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
