@@ -9,6 +9,13 @@
 for t in em-origin em-catalog em-patches fetch-precomputed; do
 	[ -x "$TOP/$t/$t" ] || skip "$t is not built"
 done
+# AddressSanitizer reserves terabytes of address space: no ulimit -v for such a build.
+if [ "$ASAN" -eq 1 ]; then
+	EM_NO_ADDRESS_LIMIT=1
+	export EM_NO_ADDRESS_LIMIT
+else
+	unset EM_NO_ADDRESS_LIMIT
+fi
 mkdir -p "$SCRATCH/cwd"
 cd "$SCRATCH/cwd" || exit 1
 D=$SCRATCH/demo
