@@ -124,12 +124,37 @@ em_atomic_commit(struct em_atomic *a, int flags)
 		goto out;
 	}
 	a->fd = -1;
-	if (rename(a->tmp, a->path) < 0) {
-		em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
-		goto out;
+	if (flags & EM_ATOMIC_EXCL) {
+		int e = link(a->tmp, a->path) < 0 ? errno : 0;
+
+		/* A filesystem without hard links: the check and the rename are two steps. */
+		if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
+			if ((e = em_exists(a->path)) < 0)
+				goto out;
+			if (e == 0 && rename(a->tmp, a->path) < 0) {
+				em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+				goto out;
+			}
+			e = e == 1 ? EEXIST : 0;
+		}
+		if (e == EEXIST) {
+			rc = 1;
+			goto out;
+		}
+		if (e != 0) {
+			errno = e;
+			em_fail_errno("cannot link '%s' to '%s'", a->tmp, a->path);
+			goto out;
+		}
+		/* em_atomic_abort() removes the temporary name (or finds it renamed). */
+	} else {
+		if (rename(a->tmp, a->path) < 0) {
+			em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+			goto out;
+		}
+		free(a->tmp);
+		a->tmp = NULL;
 	}
-	free(a->tmp);
-	a->tmp = NULL;
 	if ((flags & EM_ATOMIC_SYNC) && sync_dir_of(a->path) < 0)
 		goto out;
 	rc = 0;

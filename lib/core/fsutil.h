@@ -5,13 +5,15 @@
 #include <stddef.h>
 
 #define EM_ATOMIC_SYNC 0x1	/* fsync the file (and its directory) before and after rename */
+#define EM_ATOMIC_EXCL 0x2	/* only if path is not there: commit returns 1 and writes nothing */
 
 /*
  * Write data to path so that readers see either the old file or the whole
  * new one, never a part: the bytes go to a temporary name in the same
  * directory ("<path>.tmp.<pid>.<n>", unique per process and thread, so
  * several writers may race) which is renamed over path.  On failure the
- * temporary file is removed and path is untouched.
+ * temporary file is removed and path is untouched.  With EM_ATOMIC_EXCL:
+ * 1 when a file has the name already (and path is untouched).
  */
 int em_write_atomic(const char *path, const void *data, size_t len, int flags);
 
@@ -19,6 +21,8 @@ int em_write_atomic(const char *path, const void *data, size_t len, int flags);
  * The same for a file written by the caller: em_atomic_open() creates the
  * temporary file and returns its descriptor; em_atomic_commit() (optionally
  * fsyncs,) closes and renames it; em_atomic_abort() closes and removes it.
+ * With EM_ATOMIC_EXCL the file takes the name only when no file has it (a
+ * hard link, which never replaces): 1 when one has, and nothing changes.
  */
 struct em_atomic {
 	int fd;

@@ -620,6 +620,21 @@ path_join(const char *a, const char *b)
 	return p;
 }
 
+/* The JSON text at path if no file has the name: 0, or 1 when one has (then nothing changes). */
+static int
+write_json_new(const char *path, const json_t *j)
+{
+	size_t len;
+	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
+	int rc;
+
+	if (text == NULL)
+		return em_fail_ctx("cannot format JSON for '%s'", path);
+	rc = em_write_atomic(path, text, len, EM_ATOMIC_EXCL);
+	free(text);
+	return rc;
+}
+
 int
 em_zarr_write_json(const char *path, const json_t *j)
 {
@@ -681,27 +696,37 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 	want = *m;
 	if (v3 && em_zarr3_parse(&want, j) < 0)
 		goto out;
-	old = json_load_file(p, 0, NULL);
-	/* Another writer of the same array (a part) may have renamed it into place just now. */
-	if (old == NULL && em_exists(p) == 1)
-		old = json_load_file(p, 0, NULL);
-	if (old != NULL) {
-		if (parse_meta(&om, old) < 0) {
-			em_fail_ctx("'%s' exists and is not a Zarr array we can read", p);
+	/*
+	 * Other writers of the same array (parts) may make it at any moment:
+	 * it is linked into place only where none is, else the one there is
+	 * compared.  Once there it stays, so a name that fails to load twice
+	 * is not JSON, not a writer's half-finished file.
+	 */
+	for (i = 0; i < 4 && rc < 0; i++) {
+		int e;
+
+		if ((old = json_load_file(p, 0, NULL)) != NULL) {
+			if (parse_meta(&om, old) < 0)
+				em_fail_ctx("'%s' exists and is not a Zarr array we can read", p);
+			else if ((diff = meta_diff(&om, &want)) != NULL)
+				em_fail("'%s' exists with a different %s", p, diff);
+			else
+				rc = 0;
 			goto out;
 		}
-		if ((diff = meta_diff(&om, &want)) != NULL) {
-			em_fail("'%s' exists with a different %s", p, diff);
+		if ((e = em_exists(p)) < 0)
+			goto out;
+		if (e == 1 && i > 0) {
+			em_fail("'%s' exists and is not valid JSON", p);
 			goto out;
 		}
-		rc = 0;
-		goto out;
+		if (e == 0 && (e = write_json_new(p, j)) < 0)
+			goto out;
+		if (e == 0)
+			rc = 0;
 	}
-	if (em_exists(p) == 1) {
-		em_fail("'%s' exists and is not valid JSON", p);
-		goto out;
-	}
-	rc = em_zarr_write_json(p, j);
+	if (rc < 0)
+		em_fail("'%s' keeps changing: another program is writing it", p);
 out:
 	json_decref(j);
 	json_decref(old);

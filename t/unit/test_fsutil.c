@@ -67,6 +67,28 @@ START_TEST(atomic_replace)
 }
 END_TEST
 
+/* EM_ATOMIC_EXCL: the name is taken only when free, and nothing is left beside it either way. */
+START_TEST(atomic_exclusive)
+{
+	char path[128], got[16] = { 0 };
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/once", dir);
+	ck_assert_int_eq(em_write_atomic(path, "first", 5, EM_ATOMIC_EXCL), 0);
+	ck_assert_int_eq(em_write_atomic(path, "second", 6, EM_ATOMIC_EXCL), 1);
+	ck_assert_int_eq(em_write_atomic(path, "third", 5, EM_ATOMIC_EXCL | EM_ATOMIC_SYNC), 1);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fread(got, 1, sizeof(got), fp), 5);
+	fclose(fp);
+	ck_assert_str_eq(got, "first");
+	ck_assert_int_eq(count_entries(dir), 1);
+	snprintf(path, sizeof(path), "%s/missing/once", dir);
+	ck_assert_int_eq(em_write_atomic(path, "x", 1, EM_ATOMIC_EXCL), -1);
+	ck_assert_int_eq(count_entries(dir), 1);
+}
+END_TEST
+
 START_TEST(abort_leaves_nothing)
 {
 	char path[128];
@@ -120,6 +142,7 @@ fsutil_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, atomic_replace);
+	tcase_add_test(tc, atomic_exclusive);
 	tcase_add_test(tc, abort_leaves_nothing);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, du);

@@ -1,5 +1,6 @@
 /* test_zarr.c - chunk keys, edge chunks, the streaming writer and the readers, resume, temp files */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -709,6 +710,62 @@ START_TEST(meta_from_memory)
 }
 END_TEST
 
+/*
+ * Parts of one run create level 0 at the same moment: every writer finds
+ * either no array (and makes it) or the whole one, never a refusal.  A file
+ * that is not JSON, or a different array, is still refused.
+ */
+#define RACE_WRITERS 6
+#define RACE_DIRS 150
+START_TEST(create_array_race)
+{
+	struct em_zarr_meta m, other;
+	struct em_codec c;
+	char p[256];
+	pid_t pid[RACE_WRITERS];
+	int w, d, st;
+
+	ck_assert_int_eq(em_codec_from_name("zlib", -1, &c), 0);
+	ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_U2, &c), 0);
+	for (w = 0; w < RACE_WRITERS; w++) {
+		pid[w] = fork();
+		ck_assert_int_ge(pid[w], 0);
+		if (pid[w] == 0) {
+			for (d = 0; d < RACE_DIRS; d++) {
+				snprintf(p, sizeof(p), "%s/r%d/0", dir, d);
+				if (em_zarr_create_array(p, &m) < 0) {
+					fprintf(stderr, "writer %d, %s: %s\n", w, p, em_errmsg());
+					_exit(1);
+				}
+			}
+			_exit(0);
+		}
+	}
+	for (w = 0; w < RACE_WRITERS; w++) {
+		ck_assert_int_eq(waitpid(pid[w], &st, 0), pid[w]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d was refused", w);
+	}
+	/* One .zarray in each directory and no temporary file beside it. */
+	for (d = 0; d < RACE_DIRS; d++) {
+		char cmd[320];
+
+		snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s/r%d/0')\" = .zarray", dir, d);
+		ck_assert_msg(system(cmd) == 0, "r%d/0 holds more than .zarray", d);
+	}
+	snprintf(p, sizeof(p), "%s/r0/0", dir);
+	other = m;
+	other.chunks[0] = 4;
+	ck_assert_int_eq(em_zarr_create_array(p, &other), -1);
+	ck_assert_msg(strstr(em_errmsg(), "exists with a different") != NULL, "%s", em_errmsg());
+	snprintf(p, sizeof(p), "%s/r1/0/.zarray", dir);
+	ck_assert_int_eq(em_write_atomic(p, "{\"zarr_", 8, 0), 0);
+	snprintf(p, sizeof(p), "%s/r1/0", dir);
+	ck_assert_int_eq(em_zarr_create_array(p, &m), -1);
+	ck_assert_msg(strstr(em_errmsg(), "exists and is not valid JSON") != NULL, "%s",
+	    em_errmsg());
+}
+END_TEST
+
 Suite *
 zarr_suite(void)
 {
@@ -730,6 +787,7 @@ zarr_suite(void)
 	tcase_add_loop_test(tc, refuses_bad_metadata, 0, (int)(sizeof(bad_meta) / sizeof(bad_meta[0])));
 	tcase_add_test(tc, refuses_oversized_chunk);
 	tcase_add_test(tc, meta_from_memory);
+	tcase_add_test(tc, create_array_race);
 	suite_add_tcase(s, tc);
 	return s;
 }
