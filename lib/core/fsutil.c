@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -83,8 +85,8 @@ em_atomic_open(struct em_atomic *a, const char *path)
 		a->path = a->tmp = NULL;
 		return em_fail("out of memory");
 	}
-	snprintf(a->tmp, n, "%s.tmp.%ld.%lu", path, (long)getpid(),
-	    (unsigned long)atomic_fetch_add(&tmp_counter, 1));
+	snprintf(a->tmp, n, "%s.tmp.%ld.%lu.%s", path, (long)getpid(),
+	    (unsigned long)atomic_fetch_add(&tmp_counter, 1), em_atomic_tmp_host());
 	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (a->fd < 0) {
 		em_fail_errno("cannot create '%s'", a->tmp);
@@ -338,12 +340,47 @@ em_swap_dirs(const char *from, const char *to)
 	return 0;
 }
 
-long
-em_atomic_tmp_pid(const char *name, const char *base)
+static char tmp_host[9];
+static pthread_once_t tmp_host_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a over the host name and the pid namespace's inode. */
+static void
+tmp_host_init(void)
+{
+	char name[256] = "";
+	struct stat st;
+	uint64_t ino = 0;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (gethostname(name, sizeof(name) - 1) < 0)
+		name[0] = '\0';
+	name[sizeof(name) - 1] = '\0';
+	if (stat("/proc/self/ns/pid", &st) == 0)
+		ino = (uint64_t)st.st_ino;
+	for (i = 0; name[i] != '\0'; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	for (i = 0; i < 8; i++)
+		h = (h ^ (unsigned char)(ino >> (8 * i))) * 16777619u;
+	snprintf(tmp_host, sizeof(tmp_host), "%08x", (unsigned)h);
+}
+
+const char *
+em_atomic_tmp_host(void)
+{
+	pthread_once(&tmp_host_once, tmp_host_init);
+	return tmp_host;
+}
+
+/* Parse "<base>.tmp.<pid>.<n>[.<host>]": the pid, and host (empty when the name has none). */
+static long
+tmp_parse(const char *name, const char *base, char host[9])
 {
 	const char *t = NULL, *s;
 	long pid = 0;
+	int i;
 
+	host[0] = '\0';
 	if (base != NULL) {
 		size_t blen = strlen(base);
 
@@ -368,16 +405,40 @@ em_atomic_tmp_pid(const char *name, const char *base)
 		return -1;
 	while (*s >= '0' && *s <= '9')
 		s++;
-	return *s == '\0' ? pid : -1;
+	if (*s == '\0')
+		return pid;
+	if (*s++ != '.')
+		return -1;
+	for (i = 0; i < 8; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+		host[i] = s[i];
+	}
+	host[8] = '\0';
+	return s[8] == '\0' ? pid : -1;
+}
+
+long
+em_atomic_tmp_pid(const char *name, const char *base)
+{
+	char host[9];
+
+	return tmp_parse(name, base, host);
 }
 
 int
-em_atomic_tmp_stale(const char *name, const char *base)
+em_atomic_tmp_stale(const char *name, const char *base, long long mtime)
 {
-	long pid = em_atomic_tmp_pid(name, base);
+	char host[9];
+	long pid = tmp_parse(name, base, host);
 
+	if (pid <= 0)
+		return 0;
+	/* Made elsewhere: its writer may be running there now, unless it has long been still. */
+	if (host[0] != '\0' && strcmp(host, em_atomic_tmp_host()) != 0)
+		return mtime > 0 && (long long)time(NULL) - mtime > EM_TMP_FOREIGN_AGE;
 	/* A live pid keeps its file: it may be writing it now. */
-	return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 int

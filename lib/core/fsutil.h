@@ -34,12 +34,24 @@ int em_atomic_commit(struct em_atomic *a, int flags);
 void em_atomic_abort(struct em_atomic *a);
 
 /*
- * The pid in a temporary name em_atomic_open() made ("<base>.tmp.<pid>.<n>"),
- * or -1 when name is not one; base NULL: any base.
+ * The pid in a temporary name em_atomic_open() made
+ * ("<base>.tmp.<pid>.<n>.<host>", or "<base>.tmp.<pid>.<n>" as earlier
+ * versions made them), or -1 when name is not one; base NULL: any base.
+ * <host> is eight hex digits naming the machine and pid namespace (the
+ * host name and /proc/self/ns/pid): a pid means something only there.
  */
 long em_atomic_tmp_pid(const char *name, const char *base);
-/* 1 when the temporary file name is one a process on this host that is gone left behind. */
-int em_atomic_tmp_stale(const char *name, const char *base);
+/* This process's <host>: eight hex digits and a NUL. */
+const char *em_atomic_tmp_host(void);
+/*
+ * 1 when the temporary file name is one a writer that is gone left behind:
+ * made here by a pid that no longer runs, or made elsewhere (another node of
+ * a cluster, another container) and not modified for EM_TMP_FOREIGN_AGE
+ * seconds, since its writer's pid cannot be checked from here.  mtime 0:
+ * not known, and files made elsewhere are kept.
+ */
+#define EM_TMP_FOREIGN_AGE (24 * 3600)
+int em_atomic_tmp_stale(const char *name, const char *base, long long mtime);
 
 /* mkdir -p with mode 0777 (less umask); existing directories are fine. */
 int em_mkdir_p(const char *path);

@@ -1,4 +1,6 @@
 /* record.c - the metadata record of a volume: fields, status transitions, history, files */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -735,9 +737,14 @@ clean_tmp(const char *path)
 	while ((e = readdir(d)) != NULL) {
 		char tmp[4096 + 256];
 
-		if (!em_atomic_tmp_stale(e->d_name, base))
+		struct stat sb;
+
+		if (em_atomic_tmp_pid(e->d_name, base) <= 0)
 			continue;
 		if (snprintf(tmp, sizeof(tmp), "%s/%s", dir, e->d_name) >= (int)sizeof(tmp))
+			continue;
+		if (stat(tmp, &sb) < 0 || !em_atomic_tmp_stale(e->d_name, base,
+		    (long long)sb.st_mtime))
 			continue;
 		if (unlink(tmp) == 0)
 			em_log(EM_LOG_INFO, "removed '%s', left by an earlier run that was killed", tmp);

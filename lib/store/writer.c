@@ -1479,7 +1479,8 @@ clean_walk(struct em_buf *path, int all, uint64_t *removed, int depth)
 					break;
 				}
 			} else if (S_ISREG(st.st_mode) && (all ? em_atomic_tmp_pid(e->d_name,
-			    NULL) > 0 : em_atomic_tmp_stale(e->d_name, NULL))) {
+			    NULL) > 0 : em_atomic_tmp_stale(e->d_name, NULL,
+			    (long long)st.st_mtime))) {
 				if (unlink(em_buf_cstr(path)) == 0)
 					(*removed)++;
 				else if (errno != ENOENT) {

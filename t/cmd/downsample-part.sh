@@ -282,6 +282,36 @@ same_bytes u16-v2/plain/u16.zarr "$S" "the store is the plain run's"
 left=$(find killed -name '*.tmp.*' | wc -l)
 [ "$left" -eq 0 ] && ok "no temporary files left" || fail "$left temporary files left"
 
+# 6b. Parts on two machines (here: two pid namespaces): a part that starts while another
+# holds a temporary chunk file does not take it for a dead run's leftover, though the other's
+# pid means nothing where it runs (the temporary names say where they were made).
+if unshare -p -f true 2>/dev/null; then
+	cp -R u16-v2/base twohost
+	S=twohost/u16.zarr
+	printf 'development:\n  testing:\n    chunk_delay_ms: 500\n' >slower.yaml
+	em-downsample --config slower.yaml -q -j 1 --level 1 --part 1/2 "$S" 2>twohost.1.err &
+	pid=$!
+	tries=0
+	while [ -z "$(find "$S"/1 -name '*.tmp.*' 2>/dev/null)" ] && [ "$tries" -lt 400 ]; do
+		sleep 0.02
+		tries=$((tries + 1))
+	done
+	held=$(find "$S"/1 -name '*.tmp.*' | head -n 1)
+	unshare -p -f em-downsample --config "$CFG" -q --level 1 --part 2/2 "$S" 2>twohost.2.err
+	rc2=$?
+	[ -n "$held" ] && [ -e "$held" ] && ok "the other part's temporary file is kept" ||
+		fail "the other part's temporary file '${held:-none}' was removed"
+	wait "$pid"
+	rc1=$?
+	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ ! -s twohost.1.err ] && [ ! -s twohost.2.err ] &&
+		ok "both parts finish, silently" ||
+		fail "parts exited $rc1 and $rc2: $(cat twohost.1.err twohost.2.err | head -n 2)"
+	em-downsample --config "$CFG" -q --level 2 --part 1/1 "$S" || fail "level 2 over the two hosts' level 1"
+	same_bytes u16-v2/plain/u16.zarr "$S" "two hosts' parts: the store is the plain run's"
+else
+	echo "# skipped: parts on two machines (unshare -p, a pid namespace of its own, is not permitted here)"
+fi
+
 # 7. em-meta --merge over fetcher parts: the same record (levels, their sha256, statistics)
 # whether the pyramid was built by one em-downsample run or by parts.
 for d in m1 m2; do

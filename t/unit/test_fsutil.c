@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -103,6 +104,53 @@ START_TEST(abort_leaves_nothing)
 }
 END_TEST
 
+/*
+ * Temporary names carry the pid and where it runs: a dead pid's file is
+ * stale only here; another machine's (or container's) only once long still.
+ */
+START_TEST(tmp_names)
+{
+	const char *me = em_atomic_tmp_host();
+	char name[128], other[9], self[64];
+	long long now = (long long)time(NULL);
+	struct em_atomic a;
+	const char *slash;
+
+	ck_assert_uint_eq(strlen(me), 8);
+	ck_assert_uint_eq(strspn(me, "0123456789abcdef"), 8);
+	/* The name em_atomic_open makes parses back to this pid and this host. */
+	snprintf(name, sizeof(name), "%s/c", dir);
+	ck_assert_int_eq(em_atomic_open(&a, name), 0);
+	slash = strrchr(a.tmp, '/') + 1;
+	snprintf(self, sizeof(self), "c.tmp.%ld.", (long)getpid());
+	ck_assert_msg(strncmp(slash, self, strlen(self)) == 0, "%s", slash);
+	ck_assert_str_eq(slash + strlen(slash) - 8, me);
+	ck_assert_int_eq(em_atomic_tmp_pid(slash, "c"), (long)getpid());
+	ck_assert_int_eq(em_atomic_tmp_stale(slash, "c", now - 2 * EM_TMP_FOREIGN_AGE), 0);
+	em_atomic_abort(&a);
+	/* Here: a dead pid is stale, with or without the host (earlier versions' names). */
+	snprintf(name, sizeof(name), "3.tmp.1073741000.7.%s", me);
+	ck_assert_int_eq(em_atomic_tmp_pid(name, NULL), 1073741000);
+	ck_assert_int_eq(em_atomic_tmp_stale(name, NULL, now), 1);
+	ck_assert_int_eq(em_atomic_tmp_stale("3.tmp.1073741000.7", NULL, now), 1);
+	ck_assert_int_eq(em_atomic_tmp_stale("3.tmp.1.7", NULL, now), 0);	/* init runs */
+	/* Elsewhere: the same dead-looking pid is kept until the file is a day old. */
+	snprintf(other, sizeof(other), "%08x", (unsigned)strtoul(me, NULL, 16) ^ 1u);
+	snprintf(name, sizeof(name), "3.tmp.1073741000.7.%s", other);
+	ck_assert_int_eq(em_atomic_tmp_pid(name, NULL), 1073741000);
+	ck_assert_int_eq(em_atomic_tmp_stale(name, NULL, now), 0);
+	ck_assert_int_eq(em_atomic_tmp_stale(name, NULL, 0), 0);
+	ck_assert_int_eq(em_atomic_tmp_stale(name, NULL, now - EM_TMP_FOREIGN_AGE - 60), 1);
+	/* Not temporary names. */
+	ck_assert_int_eq(em_atomic_tmp_pid("3.tmp.12.7.ABCDEF01", NULL), -1);
+	ck_assert_int_eq(em_atomic_tmp_pid("3.tmp.12.7.abcdef0", NULL), -1);
+	ck_assert_int_eq(em_atomic_tmp_pid("3.tmp.12.7.abcdef012", NULL), -1);
+	ck_assert_int_eq(em_atomic_tmp_pid("3.tmp.12", NULL), -1);
+	ck_assert_int_eq(em_atomic_tmp_pid("3.tmp.12.7", "4"), -1);
+	ck_assert_int_eq(em_atomic_tmp_stale("3.tmp.x.7", NULL, 1), 0);
+}
+END_TEST
+
 START_TEST(errors)
 {
 	char path[128];
@@ -144,6 +192,7 @@ fsutil_suite(void)
 	tcase_add_test(tc, atomic_replace);
 	tcase_add_test(tc, atomic_exclusive);
 	tcase_add_test(tc, abort_leaves_nothing);
+	tcase_add_test(tc, tmp_names);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, du);
 	suite_add_tcase(s, tc);
