@@ -335,7 +335,11 @@ em_catdb_sqlite_open(const char *path, enum em_catdb_mode mode)
 	long waited_ms = 0;
 
 	if (mode == EM_CATDB_READ && access(path, F_OK) < 0) {
-		em_fail("%s", strerror(errno));
+		if (errno == ENOENT)
+			em_fail("no such file (em-catalog load makes one; --db or "
+			    "EM_CATALOG_DB names another)");
+		else
+			em_fail("%s", strerror(errno));
 		return NULL;
 	}
 	if (mode == EM_CATDB_WRITE) {

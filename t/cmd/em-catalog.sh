@@ -28,6 +28,7 @@ expect_rc 2 "an unknown sort field: usage error"
 run em-catalog query --db "$DB"
 expect_rc 1 "query of a catalog that does not exist: exit 1"
 expect_grep "cannot open the catalog '$DB'" err "the missing catalog is named"
+expect_grep "em-catalog load makes one" err "the message says how a catalog is made"
 [ -e c.db ] && fail "a query created the database file"
 
 # --- load: records of a data root, then the same again ---
