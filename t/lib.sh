@@ -70,11 +70,11 @@ expect_nogrep() {
 # same_store A B: the two stores hold the same arrays and metadata, byte for byte.  What a
 # store keeps of its own history is left out: its manifest and records (*.json: the URLs
 # and times of the run that wrote it) and its chunk journals (*.chunks*: in the order the
-# chunks finished) and its log of missing source blocks (*.missing, in the order they were
+# chunks finished) and its logs of missing source blocks (*.missing*, in the order they were
 # met); and of a group's .zattrs, the omero block (the display window) em-meta
 # adds after measuring.
 same_store() {
-	diff -r -x '*.json' -x '*.chunks' -x '*.chunks.*' -x '*.missing' -x .zattrs "$1" "$2" >/dev/null 2>&1 ||
+	diff -r -x '*.json' -x '*.chunks' -x '*.chunks.*' -x '*.missing' -x '*.missing.*' -x .zattrs "$1" "$2" >/dev/null 2>&1 ||
 		return 1
 	/usr/bin/python3 - "$1" "$2" <<'EOF'
 import json, os, sys

@@ -1,4 +1,7 @@
 /* blockfetch.c - the block fetchers' engine: a box of a remote array, block by block, into the store */
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -131,11 +134,14 @@ struct run {
 	int overflowed;		/* more than EM_BLOCKFETCH_MAX_DEFERRED: they were filled */
 	uint64_t first_idx[3];	/* the first missing block, in C order */
 	/*
-	 * The store's log of missing blocks (<store>/0.missing): a block filled
-	 * because the source lacked it is written there before it is filled, so
-	 * that a resumed run, which skips the block, still counts it.  Lines
-	 * "m Z Y X" (missing) and "f Z Y X" (fetched after all), Z Y X the
-	 * block's index; the last line for a block holds.
+	 * The store's log of missing blocks (<store>/0.missing, and
+	 * 0.missing.<K> for part K+1, as each part journals its chunks in a file
+	 * of its own: appends from two nodes to one file on NFS can overwrite
+	 * each other): a block filled because the source lacked it is written
+	 * there before it is filled, so that a resumed run, which skips the
+	 * block, still counts it.  Lines "m Z Y X" (missing) and "f Z Y X"
+	 * (fetched after all), Z Y X the block's index; read in the order the
+	 * files were last written, the last line for a block holds.
 	 */
 	FILE *mlog;
 	uint64_t (*gone)[3];	/* blocks the log says are missing, sorted */
@@ -165,54 +171,139 @@ cmp_mline(const void *a, const void *b)
 	return c != 0 ? c : (p->seq > q->seq) - (p->seq < q->seq);
 }
 
-/* Read <store>/0.missing into x->gone; it is made when the first line is written. */
+/* This run's log: 0.missing for a whole run, 0.missing.<K> for part K+1. */
+static int
+mlog_path(const struct run *x, char *path, size_t n)
+{
+	const struct em_fetch_opts *o = x->f->opts;
+	int r = o->part_count > 0 ? snprintf(path, n, "%s/0.missing.%d", x->f->build,
+	    o->part_index - 1) : snprintf(path, n, "%s/0.missing", x->f->build);
+
+	if (r < 0 || (size_t)r >= n)
+		return em_fail("path of '%s' is too long", x->f->build);
+	return 0;
+}
+
+/* A log's name: "0.missing" or "0.missing.<digits>". */
+static int
+mlog_name(const char *name)
+{
+	if (strncmp(name, "0.missing", 9) != 0)
+		return 0;
+	if (name[9] == '\0')
+		return 1;
+	if (name[9] != '.' || name[10] == '\0')
+		return 0;
+	return strspn(name + 10, "0123456789") == strlen(name + 10);
+}
+
+struct mfile {
+	char name[32];
+	struct timespec mtime;
+};
+
+static int
+cmp_mfile(const void *a, const void *b)
+{
+	const struct mfile *p = a, *q = b;
+
+	if (p->mtime.tv_sec != q->mtime.tv_sec)
+		return p->mtime.tv_sec < q->mtime.tv_sec ? -1 : 1;
+	if (p->mtime.tv_nsec != q->mtime.tv_nsec)
+		return p->mtime.tv_nsec < q->mtime.tv_nsec ? -1 : 1;
+	return strcmp(p->name, q->name);
+}
+
+/* Append the lines of one log to *v (sequence numbers going on from *n). */
+static int
+mlog_read(const char *path, struct mline **v, size_t *n, size_t *cap)
+{
+	uint64_t z, y, xx;
+	struct mline *t;
+	char op;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return errno == ENOENT ? 0 : em_fail_errno("cannot read '%s'", path);
+	while (fscanf(fp, " %c %" SCNu64 " %" SCNu64 " %" SCNu64, &op, &z, &y, &xx) == 4) {
+		if (op != 'm' && op != 'f')
+			break;
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			if ((t = realloc(*v, *cap * sizeof(**v))) == NULL) {
+				fclose(fp);
+				return em_fail("out of memory");
+			}
+			*v = t;
+		}
+		(*v)[*n].idx[0] = z;
+		(*v)[*n].idx[1] = y;
+		(*v)[*n].idx[2] = xx;
+		(*v)[*n].seq = *n;
+		(*v)[*n].missing = op == 'm';
+		(*n)++;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Read the store's logs into x->gone; this run's is made when its first line is written. */
 static int
 mlog_open(struct run *x)
 {
-	char path[EM_FETCH_PATH_MAX + 16], op;
-	struct mline *v = NULL, *t;
-	size_t n = 0, cap = 0, i;
-	uint64_t z, y, xx;
-	FILE *fp;
+	char path[EM_FETCH_PATH_MAX + 48];
+	struct mline *v = NULL;
+	struct mfile *files = NULL, *t;
+	size_t n = 0, cap = 0, nf = 0, capf = 0, i;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int rc = -1;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/0.missing", x->f->build) >= sizeof(path))
-		return em_fail("path of '%s' is too long", x->f->build);
-	if ((fp = fopen(path, "r")) != NULL) {
-		while (fscanf(fp, " %c %" SCNu64 " %" SCNu64 " %" SCNu64, &op, &z, &y, &xx) == 4) {
-			if (op != 'm' && op != 'f')
-				break;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 64;
-				if ((t = realloc(v, cap * sizeof(*v))) == NULL) {
-					fclose(fp);
-					free(v);
-					return em_fail("out of memory");
-				}
-				v = t;
+	if ((d = opendir(x->f->build)) == NULL)
+		return errno == ENOENT ? 0 : em_fail_errno("cannot read directory '%s'",
+		    x->f->build);
+	while ((e = readdir(d)) != NULL) {
+		if (!mlog_name(e->d_name) || strlen(e->d_name) >= sizeof(files->name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", x->f->build, e->d_name);
+		if (stat(path, &st) < 0)
+			continue;	/* gone since: nothing to read */
+		if (nf == capf) {
+			capf = capf ? 2 * capf : 8;
+			if ((t = realloc(files, capf * sizeof(*files))) == NULL) {
+				em_fail("out of memory");
+				closedir(d);
+				goto out;
 			}
-			v[n].idx[0] = z;
-			v[n].idx[1] = y;
-			v[n].idx[2] = xx;
-			v[n].seq = n;
-			v[n].missing = op == 'm';
-			n++;
+			files = t;
 		}
-		fclose(fp);
-	} else if (errno != ENOENT) {
-		return em_fail_errno("cannot read '%s'", path);
+		snprintf(files[nf].name, sizeof(files->name), "%s", e->d_name);
+		files[nf++].mtime = st.st_mtim;
+	}
+	closedir(d);
+	if (nf > 0)
+		qsort(files, nf, sizeof(*files), cmp_mfile);
+	for (i = 0; i < nf; i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->f->build, files[i].name);
+		if (mlog_read(path, &v, &n, &cap) < 0)
+			goto out;
 	}
 	if (n > 0) {
 		qsort(v, n, sizeof(*v), cmp_mline);
 		if ((x->gone = malloc(n * sizeof(*x->gone))) == NULL) {
-			free(v);
-			return em_fail("out of memory");
+			em_fail("out of memory");
+			goto out;
 		}
 		for (i = 0; i < n; i++)
 			if (v[i].missing && (i + 1 == n || memcmp_idx(v[i].idx, v[i + 1].idx) != 0))
 				memcpy(x->gone[x->ngone++], v[i].idx, sizeof(v[i].idx));
 	}
+	rc = 0;
+out:
+	free(files);
 	free(v);
-	return 0;
+	return rc;
 }
 
 static int
@@ -228,16 +319,15 @@ mlog_note(struct run *x, const struct em_block *b, char op)
 {
 	if ((op == 'm') == mlog_has(x, b))
 		return 0;
-	if (x->mlog == NULL) {
-		char path[EM_FETCH_PATH_MAX + 16];
+	char path[EM_FETCH_PATH_MAX + 48];
 
-		snprintf(path, sizeof(path), "%s/0.missing", x->f->build);
-		if ((x->mlog = fopen(path, "a")) == NULL)
-			return em_fail_errno("cannot open '%s'", path);
-	}
+	if (mlog_path(x, path, sizeof(path)) < 0)
+		return -1;
+	if (x->mlog == NULL && (x->mlog = fopen(path, "a")) == NULL)
+		return em_fail_errno("cannot open '%s'", path);
 	if (fprintf(x->mlog, "%c %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", op, b->idx[0],
 	    b->idx[1], b->idx[2]) < 0 || fflush(x->mlog) == EOF)
-		return em_fail_errno("cannot write '%s/0.missing'", x->f->build);
+		return em_fail_errno("cannot write '%s'", path);
 	return 0;
 }
 
