@@ -698,9 +698,11 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 		goto out;
 	/*
 	 * Other writers of the same array (parts) may make it at any moment:
-	 * it is linked into place only where none is, else the one there is
-	 * compared.  Once there it stays, so a name that fails to load twice
-	 * is not JSON, not a writer's half-finished file.
+	 * it is linked into place only where none is, and the one there is
+	 * then read back and compared (also where the filesystem has no hard
+	 * links and two renames may both land).  Once there it stays, so a
+	 * name that fails to load twice is not JSON, not a writer's
+	 * half-finished file.
 	 */
 	for (i = 0; i < 4 && rc < 0; i++) {
 		int e;
@@ -720,10 +722,9 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 			em_fail("'%s' exists and is not valid JSON", p);
 			goto out;
 		}
-		if (e == 0 && (e = write_json_new(p, j)) < 0)
+		/* Made (or another's won): read back and compared on the next pass. */
+		if (e == 0 && write_json_new(p, j) < 0)
 			goto out;
-		if (e == 0)
-			rc = 0;
 	}
 	if (rc < 0)
 		em_fail("'%s' keeps changing: another program is writing it", p);
