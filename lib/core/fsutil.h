@@ -10,8 +10,8 @@
 /*
  * Write data to path so that readers see either the old file or the whole
  * new one, never a part: the bytes go to a temporary name in the same
- * directory ("<path>.tmp.<pid>.<n>", unique per process and thread, so
- * several writers may race) which is renamed over path.  On failure the
+ * directory ("<path>.tmp.<pid>.<n>.<host>", unique per process and thread,
+ * so several writers may race) which is renamed over path.  On failure the
  * temporary file is removed and path is untouched.  With EM_ATOMIC_EXCL:
  * 1 when a file has the name already (and path is untouched).
  */

@@ -736,7 +736,6 @@ clean_tmp(const char *path)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		char tmp[4096 + 256];
-
 		struct stat sb;
 
 		if (em_atomic_tmp_pid(e->d_name, base) <= 0)
