@@ -317,10 +317,10 @@ mlog_has(const struct run *x, const struct em_block *b)
 static int
 mlog_note(struct run *x, const struct em_block *b, char op)
 {
-	if ((op == 'm') == mlog_has(x, b))
-		return 0;
 	char path[EM_FETCH_PATH_MAX + 48];
 
+	if ((op == 'm') == mlog_has(x, b))
+		return 0;
 	if (mlog_path(x, path, sizeof(path)) < 0)
 		return -1;
 	if (x->mlog == NULL && (x->mlog = fopen(path, "a")) == NULL)
