@@ -620,9 +620,9 @@ path_join(const char *a, const char *b)
 	return p;
 }
 
-/* The JSON text at path if no file has the name: 0, or 1 when one has (then nothing changes). */
+/* The JSON text at path, by em_write_atomic (EM_ATOMIC_EXCL: 1 when the name is taken). */
 static int
-write_json_new(const char *path, const json_t *j)
+write_json(const char *path, const json_t *j, int flags)
 {
 	size_t len;
 	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
@@ -630,7 +630,7 @@ write_json_new(const char *path, const json_t *j)
 
 	if (text == NULL)
 		return em_fail_ctx("cannot format JSON for '%s'", path);
-	rc = em_write_atomic(path, text, len, EM_ATOMIC_EXCL);
+	rc = em_write_atomic(path, text, len, flags);
 	free(text);
 	return rc;
 }
@@ -638,23 +638,11 @@ write_json_new(const char *path, const json_t *j)
 int
 em_zarr_write_json(const char *path, const json_t *j)
 {
-	size_t len;
-	char *text = em_json_text(j, EM_JSON_SORTED | EM_JSON_INDENT(4), &len);
-	json_t *old;
-	int rc;
+	json_t *old = json_load_file(path, 0, NULL);
+	int same = old != NULL && json_equal(old, j);
 
-	if (text == NULL)
-		return em_fail_ctx("cannot format JSON for '%s'", path);
-	old = json_load_file(path, 0, NULL);
-	if (old != NULL && json_equal(old, j)) {
-		json_decref(old);
-		free(text);
-		return 0;
-	}
 	json_decref(old);
-	rc = em_write_atomic(path, text, len, 0);
-	free(text);
-	return rc;
+	return same ? 0 : write_json(path, j, 0);
 }
 
 int
@@ -723,7 +711,7 @@ em_zarr_create_array(const char *dir, const struct em_zarr_meta *m)
 			goto out;
 		}
 		/* Made (or another's won): read back and compared on the next pass. */
-		if (e == 0 && write_json_new(p, j) < 0)
+		if (e == 0 && write_json(p, j, EM_ATOMIC_EXCL) < 0)
 			goto out;
 	}
 	if (rc < 0)
