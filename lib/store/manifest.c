@@ -137,6 +137,36 @@ em_manifest_save(const char *store, const json_t *m)
 	return r < 0 ? em_fail_ctx("'%s'", path) : 0;
 }
 
+int
+em_manifest_create(const char *store, json_t *m)
+{
+	char path[EM_FETCH_PATH_MAX];
+	char *text;
+	json_t *was = NULL;
+	int r;
+
+	if (manifest_path(store, path, sizeof(path)) < 0)
+		return -1;
+	if ((text = em_json_dump_pretty(m)) == NULL)
+		return em_fail("cannot encode the manifest of '%s'", store);
+	r = em_write_atomic(path, text, strlen(text), EM_ATOMIC_SYNC | EM_ATOMIC_EXCL);
+	free(text);
+	if (r < 0)
+		return em_fail_ctx("'%s'", path);
+	if (r == 0)
+		return 0;
+	/* Another writer's, there first: it stays, and this run may join only if it agrees. */
+	if ((r = em_manifest_load(store, &was)) == 0)
+		return em_fail("'%s' was removed as this run made it", path);
+	if (r < 0)
+		return -1;
+	r = em_manifest_compare(was, m);
+	if (r == 0 && em_manifest_merge(m, was) < 0)
+		r = -1;
+	json_decref(was);
+	return r;
+}
+
 /* v as compact JSON text, cut to QUOTE_MAX with "..." (into buf). */
 static const char *
 quote(const json_t *v, char *buf, size_t n)

@@ -48,6 +48,14 @@ int em_manifest_merge(json_t *into, const json_t *from);
 int em_manifest_load(const char *store, json_t **out);
 /* Write it into the store atomically (the store's directory must exist). */
 int em_manifest_save(const char *store, const json_t *m);
+/*
+ * Write it only where the store has none (writers starting together: the
+ * first one's stays): 0 when written, or when the one there agrees with m
+ * (what it knows more is merged into m, as after em_manifest_compare and
+ * em_manifest_merge); 1 when it differs, the error naming the key as
+ * em_manifest_compare does; -1 on an error.
+ */
+int em_manifest_create(const char *store, json_t *m);
 
 /*
  * Whether a run described by now may write into a store described by was:

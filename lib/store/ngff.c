@@ -262,19 +262,24 @@ out:
 }
 
 json_t *
-em_ngff_image_attrs(int ndim, const double *voxel_nm, const char *name)
+em_ngff_image_attrs(int ndim, const double *voxel_nm, const double *offset, const char *name)
 {
 	struct em_ngff_image im;
-	double v[3] = { 1, 1, 1 };
+	double v[3] = { 1, 1, 1 }, o[3] = { 0, 0, 0 };
 
 	memset(&im, 0, sizeof(im));
 	im.ndim = ndim;
-	if (voxel_nm != NULL) {
-		/* voxel_nm holds ndim values; the image takes z,y,x. */
-		for (int i = 0; i < ndim && i < 3; i++)
+	/* voxel_nm and offset hold ndim values; the image takes z,y,x. */
+	for (int i = 0; i < ndim && i < 3; i++) {
+		if (voxel_nm != NULL)
 			v[3 - ndim + i] = voxel_nm[i];
-		im.voxel_nm = v;
+		if (offset != NULL)
+			o[3 - ndim + i] = offset[i];
 	}
+	if (voxel_nm != NULL)
+		im.voxel_nm = v;
+	if (offset != NULL)
+		im.offset_nm = o;
 	im.name = name;
 	im.levels = 1;
 	return em_ngff_attrs(&im, 2);

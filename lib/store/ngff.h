@@ -77,9 +77,11 @@ json_t *em_ngff_metadata(const char *method);
 /*
  * The group attributes of a one-level image (em_ngff_attrs with levels 1,
  * OME-NGFF 0.4): voxel_nm (ndim values) with unit "nanometer", or scale 1
- * and no unit when NULL.
+ * and no unit when NULL; offset (ndim values, in the scale's units: a
+ * crop's voxel 0 in its source) as the translation, 0 when NULL.
  */
-json_t *em_ngff_image_attrs(int ndim, const double *voxel_nm, const char *name);
+json_t *em_ngff_image_attrs(int ndim, const double *voxel_nm, const double *offset,
+    const char *name);
 
 /*
  * A dataset's transformations for a level made from the level below: its

@@ -724,8 +724,13 @@ out:
 	return rc;
 }
 
-int
-em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
+/*
+ * The group's files; with keep, the attributes' file (v2 .zattrs, v3
+ * zarr.json) is linked into place only where none is, and 1 says one was
+ * there already (left as it is).
+ */
+static int
+write_group(const char *dir, int zarr_format, const json_t *attrs, int keep)
 {
 	json_t *grp = NULL, *empty = NULL;
 	char *p = NULL, *other = NULL;
@@ -750,21 +755,24 @@ em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
 		    "attributes", attrs);
 		if (grp == NULL)
 			goto oom;
-		if ((p = path_join(dir, "zarr.json")) == NULL || em_zarr_write_json(p, grp) < 0)
+		if ((p = path_join(dir, "zarr.json")) == NULL)
 			goto out;
-		rc = 0;
+		rc = keep ? write_json(p, grp, EM_ATOMIC_EXCL) : em_zarr_write_json(p, grp);
 		goto out;
 	}
 	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
 		goto oom;
 	if ((p = path_join(dir, ".zgroup")) == NULL || em_zarr_write_json(p, grp) < 0)
 		goto out;
+	rc = 0;
 	if (attrs != NULL) {
 		free(p);
-		if ((p = path_join(dir, ".zattrs")) == NULL || em_zarr_write_json(p, attrs) < 0)
+		if ((p = path_join(dir, ".zattrs")) == NULL) {
+			rc = -1;
 			goto out;
+		}
+		rc = keep ? write_json(p, attrs, EM_ATOMIC_EXCL) : em_zarr_write_json(p, attrs);
 	}
-	rc = 0;
 	goto out;
 oom:
 	em_fail("out of memory");
@@ -774,6 +782,12 @@ out:
 	free(p);
 	free(other);
 	return rc;
+}
+
+int
+em_zarr_write_group(const char *dir, int zarr_format, const json_t *attrs)
+{
+	return write_group(dir, zarr_format, attrs, 0) < 0 ? -1 : 0;
 }
 
 /*
@@ -802,9 +816,16 @@ int
 em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name)
 {
+	return em_zarr_create_at(store, m, voxel_nm, NULL, name, 0) < 0 ? -1 : 0;
+}
+
+int
+em_zarr_create_at(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
+    const double *offset, const char *name, int flags)
+{
 	json_t *attrs = NULL, *a5 = NULL;
 	char *p = NULL;
-	int i, rc = -1;
+	int i, kept, rc = -1;
 
 	if (m->ndim != 2 && m->ndim != 3)
 		return em_fail("an OME-Zarr image needs 2 or 3 dimensions, not %d", m->ndim);
@@ -812,16 +833,17 @@ em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *vo
 		for (i = 0; i < m->ndim; i++)
 			if (!(voxel_nm[i] > 0) || !isfinite(voxel_nm[i]))
 				return em_fail("voxel size %g nm is not a positive number", voxel_nm[i]);
-	attrs = em_ngff_image_attrs(m->ndim, voxel_nm, name);
+	attrs = em_ngff_image_attrs(m->ndim, voxel_nm, offset, name);
 	if (attrs == NULL || (m->zarr_format == 3 && (a5 = ngff_05(attrs)) == NULL)) {
 		em_fail("out of memory");
 		goto out;
 	}
-	if (em_zarr_write_group(store, m->zarr_format == 3 ? 3 : 2, a5 ? a5 : attrs) < 0)
+	if ((kept = write_group(store, m->zarr_format == 3 ? 3 : 2, a5 ? a5 : attrs,
+	    (flags & EM_ZARR_KEEP_GROUP) != 0)) < 0)
 		goto out;
 	if ((p = path_join(store, "0")) == NULL || em_zarr_create_array(p, m) < 0)
 		goto out;
-	rc = 0;
+	rc = kept;
 out:
 	json_decref(attrs);
 	json_decref(a5);

@@ -140,6 +140,18 @@ int em_zarr_write_json(const char *path, const json_t *j);
  */
 int em_zarr_create(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
     const char *name);
+/* em_zarr_create_at's flags: leave group attributes that exist as they are. */
+#define EM_ZARR_KEEP_GROUP 1
+/*
+ * em_zarr_create with offset (ndim values in voxel_nm's units, NULL: none)
+ * as level 0's translation, so the group's first attributes already say
+ * where a crop lies.  With EM_ZARR_KEEP_GROUP the attributes' file is made
+ * only where none is (two parts starting together: one makes it, neither
+ * replaces the other's); 1 then says it was there and left as it is.  0 when
+ * written, -1 on an error; level 0 is made or checked either way.
+ */
+int em_zarr_create_at(const char *store, const struct em_zarr_meta *m, const double *voxel_nm,
+    const double *offset, const char *name, int flags);
 
 /*
  * The metadata parsers em_zarr_open() uses, from memory (len bytes of text,

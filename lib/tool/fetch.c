@@ -493,6 +493,18 @@ describe_run(struct em_fetch *f, const struct em_zarr_meta *m)
 	return 0;
 }
 
+/* The refusal of a store whose manifest differs from this run's (the comparison's error says where). */
+static int
+other_source(struct em_fetch *f)
+{
+	char why[1024];
+
+	snprintf(why, sizeof(why), "%s", em_errmsg());
+	f->refused = 1;
+	return em_fail("'%s' holds %s/%s written from another source, version or parameters "
+	    "(%s); --overwrite replaces it", f->store, f->source, f->id, why);
+}
+
 /*
  * Where this run's chunks go, from the store's manifest: into the store
  * (made anew, or resumed when its manifest agrees with this run's) or,
@@ -503,7 +515,6 @@ describe_run(struct em_fetch *f, const struct em_zarr_meta *m)
 static int
 place(struct em_fetch *f, int *fresh)
 {
-	char why[1024];
 	json_t *was = NULL;
 	int e, r;
 
@@ -546,11 +557,8 @@ place(struct em_fetch *f, int *fresh)
 			return r;
 		}
 		if (r == 1 && !f->opts->overwrite) {
-			snprintf(why, sizeof(why), "%s", em_errmsg());
 			json_decref(was);
-			return em_fail("'%s' holds %s/%s written from another source, version or "
-			    "parameters (%s); --overwrite replaces it", f->store, f->source, f->id,
-			    why);
+			return other_source(f);
 		}
 		json_decref(was);
 		if (r < 0)
@@ -622,7 +630,7 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	struct em_mem_share lshare;
 	char need[32], have[32], arrdir[EM_FETCH_PATH_MAX + 4];
 	uint64_t mem = 0, chunks[3], shard[3];
-	double scale[3];
+	double scale[3], offset[3];
 	const double *store_scale = NULL;
 	int i, jobs, fresh, placeholders = -1, keep_group;
 
@@ -659,22 +667,30 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
 		store_scale = scale;
 	/*
-	 * A part leaves the group's attributes as another part or em-downsample
-	 * made them (the pyramid's levels stay listed); it only checks that
-	 * level 0 is the array it writes.
+	 * The group's first attributes already say where a crop lies.  A part
+	 * makes them only where none are, and leaves them as another part or
+	 * em-downsample made them (the pyramid's levels stay listed): it only
+	 * checks that level 0 is the array it writes.
 	 */
-	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/%s", f->build, f->zarr_format == 3 ?
-	    "zarr.json" : ".zattrs") >= sizeof(arrdir))
-		return em_fail("path of '%s' is too long", f->build);
-	keep_group = f->opts->part_count > 0 && em_exists(arrdir) == 1;
-	if ((size_t)snprintf(arrdir, sizeof(arrdir), "%s/0", f->build) >= sizeof(arrdir))
-		return em_fail("path of '%s' is too long", f->build);
-	if ((keep_group ? em_zarr_create_array(arrdir, &m) :
-	    em_zarr_create(f->build, &m, store_scale, f->id)) < 0)
+	for (i = 0; i < 3; i++)
+		offset[i] = (double)f->origin[i] * (store_scale != NULL ? store_scale[i] : 1);
+	keep_group = em_zarr_create_at(f->build, &m, store_scale, offset, f->id,
+	    f->opts->part_count > 0 ? EM_ZARR_KEEP_GROUP : 0);
+	if (keep_group < 0)
 		return em_fail_ctx("cannot create store '%s'", f->build);
-	/* Before the first chunk: a store never holds chunks of a source it does not name. */
-	if (em_manifest_save(f->build, f->manifest) < 0)
+	/*
+	 * Before the first chunk: a store never holds chunks of a source it
+	 * does not name.  Parts starting together make the manifest once; the
+	 * others compare theirs with it, as they would have found it.
+	 */
+	if (f->opts->part_count > 0) {
+		if ((i = em_manifest_create(f->build, f->manifest)) == 1)
+			return other_source(f);
+		if (i < 0)
+			return -1;
+	} else if (em_manifest_save(f->build, f->manifest) < 0) {
 		return -1;
+	}
 	f->arr = em_zarr_open(f->build);
 	if (f->arr == NULL)
 		return em_fail_ctx("cannot open store '%s'", f->build);

@@ -1,4 +1,7 @@
 /* test_manifest.c - a store's manifest: saved and loaded whole, compared on what both runs know */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +122,113 @@ START_TEST(long_values_cut)
 }
 END_TEST
 
+/* Made only where none is: the first writer's stays, the others join it only if they agree. */
+START_TEST(create_once)
+{
+	json_t *a = sample("https://a/x.tif", "\"e1\"", 10);
+	json_t *less = sample("https://a/x.tif", NULL, 10);
+	json_t *other = sample("https://a/x.tif", "\"e2\"", 10), *got = NULL;
+
+	ck_assert_int_eq(em_manifest_create(dir, a), 0);
+	ck_assert_int_eq(em_manifest_load(dir, &got), 1);
+	ck_assert(json_equal(a, got));
+	json_decref(got);
+	/* Agrees on what both know: joins, and learns the version. */
+	ck_assert_int_eq(em_manifest_create(dir, less), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(em_manifest_section(less,
+	    EM_MANIFEST_VERSION), "etag")), "\"e1\"");
+	/* Another version: refused naming both values, and the file is the first one's. */
+	ck_assert_int_eq(em_manifest_create(dir, other), 1);
+	ck_assert_msg(strstr(em_errmsg(), "version.etag") != NULL &&
+	    strstr(em_errmsg(), "e2") != NULL, "got '%s'", em_errmsg());
+	ck_assert_int_eq(em_manifest_load(dir, &got), 1);
+	ck_assert(json_equal(a, got));
+	json_decref(got);
+	json_decref(a);
+	json_decref(less);
+	json_decref(other);
+}
+END_TEST
+
+#define RACE_WRITERS 6
+#define RACE_DIRS 100
+
+/*
+ * Writers of two versions start together on fresh stores: in each, one
+ * manifest is left whole, every writer of its version joins, every writer
+ * of the other is refused.
+ */
+START_TEST(create_race)
+{
+	pid_t pid[RACE_WRITERS];
+	char d[128], cmd[256];
+	int w, k, st, joined[RACE_DIRS];
+
+	for (w = 0; w < RACE_WRITERS; w++) {
+		pid[w] = fork();
+		ck_assert_int_ge(pid[w], 0);
+		if (pid[w] == 0) {
+			json_t *m = sample("https://a/x.tif", w % 2 ? "\"odd\"" : "\"even\"", 10);
+			unsigned char res[RACE_DIRS];
+
+			for (k = 0; k < RACE_DIRS; k++) {
+				int r;
+
+				snprintf(d, sizeof(d), "%s/s%d", dir, k);
+				(void)mkdir(d, 0755);
+				r = em_manifest_create(d, m);
+				if (r < 0) {
+					fprintf(stderr, "writer %d, %s: %s\n", w, d, em_errmsg());
+					_exit(2);
+				}
+				res[k] = (unsigned char)r;
+			}
+			/* What each store did for this writer: '0' joined, '1' refused. */
+			snprintf(d, sizeof(d), "%s/w%d", dir, w);
+			{
+				FILE *fp = fopen(d, "w");
+
+				for (k = 0; k < RACE_DIRS; k++)
+					fputc('0' + res[k], fp);
+				fclose(fp);
+			}
+			_exit(0);
+		}
+	}
+	for (w = 0; w < RACE_WRITERS; w++) {
+		ck_assert_int_eq(waitpid(pid[w], &st, 0), pid[w]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", w);
+	}
+	for (k = 0; k < RACE_DIRS; k++) {
+		json_t *got = NULL;
+		const char *etag;
+
+		snprintf(d, sizeof(d), "%s/s%d", dir, k);
+		ck_assert_int_eq(em_manifest_load(d, &got), 1);
+		etag = json_string_value(json_object_get(em_manifest_section(got,
+		    EM_MANIFEST_VERSION), "etag"));
+		ck_assert_ptr_nonnull(etag);
+		joined[k] = strcmp(etag, "\"odd\"") == 0;	/* the odd writers' version won */
+		json_decref(got);
+		snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s')\" = %s", d, EM_MANIFEST_NAME);
+		ck_assert_msg(system(cmd) == 0, "s%d holds more than its manifest", k);
+	}
+	for (w = 0; w < RACE_WRITERS; w++) {
+		char res[RACE_DIRS + 1] = "";
+		FILE *fp;
+
+		snprintf(d, sizeof(d), "%s/w%d", dir, w);
+		fp = fopen(d, "r");
+		ck_assert_ptr_nonnull(fp);
+		ck_assert_uint_eq(fread(res, 1, RACE_DIRS, fp), RACE_DIRS);
+		fclose(fp);
+		for (k = 0; k < RACE_DIRS; k++)
+			ck_assert_msg(res[k] == ((joined[k] == (w % 2)) ? '0' : '1'),
+			    "writer %d in s%d: %c", w, k, res[k]);
+	}
+}
+END_TEST
+
 Suite *
 manifest_suite(void)
 {
@@ -129,6 +239,8 @@ manifest_suite(void)
 	tcase_add_test(tc, save_load);
 	tcase_add_test(tc, compare);
 	tcase_add_test(tc, long_values_cut);
+	tcase_add_test(tc, create_once);
+	tcase_add_test(tc, create_race);
 	suite_add_tcase(s, tc);
 	return s;
 }

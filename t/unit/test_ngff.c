@@ -99,7 +99,7 @@ END_TEST
 START_TEST(written)
 {
 	static const double vox[3] = { 30, 4, 4.5 };
-	json_t *a = em_ngff_image_attrs(3, vox, "vol");
+	json_t *a = em_ngff_image_attrs(3, vox, NULL, "vol");
 	const json_t *ms = NULL, *ds;
 	struct em_ngff_scale sc;
 	char *text;
@@ -121,13 +121,28 @@ START_TEST(written)
 	ck_assert(sc.voxel_nm[0] == 30 && sc.voxel_nm[1] == 4 && sc.voxel_nm[2] == 4.5);
 	json_decref(a);
 	/* Without a voxel size: scale 1 and no unit, so nothing is claimed. */
-	a = em_ngff_image_attrs(2, NULL, NULL);
+	a = em_ngff_image_attrs(2, NULL, NULL, NULL);
 	ds = em_ngff_dataset(em_ngff_multiscales(a), NULL, &ms);
 	em_ngff_scale(ms, ds, &sc);
 	ck_assert_int_eq(sc.naxes, 2);
 	ck_assert(!sc.voxel_known);
 	ck_assert_str_eq(json_string_value(json_object_get(ms, "name")), "image");
 	json_decref(a);
+	/* A crop's offset is level 0's translation from the first attributes on. */
+	{
+		static const double off[3] = { 300, 40, 0 };
+
+		a = em_ngff_image_attrs(3, vox, off, "crop");
+		ds = em_ngff_dataset(em_ngff_multiscales(a), NULL, &ms);
+		text = json_dumps(json_object_get(ds, "coordinateTransformations"),
+		    JSON_SORT_KEYS | JSON_COMPACT);
+		ck_assert_str_eq(text, "[{\"scale\":[30.0,4.0,4.5],\"type\":\"scale\"},"
+		    "{\"translation\":[300.0,40.0,0.0],\"type\":\"translation\"}]");
+		free(text);
+		em_ngff_scale(ms, ds, &sc);
+		ck_assert(sc.offset_nm[0] == 300 && sc.offset_nm[1] == 40 && sc.offset_nm[2] == 0);
+		json_decref(a);
+	}
 }
 END_TEST
 

@@ -766,6 +766,75 @@ START_TEST(create_array_race)
 }
 END_TEST
 
+/* The text of dir/name (at most 4 kB), for comparing a file before and after. */
+static char *
+slurp(const char *d, const char *name)
+{
+	char p[256];
+	FILE *fp;
+	char *t = calloc(1, 4096);
+
+	snprintf(p, sizeof(p), "%s/%s", d, name);
+	ck_assert_ptr_nonnull(t);
+	fp = fopen(p, "r");
+	ck_assert_msg(fp != NULL, "no %s", p);
+	ck_assert_uint_gt(fread(t, 1, 4095, fp), 0);
+	fclose(fp);
+	return t;
+}
+
+/*
+ * Parts starting together: the group's first attributes carry the crop's
+ * translation, and a part that finds attributes there (another's, maybe
+ * listing more) leaves them as they are; without the flag they are made
+ * anew.
+ */
+START_TEST(create_keeps_group)
+{
+	static const double vox[3] = { 8, 8, 8 }, off[3] = { 800, 16, 0 };
+	struct em_zarr_meta m;
+	struct em_codec c;
+	char g[200], p[256];
+	char *before, *after;
+	int v;
+
+	ck_assert_int_eq(em_codec_from_name("zlib", -1, &c), 0);
+	for (v = 2; v <= 3; v++) {
+		const char *attrs = v == 3 ? "zarr.json" : ".zattrs";
+
+		ck_assert_int_eq(em_zarr_meta_init(&m, 3, shape, chunks, EM_DT_U2, &c), 0);
+		ck_assert_int_eq(em_zarr_meta_set_format(&m, v, NULL), 0);
+		snprintf(g, sizeof(g), "%s/keep%d.zarr", dir, v);
+		ck_assert_int_eq(em_zarr_create_at(g, &m, vox, off, "crop", EM_ZARR_KEEP_GROUP), 0);
+		before = slurp(g, attrs);
+		ck_assert_msg(strstr(before, "\"translation\"") != NULL, "%s", before);
+		ck_assert_msg(strstr(before, "800.0") != NULL, "%s", before);
+		/* Another part's attributes (another name here): kept, and 1 says so. */
+		snprintf(p, sizeof(p), "%s/%s", g, attrs);
+		ck_assert_ptr_nonnull(strstr(before, "\"crop\""));
+		memcpy(strstr(before, "\"crop\"") + 1, "othr", 4);
+		ck_assert_int_eq(em_write_atomic(p, before, strlen(before), 0), 0);
+		ck_assert_int_eq(em_zarr_create_at(g, &m, vox, off, "crop", EM_ZARR_KEEP_GROUP), 1);
+		after = slurp(g, attrs);
+		ck_assert_str_eq(after, before);
+		free(after);
+		/* Level 0 is still checked. */
+		m.chunks[0] = 4;
+		ck_assert_int_eq(em_zarr_create_at(g, &m, vox, off, "crop", EM_ZARR_KEEP_GROUP), -1);
+		ck_assert_msg(strstr(em_errmsg(), "exists with a different") != NULL, "%s",
+		    em_errmsg());
+		m.chunks[0] = chunks[0];
+		/* A whole run makes them anew. */
+		ck_assert_int_eq(em_zarr_create_at(g, &m, vox, NULL, "crop", 0), 0);
+		after = slurp(g, attrs);
+		ck_assert_msg(strcmp(after, before) != 0 && strstr(after, "translation") == NULL,
+		    "%s", after);
+		free(after);
+		free(before);
+	}
+}
+END_TEST
+
 Suite *
 zarr_suite(void)
 {
@@ -788,6 +857,7 @@ zarr_suite(void)
 	tcase_add_test(tc, refuses_oversized_chunk);
 	tcase_add_test(tc, meta_from_memory);
 	tcase_add_test(tc, create_array_race);
+	tcase_add_test(tc, create_keeps_group);
 	suite_add_tcase(s, tc);
 	return s;
 }
