@@ -77,6 +77,8 @@ em_atomic_open(struct em_atomic *a, const char *path)
 	size_t n = strlen(path) + 64;
 
 	a->fd = -1;
+	a->undo = 0;
+	a->dev = a->ino = 0;
 	a->path = strdup(path);
 	a->tmp = malloc(n);
 	if (a->path == NULL || a->tmp == NULL) {
@@ -108,17 +110,75 @@ em_atomic_abort(struct em_atomic *a)
 	free(a->path);
 	free(a->tmp);
 	a->fd = -1;
+	a->undo = 0;
 	a->path = a->tmp = NULL;
+}
+
+/*
+ * The commit that may be undone: the names exchanged where a file has the
+ * name, else a rename (which replaces nothing, or fails as it would).
+ */
+static int
+commit_undoable(struct em_atomic *a)
+{
+	int e = ENOENT;
+
+#ifdef RENAME_EXCHANGE
+	struct stat st;
+
+	if (lstat(a->path, &st) == 0 && S_ISREG(st.st_mode))
+		e = renameat2(AT_FDCWD, a->tmp, AT_FDCWD, a->path, RENAME_EXCHANGE) == 0 ? 0 : errno;
+#endif
+	if (e == 0) {
+		a->undo = 2;
+		return 0;
+	}
+	if (rename(a->tmp, a->path) < 0)
+		return em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+	free(a->tmp);
+	a->tmp = NULL;
+	a->undo = 1;
+	return 0;
+}
+
+int
+em_atomic_undo(struct em_atomic *a)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (a->undo != 0 && stat(a->path, &st) == 0 && (unsigned long long)st.st_dev == a->dev &&
+	    (unsigned long long)st.st_ino == a->ino) {
+		if (a->undo == 2 && rename(a->tmp, a->path) < 0)
+			rc = em_fail_errno("cannot put '%s' back as '%s'", a->tmp, a->path);
+		else if (a->undo == 1 && unlink(a->path) < 0)
+			rc = em_fail_errno("cannot remove '%s'", a->path);
+		else if (a->undo == 2) {
+			free(a->tmp);
+			a->tmp = NULL;
+		}
+	}
+	em_atomic_abort(a);
+	return rc;
 }
 
 int
 em_atomic_commit(struct em_atomic *a, int flags)
 {
+	struct stat st;
 	int rc = -1;
 
 	if ((flags & EM_ATOMIC_SYNC) && fsync(a->fd) < 0) {
 		em_fail_errno("cannot sync '%s'", a->tmp);
 		goto out;
+	}
+	if (flags & EM_ATOMIC_UNDO) {
+		if (fstat(a->fd, &st) < 0) {
+			em_fail_errno("cannot stat '%s'", a->tmp);
+			goto out;
+		}
+		a->dev = (unsigned long long)st.st_dev;
+		a->ino = (unsigned long long)st.st_ino;
 	}
 	if (close(a->fd) < 0) {
 		a->fd = -1;
@@ -149,6 +209,15 @@ em_atomic_commit(struct em_atomic *a, int flags)
 			goto out;
 		}
 		/* em_atomic_abort() removes the temporary name (or finds it renamed). */
+	} else if (flags & EM_ATOMIC_UNDO) {
+		if (commit_undoable(a) < 0)
+			goto out;
+		/* Kept for em_atomic_undo() or em_atomic_abort(). */
+		if ((flags & EM_ATOMIC_SYNC) && sync_dir_of(a->path) < 0) {
+			em_atomic_undo(a);
+			return -1;
+		}
+		return 0;
 	} else {
 		if (rename(a->tmp, a->path) < 0) {
 			em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);

@@ -6,6 +6,7 @@
 
 #define EM_ATOMIC_SYNC 0x1	/* fsync the file (and its directory) before and after rename */
 #define EM_ATOMIC_EXCL 0x2	/* only if path is not there: commit returns 1 and writes nothing */
+#define EM_ATOMIC_UNDO 0x4	/* commit keeps what em_atomic_undo() needs (em_atomic_commit) */
 
 /*
  * Write data to path so that readers see either the old file or the whole
@@ -28,10 +29,23 @@ struct em_atomic {
 	int fd;
 	char *path;
 	char *tmp;
+	int undo;			/* EM_ATOMIC_UNDO: 1 committed, 2 and the old file at tmp */
+	unsigned long long dev, ino;	/* the committed file's */
 };
 int em_atomic_open(struct em_atomic *a, const char *path);
 int em_atomic_commit(struct em_atomic *a, int flags);
 void em_atomic_abort(struct em_atomic *a);
+/*
+ * Files committed together, all or none: with EM_ATOMIC_UNDO a commit
+ * keeps the file it replaced at the temporary name (the two names are
+ * exchanged, renameat2 RENAME_EXCHANGE) until em_atomic_abort() drops it
+ * (all went well) or em_atomic_undo() puts it back (one failed), and a
+ * commit that replaced nothing is undone by removing the name.  Undo
+ * touches the name only while it still holds the file this commit put
+ * there: another writer's, committed since, stays.  Where the filesystem
+ * cannot exchange names, the old file is not kept (undo removes the name).
+ */
+int em_atomic_undo(struct em_atomic *a);
 
 /*
  * The pid in a temporary name em_atomic_open() made

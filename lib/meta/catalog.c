@@ -1388,18 +1388,29 @@ em_catalog_write(struct em_catalog *c, const char *dir, int64_t now,
 		goto out;
 	}
 	for (done = 0; done < 3; done++) {
-		/* The data is what a run leaves behind: sync it before it replaces anything. */
-		if (em_atomic_commit(&a[done], EM_ATOMIC_SYNC) < 0) {
+		/*
+		 * The data is what a run leaves behind: sync it before it
+		 * replaces anything, and keep what it replaces (a run's of the
+		 * same second) until all three are in place.
+		 */
+		if (em_atomic_commit(&a[done], EM_ATOMIC_SYNC | EM_ATOMIC_UNDO) < 0) {
 			done++;
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	if (rc < 0) {
-		/* All or none: remove what was renamed, drop what was not. */
+	/*
+	 * All or none: what was renamed is undone (the files it replaced come
+	 * back), what was not is dropped; once all three are in place, the
+	 * files they replaced go.
+	 */
+	if (rc == 0) {
+		for (i = 0; i < done; i++)
+			em_atomic_abort(&a[i]);
+	} else {
 		for (i = 0; i + 1 < done; i++)
-			unlink(paths[i]);
+			em_atomic_undo(&a[i]);
 		for (i = done; i < opened; i++)
 			em_atomic_abort(&a[i]);
 	}

@@ -252,6 +252,32 @@ expect_grep "cannot rename .*processing_log_$T.log" "$S/err" "the failed rename 
 ls -A taken >got
 echo "processing_log_$T.log" >want
 expect_same want got "no partial set of files and no temporary files"
+# A run of the same second that fails midway puts back the files it replaced: the first
+# run's three stay whole (its log is replaced by a directory so that the second fails there).
+run env EM_NOW=$NOW em-consolidate -o again data/empiar/11759.json
+expect_rc 0 "the same second, first run: exit 0"
+cp again/metadata_catalog_$T.json first-catalog.json
+cp again/validation_report_$T.json first-report.json
+rm again/processing_log_$T.log
+mkdir again/processing_log_$T.log
+run env EM_NOW=$NOW em-consolidate -o again data/epfl
+expect_rc 1 "the same second, second run failing at its last rename: exit 1"
+cmp -s first-catalog.json again/metadata_catalog_$T.json &&
+	cmp -s first-report.json again/validation_report_$T.json &&
+	ok "the first run's catalog and report are back, byte for byte" ||
+	fail "the first run's catalog or report was lost: $(ls -A again)"
+ls -A again >got
+printf '%s\n' metadata_catalog_$T.json processing_log_$T.log validation_report_$T.json >want
+expect_same want got "no temporary file and no file of the failed run"
+# The same second, both runs whole: the second run's files replace the first's, none is left over.
+rmdir again/processing_log_$T.log
+run env EM_NOW=$NOW em-consolidate -o again data/epfl
+expect_rc 0 "the same second, second run: exit 0"
+cmp -s first-catalog.json again/metadata_catalog_$T.json &&
+	fail "the second run's catalog did not replace the first's" ||
+	ok "the second run's catalog replaces the first's"
+ls -A again >got
+expect_same want got "the same second: three files, nothing left over"
 # A directory without write permission (only meaningful when not root).
 if [ "$(id -u)" -ne 0 ]; then
 	mkdir ro && chmod 555 ro

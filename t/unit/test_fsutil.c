@@ -90,6 +90,61 @@ START_TEST(atomic_exclusive)
 }
 END_TEST
 
+/* path's text (at most 15 bytes), "" when it is not there. */
+static const char *
+text_of(const char *path, char got[16])
+{
+	FILE *fp = fopen(path, "r");
+
+	memset(got, 0, 16);
+	if (fp != NULL) {
+		ck_assert_uint_le(fread(got, 1, 15, fp), 15);
+		fclose(fp);
+	}
+	return got;
+}
+
+static void
+commit_text(struct em_atomic *a, const char *path, const char *text)
+{
+	ck_assert_int_eq(em_atomic_open(a, path), 0);
+	ck_assert_int_eq(em_write_all(a->fd, text, strlen(text)), 0);
+	ck_assert_int_eq(em_atomic_commit(a, EM_ATOMIC_UNDO | EM_ATOMIC_SYNC), 0);
+}
+
+/* Files committed together, all or none: undone, the names hold what they held before. */
+START_TEST(atomic_undo)
+{
+	char p1[128], p2[128], got[16];
+	struct em_atomic a, b;
+
+	snprintf(p1, sizeof(p1), "%s/one", dir);
+	snprintf(p2, sizeof(p2), "%s/two", dir);
+	ck_assert_int_eq(em_write_atomic(p1, "old", 3, 0), 0);
+	/* Replacing: the new file is in place, the old one kept until the end. */
+	commit_text(&a, p1, "new");
+	ck_assert_str_eq(text_of(p1, got), "new");
+	commit_text(&b, p2, "fresh");
+	ck_assert_str_eq(text_of(p2, got), "fresh");
+	ck_assert_int_eq(em_atomic_undo(&a), 0);
+	ck_assert_int_eq(em_atomic_undo(&b), 0);
+	ck_assert_str_eq(text_of(p1, got), "old");
+	ck_assert_int_eq(em_exists(p2), 0);
+	ck_assert_int_eq(count_entries(dir), 1);
+	/* All went well: the old file goes, nothing else is left. */
+	commit_text(&a, p1, "new");
+	em_atomic_abort(&a);
+	ck_assert_str_eq(text_of(p1, got), "new");
+	ck_assert_int_eq(count_entries(dir), 1);
+	/* Another writer's file, committed since: undo leaves it. */
+	commit_text(&a, p1, "mine");
+	ck_assert_int_eq(em_write_atomic(p1, "theirs", 6, 0), 0);
+	ck_assert_int_eq(em_atomic_undo(&a), 0);
+	ck_assert_str_eq(text_of(p1, got), "theirs");
+	ck_assert_int_eq(count_entries(dir), 1);
+}
+END_TEST
+
 START_TEST(abort_leaves_nothing)
 {
 	char path[128];
@@ -191,6 +246,7 @@ fsutil_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, atomic_replace);
 	tcase_add_test(tc, atomic_exclusive);
+	tcase_add_test(tc, atomic_undo);
 	tcase_add_test(tc, abort_leaves_nothing);
 	tcase_add_test(tc, tmp_names);
 	tcase_add_test(tc, errors);
