@@ -71,24 +71,33 @@ sync_dir_of(const char *path)
 	return rc;
 }
 
+/* A new temporary name for path: "<path>.tmp.<pid>.<n>.<host>" (malloc'd), NULL when out of memory. */
+static char *
+tmp_name(const char *path)
+{
+	size_t n = strlen(path) + 64;
+	char *t = malloc(n);
+
+	if (t != NULL)
+		snprintf(t, n, "%s.tmp.%ld.%lu.%s", path, (long)getpid(),
+		    (unsigned long)atomic_fetch_add(&tmp_counter, 1), em_atomic_tmp_host());
+	return t;
+}
+
 int
 em_atomic_open(struct em_atomic *a, const char *path)
 {
-	size_t n = strlen(path) + 64;
-
 	a->fd = -1;
 	a->undo = 0;
 	a->dev = a->ino = 0;
 	a->path = strdup(path);
-	a->tmp = malloc(n);
+	a->tmp = tmp_name(path);
 	if (a->path == NULL || a->tmp == NULL) {
 		free(a->path);
 		free(a->tmp);
 		a->path = a->tmp = NULL;
 		return em_fail("out of memory");
 	}
-	snprintf(a->tmp, n, "%s.tmp.%ld.%lu.%s", path, (long)getpid(),
-	    (unsigned long)atomic_fetch_add(&tmp_counter, 1), em_atomic_tmp_host());
 	a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (a->fd < 0) {
 		em_fail_errno("cannot create '%s'", a->tmp);
@@ -114,24 +123,89 @@ em_atomic_abort(struct em_atomic *a)
 	a->path = a->tmp = NULL;
 }
 
+/* 1 when the file at path is the one this commit put in place. */
+static int
+is_ours(const struct em_atomic *a, const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && (unsigned long long)st.st_dev == a->dev &&
+	    (unsigned long long)st.st_ino == a->ino;
+}
+
+/* renameat2 with flags: 0, or the errno (EINVAL where the filesystem or kernel has no such flag). */
+static int
+rename2(const char *from, const char *to, unsigned int flags)
+{
+#if defined(RENAME_EXCHANGE) && defined(RENAME_NOREPLACE)
+	return renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) == 0 ? 0 : errno;
+#else
+	(void)from;
+	(void)to;
+	(void)flags;
+	return EINVAL;
+#endif
+}
+
+static int
+unsupported(int e)
+{
+	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
+}
+
 /*
- * The commit that may be undone: the names exchanged where a file has the
- * name, else a rename (which replaces nothing, or fails as it would).
+ * The commit that may be undone.  Where a file has the name, the two names
+ * are exchanged, so the old file is at the temporary name; where the
+ * filesystem cannot exchange, the old file is first linked to a temporary
+ * name of its own, then replaced.  Where no file has the name, the rename
+ * does not replace (one committed meanwhile is exchanged instead).  Else,
+ * or for a name that is not a file, a plain rename, undone by removing.
  */
 static int
 commit_undoable(struct em_atomic *a)
 {
-	int e = ENOENT;
-
-#ifdef RENAME_EXCHANGE
 	struct stat st;
+	char *old;
+	int tries, e;
 
-	if (lstat(a->path, &st) == 0 && S_ISREG(st.st_mode))
-		e = renameat2(AT_FDCWD, a->tmp, AT_FDCWD, a->path, RENAME_EXCHANGE) == 0 ? 0 : errno;
-#endif
-	if (e == 0) {
-		a->undo = 2;
-		return 0;
+	for (tries = 0; tries < 3; tries++) {
+		if (lstat(a->path, &st) == 0) {
+			if (!S_ISREG(st.st_mode))
+				break;
+			if ((e = rename2(a->tmp, a->path, RENAME_EXCHANGE)) == 0) {
+				a->undo = 2;
+				return 0;
+			}
+			if (e == ENOENT)
+				continue;	/* gone meanwhile */
+			if (!unsupported(e) || (old = tmp_name(a->path)) == NULL)
+				break;
+			if (link(a->path, old) < 0) {
+				free(old);
+				break;
+			}
+			if (rename(a->tmp, a->path) < 0) {
+				e = errno;
+				unlink(old);
+				free(old);
+				errno = e;
+				return em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+			}
+			free(a->tmp);
+			a->tmp = old;
+			a->undo = 2;
+			return 0;
+		}
+		if (errno != ENOENT)
+			break;
+		if ((e = rename2(a->tmp, a->path, RENAME_NOREPLACE)) == 0) {
+			free(a->tmp);
+			a->tmp = NULL;
+			a->undo = 1;
+			return 0;
+		}
+		if (e != EEXIST)
+			break;
 	}
 	if (rename(a->tmp, a->path) < 0)
 		return em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
@@ -141,23 +215,45 @@ commit_undoable(struct em_atomic *a)
 	return 0;
 }
 
+/* The old file back at the name, unless another writer's file has it since. */
+static int
+put_back(struct em_atomic *a)
+{
+	int e = rename2(a->tmp, a->path, RENAME_EXCHANGE);
+
+	if (e == 0) {
+		/* The file that came to the temporary name must be this commit's. */
+		if (is_ours(a, a->tmp) || rename2(a->tmp, a->path, RENAME_EXCHANGE) == 0)
+			return 0;
+		e = errno;
+	} else if (unsupported(e)) {
+		if (!is_ours(a, a->path))
+			return 0;
+		if (rename(a->tmp, a->path) == 0) {
+			free(a->tmp);
+			a->tmp = NULL;
+			return 0;
+		}
+		e = errno;
+	}
+	errno = e;
+	em_fail_errno("cannot put back '%s' (the file it replaced is kept as '%s')", a->path,
+	    a->tmp);
+	/* Not removed by em_atomic_abort: it may be the only copy. */
+	free(a->tmp);
+	a->tmp = NULL;
+	return -1;
+}
+
 int
 em_atomic_undo(struct em_atomic *a)
 {
-	struct stat st;
 	int rc = 0;
 
-	if (a->undo != 0 && stat(a->path, &st) == 0 && (unsigned long long)st.st_dev == a->dev &&
-	    (unsigned long long)st.st_ino == a->ino) {
-		if (a->undo == 2 && rename(a->tmp, a->path) < 0)
-			rc = em_fail_errno("cannot put '%s' back as '%s'", a->tmp, a->path);
-		else if (a->undo == 1 && unlink(a->path) < 0)
-			rc = em_fail_errno("cannot remove '%s'", a->path);
-		else if (a->undo == 2) {
-			free(a->tmp);
-			a->tmp = NULL;
-		}
-	}
+	if (a->undo == 2)
+		rc = put_back(a);
+	else if (a->undo == 1 && is_ours(a, a->path) && unlink(a->path) < 0)
+		rc = em_fail_errno("cannot remove '%s'", a->path);
 	em_atomic_abort(a);
 	return rc;
 }

@@ -37,13 +37,15 @@ int em_atomic_commit(struct em_atomic *a, int flags);
 void em_atomic_abort(struct em_atomic *a);
 /*
  * Files committed together, all or none: with EM_ATOMIC_UNDO a commit
- * keeps the file it replaced at the temporary name (the two names are
- * exchanged, renameat2 RENAME_EXCHANGE) until em_atomic_abort() drops it
- * (all went well) or em_atomic_undo() puts it back (one failed), and a
- * commit that replaced nothing is undone by removing the name.  Undo
- * touches the name only while it still holds the file this commit put
- * there: another writer's, committed since, stays.  Where the filesystem
- * cannot exchange names, the old file is not kept (undo removes the name).
+ * keeps the file it replaced at a temporary name (the two names are
+ * exchanged, renameat2 RENAME_EXCHANGE, or where the filesystem cannot,
+ * the old file is linked there first) until em_atomic_abort() drops it
+ * (all went well) or em_atomic_undo() puts it back (one failed); a commit
+ * that replaced nothing is undone by removing the name.  Undo touches the
+ * name only while it holds the file this commit put there: another
+ * writer's, committed since, stays.  Where neither exchange nor hard links
+ * work, the old file is not kept.  When the old file cannot be put back,
+ * undo fails naming where it is kept.
  */
 int em_atomic_undo(struct em_atomic *a);
 

@@ -1409,10 +1409,16 @@ out:
 		for (i = 0; i < done; i++)
 			em_atomic_abort(&a[i]);
 	} else {
+		char why[1024];
+
+		/* The reason stays the failure's; a file that cannot be put back is said too. */
+		snprintf(why, sizeof(why), "%s", em_errmsg());
 		for (i = 0; i + 1 < done; i++)
-			em_atomic_undo(&a[i]);
+			if (em_atomic_undo(&a[i]) < 0)
+				em_log(EM_LOG_ERROR, "%s", em_errmsg());
 		for (i = done; i < opened; i++)
 			em_atomic_abort(&a[i]);
+		em_fail("%s", why);
 	}
 	json_decref(sum);
 	em_buf_release(&s.b);

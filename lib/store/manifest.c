@@ -153,15 +153,21 @@ em_manifest_create(const char *store, json_t *m)
 	free(text);
 	if (r < 0)
 		return em_fail_ctx("'%s'", path);
-	if (r == 0)
-		return 0;
-	/* Another writer's, there first: it stays, and this run may join only if it agrees. */
+	/*
+	 * Another writer's, there first: it stays, and this run may join only
+	 * if it agrees.  Made here, it is read back all the same: where the
+	 * filesystem has no hard links, the check and the rename are two steps
+	 * and another writer's may have landed on it.
+	 */
 	if ((r = em_manifest_load(store, &was)) == 0)
 		return em_fail("'%s' was removed as this run made it", path);
 	if (r < 0)
 		return -1;
 	r = em_manifest_compare(was, m);
 	if (r == 0 && em_manifest_merge(m, was) < 0)
+		r = -1;
+	/* What this run knows more (a version the first writer did not ask) is kept too. */
+	if (r == 0 && !json_equal(was, m) && em_manifest_save(store, m) < 0)
 		r = -1;
 	json_decref(was);
 	return r;

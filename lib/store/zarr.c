@@ -724,6 +724,19 @@ out:
 	return rc;
 }
 
+/* Group metadata another writer made, kept: only if it is what a group has there. */
+static int
+check_kept(const char *p, int zarr_format)
+{
+	json_t *j = json_load_file(p, 0, NULL);
+	const char *nt = json_string_value(json_object_get(j, "node_type"));
+	int ok = json_is_object(j) && (zarr_format == 2 || (nt != NULL && strcmp(nt, "group") == 0));
+
+	json_decref(j);
+	return ok ? 1 : em_fail("'%s' exists and is not %s", p, zarr_format == 3 ?
+	    "a Zarr group's metadata" : "a JSON object");
+}
+
 /*
  * The group's files; with keep, the attributes' file (v2 .zattrs, v3
  * zarr.json) is linked into place only where none is, and 1 says one was
@@ -758,6 +771,8 @@ write_group(const char *dir, int zarr_format, const json_t *attrs, int keep)
 		if ((p = path_join(dir, "zarr.json")) == NULL)
 			goto out;
 		rc = keep ? write_json(p, grp, EM_ATOMIC_EXCL) : em_zarr_write_json(p, grp);
+		if (rc == 1)
+			rc = check_kept(p, 3);
 		goto out;
 	}
 	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
@@ -772,6 +787,8 @@ write_group(const char *dir, int zarr_format, const json_t *attrs, int keep)
 			goto out;
 		}
 		rc = keep ? write_json(p, attrs, EM_ATOMIC_EXCL) : em_zarr_write_json(p, attrs);
+		if (rc == 1)
+			rc = check_kept(p, 2);
 	}
 	goto out;
 oom:

@@ -667,6 +667,22 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	if (voxel_nm != NULL && (placeholders = em_voxel_store_scale(voxel_nm, prov, scale)) >= 0)
 		store_scale = scale;
 	/*
+	 * First the manifest: a store never holds chunks of a source it does
+	 * not name.  Parts starting together make it once; the others compare
+	 * theirs with it, as they would have found it, and one refused leaves
+	 * nothing of its own.
+	 */
+	if (em_mkdir_p(f->build) < 0)
+		return em_fail_ctx("cannot create store '%s'", f->build);
+	if (f->opts->part_count > 0) {
+		if ((i = em_manifest_create(f->build, f->manifest)) == 1)
+			return other_source(f);
+		if (i < 0)
+			return -1;
+	} else if (em_manifest_save(f->build, f->manifest) < 0) {
+		return -1;
+	}
+	/*
 	 * The group's first attributes already say where a crop lies.  A part
 	 * makes them only where none are, and leaves them as another part or
 	 * em-downsample made them (the pyramid's levels stay listed): it only
@@ -678,19 +694,6 @@ em_fetch_open_store(struct em_fetch *f, const uint64_t shape[3], enum em_dtype d
 	    f->opts->part_count > 0 ? EM_ZARR_KEEP_GROUP : 0);
 	if (keep_group < 0)
 		return em_fail_ctx("cannot create store '%s'", f->build);
-	/*
-	 * Before the first chunk: a store never holds chunks of a source it
-	 * does not name.  Parts starting together make the manifest once; the
-	 * others compare theirs with it, as they would have found it.
-	 */
-	if (f->opts->part_count > 0) {
-		if ((i = em_manifest_create(f->build, f->manifest)) == 1)
-			return other_source(f);
-		if (i < 0)
-			return -1;
-	} else if (em_manifest_save(f->build, f->manifest) < 0) {
-		return -1;
-	}
 	f->arr = em_zarr_open(f->build);
 	if (f->arr == NULL)
 		return em_fail_ctx("cannot open store '%s'", f->build);

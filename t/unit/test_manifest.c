@@ -128,6 +128,7 @@ START_TEST(create_once)
 	json_t *a = sample("https://a/x.tif", "\"e1\"", 10);
 	json_t *less = sample("https://a/x.tif", NULL, 10);
 	json_t *other = sample("https://a/x.tif", "\"e2\"", 10), *got = NULL;
+	char sub[128];
 
 	ck_assert_int_eq(em_manifest_create(dir, a), 0);
 	ck_assert_int_eq(em_manifest_load(dir, &got), 1);
@@ -144,6 +145,20 @@ START_TEST(create_once)
 	ck_assert_int_eq(em_manifest_load(dir, &got), 1);
 	ck_assert(json_equal(a, got));
 	json_decref(got);
+	/*
+	 * The first writer knew less: a later one that knows the version adds
+	 * it, so a writer of another version is refused from then on.
+	 */
+	snprintf(sub, sizeof(sub), "%s/less", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	json_decref(less);
+	less = sample("https://a/x.tif", NULL, 10);
+	ck_assert_int_eq(em_manifest_create(sub, less), 0);
+	ck_assert_int_eq(em_manifest_create(sub, a), 0);
+	ck_assert_int_eq(em_manifest_load(sub, &got), 1);
+	ck_assert(json_equal(a, got));
+	json_decref(got);
+	ck_assert_int_eq(em_manifest_create(sub, other), 1);
 	json_decref(a);
 	json_decref(less);
 	json_decref(other);

@@ -824,6 +824,13 @@ START_TEST(create_keeps_group)
 		ck_assert_msg(strstr(em_errmsg(), "exists with a different") != NULL, "%s",
 		    em_errmsg());
 		m.chunks[0] = chunks[0];
+		/* What is not a group's metadata is not kept: refused, naming it. */
+		snprintf(p, sizeof(p), "%s/bad%d.zarr/%s", dir, v, attrs);
+		ck_assert_int_eq(em_mkdir_p(p), 0);
+		snprintf(p, sizeof(p), "%s/bad%d.zarr", dir, v);
+		ck_assert_int_eq(em_zarr_create_at(p, &m, vox, off, "crop", EM_ZARR_KEEP_GROUP), -1);
+		ck_assert_msg(strstr(em_errmsg(), attrs) != NULL &&
+		    strstr(em_errmsg(), "exists and is not") != NULL, "%s", em_errmsg());
 		/* A whole run makes them anew. */
 		ck_assert_int_eq(em_zarr_create_at(g, &m, vox, NULL, "crop", 0), 0);
 		after = slurp(g, attrs);
