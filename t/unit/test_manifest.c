@@ -207,6 +207,7 @@ START_TEST(create_race)
 					fputc('0' + res[k], fp);
 				fclose(fp);
 			}
+			json_decref(m);
 			_exit(0);
 		}
 	}
