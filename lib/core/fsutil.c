@@ -198,17 +198,14 @@ commit_undoable(struct em_atomic *a)
 		}
 		if (errno != ENOENT)
 			break;
-		if ((e = rename2(a->tmp, a->path, RENAME_NOREPLACE)) == 0) {
-			free(a->tmp);
-			a->tmp = NULL;
-			a->undo = 1;
-			return 0;
-		}
+		if ((e = rename2(a->tmp, a->path, RENAME_NOREPLACE)) == 0)
+			goto renamed;
 		if (e != EEXIST)
 			break;
 	}
 	if (rename(a->tmp, a->path) < 0)
 		return em_fail_errno("cannot rename '%s' to '%s'", a->tmp, a->path);
+renamed:
 	free(a->tmp);
 	a->tmp = NULL;
 	a->undo = 1;
