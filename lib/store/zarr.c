@@ -737,6 +737,15 @@ check_kept(const char *p, int zarr_format)
 	    "a Zarr group's metadata" : "a JSON object");
 }
 
+/* The attributes' file: replaced when it changes, or with keep made only where none is (1: kept). */
+static int
+put_attrs(const char *p, const json_t *j, int keep, int zarr_format)
+{
+	int rc = keep ? write_json(p, j, EM_ATOMIC_EXCL) : em_zarr_write_json(p, j);
+
+	return rc == 1 ? check_kept(p, zarr_format) : rc;
+}
+
 /*
  * The group's files; with keep, the attributes' file (v2 .zattrs, v3
  * zarr.json) is linked into place only where none is, and 1 says one was
@@ -768,11 +777,8 @@ write_group(const char *dir, int zarr_format, const json_t *attrs, int keep)
 		    "attributes", attrs);
 		if (grp == NULL)
 			goto oom;
-		if ((p = path_join(dir, "zarr.json")) == NULL)
-			goto out;
-		rc = keep ? write_json(p, grp, EM_ATOMIC_EXCL) : em_zarr_write_json(p, grp);
-		if (rc == 1)
-			rc = check_kept(p, 3);
+		if ((p = path_join(dir, "zarr.json")) != NULL)
+			rc = put_attrs(p, grp, keep, 3);
 		goto out;
 	}
 	if ((grp = json_pack("{s:i}", "zarr_format", 2)) == NULL)
@@ -782,13 +788,7 @@ write_group(const char *dir, int zarr_format, const json_t *attrs, int keep)
 	rc = 0;
 	if (attrs != NULL) {
 		free(p);
-		if ((p = path_join(dir, ".zattrs")) == NULL) {
-			rc = -1;
-			goto out;
-		}
-		rc = keep ? write_json(p, attrs, EM_ATOMIC_EXCL) : em_zarr_write_json(p, attrs);
-		if (rc == 1)
-			rc = check_kept(p, 2);
+		rc = (p = path_join(dir, ".zattrs")) == NULL ? -1 : put_attrs(p, attrs, keep, 2);
 	}
 	goto out;
 oom:
