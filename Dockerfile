@@ -8,7 +8,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	--no-install-recommends build-essential pkg-config libcurl4-openssl-dev libtiff-dev \
-	libjansson-dev libyaml-dev zlib1g-dev libzstd-dev libblosc-dev liblz4-dev libdeflate-dev \
+	libjansson-dev libyaml-dev zlib1g-dev libzstd-dev libblosc-dev liblz4-dev libdeflate-dev libisal-dev \
 	libssl-dev libpcre2-dev libxml2-dev libmicrohttpd-dev libjpeg62-turbo-dev \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -21,7 +21,7 @@ RUN make clean && make -j"$(nproc)" PREFIX=/usr WERROR= \
 FROM debian:bookworm-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	--no-install-recommends ca-certificates libcurl4 libtiff6 libjansson4 libyaml-0-2 \
-	zlib1g libzstd1 libblosc1 liblz4-1 libdeflate0 libssl3 libpcre2-8-0 libxml2 \
+	zlib1g libzstd1 libblosc1 liblz4-1 libdeflate0 libisal2 libssl3 libpcre2-8-0 libxml2 \
 	libmicrohttpd12 libjpeg62-turbo \
 	&& rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /

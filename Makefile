@@ -30,7 +30,7 @@ LDFLAGS ?=
 WERROR ?= -Werror
 SANITIZE ?=
 
-PKGS = libcurl libtiff-4 jansson yaml-0.1 zlib libzstd blosc libcrypto libdeflate \
+PKGS = libcurl libtiff-4 jansson yaml-0.1 zlib libzstd blosc libcrypto libdeflate libisal \
 	libpcre2-8 libxml-2.0 liblz4 libjpeg
 PKGS_ORIGIN = libmicrohttpd
 # The catalog database (lib/meta/catdb*.c): em-catalog and the unit tests link them.

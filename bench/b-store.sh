@@ -37,15 +37,19 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" "$2" | head -n 1; }
 ceilings || exit 1
 
 # 1. zlib-1 against zarr-python's zlib-1 (numcodecs, slab by slab), same array and chunks, and
-#    against its ceiling: libdeflate level 1 (what the store compresses zlib with) on both cores,
-#    or the disk with fdatasync.
+#    against two ceilings, each the lesser of the codec on both cores and the disk with
+#    fdatasync: libdeflate level 1, the target's yardstick, and igzip level 1 (ISA-L), what
+#    the store compresses zlib level 1 with.  Against igzip the figure has no target: the
+#    chunk files' page-cache copy and the codec share the two cores, which min() leaves out.
 write ours_zlib zlib 1 "$OUT/ours_zlib.zarr" || exit 1
 ours=$(mbps "$BYTES" "$SECS")
 rss=$RSS_MB
 best py_one || exit 1
 row "zarr write zlib-1 (jobs 2)" "$ours" "zarr-python zlib-1" "$(mbps "$BYTES" "$SECS")" "$rss" 3
-ref=$(lesser "$(awk -v a="$C_ZLIB_ENC" 'BEGIN { print 2 * a }')" "$C_DISK")
+ref=$(lesser "$(awk -v a="$C_LIBDEFLATE_ENC" 'BEGIN { print 2 * a }')" "$C_DISK")
 row "zarr write zlib-1 (jobs 2)" "$ours" "min(2x libdeflate-1, disk)" "$ref" "$rss" 0.8
+ref=$(lesser "$(awk -v a="$C_ZLIB_ENC" 'BEGIN { print 2 * a }')" "$C_DISK")
+row "zarr write zlib-1 (jobs 2)" "$ours" "min(2x igzip-1, disk)" "$ref" "$rss" -
 
 # 2. zstd-1 against min(2 x zstd-1 on one core, disk write with fdatasync).
 ref=$(lesser "$(awk -v a="$C_ZSTD_ENC" 'BEGIN { print 2 * a }')" "$C_DISK")

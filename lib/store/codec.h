@@ -9,8 +9,8 @@
 
 enum em_codec_id {
 	EM_CODEC_RAW = 0,	/* "compressor": null */
-	EM_CODEC_ZLIB,		/* RFC 1950 stream (libdeflate) */
-	EM_CODEC_GZIP,		/* RFC 1952 member(s) (libdeflate) */
+	EM_CODEC_ZLIB,		/* RFC 1950 stream (level 1: ISA-L igzip; else libdeflate) */
+	EM_CODEC_GZIP,		/* RFC 1952 member(s) (the same) */
 	EM_CODEC_ZSTD,		/* one or more zstd frames */
 	EM_CODEC_BLOSC,		/* Blosc1 frame (c-blosc) */
 	EM_CODEC_LZ4,		/* numcodecs LZ4: u32 LE size + LZ4 block */

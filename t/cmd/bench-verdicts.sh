@@ -33,6 +33,9 @@ blib row "case b" 70 "ref" 100 50 0.8
 expect_grep "0.70 *>=0.8 .* MISSED$" "$SCRATCH/out" "ratio 0.70 misses 0.8"
 blib row "case c" 90 "ref" 100 300 0.8 256
 expect_grep "300 *<=256  MISSED$" "$SCRATCH/out" "an RSS over its limit misses, whatever the ratio"
+blib row "case d" 40 "ref" 100 50 -
+expect_grep "case d .* 0.40 *- *50 *-  -$" "$SCRATCH/out" \
+	"a row without a target prints its ratio and no verdict"
 
 # best: each side's fastest of EM_BENCH_REPEAT runs counts, with the largest RSS of them; a
 # run that fails stops it.  f I sets run I's figures (1: 2.5 s, 2: 1.5 s, 3: 1.2 s).

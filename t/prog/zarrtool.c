@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <time.h>
@@ -40,7 +41,7 @@ usage(FILE *fp, int status)
 	    "       zarrtool info STORE\n"
 	    "       zarrtool minmem [--dtype T] --shape S [--chunks C] [--jobs N] [--boxes B]\n"
 	    "                       [--shard Z,Y,X]\n"
-	    "       zarrtool codecbench [--codec NAME] [--level N] [--chunks C] [--threads N] RAW\n"
+	    "       zarrtool codecbench [--codec NAME] [--level N] [--chunks C] [--threads N] [--libdeflate] RAW\n"
 	    "       zarrtool hashbench RAW\n"
 	    "       zarrtool copybench RAW\n",
 	    fp);
@@ -107,7 +108,8 @@ read_raw_box(int fd, int n, size_t isz, const uint64_t *shape, const uint64_t *s
 }
 
 enum { O_DTYPE = 256, O_SHAPE, O_CHUNKS, O_CODEC, O_LEVEL, O_SEP, O_FILL, O_JOBS, O_BARE,
-	O_VOXEL, O_BOXES, O_PLANES, O_SKIPFILL, O_NORESUME, O_THROTTLE, O_STATS, O_THREADS, O_FORMAT, O_SHARD };
+	O_VOXEL, O_BOXES, O_PLANES, O_SKIPFILL, O_NORESUME, O_THROTTLE, O_STATS, O_THREADS, O_FORMAT, O_SHARD,
+	O_LIBDEFLATE };
 
 static const struct option longopts[] = {
 	{ "dtype", required_argument, NULL, O_DTYPE },
@@ -127,6 +129,7 @@ static const struct option longopts[] = {
 	{ "throttle-ms", required_argument, NULL, O_THROTTLE },
 	{ "stats", no_argument, NULL, O_STATS },
 	{ "threads", required_argument, NULL, O_THREADS },
+	{ "libdeflate", no_argument, NULL, O_LIBDEFLATE },
 	{ "zarr-format", required_argument, NULL, O_FORMAT },
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "help", no_argument, NULL, 'h' },
@@ -140,6 +143,7 @@ struct args {
 	int ndim, nchunks, nboxes, nshard, format;
 	const char *codec;
 	int level, jobs, bare, planes, stats, threads, have_fill;
+	int libdeflate;		/* codecbench: zlib through libdeflate, whatever the store uses */
 	double fill, voxel[3];
 	int have_voxel;
 	char sep;
@@ -403,6 +407,7 @@ struct cb_arg {
 	unsigned char *src, *enc, *dec;
 	size_t blk, nblk, bound, *elen;
 	int t, nt, decode, rc;
+	struct libdeflate_compressor *ld;	/* --libdeflate: encode with it */
 };
 
 static void *
@@ -413,7 +418,11 @@ cb_run(void *p)
 
 	a->rc = 0;
 	for (i = (size_t)a->t; i < a->nblk && a->rc == 0; i += (size_t)a->nt) {
-		if (!a->decode)
+		if (!a->decode && a->ld != NULL) {
+			a->elen[i] = libdeflate_zlib_compress(a->ld, a->src + i * a->blk, a->blk,
+			    a->enc + i * a->bound, a->bound);
+			a->rc = a->elen[i] == 0 ? em_fail("libdeflate: output too small") : 0;
+		} else if (!a->decode)
 			a->rc = em_codec_encode(a->x, a->c, a->src + i * a->blk, a->blk,
 			    a->enc + i * a->bound, a->bound, &a->elen[i]);
 		else
@@ -511,6 +520,8 @@ cmd_codecbench(struct args *g, const char *raw)
 
 	if (em_codec_from_name(g->codec, g->level, &c) < 0)
 		em_die(2, "%s", em_errmsg());
+	if (g->libdeflate && c.id != EM_CODEC_ZLIB)
+		em_die(2, "--libdeflate measures the zlib codec only");
 	c.typesize = em_dtype_size(g->dtype);
 	for (k = 0; k < g->nchunks; k++)
 		blk *= (size_t)g->chunks[k];
@@ -528,8 +539,10 @@ cmd_codecbench(struct args *g, const char *raw)
 	memset(dec, 0, nblk * blk);
 	for (k = 0; k < nt; k++) {
 		args[k] = (struct cb_arg){ &c, em_codec_ctx_new(), src, enc, dec, blk, nblk, bound,
-		    elen, k, nt, 0, 0 };
+		    elen, k, nt, 0, 0, NULL };
 		if (args[k].x == NULL)
+			em_die(1, "out of memory");
+		if (g->libdeflate && (args[k].ld = libdeflate_alloc_compressor(c.level)) == NULL)
 			em_die(1, "out of memory");
 	}
 	te = cb_best(args, nt, 0);
@@ -541,8 +554,11 @@ cmd_codecbench(struct args *g, const char *raw)
 	printf("codec=%s threads=%d encode_MBps=%.1f decode_MBps=%.1f ratio=%.4f\n", g->codec, nt,
 	    (double)(nblk * blk) / te / 1e6, (double)(nblk * blk) / td / 1e6,
 	    (double)(nblk * blk) / (double)total);
-	for (k = 0; k < nt; k++)
+	for (k = 0; k < nt; k++) {
 		em_codec_ctx_free(args[k].x);
+		if (args[k].ld != NULL)
+			libdeflate_free_compressor(args[k].ld);
+	}
 	free(src);
 	free(enc);
 	free(dec);
@@ -767,6 +783,9 @@ main(int argc, char **argv)
 			break;
 		case O_STATS:
 			g.stats = 1;
+			break;
+		case O_LIBDEFLATE:
+			g.libdeflate = 1;
 			break;
 		case O_THREADS:
 			if (em_parse_int(optarg, 0, 16, &g.threads) < 0)

@@ -157,6 +157,72 @@ START_TEST(zlib_written_streams)
 }
 END_TEST
 
+/* zlib's own inflate reads n bytes at p (zlib format, or gzip when gz) back as want. */
+static void
+zlib_reads(const unsigned char *p, size_t n, int gz, const unsigned char *want, size_t wn)
+{
+	unsigned char *got = malloc(wn + 1);
+	z_stream zs;
+
+	memset(&zs, 0, sizeof(zs));
+	ck_assert_int_eq(inflateInit2(&zs, gz ? 31 : 15), Z_OK);
+	zs.next_in = (Bytef *)(uintptr_t)p;
+	zs.avail_in = (uInt)n;
+	zs.next_out = got;
+	zs.avail_out = (uInt)(wn + 1);
+	ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	ck_assert_uint_eq(zs.total_out, wn);
+	ck_assert_uint_eq(zs.avail_in, 0);
+	if (wn > 0)
+		ck_assert_mem_eq(got, want, wn);
+	inflateEnd(&zs);
+	free(got);
+}
+
+/*
+ * Level 1 (igzip) and another level (libdeflate): streams zlib itself reads,
+ * the same bytes each time, within em_codec_bound for data that does not
+ * compress, and for nothing at all.
+ */
+START_TEST(deflate_streams)
+{
+	size_t sizes[] = { 0, 1, 262144, 300001 }, k;
+	struct em_codec_ctx *x = em_codec_ctx_new();
+	uint32_t s = 99;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k], i, cap, l1, l2;
+		unsigned char *src = n == 300001 ? malloc(n) : sample(n ? n : 1), *e1, *e2;
+		struct em_codec c;
+		int gz, level;
+
+		if (n == 300001)	/* noise: does not compress */
+			for (i = 0; i < n; i++) {
+				s = s * 1664525u + 1013904223u;
+				src[i] = (unsigned char)(s >> 24);
+			}
+		for (gz = 0; gz < 2; gz++)
+			for (level = 1; level <= 6; level += 5) {
+				ck_assert_int_eq(em_codec_from_name(gz ? "gzip" : "zlib", level, &c), 0);
+				cap = em_codec_bound(&c, n);
+				e1 = malloc(cap);
+				e2 = malloc(cap);
+				ck_assert_int_eq(em_codec_encode(x, &c, src, n, e1, cap, &l1), 0);
+				ck_assert_int_eq(em_codec_encode(x, &c, src, n, e2, cap, &l2), 0);
+				ck_assert_uint_eq(l1, l2);
+				ck_assert_mem_eq(e1, e2, l1);
+				if (n == 262144)
+					ck_assert_uint_lt(l1, n / 2);
+				zlib_reads(e1, l1, gz, src, n);
+				free(e1);
+				free(e2);
+			}
+		free(src);
+	}
+	em_codec_ctx_free(x);
+}
+END_TEST
+
 static unsigned char *
 load(const char *path, size_t *n)
 {
@@ -273,6 +339,7 @@ codec_suite(void)
 	tcase_add_loop_test(tc, round_trip, 0, (int)(sizeof(names) / sizeof(names[0])));
 	tcase_add_test(tc, json_forms);
 	tcase_add_test(tc, zlib_written_streams);
+	tcase_add_test(tc, deflate_streams);
 	tcase_add_loop_test(tc, numcodecs_vectors, 0, 5);
 	tcase_add_test(tc, blosc_header_checks);
 	suite_add_tcase(s, tc);
