@@ -195,7 +195,11 @@ chunk_alloc(struct em_zwriter *w)
 		w->capblocks = cap;
 	}
 	w->blocks[w->nblocks++] = b;
-	/* A block another thread made meanwhile is cut first; this one's rest waits. */
+	/*
+	 * Two threads that found no buffer at once each made a block: the first
+	 * block's rest is cut, the second's stays unused (never touched, so it
+	 * costs address space, not memory).
+	 */
 	if (w->carve_left == 0) {
 		w->carve = b + w->cbytes;
 		w->carve_left = per - 1;
