@@ -133,7 +133,7 @@ ceiling_measure() {
 	zenc=$(maxfield encode_MBps 1 cat "$BENCH_DIR/cb1")
 	zdec=$(maxfield decode_MBps 1 cat "$BENCH_DIR/cb1")
 	# zlib level 1 as the store writes it (ISA-L's igzip), and through libdeflate at level 1
-	# (what the store used before igzip, and the yardstick issue targets name).
+	# (what the store used before igzip, and the yardstick the zlib-1 targets are set against).
 	zlib=$(maxfield encode_MBps 1 zarrtool codecbench --codec zlib --level 1 --threads 1 "$cv")
 	ldfl=$(maxfield encode_MBps 1 zarrtool codecbench --codec zlib --level 1 --threads 1 \
 		--libdeflate "$cv")
