@@ -23,7 +23,9 @@
 struct em_codec_ctx {
 	struct libdeflate_compressor *dc[DEFLATE_LEVELS];
 	struct libdeflate_decompressor *dd;
-	unsigned char *igzip_buf;	/* ISA-L's level-1 tables (ISAL_DEF_LVL1_DEFAULT bytes) */
+	/* ISA-L's stream (82 kB) and level-1 tables, zeroed once and reused chunk after chunk */
+	struct isal_zstream *igzip;
+	unsigned char *igzip_buf;
 	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
 };
@@ -50,6 +52,7 @@ em_codec_ctx_free(struct em_codec_ctx *x)
 			libdeflate_free_compressor(x->dc[i]);
 	if (x->dd != NULL)
 		libdeflate_free_decompressor(x->dd);
+	free(x->igzip);
 	free(x->igzip_buf);
 	ZSTD_freeCCtx(x->zc);
 	ZSTD_freeDCtx(x->zd);
@@ -319,27 +322,33 @@ static int
 igzip_encode(struct em_codec_ctx *x, const struct em_codec *c, const void *src, size_t n,
     void *dst, size_t cap, size_t *outlen)
 {
-	struct isal_zstream s;
+	struct isal_zstream *s;
 
 	if (n > UINT32_MAX || cap > UINT32_MAX)
 		return 1;
-	if (x->igzip_buf == NULL && (x->igzip_buf = calloc(1, ISAL_DEF_LVL1_DEFAULT)) == NULL)
+	/*
+	 * Zeroed when made: igzip reads parts of the stream its init leaves
+	 * alone (valgrind says so), and what the chunk before left there does
+	 * not change the output (checked against a fresh stream for each chunk).
+	 */
+	if ((x->igzip == NULL && (x->igzip = calloc(1, sizeof(*x->igzip))) == NULL) ||
+	    (x->igzip_buf == NULL && (x->igzip_buf = calloc(1, ISAL_DEF_LVL1_DEFAULT)) == NULL))
 		return em_fail("out of memory");
-	memset(&s, 0, sizeof(s));
-	isal_deflate_stateless_init(&s);
-	s.level = 1;
-	s.level_buf = x->igzip_buf;
-	s.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
-	s.gzip_flag = c->id == EM_CODEC_ZLIB ? IGZIP_ZLIB : IGZIP_GZIP;
-	s.end_of_stream = 1;
-	s.flush = NO_FLUSH;
-	s.next_in = (uint8_t *)(uintptr_t)src;
-	s.avail_in = (uint32_t)n;
-	s.next_out = dst;
-	s.avail_out = (uint32_t)cap;
-	switch (isal_deflate_stateless(&s)) {
+	s = x->igzip;
+	isal_deflate_stateless_init(s);
+	s->level = 1;
+	s->level_buf = x->igzip_buf;
+	s->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	s->gzip_flag = c->id == EM_CODEC_ZLIB ? IGZIP_ZLIB : IGZIP_GZIP;
+	s->end_of_stream = 1;
+	s->flush = NO_FLUSH;
+	s->next_in = (uint8_t *)(uintptr_t)src;
+	s->avail_in = (uint32_t)n;
+	s->next_out = dst;
+	s->avail_out = (uint32_t)cap;
+	switch (isal_deflate_stateless(s)) {
 	case COMP_OK:
-		*outlen = s.total_out;
+		*outlen = s->total_out;
 		return 0;
 	case STATELESS_OVERFLOW:
 		return 1;
