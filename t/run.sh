@@ -4,7 +4,8 @@
 # A test is the check unit runner, a command-level script t/cmd/*.sh, or the
 # man page lint.  Scripts exit 0 (pass), 77 (skipped, with a line saying why)
 # or anything else (fail).  Output of each test goes to t/scratch/log/NAME.log
-# and is shown when the test fails.  T_ONLY=pattern runs the matching tests only.
+# and is shown when the test fails: its failed checks first, then its last
+# lines.  T_ONLY=pattern runs the matching tests only.
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 logdir=t/scratch/log
@@ -26,7 +27,9 @@ run_one() { # name command...
 	    printf 'skipped %-34s %s\n' "$name" "$(grep -m1 '^skipped' "$log" | cut -c9-)" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"
 	   printf 'FAIL    %-34s (exit %s)\n' "$name" "$rc"
-	   sed 's/^/    | /' "$log" | tail -n 60 ;;
+	   # The failed checks and what they printed first, whatever the log's length; then its end.
+	   awk '/^ok / { n = 0 } /^not ok/ { n = 8 } n > 0 { print; n-- }' "$log" | head -n 40 | sed 's/^/    ! /'
+	   sed 's/^/    | /' "$log" | tail -n 40 ;;
 	esac
 }
 

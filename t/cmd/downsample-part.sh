@@ -254,7 +254,7 @@ em-downsample --help | grep -q -e '--level K \[--part I/N\]' && ok "--help names
 # 6. A part killed midway is finished by a re-run; the same part twice at once is refused.
 cp -R u16-v2/base killed
 S=killed/u16.zarr
-printf 'development:\n  testing:\n    chunk_delay_ms: 100\n' >slow.yaml
+printf 'development:\n  testing:\n    chunk_delay_ms: 300\n' >slow.yaml
 em-downsample --config slow.yaml -q -j 1 --level 1 --part 1/2 "$S" &
 pid=$!
 n=0 tries=0
