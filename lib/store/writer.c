@@ -1156,15 +1156,26 @@ fill_row(struct em_zwriter *w, uint64_t r, uint64_t z0, uint64_t nz, const unsig
 	return 0;
 }
 
-/* Queue the chunks of the finished row. */
+/*
+ * Queue the chunks of the finished row.  Chunk files are queued column by
+ * column (the last index outermost), so the chunks the threads take one after
+ * another lie in different directories of a '/' key layout: creating and
+ * renaming a file locks its directory, and threads writing into the same one
+ * spend their time waiting on each other in the kernel.  A sharded array
+ * takes its chunks in C order, the order its shards are appended in.
+ */
 static int
 submit_row(struct em_zwriter *w, uint64_t r)
 {
-	uint64_t k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+	uint64_t i, k, ci[EM_ZARR_MAXDIM], cnt[EM_ZARR_MAXDIM];
+	uint64_t gx = w->m->ndim > 1 ? w->grid[w->m->ndim - 1] : 1, ny = w->per_row / gx;
 	int rc = 0;
 
-	for (k = 0; k < w->per_row; k++) {
-		unsigned char *c = w->rowc[k];
+	for (i = 0; i < w->per_row; i++) {
+		unsigned char *c;
+
+		k = w->sharded ? i : (i % ny) * gx + i / ny;
+		c = w->rowc[k];
 		row_chunk(w, r, k, ci, cnt);
 		w->rowc[k] = NULL;
 		if (c == NULL)
