@@ -13,7 +13,7 @@ MB=${BENCH_BLOCKS_MB:-1024}
 DELAY=${BENCH_BLOCKS_DELAY_MS:-20}
 www=$BENCH_DIR/blocks-www
 mkdir -p "$www"
-trap 'kill $opid 2>/dev/null; rm -rf "$BENCH_DIR"/blocks-out-*' EXIT
+trap 'kill $opid 2>/dev/null; discard "$BENCH_DIR"/blocks-out-*' EXIT
 
 # The Zarr store: MB planes of 1024 x 1024 EM-like uint8, 64^3 chunks, zstd level 1.
 nz=$MB
@@ -95,7 +95,7 @@ PYEOF
 
 # case NAME BYTES: fetch-zarr / fetch-dvid with --jobs 8 and 1, and the Python loop.
 zurl=${base}vol_$nz.zarr
-rm -rf "$BENCH_DIR"/blocks-out-*
+discard "$BENCH_DIR"/blocks-out-*
 timed blocks-zarr8 fetch-zarr $conf -q --jobs 8 -o "$BENCH_DIR/blocks-out-z8" "$zurl" || exit 1
 z8=$(mbps $zbytes "$SECS") z8rss=$RSS_MB
 timed blocks-zarr1 fetch-zarr $conf -q --jobs 1 -o "$BENCH_DIR/blocks-out-z1" "$zurl" || exit 1

@@ -37,7 +37,7 @@ bytes=$((N * N * N))
 # perf; it made the MRC row, which ran right after the TIFF store was deleted, look half as
 # fast as the TIFF row).
 top_out=$BENCH_DIR/files_out
-rm -rf "$top_out"
+discard "$top_out"
 mkdir -p "$top_out"
 out_n=0
 # fresh: sets out to a directory name not used before in this run
@@ -196,4 +196,4 @@ else
 	printf '%-34s %9.1f %-26s  skipped (python3-hyperspy is not installed: make deps)\n' \
 		"dm3 ${DZ}x${DH}x${DW} -> store zlib1" "$o" "-"
 fi
-rm -rf "$top_out"
+discard "$top_out"

@@ -9,7 +9,7 @@
 SIDE=${BENCH_PC_SIDE:-512}
 DELAY=${BENCH_PC_DELAY_MS:-20}
 www=$BENCH_DIR/pc-www
-trap 'kill $opid 2>/dev/null; rm -rf "$BENCH_DIR"/pc-out-*' EXIT
+trap 'kill $opid 2>/dev/null; discard "$BENCH_DIR"/pc-out-*' EXIT
 
 if [ ! -f "$www/jpeg_$SIDE/info" ] || [ ! -f "$www/jpegshard_$SIDE/info" ]; then
 	vol=$(em_volume "$SIDE" "$SIDE" "$SIDE") || exit 1
@@ -41,7 +41,7 @@ conf="--config $TOP/config/config.yaml"
 
 for v in jpeg jpegshard; do
 	url=${base}${v}_$SIDE
-	rm -rf "$BENCH_DIR"/pc-out-*
+	discard "$BENCH_DIR"/pc-out-*
 	timed pc-${v}8 fetch-precomputed $conf -q --jobs 8 -o "$BENCH_DIR/pc-out-8" "$url" || exit 1
 	j8=$(mbps $bytes "$SECS") rss=$RSS_MB
 	timed pc-${v}1 fetch-precomputed $conf -q --jobs 1 -o "$BENCH_DIR/pc-out-1" "$url" || exit 1

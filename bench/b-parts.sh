@@ -28,7 +28,7 @@ www=$BENCH_DIR/parts-www
 OUT=$BENCH_DIR/parts
 mkdir -p "$www"
 opid=""
-trap '[ -n "$opid" ] && kill "$opid" 2>/dev/null; rm -rf "$OUT"' EXIT
+trap '[ -n "$opid" ] && kill "$opid" 2>/dev/null; discard "$OUT"' EXIT
 
 # The store: MB planes of 1024 x 1024 EM-like uint8, 64^3 chunks, zstd level 1.
 zarr=$(em_zarr_store "$MB" "$www") || exit 1
@@ -52,7 +52,7 @@ ARGS="--config $TOP/config/config.yaml -q --id v --levels 1"
 
 # Every run writes a new store (ext4 is slow to reuse inodes freed moments before, see
 # b-store.sh); they are removed at the end.
-rm -rf "$OUT"
+discard "$OUT"
 mkdir -p "$OUT"
 
 # whole I JOBS: one run into $OUT/whole-JOBS.rI; SECS and RSS_MB.

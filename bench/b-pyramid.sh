@@ -23,7 +23,7 @@ bytes=$((Z * 1024 * 1024))
 # Every write goes to a new store and all are removed at the end (see b-store.sh: ext4 is
 # slow to reuse inodes freed moments before).
 OUT=$BENCH_DIR/pyramid
-rm -rf "$OUT"
+discard "$OUT"
 mkdir -p "$OUT"
 ARGS="--chunks 64,64,64 --compressor zstd --level 1 --jobs 2 -q --id v --url file://$tif"
 
@@ -83,4 +83,4 @@ awk -v a="$f3" -v b="$f2" -v z="$Z" 'BEGIN {
 	lim = 64 * z / 1024
 	printf "%-34s %9s %-24s %9s %6s %7s %6s %6s  %s\n", "files in the store (v3 vs v2)", a,
 		"v2 files", b, "-", "<=" lim, "-", "-", (a <= lim ? "met" : "MISSED") }'
-rm -rf "$OUT"
+discard "$OUT"

@@ -12,7 +12,7 @@ BYTES=$((Z * 1024 * 1024))
 # 30 s when it allocates new ones, so deleting 4096 chunk files just before the next write
 # makes that write spend most of its time in the kernel (seen with perf).
 OUT=$BENCH_DIR/store
-rm -rf "$OUT"
+discard "$OUT"
 mkdir -p "$OUT"
 
 cat >"$OUT/py_write.py" <<'PY'
@@ -90,4 +90,4 @@ peak2=$(field peak "$BENCH_DIR/ours_zstd2.err")
 echo "# writer buffers (its own count): $((peak1 / 1048576)) MiB for $Z planes," \
 	"$((peak2 / 1048576)) MiB for $Z2; peak RSS $rss1 MB and $RSS_MB MB"
 row "zarr writer RSS x1 / x2 volume" "$rss1" "RSS with 2x planes (MB)" "$RSS_MB" "$RSS_MB" 0.9 160
-rm -rf "$OUT"
+discard "$OUT"

@@ -43,6 +43,25 @@ PYEOF
 	echo "$_zs"
 }
 
+# discard PATH...: what a case wrote, out of the way until the run ends (bench/run.sh removes
+# $BENCH_DIR/trash then).  On ext4 without a journal a new file's inode is found by walking
+# the free inodes of its directory's block group, and each one freed in the last minute (six
+# while its inode table block is unwritten) is passed over one by one: writing a store of
+# 16,384 chunk files just after another was deleted spent 40% of the CPU there (perf).
+# Deleting stores between the cases would judge the next case by that.  With less than
+# 24 GiB free, paths are removed at once.
+discard() {
+	mkdir -p "$BENCH_DIR/trash" || return 1
+	_free=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
+	for _p in "$@"; do
+		[ -e "$_p" ] || continue
+		if [ "${_free:-0}" -lt 25165824 ] ||
+		    ! mv "$_p" "$(mktemp -d "$BENCH_DIR/trash/d.XXXXXX")/"; then
+			rm -rf "$_p"
+		fi
+	done
+}
+
 # timed NAME command...: runs it under peakrss; sets SECS and RSS_MB.
 timed() {
 	name=$1

@@ -6,6 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TOP" || exit 2
 rm -f "$BENCH_DIR/ceilings.env"
+# What the cases discard is removed when the run ends (see discard in lib.sh); a run cut short
+# leaves it for the next to remove here, before anything is measured.
+trap 'rm -rf "$BENCH_DIR/trash"' EXIT
+rm -rf "$BENCH_DIR/trash"
 ceilings || { echo "bench: the ceilings disagree with the libraries' own tools" >&2; exit 1; }
 printf '%-34s %9s %-26s %9s %6s %7s %6s %6s  %s\n' case "MB/s" reference "ref MB/s" ratio target \
 	"RSS MB" limit verdict
