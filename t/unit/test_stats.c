@@ -243,6 +243,59 @@ START_TEST(sha256_vectors)
 }
 END_TEST
 
+/*
+ * Long pieces of bytes are counted by pairs: every count, for uint8 and int8,
+ * equals one counted byte by byte, whether the bytes come in one piece of
+ * over 1 MiB (odd length: a last byte outside any pair), in small pieces, or
+ * as a run of one value.
+ */
+START_TEST(bytes_counted_by_pairs)
+{
+	size_t n = ((size_t)3 << 20) + 13, i, k, off;
+	uint8_t *v = malloc(n);
+	uint64_t want[256];
+	enum em_dtype types[2] = { EM_DT_U1, EM_DT_I1 };
+	int t, run;
+
+	ck_assert_ptr_nonnull(v);
+	for (run = 0; run < 2; run++) {
+		uint32_t x = 12345;
+
+		for (i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* smooth EM-like values with noise, then one value throughout */
+			v[i] = run == 0 ? (uint8_t)(128 + 60 * sin((double)i / 5000.0) + (x >> 28)) : 77;
+		}
+		for (t = 0; t < 2; t++) {
+			struct em_stats *one = em_stats_new(types[t], 0), *many = em_stats_new(types[t], 0);
+			json_t *a, *b, *ca;
+
+			memset(want, 0, sizeof(want));
+			for (i = 0; i < n; i++)
+				want[t == 1 ? (uint8_t)(v[i] ^ 0x80) : v[i]]++;
+			ck_assert_int_eq(em_stats_add(one, v, n), 0);
+			for (off = 0; off < n; off += 4099)
+				ck_assert_int_eq(em_stats_add(many, v + off, n - off < 4099 ? n - off : 4099), 0);
+			a = em_stats_result(one);
+			b = em_stats_result(many);
+			ca = hist_counts(a);
+			ck_assert_int_eq(json_array_size(ca), 256);
+			for (k = 0; k < 256; k++)
+				ck_assert_msg((uint64_t)json_integer_value(json_array_get(ca, k)) == want[k],
+				    "%s, value %zu: %lld counted, %llu there", t ? "int8" : "uint8", k,
+				    (long long)json_integer_value(json_array_get(ca, k)),
+				    (unsigned long long)want[k]);
+			ck_assert_msg(json_equal(a, b), "one piece and small pieces disagree");
+			json_decref(a);
+			json_decref(b);
+			em_stats_free(one);
+			em_stats_free(many);
+		}
+	}
+	free(v);
+}
+END_TEST
+
 Suite *
 stats_suite(void)
 {
@@ -251,6 +304,7 @@ stats_suite(void)
 
 	tcase_add_test(tc, uint8_exact);
 	tcase_add_test(tc, int8_and_int16_signed);
+	tcase_add_test(tc, bytes_counted_by_pairs);
 	tcase_add_test(tc, extremes_inside_type_range);
 	tcase_add_test(tc, float_stable);
 	tcase_add_test(tc, histogram_grows);
