@@ -44,22 +44,35 @@ PYEOF
 }
 
 # discard PATH...: what a case wrote, out of the way until the run ends (bench/run.sh removes
-# $BENCH_DIR/trash then).  On ext4 without a journal a new file's inode is found by walking
-# the free inodes of its directory's block group, and each one freed in the last minute (six
-# while its inode table block is unwritten) is passed over one by one: writing a store of
-# 16,384 chunk files just after another was deleted spent 40% of the CPU there (perf).
-# Deleting stores between the cases would judge the next case by that.  With less than
-# 24 GiB free, paths are removed at once.
+# $BENCH_DIR/trash then), its pages dropped from the page cache as deleting it would.  On
+# ext4 without a journal a new file's inode is found by walking the free inodes of its
+# directory's block group, and each one freed in the last minute (six while its inode table
+# block is unwritten) is passed over one by one: a store of 16,384 chunk files written just
+# after another was deleted spent 40% of its CPU there (perf).  Deleting stores between the
+# cases would judge the next case by that, and keeping them cached would leave the next case
+# a page cache to reclaim.  With less than 24 GiB free, paths are removed at once.
 discard() {
 	mkdir -p "$BENCH_DIR/trash" || return 1
 	_free=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
+	_to=$(mktemp -d "$BENCH_DIR/trash/d.XXXXXX") || return 1
 	for _p in "$@"; do
 		[ -e "$_p" ] || continue
-		if [ "${_free:-0}" -lt 25165824 ] ||
-		    ! mv "$_p" "$(mktemp -d "$BENCH_DIR/trash/d.XXXXXX")/"; then
+		if [ "${_free:-0}" -lt 25165824 ] || ! mv "$_p" "$_to/"; then
 			rm -rf "$_p"
 		fi
 	done
+	sync
+	$PY - "$_to" <<'PYEOF'
+import os, sys
+for d, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        try:
+            fd = os.open(os.path.join(d, f), os.O_RDONLY)
+        except OSError:
+            continue
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+PYEOF
 }
 
 # timed NAME command...: runs it under peakrss; sets SECS and RSS_MB.
