@@ -50,8 +50,7 @@ EM_CONFIG_OVERLAY=$BENCH_DIR/parts-overlay.yaml
 export EM_CONFIG_OVERLAY
 ARGS="--config $TOP/config/config.yaml -q --id v --levels 1"
 
-# Every run writes a new store (ext4 is slow to reuse inodes freed moments before, see
-# b-store.sh); they are removed at the end.
+# Every run writes a new store; none is deleted while the bench runs (discard in lib.sh).
 discard "$OUT"
 mkdir -p "$OUT"
 

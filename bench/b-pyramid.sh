@@ -20,8 +20,7 @@ PY
 	mv "$tif.tmp" "$tif"
 fi
 bytes=$((Z * 1024 * 1024))
-# Every write goes to a new store and all are removed at the end (see b-store.sh: ext4 is
-# slow to reuse inodes freed moments before).
+# Every write goes to a new store; none is deleted while the bench runs (discard in lib.sh).
 OUT=$BENCH_DIR/pyramid
 discard "$OUT"
 mkdir -p "$OUT"

@@ -8,9 +8,8 @@ Z=${EM_BENCH_Z:-1024}
 Z2=$((Z * 2))
 VOL=$(em_volume "$Z" 1024 1024) || exit 1
 BYTES=$((Z * 1024 * 1024))
-# Stores are removed only at the end: ext4 without a journal skips inodes freed in the last
-# 30 s when it allocates new ones, so deleting 4096 chunk files just before the next write
-# makes that write spend most of its time in the kernel (seen with perf).
+# Every write goes to a new store; none is deleted while the bench runs (discard in lib.sh:
+# ext4 without a journal is slow to allocate inodes near ones freed a minute before).
 OUT=$BENCH_DIR/store
 discard "$OUT"
 mkdir -p "$OUT"
