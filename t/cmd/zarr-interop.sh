@@ -206,7 +206,7 @@ rm -rf blocked.zarr/1
 echo x >blocked.zarr/1
 run zarrtool write --shape 40,33,70 --chunks 8,16,16 --jobs 2 --codec zlib --bare em.raw blocked.zarr
 expect_rc 1 "an unwritable chunk fails the run"
-expect_grep "cannot create directory 'blocked.zarr/1/0': Not a directory" "$SCRATCH/err" "the error names the path"
+expect_grep "cannot create directory 'blocked.zarr/1/[0-2]': Not a directory" "$SCRATCH/err" "the error names the path"
 
 # --- 5. kill -9 mid-volume, then resume: byte-identical to an uninterrupted run, no tmp files
 zarrtool write --shape 40,33,70 --chunks 8,16,16 --jobs 2 --codec zlib em.raw whole.zarr ||
