@@ -118,13 +118,20 @@ struct em_zwriter {
 	struct shard *stab[NBUCKETS];
 };
 
+/* Memory in use grows by n (w->mu held); the peak follows. */
+static void
+mem_add_locked(struct em_zwriter *w, uint64_t n)
+{
+	w->cur_mem += n;
+	if (w->cur_mem > w->st.peak_buffer)
+		w->st.peak_buffer = w->cur_mem;
+}
+
 static void
 mem_add(struct em_zwriter *w, uint64_t n)
 {
 	pthread_mutex_lock(&w->mu);
-	w->cur_mem += n;
-	if (w->cur_mem > w->st.peak_buffer)
-		w->st.peak_buffer = w->cur_mem;
+	mem_add_locked(w, n);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -148,15 +155,6 @@ mem_sub(struct em_zwriter *w, uint64_t n)
  */
 #define CHUNK_BLOCK_BYTES ((uint64_t)4 << 20)
 
-/* One more chunk buffer in use for the first time (lock held). */
-static void
-count_buffer(struct em_zwriter *w)
-{
-	w->cur_mem += w->cbytes;
-	if (w->cur_mem > w->st.peak_buffer)
-		w->st.peak_buffer = w->cur_mem;
-}
-
 static unsigned char *
 chunk_alloc(struct em_zwriter *w)
 {
@@ -170,7 +168,7 @@ chunk_alloc(struct em_zwriter *w)
 		p = w->carve;
 		w->carve += w->cbytes;
 		w->carve_left--;
-		count_buffer(w);
+		mem_add_locked(w, w->cbytes);
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (p != NULL)
@@ -204,7 +202,7 @@ chunk_alloc(struct em_zwriter *w)
 		w->carve = b + w->cbytes;
 		w->carve_left = per - 1;
 	}
-	count_buffer(w);
+	mem_add_locked(w, w->cbytes);
 	pthread_mutex_unlock(&w->mu);
 	return b;
 }
