@@ -306,6 +306,60 @@ START_TEST(patch_judge)
 }
 END_TEST
 
+/*
+ * The 8-bit tables into float32 and uint8 (byte permutes where the CPU has
+ * them): every byte value at every position of a 64-value step, from
+ * unaligned starts, with tails of every length, equals the element rule.
+ */
+START_TEST(normalize_u8_tables)
+{
+	json_t *st = json_pack("{s:f, s:f, s:f, s:f}", "min", 3.0, "max", 250.0, "mean", 117.25,
+	    "std", 37.5);
+	static const enum em_dtype ins[] = { EM_DT_U1, EM_DT_I1 }, outs[] = { EM_DT_F4, EM_DT_U1 };
+	static uint8_t in[16384 + 200];
+	static unsigned char want[4 * sizeof(in)], got[4 * sizeof(in) + 4];
+	struct em_norm n;
+	size_t i, off, len, w;
+	int t, m, k;
+
+	/*
+	 * Step r, position p holds 461 r + 7 p (mod 256): over the 256 steps
+	 * every position takes every value (461 is odd).
+	 */
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 7 + (i / 64) * 13);
+	for (m = EM_NORM_ZSCORE; m <= EM_NORM_MINMAX; m++)
+		for (t = 0; t < 2; t++)
+			for (k = 0; k < 2; k++) {
+				if (!em_norm_supported((enum em_norm_method)m, ins[t], outs[k]))
+					continue;
+				w = em_dtype_size(outs[k]);
+				ck_assert_int_eq(em_norm_from_stats(&n, (enum em_norm_method)m, st, NULL),
+				    0);
+				ck_assert_int_eq(em_norm_apply(&n, ins[t], in, sizeof(in), outs[k], want),
+				    0);
+				ck_assert_int_eq(em_norm_prepare(&n, ins[t], outs[k]), 0);
+				ck_assert(n.lut != NULL);
+				for (off = 0; off < 4; off++)
+					for (len = 16384 - 70; len <= 16384 + 70; len += 7) {
+						memset(got + len * w, 0xa5, 4);
+						ck_assert_int_eq(em_norm_apply(&n, ins[t], in + off, len,
+						    outs[k], got), 0);
+						for (i = 0; i < len; i++)
+							if (memcmp(got + i * w, want + (off + i) * w, w) != 0)
+								break;
+						ck_assert_msg(i == len, "method %d type %d out %d from %zu, "
+						    "%zu values: differs at %zu (value %u)", m, t, k, off, len,
+						    i, i < len ? in[off + i] : 0);
+						/* nothing past the end */
+						ck_assert(got[len * w] == 0xa5 && got[len * w + w - 1] == 0xa5);
+					}
+				em_norm_release(&n);
+			}
+	json_decref(st);
+}
+END_TEST
+
 /* The prepared tables give what the element rule gives, for every value of 8- and 16-bit types. */
 START_TEST(normalize_tables)
 {
@@ -428,6 +482,7 @@ patches_suite(void)
 	tcase_add_test(tc, hist_percentiles);
 	tcase_add_test(tc, normalize_values);
 	tcase_add_test(tc, normalize_tables);
+	tcase_add_test(tc, normalize_u8_tables);
 	tcase_add_test(tc, patch_measures);
 	tcase_add_test(tc, patch_judge);
 	tcase_add_test(tc, sample_digests);
