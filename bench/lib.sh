@@ -75,11 +75,36 @@ for d, _, files in os.walk(sys.argv[1]):
 PYEOF
 }
 
+# warm: memory made resident just before a run, for ours and the references alike.  A
+# virtual machine whose guest reports the pages it frees (virtio-balloon free page reporting:
+# Linux hands back free blocks of 2 MiB and more two seconds after they are freed) has its
+# host take them back and back them again only when they are touched; a run then pays that
+# for every page it takes that was freed more than two seconds before.  Seen here: 1 GiB
+# written into the page cache at 342 to 698 MB/s after five idle seconds, 2.1 to 5.0 GB/s
+# just after this; buffers in huge pages touched at 300 MB/s against 12.5 GB/s.  Which of
+# those a run met depended on what ran before it, and that doubled or halved rows.  So each
+# timed run comes just after EM_BENCH_WARM bytes (default 4G, at most half the available
+# memory; 0 for none) were touched and freed, and the ceilings' line prints both speeds.
+warm() {
+	_want=${EM_BENCH_WARM:-4G}
+	[ "$_want" = 0 ] && return 0
+	_half=$(awk '$1 == "MemAvailable:" { printf "%d", $2 / 2 }' /proc/meminfo)
+	_kb=$(awk -v w="$_want" 'BEGIN {
+		n = w + 0; u = substr(w, length(w)); m = 1
+		if (u == "K") m = 1; else if (u == "M") m = 1024; else if (u == "G") m = 1048576
+		else m = 1 / 1024
+		printf "%d", n * m }')
+	[ "${_half:-0}" -lt "$_kb" ] && _kb=$_half
+	[ "$_kb" -gt 0 ] && memhog "${_kb}K" 0 >/dev/null 2>&1
+	return 0
+}
+
 # timed NAME command...: runs it under peakrss; sets SECS and RSS_MB.
 timed() {
 	name=$1
 	shift
 	sync
+	warm
 	if ! peakrss "$BENCH_DIR/$name.rss" "$@" >"$BENCH_DIR/$name.out" 2>"$BENCH_DIR/$name.err"; then
 		echo "bench: '$name' failed:" >&2
 		tail -n 5 "$BENCH_DIR/$name.err" >&2
@@ -175,11 +200,10 @@ ceiling_measure() {
 	sha_mem=$(maxfield sha256_mem_MBps 1 cat "$BENCH_DIR/hb")
 	cpy=$(maxfield memcpy_MBps 2 zarrtool copybench "$cv")
 	# The disk: two dd with fdatasync at once (the rows write from both cores) into new
-	# files, all kept until the last is written, as the rows keep their stores.  Removing
-	# each first would let the next reuse its pages: on a virtual machine whose host backs
-	# guest memory only on first touch, and takes back what the guest frees, that ran at
-	# three times the speed of writing new data, which no row writing a store does (seen:
-	# one dd 1,036 MB/s reusing pages, 290 to 350 writing new data).
+	# files, all kept until the last is written, as the rows keep their stores, each round
+	# just after warm as every row is (without it, on this kind of virtual machine, the
+	# figure was the host's page backing: one dd 1,036 MB/s reusing pages, 290 to 350
+	# writing new data).
 	disk=0
 	for i in 1 2 3; do
 		timed ceiling_disk sh -c 'dd if="$1" of="$2" bs=4M conv=fdatasync 2>/dev/null &
@@ -190,6 +214,18 @@ ceiling_measure() {
 			'BEGIN { print (b > a) ? b : a }')
 	done
 	rm -f "$BENCH_DIR"/disk?.?
+	# New pages, as a run meets them after five idle seconds and after warm: 1 GiB written
+	# into the page cache, not synced (a figure to read; no row is judged by it).
+	_w=${EM_BENCH_WARM:-4G}
+	sleep 5
+	EM_BENCH_WARM=0
+	timed fresh_cold dd if=/dev/zero of="$BENCH_DIR/fresh" bs=4M count=256 || return 1
+	fresh_cold=$(mbps $((1024 << 20)) "$SECS")
+	rm -f "$BENCH_DIR/fresh"
+	EM_BENCH_WARM=$_w
+	timed fresh_warm dd if=/dev/zero of="$BENCH_DIR/fresh" bs=4M count=256 || return 1
+	fresh_warm=$(mbps $((1024 << 20)) "$SECS")
+	rm -f "$BENCH_DIR/fresh"
 	command -v zstd >/dev/null || { echo "bench: no zstd program (make deps)" >&2; return 1; }
 	command -v openssl >/dev/null || { echo "bench: no openssl program (make deps)" >&2; return 1; }
 	# zstd -b prints "... enc MB/s, dec MB/s"; the best of two runs of each column.
@@ -232,7 +268,8 @@ PY
 		"python3-zstandard $pz_enc), decode $zdec (zstd -b1 $zb_dec); zlib-1 encode" \
 		"(igzip, the store's) $zlib, libdeflate-1 $ldfl;" \
 		"SHA-256 $sha (openssl speed $os; $sha_mem reading from memory); memcpy $cpy;" \
-		"disk with fdatasync (new data, two writers) $disk"
+		"disk with fdatasync (new data, two writers) $disk;" \
+		"new pages into the page cache $fresh_cold after 5 s idle, $fresh_warm after warm"
 }
 
 # ceilings: the speeds the rows are bound by, measured once per `make bench` (cached in
