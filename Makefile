@@ -143,7 +143,7 @@ t/prog/%: t/prog/%.o $(LIB)
 	$(say) LINK $@
 	$(Q)$(CC) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
 
-check: all $(UNIT) $(TPROGS)
+check: all $(UNIT) $(TPROGS) bench/peakrss
 	@sh t/run.sh
 
 # The unit suites alone (seconds); T_ONLY=name make check runs chosen command-level tests.

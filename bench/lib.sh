@@ -86,17 +86,25 @@ PYEOF
 # timed run comes just after EM_BENCH_WARM bytes (default 4G, at most half the available
 # memory; 0 for none) were touched and freed, and the ceilings' line prints both speeds.
 warm() {
-	_want=${EM_BENCH_WARM:-4G}
-	[ "$_want" = 0 ] && return 0
-	_half=$(awk '$1 == "MemAvailable:" { printf "%d", $2 / 2 }' /proc/meminfo)
-	_kb=$(awk -v w="$_want" 'BEGIN {
-		n = w + 0; u = substr(w, length(w)); m = 1
-		if (u == "K") m = 1; else if (u == "M") m = 1024; else if (u == "G") m = 1048576
-		else m = 1 / 1024
-		printf "%d", n * m }')
-	[ "${_half:-0}" -lt "$_kb" ] && _kb=$_half
+	_kb=$(warm_kb) || return 1
 	[ "$_kb" -gt 0 ] && memhog "${_kb}K" 0 >/dev/null 2>&1
 	return 0
+}
+
+# warm_kb: how much warm touches, in KiB: EM_BENCH_WARM (a number of bytes, or with a K, M or
+# G suffix; default 4G), at most half of MemAvailable; 0 when it is 0.
+warm_kb() {
+	awk -v w="${EM_BENCH_WARM:-4G}" '
+		$1 == "MemAvailable:" { half = int($2 / 2) }
+		END {
+			if (w !~ /^[0-9]+[KMG]?$/) {
+				printf "bench: EM_BENCH_WARM=%s is not a size (a number, K, M or G)\n", w > "/dev/stderr"
+				exit 1
+			}
+			n = w + 0; u = substr(w, length(w))
+			kb = (u == "K") ? n : (u == "M") ? n * 1024 : (u == "G") ? n * 1048576 : int(n / 1024)
+			printf "%d\n", (kb > half ? half : kb)
+		}' /proc/meminfo
 }
 
 # timed NAME command...: runs it under peakrss; sets SECS and RSS_MB.
@@ -104,7 +112,7 @@ timed() {
 	name=$1
 	shift
 	sync
-	warm
+	warm || return 1
 	if ! peakrss "$BENCH_DIR/$name.rss" "$@" >"$BENCH_DIR/$name.out" 2>"$BENCH_DIR/$name.err"; then
 		echo "bench: '$name' failed:" >&2
 		tail -n 5 "$BENCH_DIR/$name.err" >&2

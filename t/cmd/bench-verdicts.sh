@@ -51,4 +51,27 @@ EM_BENCH_REPEAT=4 BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; eval "$1"; best f 
 	"$TOP/bench/lib.sh" "$BESTF"
 expect_grep "^failed$" "$SCRATCH/out" "a failing run makes best fail"
 
+# warm_kb: what warm touches before each timed run, in KiB, at most half of MemAvailable.
+for w in "0 0" "512M 524288" "4K 4" "1048576 1024"; do
+	EM_BENCH_WARM=${w% *} blib warm_kb
+	expect_grep "^${w#* }$" "$SCRATCH/out" "EM_BENCH_WARM=${w% *} touches ${w#* } KiB"
+done
+EM_BENCH_WARM=100000G blib warm_kb
+half=$(awk '$1 == "MemAvailable:" { printf "%d", $2 / 2 }' /proc/meminfo)
+if awk -v h="$half" '{ exit !($1 > 0 && $1 <= h * 1.1 && $1 >= h * 0.9) }' "$SCRATCH/out"; then
+	ok "EM_BENCH_WARM larger than the machine: about half of MemAvailable ($half KiB)"
+else
+	fail "EM_BENCH_WARM=100000G touched $(cat "$SCRATCH/out") KiB, not about $half"
+fi
+EM_BENCH_WARM=12x blib warm
+expect_rc 1 "a size that is not one stops warm"
+expect_grep "EM_BENCH_WARM=12x is not a size" "$SCRATCH/err" "and says which value"
+EM_BENCH_WARM=12x BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; timed t true && echo ran' \
+	"$TOP/bench/lib.sh"
+expect_rc 1 "timed with a bad EM_BENCH_WARM fails"
+expect_nogrep "^ran$" "$SCRATCH/out" "without running the command"
+EM_BENCH_WARM=64M BENCH_DIR=$SCRATCH/bench run sh -c '. "$0"; timed t true && echo "ran $SECS"' \
+	"$TOP/bench/lib.sh"
+expect_grep "^ran [0-9.]*$" "$SCRATCH/out" "timed runs the command after warming 64 MiB"
+
 done_testing
