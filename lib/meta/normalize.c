@@ -537,40 +537,31 @@ lut_u8_u8_vbmi(const uint8_t *lut, const uint8_t *b, size_t count, uint8_t *o)
 }
 #endif
 
-/* o[i] = lut[b[i]]: the 8-bit value table into uint8. */
+/* o[i] = lut[b[i]] through an 8-bit value table: into float32 (w = 4) or uint8 (w = 1). */
 static void
-lut_u8_u8(const uint8_t *lut, const uint8_t *b, size_t count, uint8_t *o)
+lut_u8(const void *lut, int w, const uint8_t *b, size_t count, void *o)
 {
 	size_t i;
 
 #ifdef HAVE_AVX512
 	if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw")) {
-		lut_u8_u8_vbmi(lut, b, count, o);
+		if (w == 4)
+			lut_u8_f32_vbmi(lut, b, count, o);
+		else
+			lut_u8_u8_vbmi(lut, b, count, o);
 		return;
 	}
-#endif
-	for (i = 0; i < count; i++)
-		o[i] = lut[b[i]];
-}
-
-/* o[i] = lut[b[i]]: the 8-bit value table into float32. */
-static void
-lut_u8_f32(const float *lut, const uint8_t *b, size_t count, float *o)
-{
-	size_t i;
-
-#ifdef HAVE_AVX512
-	if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw")) {
-		lut_u8_f32_vbmi(lut, b, count, o);
-		return;
-	}
-	if (__builtin_cpu_supports("avx512f")) {
+	if (w == 4 && __builtin_cpu_supports("avx512f")) {
 		lut_u8_f32_avx512(lut, b, count, o);
 		return;
 	}
 #endif
-	for (i = 0; i < count; i++)
-		o[i] = lut[b[i]];
+	if (w == 4)
+		for (i = 0; i < count; i++)
+			((float *)o)[i] = ((const float *)lut)[b[i]];
+	else
+		for (i = 0; i < count; i++)
+			((uint8_t *)o)[i] = ((const uint8_t *)lut)[b[i]];
 }
 
 int
@@ -584,12 +575,12 @@ em_norm_apply(const struct em_norm *n, enum em_dtype in_dt, const void *in, size
 		const uint16_t *w = in;
 
 		if (out_dt == EM_DT_F4 && (in_dt == EM_DT_U1 || in_dt == EM_DT_I1))
-			lut_u8_f32(n->lut, b, count, out);
+			lut_u8(n->lut, 4, b, count, out);
 		else if (out_dt == EM_DT_F4)
 			for (i = 0; i < count; i++)
 				((float *)out)[i] = ((const float *)n->lut)[w[i]];
 		else if (in_dt == EM_DT_U1 || in_dt == EM_DT_I1)
-			lut_u8_u8(n->lut, b, count, out);
+			lut_u8(n->lut, 1, b, count, out);
 		else
 			for (i = 0; i < count; i++)
 				((uint8_t *)out)[i] = ((const uint8_t *)n->lut)[w[i]];
