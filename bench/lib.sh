@@ -76,13 +76,14 @@ PYEOF
 }
 
 # warm: memory made resident just before a run, for ours and the references alike.  A
-# virtual machine whose guest reports the pages it frees (virtio-balloon free page reporting:
-# Linux hands back free blocks of 2 MiB and more two seconds after they are freed) has its
-# host take them back and back them again only when they are touched; a run then pays that
-# for every page it takes that was freed more than two seconds before.  Seen here: 1 GiB
-# written into the page cache at 342 to 698 MB/s after five idle seconds, 2.1 to 5.0 GB/s
-# just after this; buffers in huge pages touched at 300 MB/s against 12.5 GB/s.  Which of
-# those a run met depended on what ran before it, and that doubled or halved rows.  So each
+# virtual machine whose guest reports the pages it frees (virtio-balloon free page reporting,
+# Linux's page_reporting: free blocks of 2 MiB and more; see its parameters in /sys/module)
+# has its host take them back and back them again only when they are touched; a run then
+# pays that for every page it takes that was reported.  Seen here: 1 GiB written into the
+# page cache at 342 to 698 MB/s after five idle seconds, 2.1 to 5.0 GB/s just after this
+# (though at other times mostly 360 to 750: it helps only with pages not reported yet);
+# buffers in huge pages touched at 300 MB/s against 12.5 GB/s.  Which of those a run met
+# depended on what ran before it, and that doubled or halved rows.  So each
 # timed run comes just after EM_BENCH_WARM bytes (default 4G, at most half the available
 # memory; 0 for none) were touched and freed, and the ceilings' line prints both speeds.
 warm() {
@@ -224,7 +225,7 @@ ceiling_measure() {
 	rm -f "$BENCH_DIR"/disk?.?
 	# New pages, as a run meets them after five idle seconds and after warm: 1 GiB written
 	# into the page cache, not synced (a figure to read; no row is judged by it).
-	_w=${EM_BENCH_WARM:-4G}
+	_w=${EM_BENCH_WARM-}
 	sleep 5
 	EM_BENCH_WARM=0
 	timed fresh_cold dd if=/dev/zero of="$BENCH_DIR/fresh" bs=4M count=256 || return 1
